@@ -1,0 +1,16 @@
+//! Lectern's content layer: the course tree with Open edX keys, OLX reading
+//! and writing, the problem engine and the grader.
+//!
+//! Pure code: no database, no network, no clock or file access beyond what a
+//! caller hands in. Everything here is deterministic and unit-tested.
+
+pub mod calc;
+pub mod grader;
+pub mod keys;
+pub mod olx;
+pub mod problem;
+pub mod sanitize;
+pub mod tree;
+
+pub use keys::{BlockRef, CourseKey, KeyError, UsageKey};
+pub use tree::{Asset, Block, CourseTree};

@@ -1,0 +1,1 @@
+//! OLX: reading and writing Open edX course exports.

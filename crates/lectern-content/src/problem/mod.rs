@@ -1,0 +1,1 @@
+//! The problem engine: Open edX CAPA problem XML, parsed, rendered and graded.
