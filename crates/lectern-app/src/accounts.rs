@@ -29,8 +29,14 @@ pub fn validate_registration(r: &Registration) -> Result<(), BTreeMap<String, St
     let mut errors = BTreeMap::new();
     let username = r.username.trim();
     if username.len() < 2 || username.len() > 30 {
-        errors.insert("username".into(), "Username must be between 2 and 30 characters long.".into());
-    } else if !username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        errors.insert(
+            "username".into(),
+            "Username must be between 2 and 30 characters long.".into(),
+        );
+    } else if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         errors.insert(
             "username".into(),
             "Usernames can only contain letters (A-Z, a-z), numerals (0-9), underscores (_), and hyphens (-).".into(),
@@ -39,23 +45,38 @@ pub fn validate_registration(r: &Registration) -> Result<(), BTreeMap<String, St
     let email = r.email.trim();
     let valid_email = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !email.chars().any(char::is_whitespace);
     if !valid_email {
-        errors.insert("email".into(), "A properly formatted e-mail is required.".into());
+        errors.insert(
+            "email".into(),
+            "A properly formatted e-mail is required.".into(),
+        );
     }
     if r.name.trim().is_empty() {
-        errors.insert("name".into(), "Your legal name must be a minimum of one character long.".into());
+        errors.insert(
+            "name".into(),
+            "Your legal name must be a minimum of one character long.".into(),
+        );
     } else if r.name.chars().count() > 255 {
-        errors.insert("name".into(), "Your name must be at most 255 characters long.".into());
+        errors.insert(
+            "name".into(),
+            "Your name must be at most 255 characters long.".into(),
+        );
     }
     if r.password.chars().count() < MIN_PASSWORD_LEN {
         errors.insert("password".into(), format!("This password is too short. It must contain at least {MIN_PASSWORD_LEN} characters."));
     } else if r.password.len() > MAX_PASSWORD_LEN {
         errors.insert("password".into(), "This password is too long.".into());
     } else if r.password.eq_ignore_ascii_case(username) {
-        errors.insert("password".into(), "The password is too similar to the username.".into());
+        errors.insert(
+            "password".into(),
+            "The password is too similar to the username.".into(),
+        );
     }
     if errors.is_empty() {
         Ok(())
@@ -80,7 +101,10 @@ impl Lectern {
     /// Creates an account, optionally a site admin (used by `lectern user create`).
     pub async fn create_account(&self, r: &Registration, admin: bool) -> AppResult<User> {
         if let Err(field_errors) = validate_registration(r) {
-            return Err(AppError::Invalid { message: "Please correct the marked fields.".into(), field_errors });
+            return Err(AppError::Invalid {
+                message: "Please correct the marked fields.".into(),
+                field_errors,
+            });
         }
         let password = r.password.clone();
         let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -113,7 +137,9 @@ impl Lectern {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         match user {
             Some(u) if ok && u.is_active => Ok(u),
-            Some(u) if ok && !u.is_active => Err(AppError::Forbidden("This account has been deactivated.".into())),
+            Some(u) if ok && !u.is_active => Err(AppError::Forbidden(
+                "This account has been deactivated.".into(),
+            )),
             _ => Err(AppError::invalid("Email or password is incorrect.")),
         }
     }
@@ -126,7 +152,11 @@ impl Lectern {
     }
 
     /// `grant_type=password`: a bearer token for API clients.
-    pub async fn access_token(&self, login: &str, password: &str) -> AppResult<(User, IssuedToken)> {
+    pub async fn access_token(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> AppResult<(User, IssuedToken)> {
         let user = self.check_credentials(login, password).await?;
         let token = self.issue_token(&user, TokenKind::Bearer).await?;
         Ok((user, token))
@@ -139,9 +169,17 @@ impl Lectern {
             TokenKind::Setup => self.settings.setup_ttl,
         };
         let secret = new_secret();
-        let token = AuthToken { token_hash: secret_hash(&secret), user_id: user.id, kind, expires_at: self.now() + ttl };
+        let token = AuthToken {
+            token_hash: secret_hash(&secret),
+            user_id: user.id,
+            kind,
+            expires_at: self.now() + ttl,
+        };
         self.store.insert_token(&token).await?;
-        Ok(IssuedToken { secret, expires_in_seconds: ttl.num_seconds() })
+        Ok(IssuedToken {
+            secret,
+            expires_in_seconds: ttl.num_seconds(),
+        })
     }
 
     /// The active user a session or bearer secret belongs to, if it is valid.
@@ -155,11 +193,18 @@ impl Lectern {
         if token.kind != kind {
             return Ok(None);
         }
-        Ok(self.store.user_by_id(token.user_id).await?.filter(|u| u.is_active))
+        Ok(self
+            .store
+            .user_by_id(token.user_id)
+            .await?
+            .filter(|u| u.is_active))
     }
 
     pub async fn logout(&self, session_secret: &str) -> AppResult<()> {
-        Ok(self.store.delete_token(&secret_hash(session_secret)).await?)
+        Ok(self
+            .store
+            .delete_token(&secret_hash(session_secret))
+            .await?)
     }
 
     /// On a site with no admin, a fresh one-time setup secret (to print as a
@@ -192,7 +237,9 @@ impl Lectern {
     /// Creates the first admin through the setup link; the link then stops working.
     pub async fn complete_setup(&self, secret: &str, r: &Registration) -> AppResult<User> {
         if !self.setup_secret_valid(secret).await? {
-            return Err(AppError::Forbidden("This setup link has expired or was already used.".into()));
+            return Err(AppError::Forbidden(
+                "This setup link has expired or was already used.".into(),
+            ));
         }
         let user = self.create_account(r, true).await?;
         self.store.delete_token(&secret_hash(secret)).await?;
@@ -200,6 +247,9 @@ impl Lectern {
     }
 
     pub async fn user_by_username(&self, username: &str) -> AppResult<User> {
-        self.store.user_by_username(username).await?.ok_or_else(|| AppError::not_found(format!("user {username}")))
+        self.store
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("user {username}")))
     }
 }

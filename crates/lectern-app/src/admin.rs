@@ -25,7 +25,9 @@ impl Lectern {
         if user.is_admin {
             Ok(())
         } else {
-            Err(AppError::Forbidden("This page is for site administrators.".into()))
+            Err(AppError::Forbidden(
+                "This page is for site administrators.".into(),
+            ))
         }
     }
 
@@ -37,15 +39,26 @@ impl Lectern {
     pub async fn admin_users(&self, admin: &User, query: &str, page: i64) -> AppResult<Vec<User>> {
         self.require_admin(admin)?;
         let page = page.max(1);
-        Ok(self.store.search_users(query.trim(), USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE).await?)
+        Ok(self
+            .store
+            .search_users(query.trim(), USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE)
+            .await?)
     }
 
-    pub async fn admin_change_user(&self, admin: &User, username: &str, change: UserChange) -> AppResult<User> {
+    pub async fn admin_change_user(
+        &self,
+        admin: &User,
+        username: &str,
+        change: UserChange,
+    ) -> AppResult<User> {
         self.require_admin(admin)?;
         let target = self.user_by_username(username).await?;
-        let removes_admin = matches!(change, UserChange::RevokeAdmin | UserChange::Deactivate) && target.is_admin;
+        let removes_admin =
+            matches!(change, UserChange::RevokeAdmin | UserChange::Deactivate) && target.is_admin;
         if removes_admin && self.store.count_admins().await? <= 1 {
-            return Err(AppError::invalid("The last site administrator cannot be removed or deactivated."));
+            return Err(AppError::invalid(
+                "The last site administrator cannot be removed or deactivated.",
+            ));
         }
         match change {
             UserChange::Activate => self.store.set_user_active(target.id, true).await?,
@@ -56,14 +69,24 @@ impl Lectern {
             }
             UserChange::MakeAdmin => self.store.set_user_admin(target.id, true).await?,
             UserChange::RevokeAdmin => self.store.set_user_admin(target.id, false).await?,
-            UserChange::MakeCourseCreator => self.store.set_user_course_creator(target.id, true).await?,
-            UserChange::RevokeCourseCreator => self.store.set_user_course_creator(target.id, false).await?,
+            UserChange::MakeCourseCreator => {
+                self.store.set_user_course_creator(target.id, true).await?
+            }
+            UserChange::RevokeCourseCreator => {
+                self.store.set_user_course_creator(target.id, false).await?
+            }
         }
         tracing::info!(admin = %admin.username, user = %target.username, ?change, "account changed");
         self.user_by_username(username).await
     }
 
-    pub async fn admin_grant_course_role(&self, admin: &User, username: &str, key: &CourseKey, role: CourseRole) -> AppResult<()> {
+    pub async fn admin_grant_course_role(
+        &self,
+        admin: &User,
+        username: &str,
+        key: &CourseKey,
+        role: CourseRole,
+    ) -> AppResult<()> {
         self.require_admin(admin)?;
         let target = self.user_by_username(username).await?;
         if self.store.course(key).await?.is_none() {
@@ -72,7 +95,10 @@ impl Lectern {
         Ok(self.store.grant_course_role(key, target.id, role).await?)
     }
 
-    pub async fn admin_courses(&self, admin: &User) -> AppResult<Vec<(crate::model::CourseRecord, i64)>> {
+    pub async fn admin_courses(
+        &self,
+        admin: &User,
+    ) -> AppResult<Vec<(crate::model::CourseRecord, i64)>> {
         self.require_admin(admin)?;
         let mut out = Vec::new();
         for c in self.store.list_courses().await? {

@@ -10,9 +10,12 @@ use lectern_content::{CourseKey, CourseTree};
 /// At most this many versions are kept; the oldest-used go first.
 const CAPACITY: usize = 64;
 
+/// (course, version) → (tree, last use).
+type Entries = HashMap<(CourseKey, i64), (Arc<CourseTree>, u64)>;
+
 #[derive(Default)]
 pub struct CourseCache {
-    inner: Mutex<HashMap<(CourseKey, i64), (Arc<CourseTree>, u64)>>,
+    inner: Mutex<Entries>,
     tick: std::sync::atomic::AtomicU64,
 }
 

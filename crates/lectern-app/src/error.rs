@@ -31,7 +31,10 @@ pub enum AppError {
     Forbidden(String),
     /// Input that fails validation: a message for the whole request and one per field.
     #[error("{message}")]
-    Invalid { message: String, field_errors: BTreeMap<String, String> },
+    Invalid {
+        message: String,
+        field_errors: BTreeMap<String, String>,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("the service is temporarily unavailable; try again shortly")]
@@ -42,7 +45,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        AppError::Invalid { message: message.into(), field_errors: BTreeMap::new() }
+        AppError::Invalid {
+            message: message.into(),
+            field_errors: BTreeMap::new(),
+        }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -61,10 +67,12 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { field } => AppError::field(&field, format!("this {field} is already taken")),
-            StoreError::StaleRevision => {
-                AppError::Conflict("someone else changed this at the same time; reload and try again".into())
+            StoreError::Conflict { field } => {
+                AppError::field(&field, format!("this {field} is already taken"))
             }
+            StoreError::StaleRevision => AppError::Conflict(
+                "someone else changed this at the same time; reload and try again".into(),
+            ),
             StoreError::Unavailable(m) => AppError::Unavailable(m),
             StoreError::Internal(m) => AppError::Internal(m),
         }

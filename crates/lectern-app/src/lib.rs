@@ -7,13 +7,13 @@
 
 pub mod accounts;
 pub mod admin;
+mod cache;
 pub mod error;
 pub mod learning;
 pub mod model;
 pub mod passwords;
 pub mod store;
 pub mod studio;
-mod cache;
 
 use std::sync::Arc;
 
@@ -54,7 +54,12 @@ pub struct Lectern {
 
 impl Lectern {
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
-        Self { store, settings, clock: Arc::new(Utc::now), courses: Arc::new(cache::CourseCache::default()) }
+        Self {
+            store,
+            settings,
+            clock: Arc::new(Utc::now),
+            courses: Arc::new(cache::CourseCache::default()),
+        }
     }
 
     /// Replaces the clock (tests of due dates and expiry).

@@ -1,7 +1,9 @@
 //! Password hashing (Argon2id with the crate's recommended parameters) and
 //! random secrets for sessions and tokens.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -21,7 +23,9 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 /// Whether `password` matches a stored PHC hash. A malformed stored hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

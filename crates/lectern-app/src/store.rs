@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use lectern_content::{CourseKey, CourseTree};
 
 use crate::error::StoreError;
-use crate::model::{AuthToken, CourseRecord, CourseRole, Enrollment, NewUser, SiteStats, User, UserId};
+use crate::model::{
+    AuthToken, CourseRecord, CourseRole, Enrollment, NewUser, SiteStats, User, UserId,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -51,17 +53,32 @@ pub struct NewBlob<'a> {
 pub trait CourseStore {
     /// Creates a course with `draft` as its first draft (revision 1) and makes
     /// `owner` its instructor. `Conflict { field: "course_key" }` if it exists.
-    async fn create_course(&self, draft: &CourseTree, owner: Option<UserId>, now: DateTime<Utc>) -> StoreResult<CourseRecord>;
+    async fn create_course(
+        &self,
+        draft: &CourseTree,
+        owner: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CourseRecord>;
     async fn course(&self, key: &CourseKey) -> StoreResult<Option<CourseRecord>>;
     async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>>;
     /// The draft and its revision.
     async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>>;
     /// Replaces the draft if its revision is still `expected_revision`;
     /// returns the new revision, or `StaleRevision`.
-    async fn save_draft(&self, tree: &CourseTree, expected_revision: i64, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn save_draft(
+        &self,
+        tree: &CourseTree,
+        expected_revision: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
     /// Makes the draft at `expected_revision` the next published version and
     /// returns its number (1, 2, …). Published versions never change.
-    async fn publish(&self, key: &CourseKey, expected_revision: i64, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn publish(
+        &self,
+        key: &CourseKey,
+        expected_revision: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
     async fn published(&self, key: &CourseKey, version: i64) -> StoreResult<Option<CourseTree>>;
     /// Import: in one transaction, creates the course or replaces its draft,
     /// stores the blobs, and publishes. Returns the course and the new version.
@@ -72,7 +89,12 @@ pub trait CourseStore {
         owner: Option<UserId>,
         now: DateTime<Utc>,
     ) -> StoreResult<(CourseRecord, i64)>;
-    async fn grant_course_role(&self, key: &CourseKey, user: UserId, role: CourseRole) -> StoreResult<()>;
+    async fn grant_course_role(
+        &self,
+        key: &CourseKey,
+        user: UserId,
+        role: CourseRole,
+    ) -> StoreResult<()>;
     async fn revoke_course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<()>;
     async fn course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<Option<CourseRole>>;
     /// The courses a user holds a role in.
@@ -83,7 +105,13 @@ pub trait CourseStore {
 #[async_trait]
 pub trait EnrollmentStore {
     /// Enrols (or re-activates an enrolment); returns the enrolment.
-    async fn enroll(&self, user: UserId, key: &CourseKey, mode: &str, now: DateTime<Utc>) -> StoreResult<Enrollment>;
+    async fn enroll(
+        &self,
+        user: UserId,
+        key: &CourseKey,
+        mode: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Enrollment>;
     async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()>;
     async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>>;
     async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>>;
@@ -107,6 +135,19 @@ pub trait HealthStore {
 }
 
 /// Everything Lectern keeps, behind one object.
-pub trait Store: UserStore + TokenStore + CourseStore + EnrollmentStore + BlobStore + HealthStore + Send + Sync {}
+pub trait Store:
+    UserStore + TokenStore + CourseStore + EnrollmentStore + BlobStore + HealthStore + Send + Sync
+{
+}
 
-impl<T> Store for T where T: UserStore + TokenStore + CourseStore + EnrollmentStore + BlobStore + HealthStore + Send + Sync {}
+impl<T> Store for T where
+    T: UserStore
+        + TokenStore
+        + CourseStore
+        + EnrollmentStore
+        + BlobStore
+        + HealthStore
+        + Send
+        + Sync
+{
+}

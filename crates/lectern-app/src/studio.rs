@@ -65,7 +65,9 @@ impl Lectern {
 
     /// Whether `user` may open Studio at all.
     pub async fn may_use_studio(&self, user: &User) -> AppResult<bool> {
-        Ok(user.is_admin || user.is_course_creator || !self.store.courses_with_role(user.id).await?.is_empty())
+        Ok(user.is_admin
+            || user.is_course_creator
+            || !self.store.courses_with_role(user.id).await?.is_empty())
     }
 
     /// The courses `user` can author: all for admins.
@@ -77,32 +79,65 @@ impl Lectern {
         if user.is_admin {
             return Ok(all);
         }
-        let mine: Vec<CourseKey> = self.store.courses_with_role(user.id).await?.into_iter().map(|(k, _)| k).collect();
+        let mine: Vec<CourseKey> = self
+            .store
+            .courses_with_role(user.id)
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         Ok(all.into_iter().filter(|c| mine.contains(&c.key)).collect())
     }
 
-    pub async fn create_course(&self, user: &User, org: &str, number: &str, run: &str, name: &str) -> AppResult<CourseRecord> {
+    pub async fn create_course(
+        &self,
+        user: &User,
+        org: &str,
+        number: &str,
+        run: &str,
+        name: &str,
+    ) -> AppResult<CourseRecord> {
         if !(user.is_admin || user.is_course_creator) {
-            return Err(AppError::Forbidden("Only course creators can create courses.".into()));
+            return Err(AppError::Forbidden(
+                "Only course creators can create courses.".into(),
+            ));
         }
         let key = CourseKey::new(org.trim(), number.trim(), run.trim())?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 255 {
-            return Err(AppError::field("display_name", "A course needs a name of 1 to 255 characters."));
+            return Err(AppError::field(
+                "display_name",
+                "A course needs a name of 1 to 255 characters.",
+            ));
         }
         let tree = CourseTree::new(key, name);
-        let record = self.store.create_course(&tree, Some(user.id), self.now()).await.map_err(|e| match e {
-            StoreError::Conflict { .. } => AppError::field("course_key", "A course with this organization, number and run already exists."),
-            other => other.into(),
-        })?;
+        let record = self
+            .store
+            .create_course(&tree, Some(user.id), self.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => AppError::field(
+                    "course_key",
+                    "A course with this organization, number and run already exists.",
+                ),
+                other => other.into(),
+            })?;
         tracing::info!(course = %record.key, by = %user.username, "course created");
         Ok(record)
     }
 
     /// The draft, for Studio.
-    pub async fn draft(&self, user: &User, key: &CourseKey) -> AppResult<(CourseRecord, CourseTree)> {
+    pub async fn draft(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<(CourseRecord, CourseTree)> {
         let record = self.require_author(user, key).await?;
-        let (tree, _) = self.store.draft(key).await?.ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+        let (tree, _) = self
+            .store
+            .draft(key)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
         Ok((record, tree))
     }
 
@@ -115,8 +150,11 @@ impl Lectern {
     ) -> AppResult<T> {
         self.require_author(user, key).await?;
         for _ in 0..EDIT_RETRIES {
-            let (mut tree, revision) =
-                self.store.draft(key).await?.ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+            let (mut tree, revision) = self
+                .store
+                .draft(key)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
             let out = edit(&mut tree)?;
             match self.store.save_draft(&tree, revision, self.now()).await {
                 Ok(_) => return Ok(out),
@@ -137,22 +175,37 @@ impl Lectern {
         display_name: &str,
     ) -> AppResult<BlockRef> {
         if level_of(block_type) == Level::Leaf && !AUTHORABLE_LEAVES.contains(&block_type) {
-            return Err(AppError::field("type", format!("Studio cannot add a {block_type} block.")));
+            return Err(AppError::field(
+                "type",
+                format!("Studio cannot add a {block_type} block."),
+            ));
         }
         if level_of(block_type) == Level::Course {
-            return Err(AppError::field("type", "A course cannot contain another course."));
+            return Err(AppError::field(
+                "type",
+                "A course cannot contain another course.",
+            ));
         }
         let name = display_name.trim().to_string();
         if name.chars().count() > 255 {
-            return Err(AppError::field("display_name", "Names are at most 255 characters."));
+            return Err(AppError::field(
+                "display_name",
+                "Names are at most 255 characters.",
+            ));
         }
         self.edit_draft(user, key, |tree| {
             let id = tree.fresh_id(block_type, &new_block_hint(block_type));
             let mut block = Block::new(block_type, &id);
-            block.display_name = if name.is_empty() { None } else { Some(name.clone()) };
+            block.display_name = if name.is_empty() {
+                None
+            } else {
+                Some(name.clone())
+            };
             block.body = match block_type {
                 "html" => Some(String::new()),
-                "problem" => Some("<problem>\n  <p>Write the question here.</p>\n</problem>".to_string()),
+                "problem" => {
+                    Some("<problem>\n  <p>Write the question here.</p>\n</problem>".to_string())
+                }
                 _ => None,
             };
             let r = block.block_ref();
@@ -162,10 +215,19 @@ impl Lectern {
         .await
     }
 
-    pub async fn update_block(&self, user: &User, key: &CourseKey, r: &BlockRef, edit: &BlockEdit) -> AppResult<()> {
+    pub async fn update_block(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        r: &BlockRef,
+        edit: &BlockEdit,
+    ) -> AppResult<()> {
         if let Some(name) = &edit.display_name {
             if name.chars().count() > 255 {
-                return Err(AppError::field("display_name", "Names are at most 255 characters."));
+                return Err(AppError::field(
+                    "display_name",
+                    "Names are at most 255 characters.",
+                ));
             }
         }
         for (name, _) in &edit.fields {
@@ -182,10 +244,17 @@ impl Lectern {
             }
         }
         self.edit_draft(user, key, |tree| {
-            let block = tree.blocks.get_mut(r).ok_or_else(|| AppError::not_found(format!("block {r}")))?;
+            let block = tree
+                .blocks
+                .get_mut(r)
+                .ok_or_else(|| AppError::not_found(format!("block {r}")))?;
             if let Some(name) = &edit.display_name {
                 let name = name.trim();
-                block.display_name = if name.is_empty() { None } else { Some(name.to_string()) };
+                block.display_name = if name.is_empty() {
+                    None
+                } else {
+                    Some(name.to_string())
+                };
             }
             if let Some(body) = &edit.body {
                 block.body = Some(body.clone());
@@ -202,19 +271,31 @@ impl Lectern {
         .await
     }
 
-    pub async fn move_block(&self, user: &User, key: &CourseKey, r: &BlockRef, delta: i64) -> AppResult<()> {
-        self.edit_draft(user, key, |tree| Ok(tree.move_among_siblings(r, delta)?)).await
+    pub async fn move_block(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        r: &BlockRef,
+        delta: i64,
+    ) -> AppResult<()> {
+        self.edit_draft(user, key, |tree| Ok(tree.move_among_siblings(r, delta)?))
+            .await
     }
 
     pub async fn delete_block(&self, user: &User, key: &CourseKey, r: &BlockRef) -> AppResult<()> {
-        self.edit_draft(user, key, |tree| Ok(tree.remove_subtree(r)?)).await
+        self.edit_draft(user, key, |tree| Ok(tree.remove_subtree(r)?))
+            .await
     }
 
     /// Makes the current draft the newest published version; returns its number.
     pub async fn publish(&self, user: &User, key: &CourseKey) -> AppResult<i64> {
         self.require_author(user, key).await?;
         for _ in 0..EDIT_RETRIES {
-            let (_, revision) = self.store.draft(key).await?.ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+            let (_, revision) = self
+                .store
+                .draft(key)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
             match self.store.publish(key, revision, self.now()).await {
                 Ok(version) => {
                     tracing::info!(course = %key, version, by = %user.username, "published");
@@ -228,17 +309,30 @@ impl Lectern {
     }
 
     /// Adds someone to the course team (course instructors and admins only).
-    pub async fn add_team_member(&self, user: &User, key: &CourseKey, username: &str, role: CourseRole) -> AppResult<()> {
+    pub async fn add_team_member(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        username: &str,
+        role: CourseRole,
+    ) -> AppResult<()> {
         self.require_author(user, key).await?;
-        let is_instructor = user.is_admin || self.store.course_role(key, user.id).await? == Some(CourseRole::Instructor);
+        let is_instructor = user.is_admin
+            || self.store.course_role(key, user.id).await? == Some(CourseRole::Instructor);
         if !is_instructor {
-            return Err(AppError::Forbidden("Only the course's instructors can change its team.".into()));
+            return Err(AppError::Forbidden(
+                "Only the course's instructors can change its team.".into(),
+            ));
         }
         let member = self.user_by_username(username).await?;
         Ok(self.store.grant_course_role(key, member.id, role).await?)
     }
 
-    pub async fn course_team(&self, user: &User, key: &CourseKey) -> AppResult<Vec<(User, CourseRole)>> {
+    pub async fn course_team(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<Vec<(User, CourseRole)>> {
         self.require_author(user, key).await?;
         Ok(self.store.course_team(key).await?)
     }
@@ -253,7 +347,8 @@ fn new_block_hint(block_type: &str) -> String {
 /// Checks that problem XML is well-formed with a `<problem>` root before it
 /// is saved, so a typo never reaches learners as a broken page.
 fn check_problem_xml(xml: &str) -> Result<(), String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("The problem XML is not well-formed: {e}"))?;
+    let doc = roxmltree::Document::parse(xml)
+        .map_err(|e| format!("The problem XML is not well-formed: {e}"))?;
     if doc.root_element().tag_name().name() != "problem" {
         return Err("A problem's XML must have <problem> as its root element.".into());
     }
