@@ -68,15 +68,15 @@ pub fn read_policy(path: &str, bytes: &[u8], run: &str) -> Result<Policy, OlxErr
     Ok(out)
 }
 
-/// Reads `grading_policy.json`; unknown top-level keys are reported.
+/// Reads `grading_policy.json` (with the grader's own reader, which is as
+/// lenient as Open edX); unknown top-level keys are reported.
 pub fn read_grading(
     path: &str,
     bytes: &[u8],
     warnings: &mut Vec<String>,
 ) -> Result<GradingPolicy, OlxError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| OlxError::invalid(path, format!("not valid JSON: {e}")))?;
-    if let Value::Object(m) = &value {
+    let text = std::str::from_utf8(bytes).map_err(|_| OlxError::invalid(path, "not UTF-8 text"))?;
+    if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(text) {
         for k in m
             .keys()
             .filter(|k| !matches!(k.as_str(), "GRADER" | "GRADE_CUTOFFS"))
@@ -86,8 +86,7 @@ pub fn read_grading(
             ));
         }
     }
-    serde_json::from_value(value)
-        .map_err(|e| OlxError::invalid(path, format!("not a grading policy: {e}")))
+    GradingPolicy::from_json(text).map_err(|e| OlxError::invalid(path, e.to_string()))
 }
 
 /// The `"course/RUN"` object to export: the imported one, with settings

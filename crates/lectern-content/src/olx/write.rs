@@ -63,12 +63,10 @@ pub fn course_files(
         &format!("policies/{}/policy.json", key.run),
         &Value::Object(policy_json),
     )?;
-    let grading =
-        serde_json::to_value(&tree.grading_policy).map_err(|e| OlxError::Write(e.to_string()))?;
-    w.put_json(
+    w.put(
         &format!("policies/{}/grading_policy.json", key.run),
-        &grading,
-    )?;
+        tree.grading_policy.to_json(),
+    );
 
     for (name, text) in &tree.about {
         w.put(&format!("about/{name}.html"), text.clone());
