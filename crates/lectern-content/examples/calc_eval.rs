@@ -3,7 +3,8 @@
 //! Used by the differential test `tests/oracle/calc_diff.py`.
 //!
 //! A line is either a bare expression (no variables, case-insensitive) or a
-//! JSON object `{"expr": "...", "vars": {"x": [re, im]}, "cs": false}`.
+//! JSON object `{"expr": "...", "vars": {"x": [re, im]}, "cs": false}`
+//! (a component may be a string: "inf", "-inf", "NaN").
 //! Output: `{"ok": ["re", "im"]}` (floats as strings so NaN and infinity
 //! survive) or `{"error": "<kind>", "message": "..."}`, where kind is one of
 //! syntax, undefined_variable, undefined_function, division_by_zero,
@@ -26,6 +27,12 @@ fn kind(e: &CalcError) -> &'static str {
     }
 }
 
+/// A JSON number, or a string such as "inf", "-inf" or "nan".
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
 fn request(line: &str) -> Result<(String, HashMap<String, Complex64>, bool), String> {
     if !line.trim_start().starts_with('{') {
         return Ok((line.to_string(), HashMap::new(), false));
@@ -36,8 +43,8 @@ fn request(line: &str) -> Result<(String, HashMap<String, Complex64>, bool), Str
     let mut vars = HashMap::new();
     if let Some(map) = v["vars"].as_object() {
         for (name, val) in map {
-            let re = val[0].as_f64().ok_or("bad variable")?;
-            let im = val[1].as_f64().unwrap_or(0.0);
+            let re = number(&val[0]).ok_or("bad variable")?;
+            let im = number(&val[1]).unwrap_or(0.0);
             vars.insert(name.clone(), Complex64::new(re, im));
         }
     }

@@ -4,20 +4,21 @@
 //! of a zero imaginary part (so `arcsin(2)` lands on the wrong side of the
 //! branch cut), produce NaN from `0 * inf` for large arguments, and lose
 //! precision near zero. numpy's answers (`arcsin(2)` = 1.5708 + 1.3170i,
-//! `arctanh(2)` = 0.5493 + 1.5708i) follow C99 Annex G; the formulas here
-//! are Kahan's ("Branch Cuts for Complex Elementary Functions", 1987), which
-//! honour signed zeros and stay accurate.
+//! `arctanh(2)` = 0.5493 + 1.5708i) follow C99 Annex G. Finite arguments
+//! use Kahan's formulas ("Branch Cuts for Complex Elementary Functions",
+//! 1987), which honour signed zeros and stay accurate; infinite and NaN
+//! parts get the values Annex G lists (`special` functions below). They
+//! matter here because Open edX multiplies every result by 1 as a complex
+//! number, which turns `inf + 0i` into `inf + NaN i` before the next call.
 
 use num_complex::Complex64 as C64;
+use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
-/// `a * b`, except that zero times infinity is zero (as C99's functions
-/// give when one factor is an exact zero from the argument).
-fn mul0(a: f64, b: f64) -> f64 {
-    if (a == 0.0 && b.is_infinite()) || (b == 0.0 && a.is_infinite()) {
-        0.0f64.copysign(a.signum() * b.signum())
-    } else {
-        a * b
-    }
+const NAN: f64 = f64::NAN;
+const INF: f64 = f64::INFINITY;
+
+fn finite(z: C64) -> bool {
+    z.re.is_finite() && z.im.is_finite()
 }
 
 /// Multiplies by `i`: `i * z`.
@@ -30,33 +31,104 @@ fn times_minus_i(z: C64) -> C64 {
     C64::new(z.im, -z.re)
 }
 
+/// `r * cis(y)` for an infinite or zero `r` and finite `y`, without the
+/// NaN that `0 * inf` would give for an exact zero factor.
+fn scaled_cis(r: f64, y: f64) -> C64 {
+    let part = |t: f64| if t == 0.0 { 0.0f64.copysign(t) } else { r * t };
+    C64::new(part(y.cos()), part(y.sin()))
+}
+
 pub(crate) fn exp(z: C64) -> C64 {
-    let e = z.re.exp();
-    if z.im == 0.0 {
-        return C64::new(e, z.im);
+    let (x, y) = (z.re, z.im);
+    if !finite(z) {
+        if x.is_nan() {
+            return C64::new(NAN, if y == 0.0 { y } else { NAN });
+        }
+        if x == INF {
+            if y == 0.0 {
+                return C64::new(INF, y);
+            }
+            return if y.is_finite() {
+                scaled_cis(INF, y)
+            } else {
+                C64::new(INF, NAN)
+            };
+        }
+        if x == -INF {
+            return if y.is_finite() {
+                scaled_cis(0.0, y)
+            } else {
+                C64::new(0.0, 0.0)
+            };
+        }
+        return C64::new(NAN, NAN);
     }
-    C64::new(mul0(e, z.im.cos()), mul0(e, z.im.sin()))
+    let e = x.exp();
+    if y == 0.0 {
+        return C64::new(e, y);
+    }
+    C64::new(e * y.cos(), e * y.sin())
 }
 
 pub(crate) fn sinh(z: C64) -> C64 {
-    if z.im == 0.0 {
-        return C64::new(z.re.sinh(), z.im);
+    let (x, y) = (z.re, z.im);
+    if !finite(z) {
+        if x.is_nan() {
+            return C64::new(NAN, if y == 0.0 { y } else { NAN });
+        }
+        if x.is_infinite() {
+            if y == 0.0 {
+                return C64::new(x, y);
+            }
+            if y.is_finite() {
+                return C64::new(x * y.cos(), INF * y.sin());
+            }
+            return C64::new(x, NAN);
+        }
+        return C64::new(if x == 0.0 { x } else { NAN }, NAN);
     }
-    C64::new(mul0(z.re.sinh(), z.im.cos()), mul0(z.re.cosh(), z.im.sin()))
+    if y == 0.0 {
+        return C64::new(x.sinh(), y);
+    }
+    C64::new(x.sinh() * y.cos(), x.cosh() * y.sin())
 }
 
 pub(crate) fn cosh(z: C64) -> C64 {
-    if z.im == 0.0 {
-        return C64::new(z.re.cosh(), mul0(z.im, z.re.sinh()));
+    let (x, y) = (z.re, z.im);
+    if !finite(z) {
+        if x.is_nan() {
+            return C64::new(NAN, if y == 0.0 { 0.0 } else { NAN });
+        }
+        if x.is_infinite() {
+            if y == 0.0 {
+                return C64::new(INF, 0.0);
+            }
+            if y.is_finite() {
+                return C64::new(INF * y.cos(), x * y.sin());
+            }
+            return C64::new(INF, NAN);
+        }
+        return C64::new(NAN, if x == 0.0 { 0.0 } else { NAN });
     }
-    C64::new(mul0(z.re.cosh(), z.im.cos()), mul0(z.re.sinh(), z.im.sin()))
+    if y == 0.0 {
+        // y * sinh(x), but exactly zero even where sinh(x) overflows.
+        return C64::new(x.cosh(), y * x.signum());
+    }
+    C64::new(x.cosh() * y.cos(), x.sinh() * y.sin())
 }
 
 /// Kahan's algorithm: accurate, and exactly ±1 for large real parts.
 pub(crate) fn tanh(z: C64) -> C64 {
     let (x, y) = (z.re, z.im);
-    if x.is_nan() || y.is_nan() {
-        return C64::new(f64::NAN, f64::NAN);
+    if x.is_infinite() {
+        let im = if y.is_finite() { (2.0 * y).sin() } else { 0.0 };
+        return C64::new(1.0f64.copysign(x), 0.0f64.copysign(im));
+    }
+    if !finite(z) {
+        if x.is_nan() {
+            return C64::new(NAN, if y == 0.0 { y } else { NAN });
+        }
+        return C64::new(if x == 0.0 { x } else { NAN }, NAN);
     }
     if x.abs() >= 22.0 {
         let e = (-x.abs()).exp();
@@ -84,14 +156,13 @@ pub(crate) fn tan(z: C64) -> C64 {
 
 /// The principal square root, lower half-plane for a `-0.0` imaginary part.
 pub(crate) fn sqrt(z: C64) -> C64 {
-    if z.re == 0.0 && z.im == 0.0 {
-        return C64::new(0.0, z.im);
-    }
-    if z.im.is_infinite() {
-        return C64::new(f64::INFINITY, z.im);
-    }
-    // Scaled to avoid overflow in the modulus.
     let (x, y) = (z.re, z.im);
+    if x == 0.0 && y == 0.0 {
+        return C64::new(0.0, y);
+    }
+    if y.is_infinite() {
+        return C64::new(INF, y);
+    }
     let t = ((x.abs() + x.hypot(y)) / 2.0).sqrt();
     if x >= 0.0 {
         C64::new(t, y / (2.0 * t))
@@ -112,13 +183,8 @@ pub(crate) fn log2(z: C64) -> C64 {
     ln(z) * std::f64::consts::LOG2_E
 }
 
-fn conj_mul_im(a: C64, b: C64) -> f64 {
-    // Im(conj(a) * b)
-    a.re * b.im - a.im * b.re
-}
-
-/// Beyond this magnitude the inverse functions use their asymptotic forms
-/// (exact to double precision there), which also cover infinities.
+/// Beyond this magnitude the inverse functions use their asymptotic forms,
+/// exact to double precision there.
 const HUGE: f64 = 1e150;
 
 fn is_huge(z: C64) -> bool {
@@ -132,7 +198,49 @@ fn ln_2z(z: C64) -> C64 {
     C64::new(l.re + std::f64::consts::LN_2, l.im)
 }
 
+/// Smith's division `1 / z` (no overflow for huge `z`).
+fn recip(z: C64) -> C64 {
+    if z.re.abs() >= z.im.abs() {
+        let r = z.im / z.re;
+        let d = z.re + z.im * r;
+        C64::new(1.0 / d, -r / d)
+    } else {
+        let r = z.re / z.im;
+        let d = z.re * r + z.im;
+        C64::new(r / d, -1.0 / d)
+    }
+}
+
+/// Annex G values of `asinh` for |x| + i|y| with an infinite or NaN part;
+/// the caller restores the signs (asinh is odd and conjugate-symmetric).
+fn asinh_special(ax: f64, ay: f64) -> C64 {
+    if ay.is_infinite() {
+        if ax.is_nan() {
+            return C64::new(INF, NAN);
+        }
+        return C64::new(
+            INF,
+            if ax.is_infinite() {
+                FRAC_PI_4
+            } else {
+                FRAC_PI_2
+            },
+        );
+    }
+    if ax.is_infinite() {
+        return C64::new(INF, if ay.is_nan() { NAN } else { 0.0 });
+    }
+    if ax.is_nan() && ay == 0.0 {
+        return C64::new(NAN, 0.0);
+    }
+    C64::new(NAN, NAN)
+}
+
 pub(crate) fn asinh(z: C64) -> C64 {
+    if !finite(z) {
+        let r = asinh_special(z.re.abs(), z.im.abs());
+        return C64::new(r.re.copysign(z.re), r.im.copysign(z.im));
+    }
     if is_huge(z) {
         // asinh is odd; ln(2z) holds in the right half-plane.
         return if z.re.is_sign_negative() {
@@ -149,12 +257,13 @@ fn asin_kahan(z: C64) -> C64 {
     let s1 = sqrt(C64::new(1.0 - z.re, -z.im));
     let s2 = sqrt(C64::new(1.0 + z.re, z.im));
     let re = z.re.atan2(s1.re * s2.re - s1.im * s2.im);
-    let im = conj_mul_im(s1, s2).asinh();
+    // Im(conj(s1) * s2)
+    let im = (s1.re * s2.im - s1.im * s2.re).asinh();
     C64::new(re, im)
 }
 
 pub(crate) fn asin(z: C64) -> C64 {
-    if is_huge(z) {
+    if !finite(z) || is_huge(z) {
         // asin(z) = -i asinh(i z)
         return times_minus_i(asinh(times_i(z)));
     }
@@ -162,23 +271,60 @@ pub(crate) fn asin(z: C64) -> C64 {
 }
 
 pub(crate) fn acos(z: C64) -> C64 {
+    let (x, y) = (z.re, z.im);
+    if !finite(z) {
+        // Annex G; cacos(conj z) = conj(cacos z), imaginary part <= 0 for y >= 0.
+        let (re, im) = if x.is_infinite() {
+            if y.is_nan() {
+                (NAN, INF)
+            } else if y.is_infinite() {
+                (if x > 0.0 { FRAC_PI_4 } else { 3.0 * FRAC_PI_4 }, INF)
+            } else {
+                (if x > 0.0 { 0.0 } else { PI }, INF)
+            }
+        } else if y.is_infinite() {
+            (if x.is_nan() { NAN } else { FRAC_PI_2 }, INF)
+        } else if x == 0.0 {
+            (FRAC_PI_2, NAN)
+        } else {
+            (NAN, NAN)
+        };
+        return C64::new(re, -im.copysign(y));
+    }
     if is_huge(z) {
         let a = asin(z);
-        return C64::new(std::f64::consts::FRAC_PI_2 - a.re, -a.im);
+        return C64::new(FRAC_PI_2 - a.re, -a.im);
     }
-    let s1 = sqrt(C64::new(1.0 - z.re, -z.im));
-    let s2 = sqrt(C64::new(1.0 + z.re, z.im));
+    let s1 = sqrt(C64::new(1.0 - x, -y));
+    let s2 = sqrt(C64::new(1.0 + x, y));
     let re = 2.0 * s1.re.atan2(s2.re);
     let im = (s2.re * s1.im - s2.im * s1.re).asinh();
     C64::new(re, im)
 }
 
 pub(crate) fn acosh(z: C64) -> C64 {
+    let (x, y) = (z.re, z.im);
+    if !finite(z) {
+        let (re, im) = if x.is_infinite() {
+            if y.is_nan() {
+                (INF, NAN)
+            } else if y.is_infinite() {
+                (INF, if x > 0.0 { FRAC_PI_4 } else { 3.0 * FRAC_PI_4 })
+            } else {
+                (INF, if x > 0.0 { 0.0 } else { PI })
+            }
+        } else if y.is_infinite() {
+            (INF, if x.is_nan() { NAN } else { FRAC_PI_2 })
+        } else {
+            (NAN, NAN)
+        };
+        return C64::new(re, im.copysign(y));
+    }
     if is_huge(z) {
         return ln_2z(z);
     }
-    let s1 = sqrt(C64::new(z.re - 1.0, z.im));
-    let s2 = sqrt(C64::new(z.re + 1.0, z.im));
+    let s1 = sqrt(C64::new(x - 1.0, y));
+    let s2 = sqrt(C64::new(x + 1.0, y));
     let re = (s1.re * s2.re + s1.im * s2.im).asinh();
     let im = 2.0 * s1.im.atan2(s2.re);
     C64::new(re, im)
@@ -186,14 +332,22 @@ pub(crate) fn acosh(z: C64) -> C64 {
 
 pub(crate) fn atanh(z: C64) -> C64 {
     let (x, y) = (z.re, z.im);
-    let quarter_turn = std::f64::consts::FRAC_PI_2.copysign(y);
-    if x.is_infinite() || y.is_infinite() {
-        return C64::new(0.0f64.copysign(x), quarter_turn);
+    if !finite(z) {
+        let (re, im) = if x.is_infinite() {
+            (0.0, if y.is_nan() { NAN } else { FRAC_PI_2 })
+        } else if y.is_infinite() {
+            (0.0, FRAC_PI_2)
+        } else if x == 0.0 {
+            (0.0, NAN)
+        } else {
+            (NAN, NAN)
+        };
+        return C64::new(re.copysign(x), im.copysign(y));
     }
     if is_huge(z) {
         // atanh(z) = 1/z + i pi/2 sign(y) + O(1/z^3)
-        let r = C64::new(1.0, 0.0) / z;
-        return C64::new(r.re, r.im + quarter_turn);
+        let r = recip(z);
+        return C64::new(r.re, r.im + FRAC_PI_2.copysign(y));
     }
     // Kahan: Re = log1p(4x / ((1-x)^2 + y^2)) / 4,
     //        Im = atan2(2y, (1-x)(1+x) - y^2) / 2.
