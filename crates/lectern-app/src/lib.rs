@@ -1,1 +1,87 @@
-//! placeholder
+//! Lectern's use cases: accounts, authoring (Studio), learning (LMS) and
+//! administration, over the storage traits in [`store`].
+//!
+//! This crate decides *what* may happen (who may see or change what, which
+//! input is valid); `lectern-store` decides where it is kept and
+//! `lectern-web` how it is shown. It never touches SQL or HTTP.
+
+pub mod accounts;
+pub mod admin;
+mod cache;
+pub mod error;
+pub mod learning;
+pub mod model;
+pub mod passwords;
+pub mod store;
+pub mod studio;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use error::{AppError, AppResult, StoreError};
+pub use model::*;
+pub use store::Store;
+
+/// How long things live; the defaults suit a small site.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub session_ttl: chrono::Duration,
+    pub bearer_ttl: chrono::Duration,
+    pub setup_ttl: chrono::Duration,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl: chrono::Duration::days(14),
+            bearer_ttl: chrono::Duration::hours(10),
+            setup_ttl: chrono::Duration::days(7),
+        }
+    }
+}
+
+type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The application: every use case is a method on it. Cheap to clone.
+#[derive(Clone)]
+pub struct Lectern {
+    store: Arc<dyn Store>,
+    settings: AppSettings,
+    clock: Clock,
+    courses: Arc<cache::CourseCache>,
+}
+
+impl Lectern {
+    pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
+        Self {
+            store,
+            settings,
+            clock: Arc::new(Utc::now),
+            courses: Arc::new(cache::CourseCache::default()),
+        }
+    }
+
+    /// Replaces the clock (tests of due dates and expiry).
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> AppResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+}

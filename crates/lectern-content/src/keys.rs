@@ -97,9 +97,9 @@ impl FromStr for CourseKey {
 
 /// A block within a course, independent of the course: `(type, id)`.
 /// Open edX block ids (url_names) are unique per type, not across types.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Serialised as `type@TYPE+block@ID` (so it can key a JSON map).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlockRef {
-    #[serde(rename = "type")]
     pub block_type: String,
     pub id: String,
 }
@@ -113,6 +113,19 @@ impl BlockRef {
 impl fmt::Display for BlockRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "type@{}+block@{}", self.block_type, self.id)
+    }
+}
+
+impl FromStr for BlockRef {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        let (ty, id) = s.split_once('+').ok_or_else(|| key_error(s, "a block reference is type@TYPE+block@ID"))?;
+        let ty = ty.strip_prefix("type@").ok_or_else(|| key_error(s, "missing type@"))?;
+        let id = id.strip_prefix("block@").ok_or_else(|| key_error(s, "missing block@"))?;
+        if !is_valid_key_part(ty) || !is_valid_key_part(id) {
+            return Err(key_error(s, "bad block type or id"));
+        }
+        Ok(BlockRef::new(ty, id))
     }
 }
 
@@ -141,12 +154,8 @@ impl FromStr for UsageKey {
             return Err(key_error(s, "a usage key is block-v1:ORG+NUMBER+RUN+type@TYPE+block@ID"));
         };
         let course = CourseKey::new(org, number, run).map_err(|_| key_error(s, "bad org, number or run"))?;
-        let ty = ty.strip_prefix("type@").ok_or_else(|| key_error(s, "missing type@"))?;
-        let id = id.strip_prefix("block@").ok_or_else(|| key_error(s, "missing block@"))?;
-        if !is_valid_key_part(ty) || !is_valid_key_part(id) {
-            return Err(key_error(s, "bad block type or id"));
-        }
-        Ok(UsageKey { course, block: BlockRef::new(ty, id) })
+        let block: BlockRef = format!("{ty}+{id}").parse().map_err(|_| key_error(s, "bad block type or id"))?;
+        Ok(UsageKey { course, block })
     }
 }
 
@@ -167,6 +176,7 @@ macro_rules! serde_via_string {
 }
 serde_via_string!(CourseKey);
 serde_via_string!(UsageKey);
+serde_via_string!(BlockRef);
 
 #[cfg(test)]
 mod tests {

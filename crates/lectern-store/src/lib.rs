@@ -1,1 +1,12 @@
-//! placeholder
+//! Storage backends for Lectern: implementations of `lectern_app::store`'s
+//! traits. SQLite now (the zero-configuration default); PostgreSQL follows
+//! the same traits and must pass the same [`contract`] suite.
+//!
+//! This crate holds all SQL and nothing else: no rule about who may do what
+//! lives here.
+
+pub mod contract;
+pub mod sqlite;
+mod time;
+
+pub use sqlite::SqliteStore;

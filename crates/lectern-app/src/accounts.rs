@@ -1,0 +1,255 @@
+//! Accounts: registration, sign-in, sessions, bearer tokens and the one-time
+//! setup link that creates the first admin.
+
+use std::collections::BTreeMap;
+
+use crate::error::{AppError, AppResult};
+use crate::model::{AuthToken, NewUser, TokenKind, User};
+use crate::passwords::{hash_password, new_secret, secret_hash, verify_password, DUMMY_HASH};
+use crate::Lectern;
+
+/// What a person fills in to get an account.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Registration {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MAX_PASSWORD_LEN: usize = 1000;
+
+/// Checks every field and reports all problems at once, keyed by field.
+pub fn validate_registration(r: &Registration) -> Result<(), BTreeMap<String, String>> {
+    let mut errors = BTreeMap::new();
+    let username = r.username.trim();
+    if username.len() < 2 || username.len() > 30 {
+        errors.insert(
+            "username".into(),
+            "Username must be between 2 and 30 characters long.".into(),
+        );
+    } else if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        errors.insert(
+            "username".into(),
+            "Usernames can only contain letters (A-Z, a-z), numerals (0-9), underscores (_), and hyphens (-).".into(),
+        );
+    }
+    let email = r.email.trim();
+    let valid_email = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if !valid_email {
+        errors.insert(
+            "email".into(),
+            "A properly formatted e-mail is required.".into(),
+        );
+    }
+    if r.name.trim().is_empty() {
+        errors.insert(
+            "name".into(),
+            "Your legal name must be a minimum of one character long.".into(),
+        );
+    } else if r.name.chars().count() > 255 {
+        errors.insert(
+            "name".into(),
+            "Your name must be at most 255 characters long.".into(),
+        );
+    }
+    if r.password.chars().count() < MIN_PASSWORD_LEN {
+        errors.insert("password".into(), format!("This password is too short. It must contain at least {MIN_PASSWORD_LEN} characters."));
+    } else if r.password.len() > MAX_PASSWORD_LEN {
+        errors.insert("password".into(), "This password is too long.".into());
+    } else if r.password.eq_ignore_ascii_case(username) {
+        errors.insert(
+            "password".into(),
+            "The password is too similar to the username.".into(),
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// A new secret handed to the client once; the store only keeps its hash.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub secret: String,
+    pub expires_in_seconds: i64,
+}
+
+impl Lectern {
+    /// Registers a learner account.
+    pub async fn register(&self, r: &Registration) -> AppResult<User> {
+        self.create_account(r, false).await
+    }
+
+    /// Creates an account, optionally a site admin (used by `lectern user create`).
+    pub async fn create_account(&self, r: &Registration, admin: bool) -> AppResult<User> {
+        if let Err(field_errors) = validate_registration(r) {
+            return Err(AppError::Invalid {
+                message: "Please correct the marked fields.".into(),
+                field_errors,
+            });
+        }
+        let password = r.password.clone();
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let new = NewUser {
+            username: r.username.trim().to_string(),
+            email: r.email.trim().to_lowercase(),
+            name: r.name.trim().to_string(),
+            password_hash,
+            is_admin: admin,
+            is_course_creator: admin,
+        };
+        let user = self.store.create_user(&new).await?;
+        tracing::info!(user = %user.username, admin, "account created");
+        Ok(user)
+    }
+
+    /// Checks a username (or e-mail) and password. The same message for an
+    /// unknown user and a wrong password, and the same time spent on both.
+    pub async fn check_credentials(&self, login: &str, password: &str) -> AppResult<User> {
+        let found = self.store.user_for_login(login.trim()).await?;
+        let (user, hash) = match found {
+            Some((u, h)) => (Some(u), h),
+            None => (None, DUMMY_HASH.to_string()),
+        };
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        match user {
+            Some(u) if ok && u.is_active => Ok(u),
+            Some(u) if ok && !u.is_active => Err(AppError::Forbidden(
+                "This account has been deactivated.".into(),
+            )),
+            _ => Err(AppError::invalid("Email or password is incorrect.")),
+        }
+    }
+
+    /// Signs in and opens a session; returns the user and the session secret.
+    pub async fn login(&self, login: &str, password: &str) -> AppResult<(User, IssuedToken)> {
+        let user = self.check_credentials(login, password).await?;
+        let token = self.issue_token(&user, TokenKind::Session).await?;
+        Ok((user, token))
+    }
+
+    /// `grant_type=password`: a bearer token for API clients.
+    pub async fn access_token(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> AppResult<(User, IssuedToken)> {
+        let user = self.check_credentials(login, password).await?;
+        let token = self.issue_token(&user, TokenKind::Bearer).await?;
+        Ok((user, token))
+    }
+
+    async fn issue_token(&self, user: &User, kind: TokenKind) -> AppResult<IssuedToken> {
+        let ttl = match kind {
+            TokenKind::Session => self.settings.session_ttl,
+            TokenKind::Bearer => self.settings.bearer_ttl,
+            TokenKind::Setup => self.settings.setup_ttl,
+        };
+        let secret = new_secret();
+        let token = AuthToken {
+            token_hash: secret_hash(&secret),
+            user_id: user.id,
+            kind,
+            expires_at: self.now() + ttl,
+        };
+        self.store.insert_token(&token).await?;
+        Ok(IssuedToken {
+            secret,
+            expires_in_seconds: ttl.num_seconds(),
+        })
+    }
+
+    /// The active user a session or bearer secret belongs to, if it is valid.
+    pub async fn authenticate(&self, secret: &str, kind: TokenKind) -> AppResult<Option<User>> {
+        if secret.is_empty() || secret.len() > 200 {
+            return Ok(None);
+        }
+        let Some(token) = self.store.token(&secret_hash(secret), self.now()).await? else {
+            return Ok(None);
+        };
+        if token.kind != kind {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .user_by_id(token.user_id)
+            .await?
+            .filter(|u| u.is_active))
+    }
+
+    pub async fn logout(&self, session_secret: &str) -> AppResult<()> {
+        Ok(self
+            .store
+            .delete_token(&secret_hash(session_secret))
+            .await?)
+    }
+
+    /// On a site with no admin, a fresh one-time setup secret (to print as a
+    /// link); `None` once an admin exists.
+    pub async fn setup_secret(&self) -> AppResult<Option<String>> {
+        if self.store.count_admins().await? > 0 {
+            return Ok(None);
+        }
+        let secret = new_secret();
+        // Setup tokens belong to no user yet; user id 0 never exists.
+        let token = AuthToken {
+            token_hash: secret_hash(&secret),
+            user_id: 0,
+            kind: TokenKind::Setup,
+            expires_at: self.now() + self.settings.setup_ttl,
+        };
+        self.store.insert_token(&token).await?;
+        Ok(Some(secret))
+    }
+
+    /// Whether a setup secret may still be used.
+    pub async fn setup_secret_valid(&self, secret: &str) -> AppResult<bool> {
+        if self.store.count_admins().await? > 0 || secret.len() > 200 {
+            return Ok(false);
+        }
+        let token = self.store.token(&secret_hash(secret), self.now()).await?;
+        Ok(token.is_some_and(|t| t.kind == TokenKind::Setup))
+    }
+
+    /// Creates the first admin through the setup link; the link then stops working.
+    pub async fn complete_setup(&self, secret: &str, r: &Registration) -> AppResult<User> {
+        if !self.setup_secret_valid(secret).await? {
+            return Err(AppError::Forbidden(
+                "This setup link has expired or was already used.".into(),
+            ));
+        }
+        let user = self.create_account(r, true).await?;
+        self.store.delete_token(&secret_hash(secret)).await?;
+        Ok(user)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> AppResult<User> {
+        self.store
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("user {username}")))
+    }
+}

@@ -1,0 +1,293 @@
+//! The learner side: the catalogue, enrolment, and reading published
+//! course content. Learners only ever see published versions, and within
+//! them only blocks that have been released (start date passed) and are not
+//! staff-only.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
+
+use crate::error::{AppError, AppResult};
+use crate::model::{CourseRecord, Enrollment, User};
+use crate::Lectern;
+
+/// A published course as the learner sees it.
+#[derive(Clone)]
+pub struct PublishedCourse {
+    pub record: CourseRecord,
+    pub version: i64,
+    pub tree: Arc<CourseTree>,
+}
+
+/// A unit page: the unit, where it sits, and its neighbours.
+pub struct UnitPage {
+    pub course: PublishedCourse,
+    pub unit: BlockRef,
+    /// Course → section → subsection → unit.
+    pub ancestry: Vec<BlockRef>,
+    pub previous: Option<BlockRef>,
+    pub next: Option<BlockRef>,
+}
+
+/// Whether a date string from OLX (`2013-02-05T05:00:00Z`, `"2013-02-05T05:00"`) has passed.
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim().trim_matches('"');
+    if s.is_empty() || s == "null" {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(d.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
+/// Whether a learner (not staff) may see this block now.
+pub fn released_to_learners(tree: &CourseTree, r: &BlockRef, now: DateTime<Utc>) -> bool {
+    for a in tree.ancestry(r) {
+        let Some(b) = tree.block(&a) else {
+            return false;
+        };
+        if b.field("visible_to_staff_only") == Some("true") {
+            return false;
+        }
+        // The course's own start governs enrolment and the outline, not each block.
+        if a.block_type != "course" {
+            if let Some(start) = b.field("start").and_then(parse_date) {
+                if start > now {
+                    return false;
+                }
+            }
+        }
+    }
+    !tree.ancestry(r).is_empty()
+}
+
+impl Lectern {
+    /// Published courses, for the catalogue.
+    pub async fn catalogue(&self) -> AppResult<Vec<CourseRecord>> {
+        let all = self.store.list_courses().await?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c.published_version.is_some())
+            .collect())
+    }
+
+    /// The newest published version of a course.
+    pub async fn published_course(&self, key: &CourseKey) -> AppResult<PublishedCourse> {
+        let record = self
+            .store
+            .course(key)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+        let version = record
+            .published_version
+            .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+        let tree = match self.courses.get(key, version) {
+            Some(t) => t,
+            None => {
+                let tree = self.store.published(key, version).await?.ok_or_else(|| {
+                    AppError::Internal(format!("published version {version} of {key} is missing"))
+                })?;
+                let tree = Arc::new(tree);
+                self.courses.put(key, version, tree.clone());
+                tree
+            }
+        };
+        Ok(PublishedCourse {
+            record,
+            version,
+            tree,
+        })
+    }
+
+    pub async fn enroll(&self, user: &User, key: &CourseKey) -> AppResult<Enrollment> {
+        let course = self.published_course(key).await?;
+        if let Some(end) = course
+            .tree
+            .root()
+            .and_then(|r| r.field("enrollment_end"))
+            .and_then(parse_date)
+        {
+            if end < self.now() && !self.is_course_author(user, key).await? {
+                return Err(AppError::Forbidden(
+                    "Enrollment in this course has closed.".into(),
+                ));
+            }
+        }
+        let e = self.store.enroll(user.id, key, "audit", self.now()).await?;
+        tracing::info!(user = %user.username, course = %key, "enrolled");
+        Ok(e)
+    }
+
+    pub async fn unenroll(&self, user: &User, key: &CourseKey) -> AppResult<()> {
+        Ok(self.store.unenroll(user.id, key).await?)
+    }
+
+    pub async fn enrollment(&self, user: &User, key: &CourseKey) -> AppResult<Option<Enrollment>> {
+        Ok(self
+            .store
+            .enrollment(user.id, key)
+            .await?
+            .filter(|e| e.is_active))
+    }
+
+    /// The user's active enrolments with their courses, newest first.
+    pub async fn dashboard(&self, user: &User) -> AppResult<Vec<(Enrollment, CourseRecord)>> {
+        let mut out = Vec::new();
+        for e in self.store.enrollments_for_user(user.id).await? {
+            if !e.is_active {
+                continue;
+            }
+            if let Some(c) = self.store.course(&e.course_key).await? {
+                out.push((e, c));
+            }
+        }
+        out.sort_by_key(|e| std::cmp::Reverse(e.0.created_at));
+        Ok(out)
+    }
+
+    /// The published course if `user` may read its content: enrolled, or on its team.
+    pub async fn courseware(&self, user: &User, key: &CourseKey) -> AppResult<PublishedCourse> {
+        let course = self.published_course(key).await?;
+        if self.enrollment(user, key).await?.is_some() || self.is_course_author(user, key).await? {
+            Ok(course)
+        } else {
+            Err(AppError::Forbidden(
+                "Enroll in this course to see its content.".into(),
+            ))
+        }
+    }
+
+    /// Whether `user` sees unreleased content of this course (its team and admins do).
+    pub async fn sees_unreleased(&self, user: &User, key: &CourseKey) -> AppResult<bool> {
+        self.is_course_author(user, key).await
+    }
+
+    /// A unit of the published course, with previous/next units the user may see.
+    pub async fn unit_page(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        unit_id: &str,
+    ) -> AppResult<UnitPage> {
+        let course = self.courseware(user, key).await?;
+        let staff = self.sees_unreleased(user, key).await?;
+        let now = self.now();
+        let unit = BlockRef::new("vertical", unit_id);
+        let visible = |r: &BlockRef| staff || released_to_learners(&course.tree, r, now);
+        if course.tree.block(&unit).is_none() || !visible(&unit) {
+            return Err(AppError::not_found(format!("unit {unit_id}")));
+        }
+        let units: Vec<BlockRef> = course
+            .tree
+            .units()
+            .into_iter()
+            .map(Block::block_ref)
+            .filter(|r| visible(r))
+            .collect();
+        let pos = units.iter().position(|u| *u == unit);
+        let previous = pos
+            .and_then(|p| p.checked_sub(1))
+            .and_then(|p| units.get(p))
+            .cloned();
+        let next = pos.and_then(|p| units.get(p + 1)).cloned();
+        let ancestry = course.tree.ancestry(&unit);
+        Ok(UnitPage {
+            course,
+            unit,
+            ancestry,
+            previous,
+            next,
+        })
+    }
+
+    /// The first unit a learner can open, to start a course.
+    pub fn first_visible_unit(&self, tree: &CourseTree, staff: bool) -> Option<BlockRef> {
+        let now = self.now();
+        tree.units()
+            .into_iter()
+            .map(Block::block_ref)
+            .find(|r| staff || released_to_learners(tree, r, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_in_olx_forms() {
+        assert_eq!(
+            parse_date("2013-02-05T05:00:00Z").map(|d| d.to_rfc3339()),
+            Some("2013-02-05T05:00:00+00:00".into())
+        );
+        assert_eq!(
+            parse_date("\"2030-01-01T00:00\"").map(|d| d.to_rfc3339()),
+            Some("2030-01-01T00:00:00+00:00".into())
+        );
+        assert!(parse_date("").is_none());
+        assert!(parse_date("null").is_none());
+        assert!(parse_date("soon").is_none());
+    }
+
+    #[test]
+    fn unreleased_and_staff_only_blocks_are_hidden() {
+        let key = CourseKey::new("O", "N", "R").unwrap();
+        let mut t = CourseTree::new(key, "C");
+        let mut later = Block::new("chapter", "later");
+        later
+            .fields
+            .insert("start".into(), "2099-01-01T00:00:00Z".into());
+        t.insert_child(&CourseTree::root_ref(), later, None)
+            .unwrap();
+        t.insert_child(
+            &BlockRef::new("chapter", "later"),
+            Block::new("sequential", "s"),
+            None,
+        )
+        .unwrap();
+        let mut hidden = Block::new("chapter", "hidden");
+        hidden
+            .fields
+            .insert("visible_to_staff_only".into(), "true".into());
+        t.insert_child(&CourseTree::root_ref(), hidden, None)
+            .unwrap();
+        t.insert_child(&CourseTree::root_ref(), Block::new("chapter", "now"), None)
+            .unwrap();
+        let now = Utc::now();
+        assert!(!released_to_learners(
+            &t,
+            &BlockRef::new("sequential", "s"),
+            now
+        ));
+        assert!(!released_to_learners(
+            &t,
+            &BlockRef::new("chapter", "hidden"),
+            now
+        ));
+        assert!(released_to_learners(
+            &t,
+            &BlockRef::new("chapter", "now"),
+            now
+        ));
+        assert!(!released_to_learners(
+            &t,
+            &BlockRef::new("chapter", "missing"),
+            now
+        ));
+    }
+}

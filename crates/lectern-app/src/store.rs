@@ -1,0 +1,153 @@
+//! The storage seam: what the use cases need from a database, in domain
+//! terms. `lectern-store` implements these traits for SQLite (and later
+//! PostgreSQL); one conformance suite (`lectern-store`'s `contract` module)
+//! runs against every implementation.
+//!
+//! Rules every implementation keeps: a method either does all of its work or
+//! none of it; a method returns only after its write is durable; a unique
+//! clash is `StoreError::Conflict` naming the field, never `Internal`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use lectern_content::{CourseKey, CourseTree};
+
+use crate::error::StoreError;
+use crate::model::{
+    AuthToken, CourseRecord, CourseRole, Enrollment, NewUser, SiteStats, User, UserId,
+};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait UserStore {
+    async fn create_user(&self, new: &NewUser) -> StoreResult<User>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The user whose username or e-mail (case-insensitively) is `login`, with the password hash.
+    async fn user_for_login(&self, login: &str) -> StoreResult<Option<(User, String)>>;
+    /// Users whose username, e-mail or name contains `query`, by id.
+    async fn search_users(&self, query: &str, limit: i64, offset: i64) -> StoreResult<Vec<User>>;
+    async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<()>;
+    async fn set_user_admin(&self, id: UserId, admin: bool) -> StoreResult<()>;
+    async fn set_user_course_creator(&self, id: UserId, creator: bool) -> StoreResult<()>;
+    async fn count_admins(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait TokenStore {
+    async fn insert_token(&self, token: &AuthToken) -> StoreResult<()>;
+    /// The token with this hash if it has not expired.
+    async fn token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AuthToken>>;
+    async fn delete_token(&self, token_hash: &str) -> StoreResult<()>;
+    async fn delete_user_tokens(&self, user_id: UserId) -> StoreResult<()>;
+    async fn delete_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// A course's static file bytes, to store beside its tree.
+pub struct NewBlob<'a> {
+    pub sha256: &'a str,
+    pub bytes: &'a [u8],
+}
+
+#[async_trait]
+pub trait CourseStore {
+    /// Creates a course with `draft` as its first draft (revision 1) and makes
+    /// `owner` its instructor. `Conflict { field: "course_key" }` if it exists.
+    async fn create_course(
+        &self,
+        draft: &CourseTree,
+        owner: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CourseRecord>;
+    async fn course(&self, key: &CourseKey) -> StoreResult<Option<CourseRecord>>;
+    async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>>;
+    /// The draft and its revision.
+    async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>>;
+    /// Replaces the draft if its revision is still `expected_revision`;
+    /// returns the new revision, or `StaleRevision`.
+    async fn save_draft(
+        &self,
+        tree: &CourseTree,
+        expected_revision: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Makes the draft at `expected_revision` the next published version and
+    /// returns its number (1, 2, …). Published versions never change.
+    async fn publish(
+        &self,
+        key: &CourseKey,
+        expected_revision: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn published(&self, key: &CourseKey, version: i64) -> StoreResult<Option<CourseTree>>;
+    /// Import: in one transaction, creates the course or replaces its draft,
+    /// stores the blobs, and publishes. Returns the course and the new version.
+    async fn import_course(
+        &self,
+        tree: &CourseTree,
+        blobs: &[NewBlob<'_>],
+        owner: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(CourseRecord, i64)>;
+    async fn grant_course_role(
+        &self,
+        key: &CourseKey,
+        user: UserId,
+        role: CourseRole,
+    ) -> StoreResult<()>;
+    async fn revoke_course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<()>;
+    async fn course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<Option<CourseRole>>;
+    /// The courses a user holds a role in.
+    async fn courses_with_role(&self, user: UserId) -> StoreResult<Vec<(CourseKey, CourseRole)>>;
+    async fn course_team(&self, key: &CourseKey) -> StoreResult<Vec<(User, CourseRole)>>;
+}
+
+#[async_trait]
+pub trait EnrollmentStore {
+    /// Enrols (or re-activates an enrolment); returns the enrolment.
+    async fn enroll(
+        &self,
+        user: UserId,
+        key: &CourseKey,
+        mode: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Enrollment>;
+    async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()>;
+    async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>>;
+    async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>>;
+    async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait BlobStore {
+    /// Stores bytes under their SHA-256 (idempotent).
+    async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()>;
+    async fn blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+}
+
+#[async_trait]
+pub trait HealthStore {
+    /// Succeeds when the database answers a query.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Which backend this is, for logs and `doctor` ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+    async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats>;
+}
+
+/// Everything Lectern keeps, behind one object.
+pub trait Store:
+    UserStore + TokenStore + CourseStore + EnrollmentStore + BlobStore + HealthStore + Send + Sync
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + TokenStore
+        + CourseStore
+        + EnrollmentStore
+        + BlobStore
+        + HealthStore
+        + Send
+        + Sync
+{
+}

@@ -1,0 +1,356 @@
+//! Studio: authoring a course's draft and publishing it.
+//!
+//! Every edit is a read-modify-write of the whole draft guarded by its
+//! revision, so two authors editing at once never silently overwrite each
+//! other: the loser retries on the fresh draft (edits here are small,
+//! independent operations, so replaying one is always correct).
+
+use lectern_content::tree::{level_of, Level};
+use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
+
+use crate::error::{AppError, AppResult, StoreError};
+use crate::model::{CourseRecord, CourseRole, User};
+use crate::Lectern;
+
+/// Leaf block types an author can add from Studio.
+pub const AUTHORABLE_LEAVES: &[&str] = &["html", "problem", "video", "discussion"];
+
+/// What an author may change on a block in one save.
+#[derive(Debug, Clone, Default)]
+pub struct BlockEdit {
+    pub display_name: Option<String>,
+    /// New content: HTML for html blocks, problem XML for problems.
+    pub body: Option<String>,
+    /// Settings to set (empty value removes the setting).
+    pub fields: Vec<(String, String)>,
+}
+
+/// Settings an author may set from Studio forms.
+pub const EDITABLE_FIELDS: &[&str] = &[
+    "start",
+    "due",
+    "graded",
+    "format",
+    "visible_to_staff_only",
+    "max_attempts",
+    "showanswer",
+    "weight",
+    "rerandomize",
+    "youtube_id_1_0",
+    "html5_sources",
+    "transcript_url",
+    "discussion_category",
+    "discussion_target",
+];
+
+const EDIT_RETRIES: usize = 5;
+
+impl Lectern {
+    /// Whether `user` is on the course's team (or a site admin).
+    pub async fn is_course_author(&self, user: &User, key: &CourseKey) -> AppResult<bool> {
+        if user.is_admin {
+            return Ok(true);
+        }
+        Ok(self.store.course_role(key, user.id).await?.is_some())
+    }
+
+    async fn require_author(&self, user: &User, key: &CourseKey) -> AppResult<CourseRecord> {
+        let record = self.store.course(key).await?;
+        // The same answer for "no such course" and "not yours", so course keys don't leak.
+        match record {
+            Some(r) if self.is_course_author(user, key).await? => Ok(r),
+            _ => Err(AppError::not_found(format!("course {key}"))),
+        }
+    }
+
+    /// Whether `user` may open Studio at all.
+    pub async fn may_use_studio(&self, user: &User) -> AppResult<bool> {
+        Ok(user.is_admin
+            || user.is_course_creator
+            || !self.store.courses_with_role(user.id).await?.is_empty())
+    }
+
+    /// The courses `user` can author: all for admins.
+    pub async fn studio_courses(&self, user: &User) -> AppResult<Vec<CourseRecord>> {
+        if !self.may_use_studio(user).await? {
+            return Err(AppError::Forbidden("Studio is for course authors.".into()));
+        }
+        let all = self.store.list_courses().await?;
+        if user.is_admin {
+            return Ok(all);
+        }
+        let mine: Vec<CourseKey> = self
+            .store
+            .courses_with_role(user.id)
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        Ok(all.into_iter().filter(|c| mine.contains(&c.key)).collect())
+    }
+
+    pub async fn create_course(
+        &self,
+        user: &User,
+        org: &str,
+        number: &str,
+        run: &str,
+        name: &str,
+    ) -> AppResult<CourseRecord> {
+        if !(user.is_admin || user.is_course_creator) {
+            return Err(AppError::Forbidden(
+                "Only course creators can create courses.".into(),
+            ));
+        }
+        let key = CourseKey::new(org.trim(), number.trim(), run.trim())?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 255 {
+            return Err(AppError::field(
+                "display_name",
+                "A course needs a name of 1 to 255 characters.",
+            ));
+        }
+        let tree = CourseTree::new(key, name);
+        let record = self
+            .store
+            .create_course(&tree, Some(user.id), self.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => AppError::field(
+                    "course_key",
+                    "A course with this organization, number and run already exists.",
+                ),
+                other => other.into(),
+            })?;
+        tracing::info!(course = %record.key, by = %user.username, "course created");
+        Ok(record)
+    }
+
+    /// The draft, for Studio.
+    pub async fn draft(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<(CourseRecord, CourseTree)> {
+        let record = self.require_author(user, key).await?;
+        let (tree, _) = self
+            .store
+            .draft(key)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+        Ok((record, tree))
+    }
+
+    /// Applies `edit` to the draft, retrying on concurrent changes.
+    async fn edit_draft<T>(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        mut edit: impl FnMut(&mut CourseTree) -> AppResult<T>,
+    ) -> AppResult<T> {
+        self.require_author(user, key).await?;
+        for _ in 0..EDIT_RETRIES {
+            let (mut tree, revision) = self
+                .store
+                .draft(key)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+            let out = edit(&mut tree)?;
+            match self.store.save_draft(&tree, revision, self.now()).await {
+                Ok(_) => return Ok(out),
+                Err(StoreError::StaleRevision) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::StaleRevision.into())
+    }
+
+    /// Adds a block under `parent`; returns its reference.
+    pub async fn add_block(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        parent: &BlockRef,
+        block_type: &str,
+        display_name: &str,
+    ) -> AppResult<BlockRef> {
+        if level_of(block_type) == Level::Leaf && !AUTHORABLE_LEAVES.contains(&block_type) {
+            return Err(AppError::field(
+                "type",
+                format!("Studio cannot add a {block_type} block."),
+            ));
+        }
+        if level_of(block_type) == Level::Course {
+            return Err(AppError::field(
+                "type",
+                "A course cannot contain another course.",
+            ));
+        }
+        let name = display_name.trim().to_string();
+        if name.chars().count() > 255 {
+            return Err(AppError::field(
+                "display_name",
+                "Names are at most 255 characters.",
+            ));
+        }
+        self.edit_draft(user, key, |tree| {
+            let id = tree.fresh_id(block_type, &new_block_hint(block_type));
+            let mut block = Block::new(block_type, &id);
+            block.display_name = if name.is_empty() {
+                None
+            } else {
+                Some(name.clone())
+            };
+            block.body = match block_type {
+                "html" => Some(String::new()),
+                "problem" => {
+                    Some("<problem>\n  <p>Write the question here.</p>\n</problem>".to_string())
+                }
+                _ => None,
+            };
+            let r = block.block_ref();
+            tree.insert_child(parent, block, None)?;
+            Ok(r)
+        })
+        .await
+    }
+
+    pub async fn update_block(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        r: &BlockRef,
+        edit: &BlockEdit,
+    ) -> AppResult<()> {
+        if let Some(name) = &edit.display_name {
+            if name.chars().count() > 255 {
+                return Err(AppError::field(
+                    "display_name",
+                    "Names are at most 255 characters.",
+                ));
+            }
+        }
+        for (name, _) in &edit.fields {
+            if !EDITABLE_FIELDS.contains(&name.as_str()) {
+                return Err(AppError::field(name, format!("{name} cannot be set here.")));
+            }
+        }
+        if let Some(body) = &edit.body {
+            if body.len() > 1_000_000 {
+                return Err(AppError::field("body", "The content is larger than 1 MB."));
+            }
+            if r.block_type == "problem" {
+                check_problem_xml(body).map_err(|m| AppError::field("body", m))?;
+            }
+        }
+        self.edit_draft(user, key, |tree| {
+            let block = tree
+                .blocks
+                .get_mut(r)
+                .ok_or_else(|| AppError::not_found(format!("block {r}")))?;
+            if let Some(name) = &edit.display_name {
+                let name = name.trim();
+                block.display_name = if name.is_empty() {
+                    None
+                } else {
+                    Some(name.to_string())
+                };
+            }
+            if let Some(body) = &edit.body {
+                block.body = Some(body.clone());
+            }
+            for (name, value) in &edit.fields {
+                if value.trim().is_empty() {
+                    block.fields.remove(name);
+                } else {
+                    block.fields.insert(name.clone(), value.trim().to_string());
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn move_block(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        r: &BlockRef,
+        delta: i64,
+    ) -> AppResult<()> {
+        self.edit_draft(user, key, |tree| Ok(tree.move_among_siblings(r, delta)?))
+            .await
+    }
+
+    pub async fn delete_block(&self, user: &User, key: &CourseKey, r: &BlockRef) -> AppResult<()> {
+        self.edit_draft(user, key, |tree| Ok(tree.remove_subtree(r)?))
+            .await
+    }
+
+    /// Makes the current draft the newest published version; returns its number.
+    pub async fn publish(&self, user: &User, key: &CourseKey) -> AppResult<i64> {
+        self.require_author(user, key).await?;
+        for _ in 0..EDIT_RETRIES {
+            let (_, revision) = self
+                .store
+                .draft(key)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+            match self.store.publish(key, revision, self.now()).await {
+                Ok(version) => {
+                    tracing::info!(course = %key, version, by = %user.username, "published");
+                    return Ok(version);
+                }
+                Err(StoreError::StaleRevision) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::StaleRevision.into())
+    }
+
+    /// Adds someone to the course team (course instructors and admins only).
+    pub async fn add_team_member(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        username: &str,
+        role: CourseRole,
+    ) -> AppResult<()> {
+        self.require_author(user, key).await?;
+        let is_instructor = user.is_admin
+            || self.store.course_role(key, user.id).await? == Some(CourseRole::Instructor);
+        if !is_instructor {
+            return Err(AppError::Forbidden(
+                "Only the course's instructors can change its team.".into(),
+            ));
+        }
+        let member = self.user_by_username(username).await?;
+        Ok(self.store.grant_course_role(key, member.id, role).await?)
+    }
+
+    pub async fn course_team(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<Vec<(User, CourseRole)>> {
+        self.require_author(user, key).await?;
+        Ok(self.store.course_team(key).await?)
+    }
+}
+
+fn new_block_hint(block_type: &str) -> String {
+    // Short random ids, like Studio's hex ids, so names never collide across imports.
+    let n: u32 = rand::random();
+    format!("{block_type}_{n:08x}")
+}
+
+/// Checks that problem XML is well-formed with a `<problem>` root before it
+/// is saved, so a typo never reaches learners as a broken page.
+fn check_problem_xml(xml: &str) -> Result<(), String> {
+    let doc = roxmltree::Document::parse(xml)
+        .map_err(|e| format!("The problem XML is not well-formed: {e}"))?;
+    if doc.root_element().tag_name().name() != "problem" {
+        return Err("A problem's XML must have <problem> as its root element.".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Unit tests of the OLX reader and writer on small hand-made courses.
