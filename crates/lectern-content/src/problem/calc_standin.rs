@@ -12,7 +12,11 @@ pub enum CalcError {
     Syntax(String),
 }
 
-pub fn evaluate(expr: &str, vars: &HashMap<String, Complex64>, case_sensitive: bool) -> Result<Complex64, CalcError> {
+pub fn evaluate(
+    expr: &str,
+    vars: &HashMap<String, Complex64>,
+    case_sensitive: bool,
+) -> Result<Complex64, CalcError> {
     let t = expr.trim();
     if t.is_empty() {
         return Ok(Complex64::new(f64::NAN, 0.0));
@@ -23,10 +27,21 @@ pub fn evaluate(expr: &str, vars: &HashMap<String, Complex64>, case_sensitive: b
     if let Some(r) = t.strip_prefix('-') {
         return evaluate(r, vars, case_sensitive).map(|v| -v);
     }
-    if t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-        return t.parse::<f64>().map(|v| Complex64::new(v, 0.0)).map_err(|_| CalcError::Syntax(t.into()));
+    if t.chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')
+    {
+        return t
+            .parse::<f64>()
+            .map(|v| Complex64::new(v, 0.0))
+            .map_err(|_| CalcError::Syntax(t.into()));
     }
-    let found = vars.iter().find(|(k, _)| if case_sensitive { k.as_str() == t } else { k.eq_ignore_ascii_case(t) });
+    let found = vars.iter().find(|(k, _)| {
+        if case_sensitive {
+            k.as_str() == t
+        } else {
+            k.eq_ignore_ascii_case(t)
+        }
+    });
     match found {
         Some((_, v)) => Ok(*v),
         None => Err(CalcError::Undefined(t.into())),

@@ -62,19 +62,38 @@ impl Checkbox {
             .into_iter()
             .filter(|e| e.tag == "compoundhint")
             .map(|h| {
-                let set = h.attr("value").unwrap_or("").split_whitespace().map(str::to_uppercase).collect();
+                let set = h
+                    .attr("value")
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(str::to_uppercase)
+                    .collect();
                 (set, clean_html(h.inner_xml_without(&[]).trim()))
             })
             .collect();
-        Self { choices, credit: credit_types(resp), compound }
+        Self {
+            choices,
+            credit: credit_types(resp),
+            compound,
+        }
     }
 
     pub fn specs(&self) -> Vec<ChoiceSpec> {
-        self.choices.iter().map(|c| ChoiceSpec { name: c.name.clone(), label_html: c.label_html.clone() }).collect()
+        self.choices
+            .iter()
+            .map(|c| ChoiceSpec {
+                name: c.name.clone(),
+                label_html: c.label_html.clone(),
+            })
+            .collect()
     }
 
     fn set(&self, want: bool) -> BTreeSet<&str> {
-        self.choices.iter().filter(|c| c.correct == Some(want)).map(|c| c.name.as_str()).collect()
+        self.choices
+            .iter()
+            .filter(|c| c.correct == Some(want))
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     /// `max_points` is the response's maximum score (its input's `points`).
@@ -84,13 +103,21 @@ impl Checkbox {
         answers: &BTreeMap<String, Answer>,
         max_points: f64,
     ) -> Result<InputResult, InputError> {
-        let given: Vec<&str> = answers.get(input_id).map(Answer::as_list).unwrap_or_default();
+        let given: Vec<&str> = answers
+            .get(input_id)
+            .map(Answer::as_list)
+            .unwrap_or_default();
         let mut result = self.score(input_id, &given, max_points)?;
         result.msg = self.hints(&given, result.correctness == Correctness::Correct);
         Ok(result)
     }
 
-    fn score(&self, input_id: &str, given: &[&str], max_points: f64) -> Result<InputResult, InputError> {
+    fn score(
+        &self,
+        input_id: &str,
+        given: &[&str],
+        max_points: f64,
+    ) -> Result<InputResult, InputError> {
         if given.is_empty() {
             return Ok(InputResult::incorrect());
         }
@@ -106,14 +133,18 @@ impl Checkbox {
         match scheme {
             "edc" => {
                 if all.is_empty() {
-                    return Err(InputError::new(input_id, "this problem is misconfigured: it has no choices to grade"));
+                    return Err(InputError::new(
+                        input_id,
+                        "this problem is misconfigured: it has no choices to grade",
+                    ));
                 }
                 let good = chosen.iter().filter(|c| correct.contains(*c)).count()
                     + not_chosen.iter().filter(|c| incorrect.contains(*c)).count();
                 if good == all.len() {
                     Ok(InputResult::correct())
                 } else if good > 0 {
-                    let points = round_away_from_zero(max_points * good as f64 / all.len() as f64, 2);
+                    let points =
+                        round_away_from_zero(max_points * good as f64 / all.len() as f64, 2);
                     Ok(InputResult::partial(points))
                 } else {
                     Ok(InputResult::incorrect())
@@ -124,7 +155,10 @@ impl Checkbox {
                     + not_chosen.iter().filter(|c| correct.contains(*c)).count();
                 let n = all.len();
                 Ok(match errors {
-                    0 => InputResult { npoints: max_points, ..InputResult::correct() },
+                    0 => InputResult {
+                        npoints: max_points,
+                        ..InputResult::correct()
+                    },
                     1 if n > 2 => InputResult::partial(round_away_from_zero(max_points / 2.0, 2)),
                     2 if n > 4 => InputResult::partial(round_away_from_zero(max_points / 4.0, 2)),
                     _ => InputResult::incorrect(),
@@ -150,9 +184,16 @@ impl Checkbox {
         let mut texts = Vec::new();
         let mut labels = Vec::new();
         for c in &self.choices {
-            let selector = if given.contains(&c.name.as_str()) { "true" } else { "false" };
+            let selector = if given.contains(&c.name.as_str()) {
+                "true"
+            } else {
+                "false"
+            };
             for h in &c.hints {
-                if h.attr("selected").unwrap_or("").eq_ignore_ascii_case(selector) {
+                if h.attr("selected")
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case(selector)
+                {
                     if let Some(l) = h.attr("label") {
                         labels.push(l.to_string());
                     }
@@ -160,7 +201,11 @@ impl Checkbox {
                 }
             }
         }
-        let label = if labels.len() == 1 { labels.first().map(String::as_str) } else { None };
+        let label = if labels.len() == 1 {
+            labels.first().map(String::as_str)
+        } else {
+            None
+        };
         hint_div(correct, label, &texts, true)
     }
 
@@ -196,31 +241,91 @@ mod tests {
         let exact = five("false");
         let edc = five("EDC");
         let halves = five("halves");
-        let three = cb(r#"<choiceresponse partial_credit="halves"><checkboxgroup><choice correct="true">a</choice>
-            <choice correct="false">b</choice><choice correct="false">c</choice></checkboxgroup></choiceresponse>"#);
-        let two = cb(r#"<choiceresponse partial_credit="halves"><checkboxgroup><choice correct="true">a</choice>
-            <choice correct="false">b</choice></checkboxgroup></choiceresponse>"#);
+        let three = cb(
+            r#"<choiceresponse partial_credit="halves"><checkboxgroup><choice correct="true">a</choice>
+            <choice correct="false">b</choice><choice correct="false">c</choice></checkboxgroup></choiceresponse>"#,
+        );
+        let two = cb(
+            r#"<choiceresponse partial_credit="halves"><checkboxgroup><choice correct="true">a</choice>
+            <choice correct="false">b</choice></checkboxgroup></choiceresponse>"#,
+        );
         // Correct set is {0, 2, 4} of five choices.
-        let cases: Vec<(&Checkbox, Vec<&str>, f64, (&str, f64))> = vec![
-            (&exact, vec!["choice_0", "choice_2", "choice_4"], 1.0, ("correct", 1.0)),
-            (&exact, vec!["choice_4", "choice_0", "choice_2"], 1.0, ("correct", 1.0)),
-            (&exact, vec!["choice_0", "choice_2"], 1.0, ("incorrect", 0.0)),
+        type Case<'a> = (&'a Checkbox, Vec<&'a str>, f64, (&'a str, f64));
+        let cases: Vec<Case> = vec![
+            (
+                &exact,
+                vec!["choice_0", "choice_2", "choice_4"],
+                1.0,
+                ("correct", 1.0),
+            ),
+            (
+                &exact,
+                vec!["choice_4", "choice_0", "choice_2"],
+                1.0,
+                ("correct", 1.0),
+            ),
+            (
+                &exact,
+                vec!["choice_0", "choice_2"],
+                1.0,
+                ("incorrect", 0.0),
+            ),
             (&exact, vec![], 1.0, ("incorrect", 0.0)),
-            (&exact, vec!["choice_0", "choice_2", "choice_4", "choice_99"], 1.0, ("incorrect", 0.0)),
+            (
+                &exact,
+                vec!["choice_0", "choice_2", "choice_4", "choice_99"],
+                1.0,
+                ("incorrect", 0.0),
+            ),
             // EDC: decisions right / 5, rounded to 2 places.
-            (&edc, vec!["choice_0", "choice_2", "choice_4"], 1.0, ("correct", 1.0)),
-            (&edc, vec!["choice_0", "choice_2"], 1.0, ("partially-correct", 0.8)),
+            (
+                &edc,
+                vec!["choice_0", "choice_2", "choice_4"],
+                1.0,
+                ("correct", 1.0),
+            ),
+            (
+                &edc,
+                vec!["choice_0", "choice_2"],
+                1.0,
+                ("partially-correct", 0.8),
+            ),
             (&edc, vec!["choice_0"], 1.0, ("partially-correct", 0.6)),
             (&edc, vec!["choice_1", "choice_3"], 1.0, ("incorrect", 0.0)),
-            (&edc, vec!["choice_0", "choice_99"], 3.0, ("partially-correct", 1.8)),
+            (
+                &edc,
+                vec!["choice_0", "choice_99"],
+                3.0,
+                ("partially-correct", 1.8),
+            ),
             (&edc, vec![], 1.0, ("incorrect", 0.0)),
             // halves: 1 mistake with >2 choices → ½, 2 mistakes with >4 → ¼.
-            (&halves, vec!["choice_0", "choice_2", "choice_4"], 1.0, ("correct", 1.0)),
-            (&halves, vec!["choice_0", "choice_2", "choice_4"], 2.0, ("correct", 2.0)),
-            (&halves, vec!["choice_0", "choice_2"], 1.0, ("partially-correct", 0.5)),
+            (
+                &halves,
+                vec!["choice_0", "choice_2", "choice_4"],
+                1.0,
+                ("correct", 1.0),
+            ),
+            (
+                &halves,
+                vec!["choice_0", "choice_2", "choice_4"],
+                2.0,
+                ("correct", 2.0),
+            ),
+            (
+                &halves,
+                vec!["choice_0", "choice_2"],
+                1.0,
+                ("partially-correct", 0.5),
+            ),
             (&halves, vec!["choice_0"], 1.0, ("partially-correct", 0.25)),
             (&halves, vec!["choice_1"], 1.0, ("incorrect", 0.0)),
-            (&three, vec!["choice_0", "choice_1"], 1.0, ("partially-correct", 0.5)),
+            (
+                &three,
+                vec!["choice_0", "choice_1"],
+                1.0,
+                ("partially-correct", 0.5),
+            ),
             (&three, vec!["choice_1"], 1.0, ("incorrect", 0.0)),
             (&two, vec!["choice_0", "choice_1"], 1.0, ("incorrect", 0.0)),
         ];
@@ -231,17 +336,25 @@ mod tests {
 
     #[test]
     fn names_ignore_the_name_attribute_and_single_answers_count() {
-        let c = cb(r#"<choiceresponse><radiogroup><choice name="x" correct="false">a</choice>
-            <choice name="y" correct="true">b</choice></radiogroup></choiceresponse>"#);
+        let c = cb(
+            r#"<choiceresponse><radiogroup><choice name="x" correct="false">a</choice>
+            <choice name="y" correct="true">b</choice></radiogroup></choiceresponse>"#,
+        );
         assert_eq!(c.specs()[1].name, "choice_1");
         let answers = BTreeMap::from([("p_2_1".to_string(), Answer::Single("choice_1".into()))]);
-        assert_eq!(c.grade("p_2_1", &answers, 1.0).unwrap().correctness, Correctness::Correct);
+        assert_eq!(
+            c.grade("p_2_1", &answers, 1.0).unwrap().correctness,
+            Correctness::Correct
+        );
     }
 
     #[test]
     fn unknown_scheme_or_two_schemes_refuse_the_submission() {
         for credit in ["edc,halves", "points"] {
-            assert!(five(credit).score("p_2_1", &["choice_0"], 1.0).is_err(), "{credit}");
+            assert!(
+                five(credit).score("p_2_1", &["choice_0"], 1.0).is_err(),
+                "{credit}"
+            );
         }
     }
 
@@ -252,9 +365,14 @@ mod tests {
             <choice correct="false">b<choicehint selected="TRUE">B picked</choicehint></choice>
             <compoundhint value="a b">Both</compoundhint></checkboxgroup></choiceresponse>"#);
         let msg = |given: &[&str]| c.hints(given, false);
-        assert!(msg(&["choice_0"]).contains("A picked") && !msg(&["choice_0"]).contains("B picked"));
+        assert!(
+            msg(&["choice_0"]).contains("A picked") && !msg(&["choice_0"]).contains("B picked")
+        );
         assert!(msg(&["choice_1"]).contains("A missed") && msg(&["choice_1"]).contains("B picked"));
         let both = msg(&["choice_0", "choice_1"]);
-        assert!(both.contains("Both") && !both.contains("A picked"), "{both}");
+        assert!(
+            both.contains("Both") && !both.contains("A picked"),
+            "{both}"
+        );
     }
 }

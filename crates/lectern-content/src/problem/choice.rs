@@ -76,7 +76,8 @@ impl MultipleChoice {
                 };
                 let point_value = match child.attr("point_value") {
                     None => 0.5,
-                    Some(v) => py_float(v).ok_or_else(|| format!("choice point_value {v:?} is not a number"))?,
+                    Some(v) => py_float(v)
+                        .ok_or_else(|| format!("choice point_value {v:?} is not a number"))?,
                 };
                 choices.push(McChoice {
                     name,
@@ -105,15 +106,33 @@ impl MultipleChoice {
                 return Err("answer-pool needs at least 1 correct and 1 incorrect choice".into());
             }
         }
-        Ok(Self { choices, credit: credit_types(resp), true_false, shuffle, answer_pool })
+        Ok(Self {
+            choices,
+            credit: credit_types(resp),
+            true_false,
+            shuffle,
+            answer_pool,
+        })
     }
 
-    pub fn grade(&self, input_id: &str, answers: &BTreeMap<String, Answer>) -> Result<InputResult, InputError> {
+    pub fn grade(
+        &self,
+        input_id: &str,
+        answers: &BTreeMap<String, Answer>,
+    ) -> Result<InputResult, InputError> {
         let given = answers.get(input_id);
         if self.true_false {
-            let want: std::collections::BTreeSet<&str> =
-                self.choices.iter().filter(|c| c.mark == Mark::True).map(|c| c.name.as_str()).collect();
-            let got: std::collections::BTreeSet<&str> = given.map(Answer::as_list).unwrap_or_default().into_iter().collect();
+            let want: std::collections::BTreeSet<&str> = self
+                .choices
+                .iter()
+                .filter(|c| c.mark == Mark::True)
+                .map(|c| c.name.as_str())
+                .collect();
+            let got: std::collections::BTreeSet<&str> = given
+                .map(Answer::as_list)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
             return Ok(InputResult::of(want == got));
         }
         let scheme = match &self.credit {
@@ -126,12 +145,19 @@ impl MultipleChoice {
         };
         let mut result = match chosen {
             Some(c) if c.mark == Mark::True => InputResult::correct(),
-            Some(c) if c.mark == Mark::Partial && scheme == "points" => InputResult::partial(c.point_value),
+            Some(c) if c.mark == Mark::Partial && scheme == "points" => {
+                InputResult::partial(c.point_value)
+            }
             _ => InputResult::incorrect(),
         };
         if let Some(c) = chosen {
             if let Some(h) = &c.hint {
-                result.msg = hint_div(c.mark == Mark::True, h.attr("label"), &[hint_html(h)], false);
+                result.msg = hint_div(
+                    c.mark == Mark::True,
+                    h.attr("label"),
+                    &[hint_html(h)],
+                    false,
+                );
             }
         }
         Ok(result)
@@ -153,16 +179,36 @@ impl MultipleChoice {
         let all: Vec<usize> = (0..self.choices.len()).collect();
         if self.shuffle {
             // Fixed choices at the head stay; every later fixed one goes to the tail.
-            let head: Vec<usize> = all.iter().copied().take_while(|i| self.choices[*i].fixed).collect();
+            let head: Vec<usize> = all
+                .iter()
+                .copied()
+                .take_while(|i| self.choices[*i].fixed)
+                .collect();
             let rest = &all[head.len()..];
-            let mut middle: Vec<usize> = rest.iter().copied().filter(|i| !self.choices[*i].fixed).collect();
-            let tail: Vec<usize> = rest.iter().copied().filter(|i| self.choices[*i].fixed).collect();
+            let mut middle: Vec<usize> = rest
+                .iter()
+                .copied()
+                .filter(|i| !self.choices[*i].fixed)
+                .collect();
+            let tail: Vec<usize> = rest
+                .iter()
+                .copied()
+                .filter(|i| self.choices[*i].fixed)
+                .collect();
             middle.shuffle(rng);
             return head.into_iter().chain(middle).chain(tail).collect();
         }
         if self.answer_pool > 0 {
-            let correct: Vec<usize> = all.iter().copied().filter(|i| self.choices[*i].mark == Mark::True).collect();
-            let mut wrong: Vec<usize> = all.iter().copied().filter(|i| self.choices[*i].mark != Mark::True).collect();
+            let correct: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|i| self.choices[*i].mark == Mark::True)
+                .collect();
+            let mut wrong: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|i| self.choices[*i].mark != Mark::True)
+                .collect();
             let pick = correct[rng.gen_range(0..correct.len())];
             wrong.shuffle(rng);
             let mut subset = vec![pick];
@@ -174,7 +220,13 @@ impl MultipleChoice {
     }
 
     pub fn specs(&self) -> Vec<ChoiceSpec> {
-        self.choices.iter().map(|c| ChoiceSpec { name: c.name.clone(), label_html: c.label_html.clone() }).collect()
+        self.choices
+            .iter()
+            .map(|c| ChoiceSpec {
+                name: c.name.clone(),
+                label_html: c.label_html.clone(),
+            })
+            .collect()
     }
 }
 
@@ -193,7 +245,8 @@ mod tests {
         if let Some(a) = a {
             answers.insert("p_2_1".to_string(), a);
         }
-        m.grade("p_2_1", &answers).map(|r| (r.correctness.as_str().to_string(), r.npoints))
+        m.grade("p_2_1", &answers)
+            .map(|r| (r.correctness.as_str().to_string(), r.npoints))
     }
 
     fn s(x: &str) -> Option<Answer> {
@@ -211,21 +264,36 @@ mod tests {
 
     #[test]
     fn grading_table() {
-        let plain = mc(r#"<multiplechoiceresponse><choicegroup><choice correct="false">a</choice>
-            <choice correct="TRUE">b<choicehint>Yes!</choicehint></choice></choicegroup></multiplechoiceresponse>"#);
-        let points = mc(r#"<multiplechoiceresponse partial_credit="points"><choicegroup>
+        let plain = mc(
+            r#"<multiplechoiceresponse><choicegroup><choice correct="false">a</choice>
+            <choice correct="TRUE">b<choicehint>Yes!</choicehint></choice></choicegroup></multiplechoiceresponse>"#,
+        );
+        let points = mc(
+            r#"<multiplechoiceresponse partial_credit="points"><choicegroup>
             <choice correct="false">a</choice><choice correct="true">b</choice>
             <choice correct="partial">c</choice><choice correct="partial" point_value="0.25">d</choice>
-            <choice correct="partial" point_value="1">e</choice></choicegroup></multiplechoiceresponse>"#);
-        let bad_credit = mc(r#"<multiplechoiceresponse partial_credit="points,halves"><choicegroup>
-            <choice correct="true">a</choice></choicegroup></multiplechoiceresponse>"#);
-        let cases: Vec<(&MultipleChoice, Option<Answer>, Result<(&str, f64), ()>)> = vec![
+            <choice correct="partial" point_value="1">e</choice></choicegroup></multiplechoiceresponse>"#,
+        );
+        let bad_credit = mc(
+            r#"<multiplechoiceresponse partial_credit="points,halves"><choicegroup>
+            <choice correct="true">a</choice></choicegroup></multiplechoiceresponse>"#,
+        );
+        type Case<'a> = (
+            &'a MultipleChoice,
+            Option<Answer>,
+            Result<(&'a str, f64), ()>,
+        );
+        let cases: Vec<Case> = vec![
             (&plain, s("choice_1"), Ok(("correct", 1.0))),
             (&plain, s("choice_0"), Ok(("incorrect", 0.0))),
             (&plain, None, Ok(("incorrect", 0.0))),
             (&plain, s(""), Ok(("incorrect", 0.0))),
             (&plain, s("choice_9"), Ok(("incorrect", 0.0))),
-            (&plain, Some(Answer::Multiple(vec!["choice_1".into()])), Ok(("incorrect", 0.0))),
+            (
+                &plain,
+                Some(Answer::Multiple(vec!["choice_1".into()])),
+                Ok(("incorrect", 0.0)),
+            ),
             (&points, s("choice_1"), Ok(("correct", 1.0))),
             (&points, s("choice_2"), Ok(("partially-correct", 0.5))),
             (&points, s("choice_3"), Ok(("partially-correct", 0.25))),
@@ -234,7 +302,7 @@ mod tests {
             (&bad_credit, s("choice_0"), Err(())),
         ];
         for (i, (m, a, want)) in cases.into_iter().enumerate() {
-            let got = grade(m, a).map(|(c, p)| (c, p)).map_err(|_| ());
+            let got = grade(m, a).map_err(|_| ());
             let want = want.map(|(c, p)| (c.to_string(), p));
             assert_eq!(got, want, "case {i}");
         }
@@ -244,8 +312,10 @@ mod tests {
 
     #[test]
     fn true_false_needs_the_exact_set() {
-        let m = mc(r#"<truefalseresponse><choicegroup><choice correct="true">a</choice>
-            <choice correct="true">b</choice><choice correct="false">c</choice></choicegroup></truefalseresponse>"#);
+        let m = mc(
+            r#"<truefalseresponse><choicegroup><choice correct="true">a</choice>
+            <choice correct="true">b</choice><choice correct="false">c</choice></choicegroup></truefalseresponse>"#,
+        );
         let both = Some(Answer::Multiple(vec!["choice_1".into(), "choice_0".into()]));
         assert_eq!(grade(&m, both).unwrap().0, "correct");
         assert_eq!(grade(&m, s("choice_0")).unwrap().0, "incorrect");
@@ -271,7 +341,13 @@ mod tests {
         for seed in 0..30u64 {
             let order = pool.display_order(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
             assert_eq!(order.len(), 3);
-            assert_eq!(order.iter().filter(|i| pool.choices[**i].mark == Mark::True).count(), 1);
+            assert_eq!(
+                order
+                    .iter()
+                    .filter(|i| pool.choices[**i].mark == Mark::True)
+                    .count(),
+                1
+            );
         }
     }
 

@@ -36,7 +36,10 @@ pub(crate) fn single_scheme<'a>(
     if !allowed.contains(&t) {
         return Err(InputError::new(
             input_id,
-            format!("this problem is misconfigured: partial_credit should be one of: {}", allowed.join(",")),
+            format!(
+                "this problem is misconfigured: partial_credit should be one of: {}",
+                allowed.join(",")
+            ),
         ));
     }
     Ok(t)
@@ -60,7 +63,12 @@ pub(crate) fn hint_html(node: &Element) -> String {
 /// The feedback block Open edX appends to an input's message: a label
 /// ("Correct:" / "Incorrect:" unless the author gave one; `Some("")` hides
 /// it) and one or more hint texts (already sanitized HTML).
-pub(crate) fn hint_div(correct: bool, label: Option<&str>, texts: &[String], multiline: bool) -> String {
+pub(crate) fn hint_div(
+    correct: bool,
+    label: Option<&str>,
+    texts: &[String],
+    multiline: bool,
+) -> String {
     let texts: Vec<&String> = texts.iter().filter(|t| !t.is_empty()).collect();
     if texts.is_empty() {
         return String::new();
@@ -70,17 +78,29 @@ pub(crate) fn hint_div(correct: bool, label: Option<&str>, texts: &[String], mul
         None if correct => "Correct:".to_string(),
         None => "Incorrect:".to_string(),
     };
-    let mut hints: String = texts.iter().map(|t| format!(r#"<div class="hint-text">{t}</div>"#)).collect();
+    let mut hints: String = texts
+        .iter()
+        .map(|t| format!(r#"<div class="hint-text">{t}</div>"#))
+        .collect();
     if multiline {
         hints = format!(r#"<div class="feedback-hint-multi">{hints}</div>"#);
     }
     let label_html = if label.is_empty() {
         String::new()
     } else {
-        format!(r#"<span class="hint-label">{} </span>"#, super::xml::escape_text(&label))
+        format!(
+            r#"<span class="hint-label">{} </span>"#,
+            super::xml::escape_text(&label)
+        )
     };
-    let style = if correct { "feedback-hint-correct" } else { "feedback-hint-incorrect" };
-    format!(r#"<div class="{style}"><div class="explanation-title">Answer</div>{label_html}{hints}</div>"#)
+    let style = if correct {
+        "feedback-hint-correct"
+    } else {
+        "feedback-hint-incorrect"
+    };
+    format!(
+        r#"<div class="{style}"><div class="explanation-title">Answer</div>{label_html}{hints}</div>"#
+    )
 }
 
 /// A single text value for a text input, refusing a list (Open edX fails
@@ -92,7 +112,10 @@ pub(crate) fn single<'a>(
     match answers.get(input_id) {
         None => Ok(None),
         Some(Answer::Single(s)) => Ok(Some(s.as_str())),
-        Some(Answer::Multiple(_)) => Err(InputError::new(input_id, "expected a single value, not a list")),
+        Some(Answer::Multiple(_)) => Err(InputError::new(
+            input_id,
+            "expected a single value, not a list",
+        )),
     }
 }
 
@@ -114,7 +137,14 @@ mod tests {
     #[test]
     fn rounding_matches_open_edx() {
         // (value, expected) — floor(x*100 + 0.5)/100 on doubles.
-        let cases = [(0.125, 0.13), (0.333333, 0.33), (0.666666, 0.67), (0.5, 0.5), (-0.125, -0.13), (0.0, 0.0)];
+        let cases = [
+            (0.125, 0.13),
+            (0.333333, 0.33),
+            (0.666666, 0.67),
+            (0.5, 0.5),
+            (-0.125, -0.13),
+            (0.0, 0.0),
+        ];
         for (x, want) in cases {
             assert_eq!(round_away_from_zero(x, 2), want, "{x}");
         }
@@ -122,18 +152,35 @@ mod tests {
 
     #[test]
     fn partial_credit_attribute() {
-        let e = |v: &str| Element { tag: "r".into(), attrs: vec![("partial_credit".into(), v.into())], children: vec![] };
+        let e = |v: &str| Element {
+            tag: "r".into(),
+            attrs: vec![("partial_credit".into(), v.into())],
+            children: vec![],
+        };
         assert_eq!(credit_types(&e(" False ")), None);
         assert_eq!(credit_types(&e("EDC")), Some(vec!["edc".to_string()]));
-        assert_eq!(credit_types(&e("close, List")), Some(vec!["close".to_string(), "list".to_string()]));
-        assert_eq!(credit_types(&Element { tag: "r".into(), attrs: vec![], children: vec![] }), None);
+        assert_eq!(
+            credit_types(&e("close, List")),
+            Some(vec!["close".to_string(), "list".to_string()])
+        );
+        assert_eq!(
+            credit_types(&Element {
+                tag: "r".into(),
+                attrs: vec![],
+                children: vec![]
+            }),
+            None
+        );
     }
 
     #[test]
     fn hint_div_labels() {
         assert_eq!(hint_div(true, None, &[], false), "");
         let d = hint_div(false, None, &["x".to_string()], false);
-        assert!(d.contains("feedback-hint-incorrect") && d.contains("Incorrect: "), "{d}");
+        assert!(
+            d.contains("feedback-hint-incorrect") && d.contains("Incorrect: "),
+            "{d}"
+        );
         let d = hint_div(true, Some(""), &["x".to_string()], false);
         assert!(!d.contains("hint-label"), "{d}");
     }

@@ -35,9 +35,15 @@ pub(crate) struct Formula {
 
 impl Formula {
     pub fn parse(resp: &Element) -> Result<Self, String> {
-        let answer = resp.attr("answer").ok_or("formularesponse has no answer attribute")?.to_string();
-        let spec = resp.attr("samples").ok_or("formularesponse has no samples attribute")?;
-        let samples = parse_samples(spec).ok_or_else(|| format!("formularesponse samples {spec:?} are malformed"))?;
+        let answer = resp
+            .attr("answer")
+            .ok_or("formularesponse has no answer attribute")?
+            .to_string();
+        let spec = resp
+            .attr("samples")
+            .ok_or("formularesponse has no samples attribute")?;
+        let samples = parse_samples(spec)
+            .ok_or_else(|| format!("formularesponse samples {spec:?} are malformed"))?;
         let tolerance = resp
             .descendants()
             .into_iter()
@@ -45,9 +51,17 @@ impl Formula {
             .find_map(|e| e.attr("default"))
             .map(|t| t.trim().to_string())
             .unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
-        let types: Vec<&str> = resp.attr("type").map(|t| t.split(',').collect()).unwrap_or_default();
+        let types: Vec<&str> = resp
+            .attr("type")
+            .map(|t| t.split(',').collect())
+            .unwrap_or_default();
         let case_sensitive = !types.contains(&"ci") && types.contains(&"cs");
-        Ok(Self { answer, samples, tolerance, case_sensitive })
+        Ok(Self {
+            answer,
+            samples,
+            tolerance,
+            case_sensitive,
+        })
     }
 
     /// `stream` separates the generators of several formula responses in
@@ -63,11 +77,16 @@ impl Formula {
         let points = self.sample_points(seed, stream);
         let err = |m: String| InputError::new(input_id, m);
         let student = self.evaluate_all(given, &points).map_err(|e| {
-            err(format!("Invalid input: could not use '{}' as a formula: {e}", shorten(given)))
+            err(format!(
+                "Invalid input: could not use '{}' as a formula: {e}",
+                shorten(given)
+            ))
         })?;
-        let staff = self
-            .evaluate_all(&self.answer, &points)
-            .map_err(|e| err(format!("this problem is misconfigured: its answer formula cannot be evaluated: {e}")))?;
+        let staff = self.evaluate_all(&self.answer, &points).map_err(|e| {
+            err(format!(
+                "this problem is misconfigured: its answer formula cannot be evaluated: {e}"
+            ))
+        })?;
         let tol = Tol::Str(self.tolerance.clone());
         for (s, i) in student.into_iter().zip(staff) {
             if !compare(s, i, &tol, false).map_err(err)? {
@@ -93,8 +112,15 @@ impl Formula {
             .collect()
     }
 
-    fn evaluate_all(&self, expr: &str, points: &[HashMap<String, Complex64>]) -> Result<Vec<Complex64>, calc::CalcError> {
-        points.iter().map(|vars| calc::evaluate(expr, vars, self.case_sensitive)).collect()
+    fn evaluate_all(
+        &self,
+        expr: &str,
+        points: &[HashMap<String, Complex64>],
+    ) -> Result<Vec<Complex64>, calc::CalcError> {
+        points
+            .iter()
+            .map(|vars| calc::evaluate(expr, vars, self.case_sensitive))
+            .collect()
     }
 
     pub fn correct_answer(&self) -> Answer {
@@ -113,7 +139,9 @@ fn parse_samples(spec: &str) -> Option<Samples> {
     let ranges_part = hash.next()?;
     let count: usize = hash.next()?.trim().parse().ok()?;
     let bounds: Vec<&str> = ranges_part.split(':').collect();
-    let [lows, highs] = bounds.as_slice() else { return None };
+    let [lows, highs] = bounds.as_slice() else {
+        return None;
+    };
     let lows: Vec<f64> = lows.split(',').map(py_float).collect::<Option<_>>()?;
     let highs: Vec<f64> = highs.split(',').map(py_float).collect::<Option<_>>()?;
     let mut ranges: Vec<(String, f64, f64)> = Vec::new();
@@ -132,7 +160,10 @@ mod tests {
     fn samples_spec() {
         let s = parse_samples("x,y@1,2:3,4#10").unwrap();
         assert_eq!(s.count, 10);
-        assert_eq!(s.ranges, vec![("x".to_string(), 1.0, 3.0), ("y".to_string(), 2.0, 4.0)]);
+        assert_eq!(
+            s.ranges,
+            vec![("x".to_string(), 1.0, 3.0), ("y".to_string(), 2.0, 4.0)]
+        );
         let s = parse_samples("R,omega@0.1,0.1:10,10#5").unwrap();
         assert_eq!(s.ranges[1], ("omega".to_string(), 0.1, 10.0));
         // Extra names without ranges are dropped, as zip() does.

@@ -35,7 +35,10 @@ mod xml;
 use calc_standin as calc;
 
 pub use render::RenderView;
-pub use types::{Answer, ChoiceSpec, Correctness, Grading, InputError, InputKind, InputResult, InputSpec, ProblemError};
+pub use types::{
+    Answer, ChoiceSpec, Correctness, Grading, InputError, InputKind, InputResult, InputSpec,
+    ProblemError,
+};
 
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -124,7 +127,16 @@ pub struct Problem {
 /// The problem id Open edX-style input ids start with: the url_name with
 /// every character other than an ASCII letter, digit or `_` turned into `_`.
 pub fn problem_html_id(url_name: &str) -> String {
-    url_name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    url_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl Problem {
@@ -138,7 +150,10 @@ impl Problem {
         let mut unsupported = Vec::new();
         for e in std::iter::once(&root).chain(root.descendants()) {
             if e.tag == "script" && e.attr("type").is_some_and(|t| t.contains("python")) {
-                push_once(&mut unsupported, "a Python script (<script type=\"loncapa/python\">)".to_string());
+                push_once(
+                    &mut unsupported,
+                    "a Python script (<script type=\"loncapa/python\">)".to_string(),
+                );
             }
         }
         let labels = render::extract_labels(&mut root);
@@ -149,17 +164,24 @@ impl Problem {
             .filter(|e| RESPONSE_TAGS.contains(&e.tag.as_str()))
             .collect();
         for (index, resp) in response_elems.into_iter().enumerate() {
-            let input_elems: Vec<&Element> =
-                resp.descendants().into_iter().filter(|e| INPUT_TAGS.contains(&e.tag.as_str())).collect();
-            let input_ids: Vec<String> =
-                (0..input_elems.len()).map(|k| format!("{problem_id}_{}_{}", index + 2, k + 1)).collect();
+            let input_elems: Vec<&Element> = resp
+                .descendants()
+                .into_iter()
+                .filter(|e| INPUT_TAGS.contains(&e.tag.as_str()))
+                .collect();
+            let input_ids: Vec<String> = (0..input_elems.len())
+                .map(|k| format!("{problem_id}_{}_{}", index + 2, k + 1))
+                .collect();
             let mut max_points = Vec::new();
             for inp in &input_elems {
                 match inp.attr("points").map(|p| p.trim().parse::<i64>()) {
                     None => max_points.push(1.0),
                     Some(Ok(p)) => max_points.push(p as f64),
                     Some(Err(_)) => {
-                        push_once(&mut unsupported, format!("{}: points must be a whole number", resp.tag));
+                        push_once(
+                            &mut unsupported,
+                            format!("{}: points must be a whole number", resp.tag),
+                        );
                         max_points.push(1.0);
                     }
                 }
@@ -190,14 +212,30 @@ impl Problem {
                     response_type: resp.tag.clone(),
                 });
             }
-            responses.push(Response { input_ids, max_points, kind });
+            responses.push(Response {
+                input_ids,
+                max_points,
+                kind,
+            });
         }
         let demand_hints = std::iter::once(&root)
             .chain(root.descendants())
             .filter(|e| e.tag == "demandhint")
-            .flat_map(|d| d.children_named("hint").map(common::hint_html).collect::<Vec<_>>())
+            .flat_map(|d| {
+                d.children_named("hint")
+                    .map(common::hint_html)
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        Ok(Problem { problem_id, root, responses, inputs, unsupported, demand_hints, labels })
+        Ok(Problem {
+            problem_id,
+            root,
+            responses,
+            inputs,
+            unsupported,
+            demand_hints,
+            labels,
+        })
     }
 
     /// The problem id input ids start with.
@@ -223,7 +261,10 @@ impl Problem {
     /// The sum of every input's maximum points (1 each unless `points` says
     /// otherwise).
     pub fn raw_possible(&self) -> f64 {
-        self.responses.iter().flat_map(|r| r.max_points.iter()).sum()
+        self.responses
+            .iter()
+            .flat_map(|r| r.max_points.iter())
+            .sum()
     }
 
     /// The demand hints (`<demandhint><hint>`), as sanitized HTML, in order.
@@ -234,10 +275,21 @@ impl Problem {
     /// Grades a submission. Answers are keyed by input id; a missing input
     /// is graded as blank. `Err` means the submission is refused without
     /// using an attempt (also when the problem is not gradable).
-    pub fn grade(&self, answers: &BTreeMap<String, Answer>, seed: u64) -> Result<Grading, InputError> {
+    pub fn grade(
+        &self,
+        answers: &BTreeMap<String, Answer>,
+        seed: u64,
+    ) -> Result<Grading, InputError> {
         if let Some(why) = self.unsupported.first() {
-            let id = self.inputs.first().map(|i| i.id.as_str()).unwrap_or(&self.problem_id);
-            return Err(InputError::new(id, format!("this problem cannot be graded by Lectern: it uses {why}")));
+            let id = self
+                .inputs
+                .first()
+                .map(|i| i.id.as_str())
+                .unwrap_or(&self.problem_id);
+            return Err(InputError::new(
+                id,
+                format!("this problem cannot be graded by Lectern: it uses {why}"),
+            ));
         }
         for input in &self.inputs {
             if let Some(a) = answers.get(&input.id) {
@@ -271,7 +323,11 @@ impl Problem {
             }
         }
         let raw_earned = correct_map.values().map(|r: &InputResult| r.npoints).sum();
-        Ok(Grading { correct_map, raw_earned, raw_possible: self.raw_possible() })
+        Ok(Grading {
+            correct_map,
+            raw_earned,
+            raw_possible: self.raw_possible(),
+        })
     }
 
     /// Answers that grade correct, for "Show answer" (and for tests): the
@@ -312,7 +368,9 @@ impl Problem {
     pub fn example_correct_answers(&self, seed: u64) -> BTreeMap<String, Answer> {
         let mut out = self.correct_answers(seed);
         for r in &self.responses {
-            let Some(first) = r.input_ids.first() else { continue };
+            let Some(first) = r.input_ids.first() else {
+                continue;
+            };
             match &r.kind {
                 Kind::Numerical(n) => {
                     out.insert(first.clone(), Answer::Single(n.sample_correct()));
@@ -338,7 +396,11 @@ impl Problem {
             .find(|(r, _)| r.input_ids.first().is_some_and(|f| f == input_id))
             .map(|(_, o)| o)
             .unwrap_or_else(|| {
-                let n = self.inputs.iter().find(|i| i.id == input_id).map_or(0, |i| i.choices.len());
+                let n = self
+                    .inputs
+                    .iter()
+                    .find(|i| i.id == input_id)
+                    .map_or(0, |i| i.choices.len());
                 (0..n).collect()
             })
     }
@@ -369,12 +431,13 @@ fn push_once(list: &mut Vec<String>, item: String) {
 fn check_size(id: &str, answer: &Answer) -> Result<(), InputError> {
     let too_long = |s: &String| s.chars().count() > MAX_ANSWER_CHARS;
     match answer {
-        Answer::Single(s) if too_long(s) => {
-            Err(InputError::new(id, format!("the answer is too long (at most {MAX_ANSWER_CHARS} characters)")))
-        }
-        Answer::Multiple(v) if v.len() > MAX_ANSWER_VALUES || v.iter().any(too_long) => {
-            Err(InputError::new(id, "the answer has too many or too long values"))
-        }
+        Answer::Single(s) if too_long(s) => Err(InputError::new(
+            id,
+            format!("the answer is too long (at most {MAX_ANSWER_CHARS} characters)"),
+        )),
+        Answer::Multiple(v) if v.len() > MAX_ANSWER_VALUES || v.iter().any(too_long) => Err(
+            InputError::new(id, "the answer has too many or too long values"),
+        ),
         _ => Ok(()),
     }
 }
@@ -402,11 +465,18 @@ fn build_kind(resp: &Element, inputs: &[&Element]) -> Result<Kind, String> {
     }
     let why = |e: String| format!("{tag}: {e}");
     Ok(match tag {
-        "multiplechoiceresponse" => Kind::MultipleChoice(choice::MultipleChoice::parse(resp, false).map_err(why)?),
-        "truefalseresponse" => Kind::MultipleChoice(choice::MultipleChoice::parse(resp, true).map_err(why)?),
+        "multiplechoiceresponse" => {
+            Kind::MultipleChoice(choice::MultipleChoice::parse(resp, false).map_err(why)?)
+        }
+        "truefalseresponse" => {
+            Kind::MultipleChoice(choice::MultipleChoice::parse(resp, true).map_err(why)?)
+        }
         "choiceresponse" => Kind::Checkbox(checkbox::Checkbox::parse(resp)),
         "optionresponse" => Kind::Dropdown(
-            inputs.iter().map(|i| option::Dropdown::parse(i).map_err(why)).collect::<Result<Vec<_>, _>>()?,
+            inputs
+                .iter()
+                .map(|i| option::Dropdown::parse(i).map_err(why))
+                .collect::<Result<Vec<_>, _>>()?,
         ),
         "numericalresponse" => Kind::Numerical(numerical::Numerical::parse(resp).map_err(why)?),
         "stringresponse" => Kind::Text(string::Text::parse(resp).map_err(why)?),
@@ -419,7 +489,10 @@ fn input_kind(kind: &Kind, input: &Element, k: usize) -> (InputKind, Vec<ChoiceS
         Kind::MultipleChoice(m) => (InputKind::Radio, m.specs()),
         Kind::Checkbox(c) if input.tag == "radiogroup" => (InputKind::Radio, c.specs()),
         Kind::Checkbox(c) => (InputKind::Checkbox, c.specs()),
-        Kind::Dropdown(ds) => (InputKind::Dropdown, ds.get(k).map(|d| d.specs()).unwrap_or_default()),
+        Kind::Dropdown(ds) => (
+            InputKind::Dropdown,
+            ds.get(k).map(|d| d.specs()).unwrap_or_default(),
+        ),
         Kind::Numerical(_) => (InputKind::Numeric, vec![]),
         Kind::Text(_) => (InputKind::Text, vec![]),
         Kind::Formula(_) => (InputKind::Formula, vec![]),

@@ -44,8 +44,14 @@ pub(crate) struct Numerical {
 
 impl Numerical {
     pub fn parse(resp: &Element) -> Result<Self, String> {
-        let answer = resp.attr("answer").ok_or("numericalresponse has no answer attribute")?.to_string();
-        let range = if answer.starts_with(['[', '(']) && answer.ends_with([']', ')']) && answer.len() >= 2 {
+        let answer = resp
+            .attr("answer")
+            .ok_or("numericalresponse has no answer attribute")?
+            .to_string();
+        let range = if answer.starts_with(['[', '('])
+            && answer.ends_with([']', ')'])
+            && answer.len() >= 2
+        {
             let inner = &answer[1..answer.len() - 1];
             let parts: Vec<&str> = inner.split(',').collect();
             if parts.len() < 2 {
@@ -65,12 +71,20 @@ impl Numerical {
             .find_map(|e| e.attr("default"))
             .map(|t| t.trim().to_string())
             .unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
-        let param = |name: &str| resp.children_named("responseparam").find_map(|e| e.attr(name)).map(str::to_string);
+        let param = |name: &str| {
+            resp.children_named("responseparam")
+                .find_map(|e| e.attr(name))
+                .map(str::to_string)
+        };
         Ok(Self {
             answer,
             range,
             tolerance,
-            additional: resp.children_named("additional_answer").filter_map(|e| e.attr("answer")).map(String::from).collect(),
+            additional: resp
+                .children_named("additional_answer")
+                .filter_map(|e| e.attr("answer"))
+                .map(String::from)
+                .collect(),
             credit: credit_types(resp),
             partial_range: param("partial_range"),
             partial_answers: param("partial_answers"),
@@ -78,12 +92,20 @@ impl Numerical {
         })
     }
 
-    pub fn grade(&self, input_id: &str, answers: &BTreeMap<String, Answer>) -> Result<InputResult, InputError> {
+    pub fn grade(
+        &self,
+        input_id: &str,
+        answers: &BTreeMap<String, Answer>,
+    ) -> Result<InputResult, InputError> {
         let Some(given) = single(answers, input_id)? else {
             return Ok(InputResult::incorrect());
         };
         let err = |m: String| InputError::new(input_id, m);
-        let has = |t: &str| self.credit.as_ref().is_some_and(|c| c.iter().any(|x| x == t));
+        let has = |t: &str| {
+            self.credit
+                .as_ref()
+                .is_some_and(|c| c.iter().any(|x| x == t))
+        };
         if let Some(types) = &self.credit {
             if let Some(bad) = types.iter().find(|t| *t != "list" && *t != "close") {
                 return Err(err(format!(
@@ -91,10 +113,19 @@ impl Numerical {
                 )));
             }
         }
-        let student = evaluate(given).map_err(|e| err(format!("Could not interpret '{}' as a number: {e}", shorten(given))))?;
+        let student = evaluate(given).map_err(|e| {
+            err(format!(
+                "Could not interpret '{}' as a number: {e}",
+                shorten(given)
+            ))
+        })?;
         let partial_range = match &self.partial_range {
             None => 2.0,
-            Some(p) => py_float(p).ok_or_else(|| err(format!("this problem is misconfigured: partial_range {p:?}")))?,
+            Some(p) => py_float(p).ok_or_else(|| {
+                err(format!(
+                    "this problem is misconfigured: partial_range {p:?}"
+                ))
+            })?,
         };
         let partial_answers = match &self.partial_answers {
             None => None,
@@ -108,11 +139,16 @@ impl Numerical {
         let mut partial_score = 0.5;
         if let Some(range) = &self.range {
             if student.im != 0.0 || uses_imaginary_unit(given) {
-                return Err(err("You may not use complex numbers in range tolerance problems".into()));
+                return Err(err(
+                    "You may not use complex numbers in range tolerance problems".into(),
+                ));
             }
             let mut bounds = Vec::new();
             let mut decided = false;
-            for (inclusive, raw) in [(range.inclusive.0, &range.bounds.0), (range.inclusive.1, &range.bounds.1)] {
+            for (inclusive, raw) in [
+                (range.inclusive.0, &range.bounds.0),
+                (range.inclusive.1, &range.bounds.1),
+            ] {
                 let b = staff_answer(raw).map_err(err)?;
                 if b.im != 0.0 {
                     return Err(err("There was a problem with the staff answer to this problem: complex boundary.".into()));
@@ -143,13 +179,22 @@ impl Numerical {
             let correct = staff_answer(&self.answer).map_err(err)?;
             let expanded = match self.tolerance.strip_suffix('%') {
                 Some(p) => {
-                    let v = py_float(p).ok_or_else(|| err(format!("this problem is misconfigured: tolerance {:?}", self.tolerance)))?;
+                    let v = py_float(p).ok_or_else(|| {
+                        err(format!(
+                            "this problem is misconfigured: tolerance {:?}",
+                            self.tolerance
+                        ))
+                    })?;
                     Tol::Str(format!("{}%", py_repr(partial_range * v)))
                 }
                 None => Tol::Num(
                     partial_range
-                        * py_float(&self.tolerance)
-                            .ok_or_else(|| err(format!("this problem is misconfigured: tolerance {:?}", self.tolerance)))?,
+                        * py_float(&self.tolerance).ok_or_else(|| {
+                            err(format!(
+                                "this problem is misconfigured: tolerance {:?}",
+                                self.tolerance
+                            ))
+                        })?,
                 ),
             };
             let tol = Tol::Str(self.tolerance.clone());
@@ -244,7 +289,10 @@ fn evaluate(expr: &str) -> Result<Complex64, calc::CalcError> {
 /// Whether an expression mentions `i` or `j`: Open edX's evaluator then
 /// returns a Python complex even when the imaginary part is zero.
 fn uses_imaginary_unit(expr: &str) -> bool {
-    calc::variables_used(expr).is_ok_and(|vars| vars.iter().any(|v| v.eq_ignore_ascii_case("i") || v.eq_ignore_ascii_case("j")))
+    calc::variables_used(expr).is_ok_and(|vars| {
+        vars.iter()
+            .any(|v| v.eq_ignore_ascii_case("i") || v.eq_ignore_ascii_case("j"))
+    })
 }
 
 /// The staff answer: Python's `complex()` first (`1+2j`), else evaluated.
@@ -252,11 +300,17 @@ pub(crate) fn staff_answer(answer: &str) -> Result<Complex64, String> {
     if let Some(c) = py_complex(answer) {
         return Ok(c);
     }
-    evaluate(answer).map_err(|_| "There was a problem with the staff answer to this problem.".to_string())
+    evaluate(answer)
+        .map_err(|_| "There was a problem with the staff answer to this problem.".to_string())
 }
 
 /// Open edX's `compare_with_tolerance`.
-pub(crate) fn compare(student: Complex64, instructor: Complex64, tol: &Tol, relative: bool) -> Result<bool, String> {
+pub(crate) fn compare(
+    student: Complex64,
+    instructor: Complex64,
+    tol: &Tol,
+    relative: bool,
+) -> Result<bool, String> {
     let mut relative = relative;
     let mut t = match tol {
         Tol::Num(x) => *x,
@@ -268,9 +322,12 @@ pub(crate) fn compare(student: Complex64, instructor: Complex64, tol: &Tol, rela
                 Some(p) => (p, true),
                 None => (s.as_str(), false),
             };
-            let v = evaluate(expr).map_err(|e| format!("this problem is misconfigured: tolerance {s:?}: {e}"))?;
+            let v = evaluate(expr)
+                .map_err(|e| format!("this problem is misconfigured: tolerance {s:?}: {e}"))?;
             if v.im != 0.0 {
-                return Err(format!("this problem is misconfigured: tolerance {s:?} is complex"));
+                return Err(format!(
+                    "this problem is misconfigured: tolerance {s:?} is complex"
+                ));
             }
             let mut t = v.re;
             if percent {

@@ -20,8 +20,15 @@ impl Dropdown {
     pub fn parse(input: &Element) -> Result<Self, String> {
         let children: Vec<&Element> = input.children_named("option").collect();
         if children.is_empty() {
-            let options = input.attr("options").map(parse_legacy_options).unwrap_or_default();
-            return Ok(Self { options, correct: input.attr("correct").map(str::to_string), hints: vec![] });
+            let options = input
+                .attr("options")
+                .map(parse_legacy_options)
+                .unwrap_or_default();
+            return Ok(Self {
+                options,
+                correct: input.attr("correct").map(str::to_string),
+                hints: vec![],
+            });
         }
         let mut options = Vec::new();
         let mut correct = input.attr("correct").map(str::to_string);
@@ -42,10 +49,18 @@ impl Dropdown {
         if n_correct > 1 {
             return Err("dropdown questions can only have one correct answer".into());
         }
-        Ok(Self { options, correct, hints })
+        Ok(Self {
+            options,
+            correct,
+            hints,
+        })
     }
 
-    pub fn grade(&self, input_id: &str, answers: &BTreeMap<String, Answer>) -> Result<InputResult, InputError> {
+    pub fn grade(
+        &self,
+        input_id: &str,
+        answers: &BTreeMap<String, Answer>,
+    ) -> Result<InputResult, InputError> {
         let given = match answers.get(input_id) {
             Some(Answer::Single(s)) => Some(s.as_str()),
             _ => None,
@@ -62,7 +77,10 @@ impl Dropdown {
     pub fn specs(&self) -> Vec<ChoiceSpec> {
         self.options
             .iter()
-            .map(|o| ChoiceSpec { name: o.clone(), label_html: super::xml::escape_text(o) })
+            .map(|o| ChoiceSpec {
+                name: o.clone(),
+                label_html: super::xml::escape_text(o),
+            })
             .collect()
     }
 }
@@ -91,7 +109,11 @@ pub(crate) fn parse_legacy_options(raw: &str) -> Vec<String> {
         i += 1;
     }
     let inner: Vec<char> = protected.chars().collect();
-    let inner = if inner.len() >= 2 { &inner[1..inner.len() - 1] } else { &inner[0..0] };
+    let inner = if inner.len() >= 2 {
+        &inner[1..inner.len() - 1]
+    } else {
+        &inner[0..0]
+    };
     let mut out = Vec::new();
     let mut tok = String::new();
     let mut in_quote = false;
@@ -122,7 +144,11 @@ pub(crate) fn parse_legacy_options(raw: &str) -> Vec<String> {
         .map(|t| {
             let t: String = t.chars().collect();
             let n = t.chars().count();
-            let stripped: String = if n >= 2 { t.chars().skip(1).take(n - 2).collect() } else { String::new() };
+            let stripped: String = if n >= 2 {
+                t.chars().skip(1).take(n - 2).collect()
+            } else {
+                String::new()
+            };
             stripped.replace(APOS, "'")
         })
         .collect()
@@ -136,12 +162,15 @@ mod tests {
     fn legacy_options_syntax() {
         let cases: &[(&str, &[&str])] = &[
             ("('a','b')", &["a", "b"]),
-            ("('Dmitri Mendeleev','Albert Einstein','Jonas Salk', 'Sir Isaac Newton')", &[
-                "Dmitri Mendeleev",
-                "Albert Einstein",
-                "Jonas Salk",
-                "Sir Isaac Newton",
-            ]),
+            (
+                "('Dmitri Mendeleev','Albert Einstein','Jonas Salk', 'Sir Isaac Newton')",
+                &[
+                    "Dmitri Mendeleev",
+                    "Albert Einstein",
+                    "Jonas Salk",
+                    "Sir Isaac Newton",
+                ],
+            ),
             ("('Don't','can\\'t')", &["Don't", "can't"]),
             ("('x' 'y')", &["x", "y"]),
             ("()", &[]),
@@ -158,7 +187,8 @@ mod tests {
             r#"<optioninput><option correct="False">Sydney</option><option correct="True"> Canberra <optionhint>Yes</optionhint></option></optioninput>"#,
         )
         .unwrap();
-        let legacy = parse(r#"<optioninput options="('USA','Germany')" correct="Germany"/>"#).unwrap();
+        let legacy =
+            parse(r#"<optioninput options="('USA','Germany')" correct="Germany"/>"#).unwrap();
         let no_correct = parse(r#"<optioninput options="('a','b')"/>"#).unwrap();
         let a = |s: &str| BTreeMap::from([("i".to_string(), Answer::Single(s.into()))]);
         let cases: Vec<(&Dropdown, BTreeMap<String, Answer>, &str)> = vec![
@@ -172,10 +202,18 @@ mod tests {
             (&no_correct, a("a"), "incorrect"),
         ];
         for (i, (d, ans, want)) in cases.into_iter().enumerate() {
-            assert_eq!(d.grade("i", &ans).unwrap().correctness.as_str(), want, "case {i}");
+            assert_eq!(
+                d.grade("i", &ans).unwrap().correctness.as_str(),
+                want,
+                "case {i}"
+            );
         }
         assert_eq!(new_style.options, ["Sydney", "Canberra"]);
-        assert!(new_style.grade("i", &a("Canberra")).unwrap().msg.contains("Yes"));
+        assert!(new_style
+            .grade("i", &a("Canberra"))
+            .unwrap()
+            .msg
+            .contains("Yes"));
         assert!(parse(r#"<optioninput><option correct="true">a</option><option correct="true">b</option></optioninput>"#).is_err());
     }
 }

@@ -108,7 +108,8 @@ pub(crate) fn within(student: Complex64, instructor: Complex64, tolerance: f64) 
             return false;
         }
         let diff = Dec::of(student.re).sub(&Dec::of(instructor.re)).round(28);
-        return diff.cmp_abs(&Dec::of(tolerance)) != std::cmp::Ordering::Greater || tolerance == f64::INFINITY;
+        return diff.cmp_abs(&Dec::of(tolerance)) != std::cmp::Ordering::Greater
+            || tolerance == f64::INFINITY;
     }
     py_abs(student - instructor) <= tolerance
 }
@@ -125,15 +126,27 @@ impl Dec {
     /// `Decimal(str(x))` for a finite double.
     fn of(x: f64) -> Dec {
         if x == 0.0 || !x.is_finite() {
-            return Dec { neg: x.is_sign_negative(), digits: vec![0], exp: 0 };
+            return Dec {
+                neg: x.is_sign_negative(),
+                digits: vec![0],
+                exp: 0,
+            };
         }
         // `{:e}` prints the shortest round-trip digits, as Python's repr does.
         let s = format!("{:e}", x.abs());
         let (mant, e) = s.split_once('e').unwrap_or((s.as_str(), "0"));
         let e: i64 = e.parse().unwrap_or(0);
         let frac_len = mant.split_once('.').map_or(0, |(_, f)| f.len()) as i64;
-        let digits = mant.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
-        Dec { neg: x < 0.0, digits, exp: e - frac_len }
+        let digits = mant
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        Dec {
+            neg: x < 0.0,
+            digits,
+            exp: e - frac_len,
+        }
     }
 
     fn is_zero(&self) -> bool {
@@ -148,7 +161,10 @@ impl Dec {
     }
 
     fn sub(&self, other: &Dec) -> Dec {
-        let neg_other = Dec { neg: !other.neg, ..other.clone() };
+        let neg_other = Dec {
+            neg: !other.neg,
+            ..other.clone()
+        };
         self.add(&neg_other)
     }
 
@@ -157,11 +173,23 @@ impl Dec {
         let a = self.scaled(exp);
         let b = other.scaled(exp);
         if self.neg == other.neg {
-            return Dec { neg: self.neg, digits: add_mag(&a, &b), exp };
+            return Dec {
+                neg: self.neg,
+                digits: add_mag(&a, &b),
+                exp,
+            };
         }
         match cmp_mag(&a, &b) {
-            std::cmp::Ordering::Less => Dec { neg: other.neg, digits: sub_mag(&b, &a), exp },
-            _ => Dec { neg: self.neg, digits: sub_mag(&a, &b), exp },
+            std::cmp::Ordering::Less => Dec {
+                neg: other.neg,
+                digits: sub_mag(&b, &a),
+                exp,
+            },
+            _ => Dec {
+                neg: self.neg,
+                digits: sub_mag(&a, &b),
+                exp,
+            },
         }
     }
 
@@ -198,7 +226,11 @@ impl Dec {
         let exp = self.exp.min(other.exp);
         // Compare the orders of magnitude first so huge gaps cost nothing.
         let mag = |d: &Dec| {
-            let lead = d.digits.iter().position(|x| *x != 0).unwrap_or(d.digits.len());
+            let lead = d
+                .digits
+                .iter()
+                .position(|x| *x != 0)
+                .unwrap_or(d.digits.len());
             (d.digits.len() - lead) as i64 + d.exp
         };
         if self.is_zero() {
@@ -244,8 +276,16 @@ fn sub_mag(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; n];
     let mut borrow = 0i8;
     for i in 0..n {
-        let da = if i < a.len() { a[a.len() - 1 - i] as i8 } else { 0 };
-        let db = if i < b.len() { b[b.len() - 1 - i] as i8 } else { 0 };
+        let da = if i < a.len() {
+            a[a.len() - 1 - i] as i8
+        } else {
+            0
+        };
+        let db = if i < b.len() {
+            b[b.len() - 1 - i] as i8
+        } else {
+            0
+        };
         let mut d = da - db - borrow;
         borrow = 0;
         if d < 0 {
@@ -322,7 +362,9 @@ mod tests {
             (3.89, 4.0, 0.1, false), // 0.11
             (0.3, 0.1, 0.2, true),   // 0.19999999999999998 vs 0.2
             (1e300, 1e-300, 1e300, true),
-            (1e300, -1e-300, 1e300, false),
+            // 1e300 + 1e-300 rounds to 1e300 at 28 digits, as Python's Decimal does.
+            (1e300, -1e-300, 1e300, true),
+            (5.0, 4.0, 0.999, false),
             (5.0, 5.0, 0.0, true),
             (f64::NAN, 5.0, 1.0, false),
             (f64::INFINITY, f64::INFINITY, 0.0, true),
@@ -332,18 +374,41 @@ mod tests {
             assert_eq!(within(r(s), r(i), t), want, "{s} vs {i} ± {t}");
         }
         // Complex values compare as doubles.
-        assert!(within(Complex64::new(1.0, 1.0), Complex64::new(1.0, 1.05), 0.1));
-        assert!(!within(Complex64::new(1.0, 1.0), Complex64::new(1.0, 1.2), 0.1));
+        assert!(within(
+            Complex64::new(1.0, 1.0),
+            Complex64::new(1.0, 1.05),
+            0.1
+        ));
+        assert!(!within(
+            Complex64::new(1.0, 1.0),
+            Complex64::new(1.0, 1.2),
+            0.1
+        ));
     }
 
     #[test]
     fn decimal_rounding_is_half_even_at_28_digits() {
-        let d = Dec { neg: false, digits: vec![1; 30], exp: 0 }.round(28);
-        assert_eq!(d.digits.len(), 28 + 1); // add_mag keeps a leading zero slot
+        let d = Dec {
+            neg: false,
+            digits: vec![1; 30],
+            exp: 0,
+        }
+        .round(28);
+        assert_eq!(trim(&d.digits).len(), 28);
         assert_eq!(d.exp, 2);
-        let five = Dec { neg: false, digits: [vec![2; 28], vec![5]].concat(), exp: 0 }.round(28);
+        let five = Dec {
+            neg: false,
+            digits: [vec![2; 28], vec![5]].concat(),
+            exp: 0,
+        }
+        .round(28);
         assert_eq!(trim(&five.digits).last(), Some(&2)); // even stays
-        let five_odd = Dec { neg: false, digits: [vec![3; 28], vec![5]].concat(), exp: 0 }.round(28);
+        let five_odd = Dec {
+            neg: false,
+            digits: [vec![3; 28], vec![5]].concat(),
+            exp: 0,
+        }
+        .round(28);
         assert_eq!(trim(&five_odd.digits).last(), Some(&4)); // odd rounds up
     }
 }

@@ -36,7 +36,10 @@ pub struct RenderView<'a> {
 impl RenderView<'_> {
     /// A view with nothing but the seed.
     pub fn new(seed: u64) -> Self {
-        Self { seed, ..Default::default() }
+        Self {
+            seed,
+            ..Default::default()
+        }
     }
 }
 
@@ -68,18 +71,29 @@ fn visit(parent: &mut Element, out: &mut Vec<Label>) {
             continue;
         };
         if RESPONSE_TAGS.contains(&child.tag.as_str()) {
-            let inputs: Vec<&Element> =
-                child.descendants().into_iter().filter(|e| INPUT_TAGS.contains(&e.tag.as_str())).collect();
+            let inputs: Vec<&Element> = child
+                .descendants()
+                .into_iter()
+                .filter(|e| INPUT_TAGS.contains(&e.tag.as_str()))
+                .collect();
             let single = inputs.len() <= 1;
             let own_label = child.children_named("label").next();
-            let descriptions: Vec<String> =
-                child.children_named("description").map(|d| clean_html(d.inner_xml_without(&[]).trim())).collect();
-            let prev = (0..i).rev().find(|j| matches!(parent.children[*j], Node::Element(_)));
+            let descriptions: Vec<String> = child
+                .children_named("description")
+                .map(|d| clean_html(d.inner_xml_without(&[]).trim()))
+                .collect();
+            let prev = (0..i)
+                .rev()
+                .find(|j| matches!(parent.children[*j], Node::Element(_)));
             let prev_el = prev.and_then(|j| match &parent.children[j] {
                 Node::Element(e) => Some(e),
                 Node::Text(_) => None,
             });
-            let mut label = Label { descriptions, single_input: single, ..Default::default() };
+            let mut label = Label {
+                descriptions,
+                single_input: single,
+                ..Default::default()
+            };
             let mut remove = None;
             if let Some(l) = own_label {
                 label.text = l.text_content().trim().to_string();
@@ -131,7 +145,9 @@ const HIDDEN: &[&str] = &[
     "targetedfeedbackset",
 ];
 
-const VOID: &[&str] = &["area", "br", "col", "embed", "hr", "img", "source", "track", "wbr"];
+const VOID: &[&str] = &[
+    "area", "br", "col", "embed", "hr", "img", "source", "track", "wbr",
+];
 
 struct Ctx<'a> {
     problem: &'a Problem,
@@ -146,15 +162,30 @@ struct Ctx<'a> {
 
 pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
     let labels = problem.labels.clone();
-    let correct = if view.show_answer { problem.correct_answers(view.seed) } else { BTreeMap::new() };
-    let mut ctx = Ctx { problem, view, labels, correct, blocks: Vec::new(), response_index: 0, stack: Vec::new() };
+    let correct = if view.show_answer {
+        problem.correct_answers(view.seed)
+    } else {
+        BTreeMap::new()
+    };
+    let mut ctx = Ctx {
+        problem,
+        view,
+        labels,
+        correct,
+        blocks: Vec::new(),
+        response_index: 0,
+        stack: Vec::new(),
+    };
     let mut html = String::new();
     walk(&problem.root, &mut html, &mut ctx);
     let mut page = clean_html(&html);
     for (n, block) in ctx.blocks.iter().enumerate() {
         page = page.replacen(&placeholder(n), block, 1);
     }
-    let mut out = format!(r#"<div class="problem" data-problem-id="{}">"#, escape_attr(&problem.problem_id));
+    let mut out = format!(
+        r#"<div class="problem" data-problem-id="{}">"#,
+        escape_attr(&problem.problem_id)
+    );
     out.push_str(&page);
     if !problem.unsupported.is_empty() {
         out.push_str(r#"<div class="problem-unsupported"><p>This problem cannot be graded here yet. It uses:</p><ul>"#);
@@ -200,7 +231,10 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
         let index = ctx.response_index;
         ctx.response_index += 1;
         ctx.stack.push((index, 0));
-        out.push_str(&format!(r#"<div class="problem-response" aria-label="Question {}">"#, index + 1));
+        out.push_str(&format!(
+            r#"<div class="problem-response" aria-label="Question {}">"#,
+            index + 1
+        ));
         let single = ctx.labels.get(index).is_none_or(|l| l.single_input);
         for c in &e.children {
             match c {
@@ -224,9 +258,19 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
             if let Some(top) = ctx.stack.last_mut() {
                 top.1 += 1;
             }
-            let id = ctx.problem.responses.get(resp).and_then(|r| r.input_ids.get(k)).cloned();
+            let id = ctx
+                .problem
+                .responses
+                .get(resp)
+                .and_then(|r| r.input_ids.get(k))
+                .cloned();
             if let Some(spec) = id.and_then(|id| ctx.problem.inputs.iter().find(|i| i.id == id)) {
-                let label = ctx.labels.get(resp).filter(|l| l.single_input).cloned().unwrap_or_default();
+                let label = ctx
+                    .labels
+                    .get(resp)
+                    .filter(|l| l.single_input)
+                    .cloned()
+                    .unwrap_or_default();
                 let block = input_block(spec, &label, ctx);
                 out.push_str(&placeholder(ctx.blocks.len()));
                 ctx.blocks.push(block);
@@ -269,16 +313,35 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
     let prev_list: Vec<&str> = previous.map(Answer::as_list).unwrap_or_default();
     let disabled = if view.disabled { " disabled" } else { "" };
     let mut out = format!(r#"<div class="capa-input" id="inputtype_{id}">"#);
-    let label_html = if label.html.is_empty() { spec.label_html.clone() } else { label.html.clone() };
-    let descriptions: String =
-        label.descriptions.iter().map(|d| format!(r#"<p class="question-description">{d}</p>"#)).collect();
+    let label_html = if label.html.is_empty() {
+        spec.label_html.clone()
+    } else {
+        label.html.clone()
+    };
+    let descriptions: String = label
+        .descriptions
+        .iter()
+        .map(|d| format!(r#"<p class="question-description">{d}</p>"#))
+        .collect();
     match &spec.kind {
         InputKind::Radio | InputKind::Checkbox => {
-            let ty = if spec.kind == InputKind::Radio { "radio" } else { "checkbox" };
-            out.push_str(&format!(r#"<fieldset><legend class="question-label">{label_html}</legend>{descriptions}"#));
+            let ty = if spec.kind == InputKind::Radio {
+                "radio"
+            } else {
+                "checkbox"
+            };
+            out.push_str(&format!(
+                r#"<fieldset><legend class="question-label">{label_html}</legend>{descriptions}"#
+            ));
             for i in ctx.problem.display_order(&spec.id, view.seed) {
-                let Some(c) = spec.choices.get(i) else { continue };
-                let checked = if prev_list.contains(&c.name.as_str()) { " checked" } else { "" };
+                let Some(c) = spec.choices.get(i) else {
+                    continue;
+                };
+                let checked = if prev_list.contains(&c.name.as_str()) {
+                    " checked"
+                } else {
+                    ""
+                };
                 out.push_str(&format!(
                     r#"<label class="choice"><input type="{ty}" name="{id}" value="{}"{checked}{disabled}> {}</label>"#,
                     escape_attr(&c.name),
@@ -291,8 +354,16 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
             out.push_str(&format!(r#"<label class="question-label" for="input_{id}">{label_html}</label>{descriptions}"#));
             out.push_str(&format!(r#"<select name="{id}" id="input_{id}"{disabled}><option value="">Select an option</option>"#));
             for c in &spec.choices {
-                let sel = if prev_list.first() == Some(&c.name.as_str()) { " selected" } else { "" };
-                out.push_str(&format!(r#"<option value="{}"{sel}>{}</option>"#, escape_attr(&c.name), c.label_html));
+                let sel = if prev_list.first() == Some(&c.name.as_str()) {
+                    " selected"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    r#"<option value="{}"{sel}>{}</option>"#,
+                    escape_attr(&c.name),
+                    c.label_html
+                ));
             }
             out.push_str("</select>");
         }
@@ -305,7 +376,9 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
             ));
         }
         InputKind::Unsupported(tag) => {
-            out.push_str(&format!(r#"<p class="question-label">{label_html}</p>{descriptions}"#));
+            out.push_str(&format!(
+                r#"<p class="question-label">{label_html}</p>{descriptions}"#
+            ));
             out.push_str(&format!(
                 r#"<p class="unsupported-input">This input ({}) cannot be answered here yet.</p>"#,
                 escape_text(tag)
@@ -318,7 +391,10 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
             super::Correctness::Incorrect => "incorrect",
             super::Correctness::PartiallyCorrect => "partially correct",
         };
-        out.push_str(&format!(r#"<span class="status {}">{text}</span>"#, r.correctness.as_str()));
+        out.push_str(&format!(
+            r#"<span class="status {}">{text}</span>"#,
+            r.correctness.as_str()
+        ));
         if !r.msg.is_empty() {
             out.push_str(&format!(r#"<div class="message">{}</div>"#, r.msg));
         }
@@ -332,7 +408,10 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
                 _ => escape_text(v),
             })
             .collect();
-        out.push_str(&format!(r#"<div class="answer"><strong>Answer: </strong>{}</div>"#, shown.join(", ")));
+        out.push_str(&format!(
+            r#"<div class="answer"><strong>Answer: </strong>{}</div>"#,
+            shown.join(", ")
+        ));
     }
     out.push_str("</div>");
     out

@@ -143,18 +143,31 @@ impl ProblemSettings {
     /// Reads settings from field strings (OLX attribute or policy values,
     /// already inherited). Unknown fields are ignored; absent ones default.
     pub fn from_fields(fields: &BTreeMap<String, String>) -> Result<Self, SettingsError> {
-        let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty() && *v != "null");
-        let err = |field: &str, value: &str, expected| SettingsError { field: field.into(), value: value.into(), expected };
+        let get = |k: &str| {
+            fields
+                .get(k)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty() && *v != "null")
+        };
+        let err = |field: &str, value: &str, expected| SettingsError {
+            field: field.into(),
+            value: value.into(),
+            expected,
+        };
         let mut s = Self::default();
         if let Some(v) = get("max_attempts") {
-            s.max_attempts = Some(v.parse().map_err(|_| err("max_attempts", v, "a whole number or empty"))?);
+            s.max_attempts = Some(
+                v.parse()
+                    .map_err(|_| err("max_attempts", v, "a whole number or empty"))?,
+            );
         }
         if let Some(v) = fields.get("showanswer") {
             s.showanswer = ShowAnswer::parse(v.trim());
         }
         if let Some(v) = get("attempts_before_showanswer_button") {
-            s.attempts_before_showanswer_button =
-                v.parse().map_err(|_| err("attempts_before_showanswer_button", v, "a whole number"))?;
+            s.attempts_before_showanswer_button = v
+                .parse()
+                .map_err(|_| err("attempts_before_showanswer_button", v, "a whole number"))?;
         }
         if let Some(v) = get("weight") {
             let w: f64 = v.parse().map_err(|_| err("weight", v, "a number"))?;
@@ -174,7 +187,10 @@ impl ProblemSettings {
             };
         }
         if let Some(v) = get("due") {
-            s.due = Some(parse_date(v).ok_or_else(|| err("due", v, "a date such as 2030-01-31T23:59:00Z"))?);
+            s.due = Some(
+                parse_date(v)
+                    .ok_or_else(|| err("due", v, "a date such as 2030-01-31T23:59:00Z"))?,
+            );
         }
         if let Some(v) = get("graceperiod") {
             s.graceperiod = parse_graceperiod(v);
@@ -262,8 +278,17 @@ pub fn parse_graceperiod(s: &str) -> Option<Duration> {
         })
         .as_ref()?;
     let caps = re.captures(s)?;
-    let n = |name: &str| caps.name(name).and_then(|m| m.as_str().parse::<i64>().ok()).unwrap_or(0);
-    Some(Duration::days(n("days")) + Duration::hours(n("hours")) + Duration::minutes(n("minutes")) + Duration::seconds(n("seconds")))
+    let n = |name: &str| {
+        caps.name(name)
+            .and_then(|m| m.as_str().parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    Some(
+        Duration::days(n("days"))
+            + Duration::hours(n("hours"))
+            + Duration::minutes(n("minutes"))
+            + Duration::seconds(n("seconds")),
+    )
 }
 
 /// A due date as Open edX stores them: RFC 3339 (`2030-01-31T23:59:00Z`,
@@ -273,12 +298,20 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
             return Some(Utc.from_utc_datetime(&n));
         }
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|n| Utc.from_utc_datetime(&n))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| Utc.from_utc_datetime(&n))
 }
 
 /// The seed a learner's problem uses: `never` → 1 (Open edX's fixed seed);

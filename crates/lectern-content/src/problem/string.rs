@@ -1,7 +1,7 @@
 //! `stringresponse`: exact, case-sensitive match after trimming, unless
 //! `type` lists `ci` or `regexp`; `<additional_answer>` adds answers.
-//! With `regexp` the pattern is Open edX's literal `'^' + '|'.join(answers)
-//! + '$'`, searched without a group: only the first alternative is anchored
+//! With `regexp` the pattern is Open edX's literal
+//! `'^' + '|'.join(answers) + '$'`, searched without a group: only the first alternative is anchored
 //! at the start and only the last at the end. An `_or_` in `answer` is the
 //! legacy list form; then regexp and additional answers are ignored.
 
@@ -26,8 +26,16 @@ pub(crate) struct Text {
 
 impl Text {
     pub fn parse(resp: &Element) -> Result<Self, String> {
-        let answer = resp.attr("answer").ok_or("stringresponse has no answer attribute")?;
-        let types: Vec<String> = resp.attr("type").unwrap_or("").to_lowercase().split(' ').map(String::from).collect();
+        let answer = resp
+            .attr("answer")
+            .ok_or("stringresponse has no answer attribute")?;
+        let types: Vec<String> = resp
+            .attr("type")
+            .unwrap_or("")
+            .to_lowercase()
+            .split(' ')
+            .map(String::from)
+            .collect();
         let is_regexp = types.iter().any(|t| t == "regexp");
         let case_insensitive = types.iter().any(|t| t == "ci");
         let backward = answer.to_lowercase().contains("_or_");
@@ -53,10 +61,15 @@ impl Text {
                 .map(|a| a.trim().to_string())
                 .collect()
         };
-        let regexp = (is_regexp && !backward).then(|| compile(&answers.join("|"), case_insensitive));
+        let regexp =
+            (is_regexp && !backward).then(|| compile(&answers.join("|"), case_insensitive));
         let additional_hints = additional
             .iter()
-            .filter_map(|(a, el)| el.children_named("correcthint").next().map(|h| (a.trim().to_string(), h.clone())))
+            .filter_map(|(a, el)| {
+                el.children_named("correcthint")
+                    .next()
+                    .map(|h| (a.trim().to_string(), h.clone()))
+            })
             .collect();
         let mut wrong_hints = Vec::new();
         for h in resp.elements() {
@@ -65,7 +78,11 @@ impl Text {
                 "regexphint" => true,
                 _ => continue,
             };
-            wrong_hints.push((h.attr("answer").unwrap_or("").trim().to_string(), re, h.clone()));
+            wrong_hints.push((
+                h.attr("answer").unwrap_or("").trim().to_string(),
+                re,
+                h.clone(),
+            ));
         }
         Ok(Self {
             answers,
@@ -79,7 +96,11 @@ impl Text {
         })
     }
 
-    pub fn grade(&self, input_id: &str, answers: &BTreeMap<String, Answer>) -> Result<InputResult, InputError> {
+    pub fn grade(
+        &self,
+        input_id: &str,
+        answers: &BTreeMap<String, Answer>,
+    ) -> Result<InputResult, InputError> {
         let Some(raw) = single(answers, input_id)? else {
             return Ok(InputResult::incorrect());
         };
@@ -134,7 +155,11 @@ impl Text {
             !given.is_empty() && matches(&self.main_answer, false)
         };
         if main_ok {
-            return self.correct_hint.as_ref().map(|h| hint_div(true, h.attr("label"), &[hint_html(h)], false)).unwrap_or_default();
+            return self
+                .correct_hint
+                .as_ref()
+                .map(|h| hint_div(true, h.attr("label"), &[hint_html(h)], false))
+                .unwrap_or_default();
         }
         let re = self.regexp.is_some();
         if let Some((_, h)) = self.additional_hints.iter().find(|(a, _)| matches(a, re)) {
@@ -166,7 +191,13 @@ fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String
         .case_insensitive(case_insensitive)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or("invalid").to_string())
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .to_string()
+        })
 }
 
 #[cfg(test)]
@@ -179,7 +210,9 @@ mod tests {
         if let Some(g) = given {
             a.insert("i".to_string(), Answer::Single(g.into()));
         }
-        t.grade("i", &a).map(|r| r.correctness.as_str()).map_err(|_| ())
+        t.grade("i", &a)
+            .map(|r| r.correctness.as_str())
+            .map_err(|_| ())
     }
 
     #[test]
@@ -187,7 +220,8 @@ mod tests {
         let dwarfs = r#"<stringresponse answer="Doc" type="ci"><additional_answer answer="Sleepy"/>
             <additional_answer>Dopey</additional_answer><textline/></stringresponse>"#;
         let exact = r#"<stringresponse answer=" Paris "><textline/></stringresponse>"#;
-        let bble = r#"<stringresponse answer="..bble" type="ci regexp"><textline/></stringresponse>"#;
+        let bble =
+            r#"<stringresponse answer="..bble" type="ci regexp"><textline/></stringresponse>"#;
         let alt = r#"<stringresponse answer="cat" type="regexp"><additional_answer answer="dog"/><additional_answer answer="cow"/><textline/></stringresponse>"#;
         let legacy = r#"<stringresponse answer="red_or_blue" type="regexp ci"><additional_answer answer="green"/><textline/></stringresponse>"#;
         let broken = r#"<stringresponse answer="a(" type="regexp"><textline/></stringresponse>"#;
@@ -225,7 +259,8 @@ mod tests {
 
     #[test]
     fn a_list_is_refused() {
-        let t = Text::parse(&super::super::xml::parse(r#"<stringresponse answer="a"/>"#).unwrap()).unwrap();
+        let t = Text::parse(&super::super::xml::parse(r#"<stringresponse answer="a"/>"#).unwrap())
+            .unwrap();
         let a = BTreeMap::from([("i".to_string(), Answer::Multiple(vec!["a".into()]))]);
         assert!(t.grade("i", &a).is_err());
     }
@@ -241,10 +276,16 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        let cases = [("a", "main"), ("b", "extra"), ("c", "close"), ("fff", "eff"), ("z", "")];
+        let cases = [
+            ("a", "main"),
+            ("b", "extra"),
+            ("c", "close"),
+            ("fff", "eff"),
+            ("z", ""),
+        ];
         for (given, want) in cases {
             let h = t.hint(given);
-            assert_eq!(h.contains(want), true, "{given}: {h}");
+            assert!(h.contains(want), "{given}: {h}");
             if want.is_empty() {
                 assert_eq!(h, "");
             }

@@ -58,13 +58,25 @@ pub struct InputResult {
 
 impl InputResult {
     pub(crate) fn correct() -> Self {
-        Self { correctness: Correctness::Correct, npoints: 1.0, msg: String::new() }
+        Self {
+            correctness: Correctness::Correct,
+            npoints: 1.0,
+            msg: String::new(),
+        }
     }
     pub(crate) fn incorrect() -> Self {
-        Self { correctness: Correctness::Incorrect, npoints: 0.0, msg: String::new() }
+        Self {
+            correctness: Correctness::Incorrect,
+            npoints: 0.0,
+            msg: String::new(),
+        }
     }
     pub(crate) fn partial(points: f64) -> Self {
-        Self { correctness: Correctness::PartiallyCorrect, npoints: points, msg: String::new() }
+        Self {
+            correctness: Correctness::PartiallyCorrect,
+            npoints: points,
+            msg: String::new(),
+        }
     }
     pub(crate) fn of(correct: bool) -> Self {
         if correct {
@@ -161,6 +173,9 @@ pub struct InputError {
 
 impl InputError {
     pub(crate) fn new(input_id: &str, message: impl Into<String>) -> Self {
-        Self { input_id: input_id.to_string(), message: message.into() }
+        Self {
+            input_id: input_id.to_string(),
+            message: message.into(),
+        }
     }
 }

@@ -26,8 +26,12 @@ pub(crate) fn parse(xml: &str) -> Result<Element, ProblemError> {
         return Err(ProblemError::Empty);
     }
     let text = rewrite_outtext(xml);
-    let opts = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(&text, opts).map_err(|e| ProblemError::Xml(e.to_string()))?;
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&text, opts)
+        .map_err(|e| ProblemError::Xml(e.to_string()))?;
     Ok(own(doc.root_element()))
 }
 
@@ -74,13 +78,23 @@ fn own(node: roxmltree::Node<'_, '_>) -> Element {
         }
     }
     let tag = node.tag_name().name().to_string();
-    let attrs = node.attributes().map(|a| (a.name().to_string(), a.value().to_string())).collect();
-    Element { tag, attrs, children }
+    let attrs = node
+        .attributes()
+        .map(|a| (a.name().to_string(), a.value().to_string()))
+        .collect();
+    Element {
+        tag,
+        attrs,
+        children,
+    }
 }
 
 impl Element {
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Element children, in order.
@@ -176,7 +190,9 @@ impl Element {
 }
 
 pub(crate) fn escape_text(t: &str) -> String {
-    t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub(crate) fn escape_attr(t: &str) -> String {

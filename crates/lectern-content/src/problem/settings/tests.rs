@@ -5,7 +5,10 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 fn settings(pairs: &[(&str, &str)]) -> ProblemSettings {
-    let m: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let m: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     ProblemSettings::from_fields(&m).unwrap()
 }
 
@@ -29,10 +32,23 @@ fn fields_as_open_edx_writes_them() {
     let d = settings(&[]);
     assert_eq!(d, ProblemSettings::default());
     assert_eq!(d.showanswer, ShowAnswer::Finished);
-    assert_eq!(settings(&[("max_attempts", "3"), ("weight", "null")]).max_attempts, Some(3));
-    assert_eq!(settings(&[("rerandomize", "true")]).rerandomize, Rerandomize::Always);
-    assert_eq!(settings(&[("rerandomize", "false")]).rerandomize, Rerandomize::PerStudent);
-    for bad in [("max_attempts", "many"), ("weight", "-1"), ("due", "someday")] {
+    assert_eq!(
+        settings(&[("max_attempts", "3"), ("weight", "null")]).max_attempts,
+        Some(3)
+    );
+    assert_eq!(
+        settings(&[("rerandomize", "true")]).rerandomize,
+        Rerandomize::Always
+    );
+    assert_eq!(
+        settings(&[("rerandomize", "false")]).rerandomize,
+        Rerandomize::PerStudent
+    );
+    for bad in [
+        ("max_attempts", "many"),
+        ("weight", "-1"),
+        ("due", "someday"),
+    ] {
         let m = BTreeMap::from([(bad.0.to_string(), bad.1.to_string())]);
         assert!(ProblemSettings::from_fields(&m).is_err(), "{bad:?}");
     }
@@ -64,15 +80,27 @@ fn dates() {
 
 #[test]
 fn closed_by_attempts_or_due_date() {
-    let s = settings(&[("max_attempts", "2"), ("due", "2030-01-01T00:00:00Z"), ("graceperiod", "1 hour")]);
+    let s = settings(&[
+        ("max_attempts", "2"),
+        ("due", "2030-01-01T00:00:00Z"),
+        ("graceperiod", "1 hour"),
+    ]);
     let before = at("2030-01-01T00:30:00Z");
     let after = at("2030-01-01T01:00:01Z");
-    let cases = [(0, before, false), (1, before, false), (2, before, true), (0, after, true)];
+    let cases = [
+        (0, before, false),
+        (1, before, false),
+        (2, before, true),
+        (0, after, true),
+    ];
     for (attempts, now, want) in cases {
         assert_eq!(s.is_closed(attempts, now), want, "{attempts} at {now}");
     }
     assert!(!settings(&[]).is_closed(1000, after));
-    let course_end = ProblemSettings { course_end: Some(at("2029-01-01T00:00:00Z")), ..settings(&[]) };
+    let course_end = ProblemSettings {
+        course_end: Some(at("2029-01-01T00:00:00Z")),
+        ..settings(&[])
+    };
     assert!(course_end.is_closed(0, before));
 }
 
@@ -82,10 +110,23 @@ fn every_showanswer_value() {
     let before = at("2029-12-31T00:00:00Z");
     let after = at("2030-01-02T00:00:00Z");
     let fresh = AttemptState::default();
-    let tried = AttemptState { attempts: 1, ..Default::default() };
-    let right = AttemptState { attempts: 1, is_correct: true, ..Default::default() };
-    let used = AttemptState { attempts: 3, ..Default::default() };
-    let staff = AttemptState { staff: true, ..Default::default() };
+    let tried = AttemptState {
+        attempts: 1,
+        ..Default::default()
+    };
+    let right = AttemptState {
+        attempts: 1,
+        is_correct: true,
+        ..Default::default()
+    };
+    let used = AttemptState {
+        attempts: 3,
+        ..Default::default()
+    };
+    let staff = AttemptState {
+        staff: true,
+        ..Default::default()
+    };
     // (showanswer, state, now, expected) with max_attempts=3 and the due date above.
     let cases = [
         ("always", fresh, before, true),
@@ -120,16 +161,37 @@ fn every_showanswer_value() {
     ];
     for (i, (show, state, now, want)) in cases.into_iter().enumerate() {
         let s = settings(&[("showanswer", show), ("max_attempts", "3"), ("due", due)]);
-        assert_eq!(s.answer_available(&state, now), want, "case {i}: {show} {state:?}");
+        assert_eq!(
+            s.answer_available(&state, now),
+            want,
+            "case {i}: {show} {state:?}"
+        );
     }
     // after_attempts: 2 required, capped by max_attempts.
-    let s = settings(&[("showanswer", "after_attempts"), ("attempts_before_showanswer_button", "2")]);
+    let s = settings(&[
+        ("showanswer", "after_attempts"),
+        ("attempts_before_showanswer_button", "2"),
+    ]);
     assert!(!s.answer_available(&tried, before));
-    assert!(s.answer_available(&AttemptState { attempts: 2, ..Default::default() }, before));
-    let capped = settings(&[("showanswer", "after_attempts"), ("attempts_before_showanswer_button", "5"), ("max_attempts", "1")]);
+    assert!(s.answer_available(
+        &AttemptState {
+            attempts: 2,
+            ..Default::default()
+        },
+        before
+    ));
+    let capped = settings(&[
+        ("showanswer", "after_attempts"),
+        ("attempts_before_showanswer_button", "5"),
+        ("max_attempts", "1"),
+    ]);
     assert!(capped.answer_available(&tried, before));
     // Correctness withheld until the due date hides answers too.
-    let hidden = settings(&[("showanswer", "always"), ("show_correctness", "past_due"), ("due", due)]);
+    let hidden = settings(&[
+        ("showanswer", "always"),
+        ("show_correctness", "past_due"),
+        ("due", due),
+    ]);
     assert!(!hidden.answer_available(&fresh, before));
     assert!(hidden.answer_available(&fresh, after));
 }
@@ -141,7 +203,15 @@ fn seeds() {
     // Bins computed with Python's hashlib as Open edX does.
     assert_eq!(randomization_bin(42, key), 7);
     assert_eq!(randomization_bin(0, "x"), 16);
-    assert_eq!(seed_for(Rerandomize::PerStudent, 7, "block-v1:a+b+c+type@problem+block@p1", 3), 13);
+    assert_eq!(
+        seed_for(
+            Rerandomize::PerStudent,
+            7,
+            "block-v1:a+b+c+type@problem+block@p1",
+            3
+        ),
+        13
+    );
     let a = seed_for(Rerandomize::Always, 42, key, 0);
     assert_eq!(a, seed_for(Rerandomize::OnReset, 42, key, 0));
     assert!(a < 1000);
