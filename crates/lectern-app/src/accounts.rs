@@ -253,3 +253,10 @@ impl Lectern {
             .ok_or_else(|| AppError::not_found(format!("user {username}")))
     }
 }
+
+impl Lectern {
+    /// Removes expired sessions and tokens; returns how many.
+    pub async fn delete_expired_tokens(&self) -> AppResult<u64> {
+        Ok(self.store.delete_expired_tokens(self.now()).await?)
+    }
+}

@@ -28,6 +28,7 @@ pub struct BlockEdit {
 /// Settings an author may set from Studio forms.
 pub const EDITABLE_FIELDS: &[&str] = &[
     "start",
+    "end",
     "due",
     "graded",
     "format",

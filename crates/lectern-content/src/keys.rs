@@ -18,7 +18,10 @@ pub struct KeyError {
 }
 
 fn key_error(input: &str, reason: &'static str) -> KeyError {
-    KeyError { input: input.chars().take(200).collect(), reason }
+    KeyError {
+        input: input.chars().take(200).collect(),
+        reason,
+    }
 }
 
 /// A part of a key (org, number, run, block id): letters, digits and `-_.~:%`
@@ -36,7 +39,13 @@ pub fn is_valid_key_part(part: &str) -> bool {
 pub fn slugify_key_part(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
     if s.is_empty() {
@@ -58,15 +67,25 @@ impl CourseKey {
     pub fn new(org: &str, number: &str, run: &str) -> Result<Self, KeyError> {
         for part in [org, number, run] {
             if !is_valid_key_part(part) || part.contains(':') {
-                return Err(key_error(part, "org, number and run may hold letters, digits and - _ . ~ %"));
+                return Err(key_error(
+                    part,
+                    "org, number and run may hold letters, digits and - _ . ~ %",
+                ));
             }
         }
-        Ok(Self { org: org.to_string(), number: number.to_string(), run: run.to_string() })
+        Ok(Self {
+            org: org.to_string(),
+            number: number.to_string(),
+            run: run.to_string(),
+        })
     }
 
     /// The usage key of a block in this course.
     pub fn usage_key(&self, block_type: &str, block_id: &str) -> UsageKey {
-        UsageKey { course: self.clone(), block: BlockRef::new(block_type, block_id) }
+        UsageKey {
+            course: self.clone(),
+            block: BlockRef::new(block_type, block_id),
+        }
     }
 
     /// The course block's own usage key (`type@course+block@course`).
@@ -89,7 +108,9 @@ impl FromStr for CourseKey {
             .ok_or_else(|| key_error(s, "a course key starts with course-v1:"))?;
         let parts: Vec<&str> = rest.split('+').collect();
         match parts.as_slice() {
-            [org, number, run] => CourseKey::new(org, number, run).map_err(|_| key_error(s, "bad org, number or run")),
+            [org, number, run] => {
+                CourseKey::new(org, number, run).map_err(|_| key_error(s, "bad org, number or run"))
+            }
             _ => Err(key_error(s, "a course key is course-v1:ORG+NUMBER+RUN")),
         }
     }
@@ -106,7 +127,10 @@ pub struct BlockRef {
 
 impl BlockRef {
     pub fn new(block_type: &str, id: &str) -> Self {
-        Self { block_type: block_type.to_string(), id: id.to_string() }
+        Self {
+            block_type: block_type.to_string(),
+            id: id.to_string(),
+        }
     }
 }
 
@@ -119,9 +143,15 @@ impl fmt::Display for BlockRef {
 impl FromStr for BlockRef {
     type Err = KeyError;
     fn from_str(s: &str) -> Result<Self, KeyError> {
-        let (ty, id) = s.split_once('+').ok_or_else(|| key_error(s, "a block reference is type@TYPE+block@ID"))?;
-        let ty = ty.strip_prefix("type@").ok_or_else(|| key_error(s, "missing type@"))?;
-        let id = id.strip_prefix("block@").ok_or_else(|| key_error(s, "missing block@"))?;
+        let (ty, id) = s
+            .split_once('+')
+            .ok_or_else(|| key_error(s, "a block reference is type@TYPE+block@ID"))?;
+        let ty = ty
+            .strip_prefix("type@")
+            .ok_or_else(|| key_error(s, "missing type@"))?;
+        let id = id
+            .strip_prefix("block@")
+            .ok_or_else(|| key_error(s, "missing block@"))?;
         if !is_valid_key_part(ty) || !is_valid_key_part(id) {
             return Err(key_error(s, "bad block type or id"));
         }
@@ -139,7 +169,11 @@ pub struct UsageKey {
 impl fmt::Display for UsageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.course;
-        write!(f, "block-v1:{}+{}+{}+{}", c.org, c.number, c.run, self.block)
+        write!(
+            f,
+            "block-v1:{}+{}+{}+{}",
+            c.org, c.number, c.run, self.block
+        )
     }
 }
 
@@ -151,10 +185,16 @@ impl FromStr for UsageKey {
             .ok_or_else(|| key_error(s, "a usage key starts with block-v1:"))?;
         let parts: Vec<&str> = rest.split('+').collect();
         let [org, number, run, ty, id] = parts.as_slice() else {
-            return Err(key_error(s, "a usage key is block-v1:ORG+NUMBER+RUN+type@TYPE+block@ID"));
+            return Err(key_error(
+                s,
+                "a usage key is block-v1:ORG+NUMBER+RUN+type@TYPE+block@ID",
+            ));
         };
-        let course = CourseKey::new(org, number, run).map_err(|_| key_error(s, "bad org, number or run"))?;
-        let block: BlockRef = format!("{ty}+{id}").parse().map_err(|_| key_error(s, "bad block type or id"))?;
+        let course =
+            CourseKey::new(org, number, run).map_err(|_| key_error(s, "bad org, number or run"))?;
+        let block: BlockRef = format!("{ty}+{id}")
+            .parse()
+            .map_err(|_| key_error(s, "bad block type or id"))?;
         Ok(UsageKey { course, block })
     }
 }
@@ -213,7 +253,10 @@ mod tests {
             "block-v1:a+b+c+type@<script>+block@x",
             "org/course/run",
         ] {
-            assert!(bad.parse::<CourseKey>().is_err() || !bad.starts_with("course"), "{bad}");
+            assert!(
+                bad.parse::<CourseKey>().is_err() || !bad.starts_with("course"),
+                "{bad}"
+            );
             assert!(bad.parse::<UsageKey>().is_err(), "{bad}");
         }
     }

@@ -8,18 +8,46 @@ fn builder() -> &'static ammonia::Builder<'static> {
     static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     BUILDER.get_or_init(|| {
         let mut b = ammonia::Builder::default();
-        b.add_tags(["video", "source", "track", "audio", "figure", "figcaption", "section", "article", "aside", "iframe"])
-            .add_generic_attributes(["class", "id", "title", "lang", "dir", "role", "aria-label", "aria-hidden"])
-            .add_tag_attributes("video", ["src", "controls", "width", "height", "poster", "preload"])
-            .add_tag_attributes("audio", ["src", "controls", "preload"])
-            .add_tag_attributes("source", ["src", "type"])
-            .add_tag_attributes("track", ["src", "kind", "srclang", "label", "default"])
-            .add_tag_attributes("img", ["width", "height", "loading"])
-            .add_tag_attributes("iframe", ["src", "width", "height", "allowfullscreen", "title"])
-            .add_tag_attributes("td", ["colspan", "rowspan"])
-            .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
-            .url_schemes(std::collections::HashSet::from(["http", "https", "mailto", "data"]))
-            .link_rel(Some("noopener noreferrer"));
+        b.add_tags([
+            "video",
+            "source",
+            "track",
+            "audio",
+            "figure",
+            "figcaption",
+            "section",
+            "article",
+            "aside",
+            "iframe",
+        ])
+        .add_generic_attributes([
+            "class",
+            "id",
+            "title",
+            "lang",
+            "dir",
+            "role",
+            "aria-label",
+            "aria-hidden",
+        ])
+        .add_tag_attributes(
+            "video",
+            ["src", "controls", "width", "height", "poster", "preload"],
+        )
+        .add_tag_attributes("audio", ["src", "controls", "preload"])
+        .add_tag_attributes("source", ["src", "type"])
+        .add_tag_attributes("track", ["src", "kind", "srclang", "label", "default"])
+        .add_tag_attributes("img", ["width", "height", "loading"])
+        .add_tag_attributes(
+            "iframe",
+            ["src", "width", "height", "allowfullscreen", "title"],
+        )
+        .add_tag_attributes("td", ["colspan", "rowspan"])
+        .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
+        .url_schemes(std::collections::HashSet::from([
+            "http", "https", "mailto", "data",
+        ]))
+        .link_rel(Some("noopener noreferrer"));
         b
     })
 }
@@ -46,7 +74,8 @@ mod tests {
 
     #[test]
     fn ordinary_markup_survives() {
-        let html = r#"<h2>Title</h2><ul><li><strong>x</strong></li></ul><a href="/static/a.pdf">pdf</a>"#;
+        let html =
+            r#"<h2>Title</h2><ul><li><strong>x</strong></li></ul><a href="/static/a.pdf">pdf</a>"#;
         let clean = clean_html(html);
         assert!(clean.contains("<h2>Title</h2>"));
         assert!(clean.contains(r#"href="/static/a.pdf""#));

@@ -197,7 +197,9 @@ impl CourseTree {
     }
 
     pub fn display_name(&self) -> String {
-        self.root().map(Block::title).unwrap_or_else(|| self.key.to_string())
+        self.root()
+            .map(Block::title)
+            .unwrap_or_else(|| self.key.to_string())
     }
 
     pub fn block(&self, r: &BlockRef) -> Option<&Block> {
@@ -205,7 +207,10 @@ impl CourseTree {
     }
 
     pub fn usage_key(&self, r: &BlockRef) -> UsageKey {
-        UsageKey { course: self.key.clone(), block: r.clone() }
+        UsageKey {
+            course: self.key.clone(),
+            block: r.clone(),
+        }
     }
 
     /// The children of a block that exist, in order.
@@ -282,7 +287,10 @@ impl CourseTree {
 
     /// Units in course order, for previous/next navigation.
     pub fn units(&self) -> Vec<&Block> {
-        self.walk().into_iter().filter(|b| b.block_type == "vertical").collect()
+        self.walk()
+            .into_iter()
+            .filter(|b| b.block_type == "vertical")
+            .collect()
     }
 
     /// A block id not yet used for this type, derived from `hint`.
@@ -298,14 +306,25 @@ impl CourseTree {
     }
 
     /// Adds `block` as a child of `parent` at `index` (or at the end).
-    pub fn insert_child(&mut self, parent: &BlockRef, block: Block, index: Option<usize>) -> Result<(), TreeError> {
+    pub fn insert_child(
+        &mut self,
+        parent: &BlockRef,
+        block: Block,
+        index: Option<usize>,
+    ) -> Result<(), TreeError> {
         let child_ref = block.block_ref();
         if self.blocks.contains_key(&child_ref) {
             return Err(TreeError::Duplicate(child_ref.to_string()));
         }
-        let p = self.blocks.get(parent).ok_or_else(|| TreeError::NoSuchBlock(parent.to_string()))?;
+        let p = self
+            .blocks
+            .get(parent)
+            .ok_or_else(|| TreeError::NoSuchBlock(parent.to_string()))?;
         if !may_contain(&p.block_type, &block.block_type) {
-            return Err(TreeError::BadNesting { parent: p.block_type.clone(), child: block.block_type.clone() });
+            return Err(TreeError::BadNesting {
+                parent: p.block_type.clone(),
+                child: block.block_type.clone(),
+            });
         }
         self.blocks.insert(child_ref.clone(), block);
         if let Some(p) = self.blocks.get_mut(parent) {
@@ -337,8 +356,15 @@ impl CourseTree {
 
     /// Moves a block one place up (`delta` = -1) or down (+1) among its siblings.
     pub fn move_among_siblings(&mut self, r: &BlockRef, delta: i64) -> Result<(), TreeError> {
-        let parent = self.parents().get(r).cloned().ok_or_else(|| TreeError::NoSuchBlock(r.to_string()))?;
-        let p = self.blocks.get_mut(&parent).ok_or_else(|| TreeError::NoSuchBlock(parent.to_string()))?;
+        let parent = self
+            .parents()
+            .get(r)
+            .cloned()
+            .ok_or_else(|| TreeError::NoSuchBlock(r.to_string()))?;
+        let p = self
+            .blocks
+            .get_mut(&parent)
+            .ok_or_else(|| TreeError::NoSuchBlock(parent.to_string()))?;
         if let Some(pos) = p.children.iter().position(|c| c == r) {
             let target = pos as i64 + delta;
             if target >= 0 && (target as usize) < p.children.len() {
@@ -370,12 +396,33 @@ mod tests {
         let mut t = CourseTree::new(key, "Sample");
         let root = CourseTree::root_ref();
         let mut ch = Block::new("chapter", "ch1");
-        ch.fields.insert("due".into(), "2030-01-01T00:00:00Z".into());
+        ch.fields
+            .insert("due".into(), "2030-01-01T00:00:00Z".into());
         t.insert_child(&root, ch, None).unwrap();
-        t.insert_child(&BlockRef::new("chapter", "ch1"), Block::new("sequential", "s1"), None).unwrap();
-        t.insert_child(&BlockRef::new("sequential", "s1"), Block::new("vertical", "v1"), None).unwrap();
-        t.insert_child(&BlockRef::new("sequential", "s1"), Block::new("vertical", "v2"), None).unwrap();
-        t.insert_child(&BlockRef::new("vertical", "v1"), Block::new("problem", "p1"), None).unwrap();
+        t.insert_child(
+            &BlockRef::new("chapter", "ch1"),
+            Block::new("sequential", "s1"),
+            None,
+        )
+        .unwrap();
+        t.insert_child(
+            &BlockRef::new("sequential", "s1"),
+            Block::new("vertical", "v1"),
+            None,
+        )
+        .unwrap();
+        t.insert_child(
+            &BlockRef::new("sequential", "s1"),
+            Block::new("vertical", "v2"),
+            None,
+        )
+        .unwrap();
+        t.insert_child(
+            &BlockRef::new("vertical", "v1"),
+            Block::new("problem", "p1"),
+            None,
+        )
+        .unwrap();
         t
     }
 
@@ -390,7 +437,10 @@ mod tests {
     fn inherited_settings_flow_down() {
         let t = sample();
         let p = BlockRef::new("problem", "p1");
-        assert_eq!(t.effective_field(&p, "due").as_deref(), Some("2030-01-01T00:00:00Z"));
+        assert_eq!(
+            t.effective_field(&p, "due").as_deref(),
+            Some("2030-01-01T00:00:00Z")
+        );
         assert_eq!(t.effective_field(&p, "display_only_here"), None);
     }
 
@@ -399,14 +449,19 @@ mod tests {
         let mut t = sample();
         let err = t.insert_child(&CourseTree::root_ref(), Block::new("html", "h"), None);
         assert!(matches!(err, Err(TreeError::BadNesting { .. })));
-        let dup = t.insert_child(&BlockRef::new("vertical", "v2"), Block::new("problem", "p1"), None);
+        let dup = t.insert_child(
+            &BlockRef::new("vertical", "v2"),
+            Block::new("problem", "p1"),
+            None,
+        );
         assert!(matches!(dup, Err(TreeError::Duplicate(_))));
     }
 
     #[test]
     fn remove_and_reorder() {
         let mut t = sample();
-        t.move_among_siblings(&BlockRef::new("vertical", "v2"), -1).unwrap();
+        t.move_among_siblings(&BlockRef::new("vertical", "v2"), -1)
+            .unwrap();
         let s = t.block(&BlockRef::new("sequential", "s1")).unwrap();
         assert_eq!(s.children[0].id, "v2");
         t.remove_subtree(&BlockRef::new("vertical", "v1")).unwrap();

@@ -1,1 +1,44 @@
-//! placeholder
+//! Lectern's HTTP layer: the learner site (LMS), Studio, the admin console,
+//! the JSON API, health checks and metrics, over one `axum` router.
+//!
+//! Handlers are short: extract, call one `lectern_app::Lectern` method,
+//! render. Nothing here knows how data is stored; the only way to state is
+//! through the app layer.
+
+mod auth;
+mod blocks;
+mod csrf;
+mod error;
+mod extract;
+mod metrics;
+mod pages;
+mod routes;
+mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+
+pub use metrics::Metrics;
+pub use state::{AppState, WebConfig};
+
+/// The whole site as one router.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::protect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.request_timeout_secs),
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,1 +1,114 @@
-fn main() {}
+//! The `lectern` binary: argument parsing and wiring only. Each subcommand
+//! is one function in `commands/`; this is the one place that picks a store
+//! and hands it to the app and web layers.
+
+mod commands;
+mod config;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "lectern",
+    version,
+    about = "Lectern: a learning platform (LMS and Studio) in one binary"
+)]
+struct Cli {
+    /// Data folder (database, generated secrets). Default ./lectern-data.
+    #[arg(long = "data", global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Configuration file (TOML). Default DATA/lectern.toml when present.
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the site (LMS, Studio, API) until SIGTERM or Ctrl-C.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: commands::user::UserCommand,
+    },
+    /// Import an Open edX course export (.tar.gz, or an unpacked folder); prints the course key.
+    Import {
+        archive: PathBuf,
+        /// Username to make the course's instructor.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Export a course as an Open edX OLX archive (.tar.gz).
+    Export { course_key: String, out: PathBuf },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: commands::config::ConfigCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let overrides = config::Overrides {
+        data_dir: cli.data.clone(),
+        listen,
+        config_file: cli.config.clone(),
+    };
+    let config = match config::Config::load(&overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => commands::serve::run(config).await,
+            Command::User { command } => commands::user::run(config, command).await,
+            Command::Import { archive, owner } => {
+                commands::transfer::import(config, &archive, owner.as_deref()).await
+            }
+            Command::Export { course_key, out } => {
+                commands::transfer::export(config, &course_key, &out).await
+            }
+            Command::Migrate => commands::open_store(&config)
+                .await
+                .map(|_| println!("database is up to date")),
+            Command::Config { command } => commands::config::run(command),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -436,6 +436,17 @@ impl<'f> Reader<'f> {
     fn finish(mut self, mut tree: CourseTree) -> Result<ImportedCourse, OlxError> {
         let mut asset_bytes = BTreeMap::new();
         let mut drafts = 0usize;
+        // Where export will write each block; an unused file there would be
+        // overwritten, so it is not kept.
+        let block_files: BTreeSet<String> = tree
+            .blocks
+            .values()
+            .flat_map(|b| {
+                let stem = format!("{}/{}", b.block_type, b.id.replace(':', "/"));
+                let html = (b.block_type == "html").then(|| format!("{stem}.html"));
+                std::iter::once(format!("{stem}.xml")).chain(html)
+            })
+            .collect();
         let files = self.files;
         for (path, bytes) in files {
             if self.consumed.contains(path) {
@@ -469,6 +480,22 @@ impl<'f> Reader<'f> {
                 ));
                 continue;
             };
+            if path.ends_with(".xml") {
+                // Kept XML is checked too: a hostile file is refused even
+                // where nothing points to it, rather than carried along.
+                xml::parse(
+                    path,
+                    text,
+                    self.limits.max_xml_depth,
+                    self.limits.max_xml_nodes,
+                )?;
+            }
+            if block_files.contains(path) {
+                self.warnings.push(format!(
+                    "{path}: unused (its block is defined inline); not kept"
+                ));
+                continue;
+            }
             if path.starts_with("drafts/") {
                 drafts += 1;
             } else if path.ends_with(".xml") && !is_support_file(path) {

@@ -1,0 +1,421 @@
+//! The learner page's HTML for a problem: the author's text and markup
+//! (through the one sanitizer), a plain HTML form control per input (named by
+//! input id; radio and checkbox values are choice names, dropdown values the
+//! option texts), the learner's previous answers, correctness markers and
+//! messages, and — only when the view allows — the solution and the correct
+//! answers. Works without JavaScript.
+//!
+//! Author markup is sanitized as one document so tables and lists that
+//! enclose inputs stay intact: each input is first written as a placeholder,
+//! and the generated controls (built from sanitized fragments and escaped
+//! values) replace the placeholders after sanitizing.
+
+use super::types::{Answer, InputKind, InputResult, InputSpec};
+use super::xml::{escape_attr, escape_text, Element, Node};
+use super::{Problem, INPUT_TAGS, RESPONSE_TAGS};
+use crate::sanitize::clean_html;
+use std::collections::BTreeMap;
+
+/// What to show besides the question: set the fields that apply.
+#[derive(Debug, Clone, Default)]
+pub struct RenderView<'a> {
+    /// The learner's seed (display order of shuffled choices).
+    pub seed: u64,
+    /// Answers to fill in (the last submission or saved answers).
+    pub answers: Option<&'a BTreeMap<String, Answer>>,
+    /// The last grading's per-input results, to mark inputs.
+    pub results: Option<&'a BTreeMap<String, InputResult>>,
+    /// Show solutions and correct answers (see `settings::answer_available`).
+    pub show_answer: bool,
+    /// How many demand hints the learner has asked for.
+    pub hints_shown: usize,
+    /// Draw the controls disabled (the problem is closed).
+    pub disabled: bool,
+}
+
+impl RenderView<'_> {
+    /// A view with nothing but the seed.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            ..Default::default()
+        }
+    }
+}
+
+/// A response's question label and descriptions, taken out of the flow so
+/// they render with the input.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Label {
+    pub text: String,
+    pub html: String,
+    pub descriptions: Vec<String>,
+    pub single_input: bool,
+}
+
+/// Open edX's label rules, per response in document order: a `<label>`
+/// inside the response; else the input's `label` attribute (taking over the
+/// `<p>` just before the response when its text is the same); else a
+/// `<label>` just before the response. Taken-over siblings are removed.
+pub(crate) fn extract_labels(root: &mut Element) -> Vec<Label> {
+    let mut out = Vec::new();
+    visit(root, &mut out);
+    out
+}
+
+fn visit(parent: &mut Element, out: &mut Vec<Label>) {
+    let mut i = 0;
+    while i < parent.children.len() {
+        let Node::Element(child) = &parent.children[i] else {
+            i += 1;
+            continue;
+        };
+        if RESPONSE_TAGS.contains(&child.tag.as_str()) {
+            let inputs: Vec<&Element> = child
+                .descendants()
+                .into_iter()
+                .filter(|e| INPUT_TAGS.contains(&e.tag.as_str()))
+                .collect();
+            let single = inputs.len() <= 1;
+            let own_label = child.children_named("label").next();
+            let descriptions: Vec<String> = child
+                .children_named("description")
+                .map(|d| clean_html(d.inner_xml_without(&[]).trim()))
+                .collect();
+            let prev = (0..i)
+                .rev()
+                .find(|j| matches!(parent.children[*j], Node::Element(_)));
+            let prev_el = prev.and_then(|j| match &parent.children[j] {
+                Node::Element(e) => Some(e),
+                Node::Text(_) => None,
+            });
+            let mut label = Label {
+                descriptions,
+                single_input: single,
+                ..Default::default()
+            };
+            let mut remove = None;
+            if let Some(l) = own_label {
+                label.text = l.text_content().trim().to_string();
+                label.html = clean_html(l.inner_xml_without(&[]).trim());
+            } else if single {
+                if let Some(attr) = inputs.first().and_then(|inp| inp.attr("label")) {
+                    label.text = attr.to_string();
+                    label.html = escape_text(attr);
+                    if let Some(p) = prev_el.filter(|p| p.tag == "p" && p.leading_text() == attr) {
+                        label.html = clean_html(p.inner_xml_without(&[]).trim());
+                        remove = prev;
+                    }
+                } else if let Some(l) = prev_el.filter(|p| p.tag == "label") {
+                    label.text = l.text_content().trim().to_string();
+                    label.html = clean_html(l.inner_xml_without(&[]).trim());
+                    remove = prev;
+                }
+            }
+            out.push(label);
+            if let Some(j) = remove {
+                parent.children.remove(j);
+                i -= 1;
+            }
+        }
+        if let Node::Element(child) = &mut parent.children[i] {
+            visit(child, out);
+        }
+        i += 1;
+    }
+}
+
+/// Author elements that never reach the page (answers, grading data,
+/// scripts, hints shown elsewhere).
+const HIDDEN: &[&str] = &[
+    "additional_answer",
+    "codeparam",
+    "responseparam",
+    "answer",
+    "script",
+    "style",
+    "hintgroup",
+    "openendedparam",
+    "openendedrubric",
+    "demandhint",
+    "correcthint",
+    "stringequalhint",
+    "regexphint",
+    "solutionset",
+    "targetedfeedbackset",
+];
+
+const VOID: &[&str] = &[
+    "area", "br", "col", "embed", "hr", "img", "source", "track", "wbr",
+];
+
+struct Ctx<'a> {
+    problem: &'a Problem,
+    view: &'a RenderView<'a>,
+    labels: Vec<Label>,
+    correct: BTreeMap<String, Answer>,
+    blocks: Vec<String>,
+    response_index: usize,
+    /// (response index, next input index) for the responses being walked.
+    stack: Vec<(usize, usize)>,
+}
+
+pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
+    let labels = problem.labels.clone();
+    let correct = if view.show_answer {
+        problem.correct_answers(view.seed)
+    } else {
+        BTreeMap::new()
+    };
+    let mut ctx = Ctx {
+        problem,
+        view,
+        labels,
+        correct,
+        blocks: Vec::new(),
+        response_index: 0,
+        stack: Vec::new(),
+    };
+    let mut html = String::new();
+    walk(&problem.root, &mut html, &mut ctx);
+    let mut page = clean_html(&html);
+    for (n, block) in ctx.blocks.iter().enumerate() {
+        page = page.replacen(&placeholder(n), block, 1);
+    }
+    let mut out = format!(
+        r#"<div class="problem" data-problem-id="{}">"#,
+        escape_attr(&problem.problem_id)
+    );
+    out.push_str(&page);
+    if !problem.unsupported.is_empty() {
+        out.push_str(r#"<div class="problem-unsupported"><p>This problem cannot be graded here yet. It uses:</p><ul>"#);
+        for why in &problem.unsupported {
+            out.push_str(&format!("<li>{}</li>", escape_text(why)));
+        }
+        out.push_str("</ul></div>");
+    }
+    let shown = view.hints_shown.min(problem.demand_hints.len());
+    if shown > 0 {
+        out.push_str(r#"<div class="problem-hints">"#);
+        for (i, h) in problem.demand_hints.iter().take(shown).enumerate() {
+            out.push_str(&format!(
+                r#"<div class="problem-hint"><strong>Hint ({} of {}): </strong>{h}</div>"#,
+                i + 1,
+                problem.demand_hints.len()
+            ));
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
+    out
+}
+
+fn placeholder(n: usize) -> String {
+    format!("\u{E000}lectern-input-{n}\u{E001}")
+}
+
+fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
+    let tag = e.tag.as_str();
+    if HIDDEN.contains(&tag) {
+        return;
+    }
+    if tag == "solution" {
+        if ctx.view.show_answer {
+            out.push_str(r#"<div class="solution">"#);
+            children(e, out, ctx);
+            out.push_str("</div>");
+        }
+        return;
+    }
+    if RESPONSE_TAGS.contains(&tag) {
+        let index = ctx.response_index;
+        ctx.response_index += 1;
+        ctx.stack.push((index, 0));
+        out.push_str(&format!(
+            r#"<div class="problem-response" aria-label="Question {}">"#,
+            index + 1
+        ));
+        let single = ctx.labels.get(index).is_none_or(|l| l.single_input);
+        for c in &e.children {
+            match c {
+                Node::Element(el) if single && (el.tag == "label" || el.tag == "description") => {}
+                Node::Element(el) if el.tag == "label" || el.tag == "description" => {
+                    out.push_str(r#"<p class="question-description">"#);
+                    children(el, out, ctx);
+                    out.push_str("</p>");
+                }
+                Node::Element(el) => walk(el, out, ctx),
+                Node::Text(t) => out.push_str(&escape_text(t)),
+            }
+        }
+        ctx.stack.pop();
+        out.push_str("</div>");
+        return;
+    }
+    if INPUT_TAGS.contains(&tag) {
+        if let Some((resp, k)) = ctx.stack.last_mut() {
+            let (resp, k) = (*resp, *k);
+            if let Some(top) = ctx.stack.last_mut() {
+                top.1 += 1;
+            }
+            let id = ctx
+                .problem
+                .responses
+                .get(resp)
+                .and_then(|r| r.input_ids.get(k))
+                .cloned();
+            if let Some(spec) = id.and_then(|id| ctx.problem.inputs.iter().find(|i| i.id == id)) {
+                let label = ctx
+                    .labels
+                    .get(resp)
+                    .filter(|l| l.single_input)
+                    .cloned()
+                    .unwrap_or_default();
+                let block = input_block(spec, &label, ctx);
+                out.push_str(&placeholder(ctx.blocks.len()));
+                ctx.blocks.push(block);
+            }
+        }
+        return;
+    }
+    let (name, attrs): (&str, &[(String, String)]) = match tag {
+        "problem" => ("div", &[]),
+        "text" | "math" => ("span", &[]),
+        _ => (tag, &e.attrs),
+    };
+    out.push('<');
+    out.push_str(name);
+    for (k, v) in attrs {
+        out.push_str(&format!(r#" {k}="{}""#, escape_attr(v)));
+    }
+    out.push('>');
+    if VOID.contains(&name) {
+        return;
+    }
+    children(e, out, ctx);
+    out.push_str(&format!("</{name}>"));
+}
+
+fn children(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
+    for c in &e.children {
+        match c {
+            Node::Element(el) => walk(el, out, ctx),
+            Node::Text(t) => out.push_str(&escape_text(t)),
+        }
+    }
+}
+
+/// One input's label, control, marker, message and (when allowed) answer.
+fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
+    let id = escape_attr(&spec.id);
+    let view = ctx.view;
+    let previous = view.answers.and_then(|a| a.get(&spec.id));
+    let prev_list: Vec<&str> = previous.map(Answer::as_list).unwrap_or_default();
+    let disabled = if view.disabled { " disabled" } else { "" };
+    let mut out = format!(r#"<div class="capa-input" id="inputtype_{id}">"#);
+    let label_html = if label.html.is_empty() {
+        spec.label_html.clone()
+    } else {
+        label.html.clone()
+    };
+    let descriptions: String = label
+        .descriptions
+        .iter()
+        .map(|d| format!(r#"<p class="question-description">{d}</p>"#))
+        .collect();
+    match &spec.kind {
+        InputKind::Radio | InputKind::Checkbox => {
+            let ty = if spec.kind == InputKind::Radio {
+                "radio"
+            } else {
+                "checkbox"
+            };
+            out.push_str(&format!(
+                r#"<fieldset><legend class="question-label">{label_html}</legend>{descriptions}"#
+            ));
+            for i in ctx.problem.display_order(&spec.id, view.seed) {
+                let Some(c) = spec.choices.get(i) else {
+                    continue;
+                };
+                let checked = if prev_list.contains(&c.name.as_str()) {
+                    " checked"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    r#"<label class="choice"><input type="{ty}" name="{id}" value="{}"{checked}{disabled}> {}</label>"#,
+                    escape_attr(&c.name),
+                    c.label_html
+                ));
+            }
+            out.push_str("</fieldset>");
+        }
+        InputKind::Dropdown => {
+            out.push_str(&format!(r#"<label class="question-label" for="input_{id}">{label_html}</label>{descriptions}"#));
+            out.push_str(&format!(r#"<select name="{id}" id="input_{id}"{disabled}><option value="">Select an option</option>"#));
+            for c in &spec.choices {
+                let sel = if prev_list.first() == Some(&c.name.as_str()) {
+                    " selected"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    r#"<option value="{}"{sel}>{}</option>"#,
+                    escape_attr(&c.name),
+                    c.label_html
+                ));
+            }
+            out.push_str("</select>");
+        }
+        InputKind::Text | InputKind::Numeric | InputKind::Formula => {
+            let value = prev_list.first().copied().unwrap_or("");
+            out.push_str(&format!(r#"<label class="question-label" for="input_{id}">{label_html}</label>{descriptions}"#));
+            out.push_str(&format!(
+                r#"<input type="text" name="{id}" id="input_{id}" value="{}" autocomplete="off"{disabled}>"#,
+                escape_attr(value)
+            ));
+        }
+        InputKind::Unsupported(tag) => {
+            out.push_str(&format!(
+                r#"<p class="question-label">{label_html}</p>{descriptions}"#
+            ));
+            out.push_str(&format!(
+                r#"<p class="unsupported-input">This input ({}) cannot be answered here yet.</p>"#,
+                escape_text(tag)
+            ));
+        }
+    }
+    if let Some(r) = view.results.and_then(|m| m.get(&spec.id)) {
+        let text = match r.correctness {
+            super::Correctness::Correct => "correct",
+            super::Correctness::Incorrect => "incorrect",
+            super::Correctness::PartiallyCorrect => "partially correct",
+        };
+        out.push_str(&format!(
+            r#"<span class="status {}">{text}</span>"#,
+            r.correctness.as_str()
+        ));
+        if !r.msg.is_empty() {
+            out.push_str(&format!(r#"<div class="message">{}</div>"#, r.msg));
+        }
+    }
+    if let Some(a) = ctx.correct.get(&spec.id) {
+        let shown: Vec<String> = a
+            .as_list()
+            .iter()
+            .map(|v| match spec.choices.iter().find(|c| c.name == *v) {
+                Some(c) if spec.kind != InputKind::Dropdown => c.label_html.clone(),
+                _ => escape_text(v),
+            })
+            .collect();
+        out.push_str(&format!(
+            r#"<div class="answer"><strong>Answer: </strong>{}</div>"#,
+            shown.join(", ")
+        ));
+    }
+    out.push_str("</div>");
+    out
+}
+
+#[cfg(test)]
+mod tests;

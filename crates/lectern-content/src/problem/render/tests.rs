@@ -1,0 +1,132 @@
+use super::super::{Answer, Correctness, InputResult, Problem};
+use super::RenderView;
+use std::collections::BTreeMap;
+
+const XML: &str = r#"<problem>
+  <p>Intro <b>bold</b><script>alert(1)</script></p>
+  <table><tr><td><p onclick="x()">Capital?</p><optionresponse><optioninput label="Capital?" options="('Paris','Rome')" correct="Paris"/></optionresponse></td></tr></table>
+  <multiplechoiceresponse>
+    <label>Pick <i>one</i></label>
+    <description>Only one.</description>
+    <choicegroup><choice correct="false">A<choicehint>nope</choicehint></choice><choice correct="true">B <img src="/static/b.png" onerror="x()"/></choice></choicegroup>
+  </multiplechoiceresponse>
+  <stringresponse answer="cat"><label>Animal</label><textline/><correcthint>meow</correcthint></stringresponse>
+  <solution><p>Because.</p></solution>
+  <demandhint><hint>First hint</hint><hint>Second hint</hint></demandhint>
+</problem>"#;
+
+fn problem() -> Problem {
+    Problem::parse(XML, "q1").unwrap()
+}
+
+#[test]
+fn question_inputs_and_sanitizing() {
+    let html = problem().render(&RenderView::new(1));
+    for want in [
+        "Intro <b>bold</b>",
+        r#"<select name="q1_2_1" id="input_q1_2_1">"#,
+        r#"<option value="Paris">Paris</option>"#,
+        r#"<input type="radio" name="q1_3_1" value="choice_1">"#,
+        r#"<img src="/static/b.png">"#,
+        "Pick <i>one</i>",
+        "Only one.",
+        r#"<input type="text" name="q1_4_1" id="input_q1_4_1" value="""#,
+        "<td>",
+    ] {
+        assert!(html.contains(want), "missing {want} in {html}");
+    }
+    for banned in [
+        "<script",
+        "alert",
+        "onclick",
+        "onerror",
+        "Because.",
+        "First hint",
+        "nope",
+        "meow",
+        "Capital?</p>",
+    ] {
+        assert!(!html.contains(banned), "{banned} leaked into {html}");
+    }
+    // The paragraph that repeats the dropdown's label became its label.
+    assert_eq!(html.matches("Capital?").count(), 1, "{html}");
+}
+
+#[test]
+fn previous_answers_markers_answers_and_hints() {
+    let p = problem();
+    let answers = BTreeMap::from([
+        ("q1_2_1".to_string(), Answer::Single("Rome".into())),
+        ("q1_3_1".to_string(), Answer::Single("choice_0".into())),
+        ("q1_4_1".to_string(), Answer::Single("a \"cat\" <b>".into())),
+    ]);
+    let grading = p.grade(&answers, 1).unwrap();
+    assert_eq!(
+        grading.correct_map["q1_3_1"].correctness,
+        Correctness::Incorrect
+    );
+    let view = RenderView {
+        seed: 1,
+        answers: Some(&answers),
+        results: Some(&grading.correct_map),
+        show_answer: false,
+        hints_shown: 1,
+        disabled: true,
+    };
+    let html = p.render(&view);
+    for want in [
+        r#"<option value="Rome" selected>"#,
+        r#"value="choice_0" checked disabled>"#,
+        r#"value="a &quot;cat&quot; &lt;b&gt;""#,
+        r#"<span class="status incorrect">incorrect</span>"#,
+        "nope",
+        "Hint (1 of 2): </strong>First hint",
+    ] {
+        assert!(html.contains(want), "missing {want} in {html}");
+    }
+    assert!(!html.contains("Second hint") && !html.contains("Because."));
+    let shown = p.render(&RenderView {
+        show_answer: true,
+        ..RenderView::new(1)
+    });
+    for want in [
+        "Because.",
+        "<strong>Answer: </strong>Paris",
+        "<strong>Answer: </strong>B",
+        "<strong>Answer: </strong>cat",
+    ] {
+        assert!(shown.contains(want), "missing {want} in {shown}");
+    }
+    let partial = BTreeMap::from([(
+        "q1_4_1".to_string(),
+        InputResult {
+            correctness: Correctness::PartiallyCorrect,
+            npoints: 0.5,
+            msg: String::new(),
+        },
+    )]);
+    let html = p.render(&RenderView {
+        results: Some(&partial),
+        ..RenderView::new(1)
+    });
+    assert!(html.contains(r#"<span class="status partially-correct">partially correct</span>"#));
+}
+
+#[test]
+fn shuffled_choices_follow_the_seed() {
+    let xml = r#"<problem><multiplechoiceresponse><choicegroup shuffle="true">
+        <choice correct="true">c0</choice><choice>c1</choice><choice>c2</choice><choice>c3</choice><choice>c4</choice>
+        </choicegroup></multiplechoiceresponse></problem>"#;
+    let p = Problem::parse(xml, "s").unwrap();
+    let order = |seed| {
+        let html = p.render(&RenderView::new(seed));
+        let mut pos: Vec<(usize, usize)> = (0..5)
+            .map(|i| (html.find(&format!("> c{i}<")).unwrap(), i))
+            .collect();
+        pos.sort();
+        pos.into_iter().map(|(_, i)| i).collect::<Vec<_>>()
+    };
+    assert_eq!(order(4), order(4));
+    assert!((0..20).any(|s| order(s) != vec![0, 1, 2, 3, 4]));
+    assert_eq!(p.display_order("s_2_1", 4), order(4));
+}

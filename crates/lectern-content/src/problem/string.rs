@@ -1,0 +1,294 @@
+//! `stringresponse`: exact, case-sensitive match after trimming, unless
+//! `type` lists `ci` or `regexp`; `<additional_answer>` adds answers.
+//! With `regexp` the pattern is Open edX's literal
+//! `'^' + '|'.join(answers) + '$'`, searched without a group: only the first alternative is anchored
+//! at the start and only the last at the end. An `_or_` in `answer` is the
+//! legacy list form; then regexp and additional answers are ignored.
+
+use super::common::{hint_div, hint_html, single};
+use super::types::{Answer, InputError, InputResult};
+use super::xml::Element;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Text {
+    answers: Vec<String>,
+    backward: bool,
+    case_insensitive: bool,
+    regexp: Option<Result<regex::Regex, String>>,
+    main_answer: String,
+    correct_hint: Option<Element>,
+    /// (answer, hint) for each `additional_answer` with a `correcthint`.
+    additional_hints: Vec<(String, Element)>,
+    /// (answer, is regexp, hint) for wrong-answer hints.
+    wrong_hints: Vec<(String, bool, Element)>,
+}
+
+impl Text {
+    pub fn parse(resp: &Element) -> Result<Self, String> {
+        let answer = resp
+            .attr("answer")
+            .ok_or("stringresponse has no answer attribute")?;
+        let types: Vec<String> = resp
+            .attr("type")
+            .unwrap_or("")
+            .to_lowercase()
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let is_regexp = types.iter().any(|t| t == "regexp");
+        let case_insensitive = types.iter().any(|t| t == "ci");
+        let backward = answer.to_lowercase().contains("_or_");
+        // An additional answer written as text (old format) counts as its answer.
+        let additional: Vec<(String, &Element)> = resp
+            .children_named("additional_answer")
+            .filter_map(|a| {
+                let text = a.leading_text();
+                let ans = match a.attr("answer") {
+                    Some(x) if !x.is_empty() => Some(x.to_string()),
+                    _ if !text.is_empty() => Some(text),
+                    Some(x) => Some(x.to_string()),
+                    None => None,
+                };
+                ans.map(|s| (s, a))
+            })
+            .collect();
+        let answers: Vec<String> = if backward {
+            answer.split("_or_").map(|a| a.trim().to_string()).collect()
+        } else {
+            std::iter::once(answer.to_string())
+                .chain(additional.iter().map(|(a, _)| a.clone()))
+                .map(|a| a.trim().to_string())
+                .collect()
+        };
+        let regexp =
+            (is_regexp && !backward).then(|| compile(&answers.join("|"), case_insensitive));
+        let additional_hints = additional
+            .iter()
+            .filter_map(|(a, el)| {
+                el.children_named("correcthint")
+                    .next()
+                    .map(|h| (a.trim().to_string(), h.clone()))
+            })
+            .collect();
+        let mut wrong_hints = Vec::new();
+        for h in resp.elements() {
+            let re = match h.tag.as_str() {
+                "stringequalhint" => false,
+                "regexphint" => true,
+                _ => continue,
+            };
+            wrong_hints.push((
+                h.attr("answer").unwrap_or("").trim().to_string(),
+                re,
+                h.clone(),
+            ));
+        }
+        Ok(Self {
+            answers,
+            backward,
+            case_insensitive,
+            regexp,
+            main_answer: answer.trim().to_string(),
+            correct_hint: resp.children_named("correcthint").next().cloned(),
+            additional_hints,
+            wrong_hints,
+        })
+    }
+
+    pub fn grade(
+        &self,
+        input_id: &str,
+        answers: &BTreeMap<String, Answer>,
+    ) -> Result<InputResult, InputError> {
+        let Some(raw) = single(answers, input_id)? else {
+            return Ok(InputResult::incorrect());
+        };
+        let given = raw.trim();
+        let ok = self.check(input_id, given)?;
+        let mut result = InputResult::of(ok);
+        result.msg = self.hint(given);
+        Ok(result)
+    }
+
+    fn check(&self, input_id: &str, given: &str) -> Result<bool, InputError> {
+        if given.is_empty() {
+            return Ok(false);
+        }
+        if let Some(re) = &self.regexp {
+            return match re {
+                Ok(re) => Ok(re.is_match(given)),
+                Err(e) => Err(InputError::new(
+                    input_id,
+                    format!("this problem is misconfigured: its answer pattern is not a valid regular expression ({e})"),
+                )),
+            };
+        }
+        Ok(if self.case_insensitive {
+            let g = given.to_lowercase();
+            self.answers.iter().any(|a| a.to_lowercase() == g)
+        } else {
+            self.answers.iter().any(|a| a == given)
+        })
+    }
+
+    /// Open edX's extended hints, first match wins: the main answer's
+    /// `correcthint`, an additional answer's, then wrong-answer hints.
+    fn hint(&self, given: &str) -> String {
+        let matches = |pattern: &str, re: bool| -> bool {
+            if pattern.is_empty() {
+                return false;
+            }
+            if re {
+                compile(pattern, self.case_insensitive).is_ok_and(|r| r.is_match(given))
+            } else if self.case_insensitive {
+                pattern.to_lowercase() == given.to_lowercase()
+            } else {
+                pattern == given
+            }
+        };
+        let main_ok = if self.backward {
+            self.check("", given).unwrap_or(false)
+        } else if self.regexp.is_some() {
+            matches(&self.main_answer, true)
+        } else {
+            !given.is_empty() && matches(&self.main_answer, false)
+        };
+        if main_ok {
+            return self
+                .correct_hint
+                .as_ref()
+                .map(|h| hint_div(true, h.attr("label"), &[hint_html(h)], false))
+                .unwrap_or_default();
+        }
+        let re = self.regexp.is_some();
+        if let Some((_, h)) = self.additional_hints.iter().find(|(a, _)| matches(a, re)) {
+            return hint_div(true, h.attr("label"), &[hint_html(h)], false);
+        }
+        if let Some((_, _, h)) = self.wrong_hints.iter().find(|(a, r, _)| matches(a, *r)) {
+            return hint_div(false, h.attr("label"), &[hint_html(h)], false);
+        }
+        String::new()
+    }
+
+    /// The accepted answers, joined with " or " as Open edX shows them.
+    pub fn correct_answer(&self) -> Answer {
+        Answer::Single(self.answers.join(" or "))
+    }
+
+    /// The first accepted answer (a value that grades correct unless it is
+    /// a pattern).
+    pub fn first_answer(&self) -> &str {
+        self.answers.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// `^` + pattern + `$` as a search (Python `re.search` with `^`/`$` and no
+/// MULTILINE behaves as Rust's default anchors; the learner's text is trimmed,
+/// so Python's `$` before a final newline never differs).
+fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(&format!("^{pattern}$"))
+        .case_insensitive(case_insensitive)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .to_string()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grade(xml: &str, given: Option<&str>) -> Result<&'static str, ()> {
+        let t = Text::parse(&super::super::xml::parse(xml).unwrap()).unwrap();
+        let mut a = BTreeMap::new();
+        if let Some(g) = given {
+            a.insert("i".to_string(), Answer::Single(g.into()));
+        }
+        t.grade("i", &a)
+            .map(|r| r.correctness.as_str())
+            .map_err(|_| ())
+    }
+
+    #[test]
+    fn grading_table() {
+        let dwarfs = r#"<stringresponse answer="Doc" type="ci"><additional_answer answer="Sleepy"/>
+            <additional_answer>Dopey</additional_answer><textline/></stringresponse>"#;
+        let exact = r#"<stringresponse answer=" Paris "><textline/></stringresponse>"#;
+        let bble =
+            r#"<stringresponse answer="..bble" type="ci regexp"><textline/></stringresponse>"#;
+        let alt = r#"<stringresponse answer="cat" type="regexp"><additional_answer answer="dog"/><additional_answer answer="cow"/><textline/></stringresponse>"#;
+        let legacy = r#"<stringresponse answer="red_or_blue" type="regexp ci"><additional_answer answer="green"/><textline/></stringresponse>"#;
+        let broken = r#"<stringresponse answer="a(" type="regexp"><textline/></stringresponse>"#;
+        let cases: Vec<(&str, Option<&str>, Result<&str, ()>)> = vec![
+            (dwarfs, Some("doc"), Ok("correct")),
+            (dwarfs, Some("  SLEEPY "), Ok("correct")),
+            (dwarfs, Some("dopey"), Ok("correct")),
+            (dwarfs, Some("Grumpy"), Ok("incorrect")),
+            (dwarfs, Some(""), Ok("incorrect")),
+            (dwarfs, Some("   "), Ok("incorrect")),
+            (dwarfs, None, Ok("incorrect")),
+            (exact, Some("Paris"), Ok("correct")),
+            (exact, Some("paris"), Ok("incorrect")),
+            (bble, Some("Bubble"), Ok("correct")),
+            (bble, Some("bubbles"), Ok("incorrect")),
+            (bble, Some("xbubble"), Ok("incorrect")),
+            // ^cat|dog|cow$: "dog" unanchored in the middle, cat only at the start, cow only at the end.
+            (alt, Some("cat"), Ok("correct")),
+            (alt, Some("catalog"), Ok("correct")),
+            (alt, Some("hotdogs"), Ok("correct")),
+            (alt, Some("a cow"), Ok("correct")),
+            (alt, Some("cows"), Ok("incorrect")),
+            (alt, Some("Cat"), Ok("incorrect")),
+            // _or_ ignores regexp and additional answers.
+            (legacy, Some("BLUE"), Ok("correct")),
+            (legacy, Some("green"), Ok("incorrect")),
+            (legacy, Some("re."), Ok("incorrect")),
+            (broken, Some("a"), Err(())),
+            (broken, Some(""), Ok("incorrect")),
+        ];
+        for (i, (xml, given, want)) in cases.into_iter().enumerate() {
+            assert_eq!(grade(xml, given), want, "case {i}: {given:?}");
+        }
+    }
+
+    #[test]
+    fn a_list_is_refused() {
+        let t = Text::parse(&super::super::xml::parse(r#"<stringresponse answer="a"/>"#).unwrap())
+            .unwrap();
+        let a = BTreeMap::from([("i".to_string(), Answer::Multiple(vec!["a".into()]))]);
+        assert!(t.grade("i", &a).is_err());
+    }
+
+    #[test]
+    fn hints_follow_open_edx_order() {
+        let t = Text::parse(
+            &super::super::xml::parse(
+                r#"<stringresponse answer="A" type="ci"><correcthint>main</correcthint>
+                <additional_answer answer="B"><correcthint>extra</correcthint></additional_answer>
+                <stringequalhint answer="C">close</stringequalhint><regexphint answer="F+">eff</regexphint></stringresponse>"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let cases = [
+            ("a", "main"),
+            ("b", "extra"),
+            ("c", "close"),
+            ("fff", "eff"),
+            ("z", ""),
+        ];
+        for (given, want) in cases {
+            let h = t.hint(given);
+            assert!(h.contains(want), "{given}: {h}");
+            if want.is_empty() {
+                assert_eq!(h, "");
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Turning leaf blocks into HTML for learners (and Studio's preview).
+//! Author HTML always passes the sanitizer; unknown block types become a
+//! named placeholder, never nothing.
+
+use lectern_content::sanitize::clean_html;
+use lectern_content::{Block, CourseKey};
+
+use crate::pages::RenderedBlock;
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where a course's `/static/` files are served.
+pub fn static_base(key: &CourseKey) -> String {
+    format!("/courses/{key}/static/")
+}
+
+/// Author HTML made safe, with `/static/` links pointing at the course's files.
+pub fn author_html(html: &str, key: &CourseKey) -> String {
+    clean_html(&rewrite_static_links(html, &static_base(key)))
+}
+
+// TODO(olx): use lectern_content::olx::rewrite_static_links once it lands.
+fn rewrite_static_links(html: &str, base: &str) -> String {
+    html.replace("\"/static/", &format!("\"{base}"))
+        .replace("'/static/", &format!("'{base}"))
+}
+
+fn video_html(block: &Block, key: &CourseKey) -> String {
+    let youtube = block
+        .field("youtube_id_1_0")
+        .filter(|id| !id.is_empty())
+        .or_else(|| {
+            block
+                .field("youtube")
+                .and_then(|y| y.split(',').find_map(|p| p.trim().strip_prefix("1.00:")))
+        });
+    let sources: Vec<String> = block
+        .field("html5_sources")
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| {
+            s.starts_with("https://") || s.starts_with("http://") || s.starts_with("/static/")
+        })
+        .collect();
+    let mut out = String::new();
+    if let Some(id) = youtube.filter(|id| {
+        id.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }) {
+        out.push_str(&format!(
+            r#"<iframe class="video-frame" src="https://www.youtube-nocookie.com/embed/{id}" title="{}" allowfullscreen></iframe>"#,
+            esc(&block.title())
+        ));
+    } else if !sources.is_empty() {
+        out.push_str(r#"<video class="video-frame" controls preload="metadata">"#);
+        for s in &sources {
+            let src = s
+                .strip_prefix("/static/")
+                .map(|p| format!("{}{p}", static_base(key)))
+                .unwrap_or_else(|| s.clone());
+            out.push_str(&format!(r#"<source src="{}">"#, esc(&src)));
+        }
+        out.push_str("Your browser cannot play this video.</video>");
+    } else {
+        out.push_str(r#"<p class="placeholder">This video has no playable source yet.</p>"#);
+    }
+    let downloads: Vec<&String> = sources.iter().filter(|s| s.starts_with("http")).collect();
+    if !downloads.is_empty() {
+        out.push_str("<p class=\"muted\">Download: ");
+        for s in downloads {
+            out.push_str(&format!(r#"<a href="{0}">{0}</a> "#, esc(s)));
+        }
+        out.push_str("</p>");
+    }
+    if let Some(t) = block.field("transcript_url").filter(|t| !t.is_empty()) {
+        let href = t
+            .strip_prefix("/static/")
+            .map(|p| format!("{}{p}", static_base(key)))
+            .unwrap_or_else(|| t.to_string());
+        if href.starts_with('/') || href.starts_with("https://") {
+            out.push_str(&format!(
+                r#"<p><a href="{}">Transcript</a></p>"#,
+                esc(&href)
+            ));
+        }
+    }
+    out
+}
+
+/// A block Lectern shows but cannot run yet.
+pub fn placeholder(block: &Block, what: &str) -> String {
+    format!(
+        r#"<div class="placeholder" data-block-type="{}"><strong>{}</strong> ({}) — {}</div>"#,
+        esc(&block.block_type),
+        esc(&block.title()),
+        esc(&block.block_type),
+        esc(what)
+    )
+}
+
+/// A leaf block as learners see it. Problems are rendered by the problem
+/// routes; this is used for every other type.
+pub fn render_leaf(block: &Block, key: &CourseKey) -> RenderedBlock {
+    let anchor = format!("{}-{}", block.block_type, block.id);
+    let (title, html) = match block.block_type.as_str() {
+        "html" => (None, author_html(block.body.as_deref().unwrap_or(""), key)),
+        "video" => (Some(block.title()), video_html(block, key)),
+        "discussion" => (Some(block.title()), placeholder(block, "discussions are not available on this site yet.")),
+        "problem" => (Some(block.title()), placeholder(block, "this problem cannot be answered here yet.")),
+        other => (None, placeholder(block, &format!("Lectern does not support “{other}” blocks yet; the content is kept for export."))),
+    };
+    RenderedBlock {
+        anchor,
+        title,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> CourseKey {
+        CourseKey::new("O", "N", "R").unwrap()
+    }
+
+    #[test]
+    fn html_is_sanitized_and_static_links_rewritten() {
+        let mut b = Block::new("html", "h");
+        b.body = Some(
+            r#"<p>Hi <img src="/static/cat.png" onerror="alert(1)"></p><script>bad()</script>"#
+                .into(),
+        );
+        let r = render_leaf(&b, &key());
+        assert!(
+            !r.html.contains("script") && !r.html.contains("onerror"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("/courses/course-v1:O+N+R/static/cat.png"),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn unknown_types_are_named_placeholders() {
+        let b = Block::new("drag-and-drop-v2", "d");
+        let r = render_leaf(&b, &key());
+        assert!(r.html.contains("drag-and-drop-v2"));
+        assert!(r.html.contains("placeholder"));
+    }
+
+    #[test]
+    fn video_ids_are_checked_before_embedding() {
+        let mut b = Block::new("video", "v");
+        b.fields
+            .insert("youtube_id_1_0".into(), "\"><script>".into());
+        assert!(!render_leaf(&b, &key()).html.contains("<script>"));
+        b.fields
+            .insert("youtube_id_1_0".into(), "3_yD_cEKoCk".into());
+        assert!(render_leaf(&b, &key())
+            .html
+            .contains("youtube-nocookie.com/embed/3_yD_cEKoCk"));
+    }
+}

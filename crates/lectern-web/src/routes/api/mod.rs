@@ -1,0 +1,59 @@
+//! The versioned JSON API, with Open edX's paths and field names so that
+//! clients written for Open edX need little change.
+
+mod accounts;
+mod courses;
+mod openapi;
+
+use axum::Router;
+use serde::Serialize;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(accounts::router())
+        .merge(courses::router())
+        .merge(openapi::router())
+}
+
+/// Open edX's list envelope.
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub results: Vec<T>,
+    pub pagination: Pagination,
+}
+
+#[derive(Serialize)]
+pub struct Pagination {
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub count: usize,
+    pub num_pages: usize,
+}
+
+/// Slices `items` into page `page` (1-based) of `size`, with next/previous links.
+pub fn paginate<T: Serialize>(items: Vec<T>, page: usize, size: usize, base: &str) -> Page<T> {
+    let size = size.clamp(1, 100);
+    let count = items.len();
+    let num_pages = count.div_ceil(size).max(1);
+    let page = page.clamp(1, num_pages);
+    let link = |p: usize| {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}page={p}&page_size={size}")
+    };
+    let results = items
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
+    Page {
+        results,
+        pagination: Pagination {
+            next: (page < num_pages).then(|| link(page + 1)),
+            previous: (page > 1).then(|| link(page - 1)),
+            count,
+            num_pages,
+        },
+    }
+}

@@ -1,0 +1,103 @@
+//! `GET /api/openapi.json`: the OpenAPI 3 document of every JSON endpoint.
+//! A test walks the router's API paths and checks each one is documented.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
+}
+
+fn op(
+    summary: &str,
+    tag: &str,
+    params: Value,
+    body: Option<Value>,
+    ok: Value,
+    auth: bool,
+) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "tags": [tag],
+        "parameters": params,
+        "responses": {
+            "200": {"description": "Success", "content": {"application/json": {"schema": ok}}},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"},
+        }
+    });
+    if let Some(b) = body {
+        o["requestBody"] = json!({"required": true, "content": b});
+    }
+    if auth {
+        o["security"] = json!([{"bearer": []}, {"session": []}]);
+    }
+    o
+}
+
+fn path_param(name: &str, desc: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "string"}})
+}
+
+fn query_param(name: &str, desc: &str, required: bool) -> Value {
+    json!({"name": name, "in": "query", "required": required, "description": desc, "schema": {"type": "string"}})
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let course = json!({"$ref": "#/components/schemas/Course"});
+    let registration = json!({
+        "type": "object", "required": ["email", "username", "name", "password"],
+        "properties": {"email": {"type": "string"}, "username": {"type": "string"}, "name": {"type": "string"}, "password": {"type": "string"}}
+    });
+    let token_req = json!({
+        "type": "object", "required": ["grant_type", "username", "password"],
+        "properties": {"grant_type": {"type": "string", "enum": ["password"]}, "username": {"type": "string"}, "password": {"type": "string"}, "client_id": {"type": "string"}}
+    });
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Lectern API", "version": "1.0.0", "description": "Lectern's JSON API. Paths and field names follow Open edX's public APIs."},
+        "paths": {
+            "/api/user/v1/account/registration/": {"post": op("Create an account", "accounts", json!([]),
+                Some(json!({"application/json": {"schema": registration}, "application/x-www-form-urlencoded": {"schema": registration}})),
+                json!({"type": "object", "properties": {"success": {"type": "boolean"}, "username": {"type": "string"}}}), false)},
+            "/oauth2/access_token": {"post": op("Get a bearer token (password grant)", "accounts", json!([]),
+                Some(json!({"application/x-www-form-urlencoded": {"schema": token_req}, "application/json": {"schema": token_req}})),
+                json!({"type": "object", "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}, "scope": {"type": "string"}}}), false)},
+            "/api/courses/v1/courses/": {"get": op("List published courses", "courses",
+                json!([query_param("page", "page number, from 1", false), query_param("page_size", "results per page (max 100)", false)]), None,
+                json!({"type": "object", "properties": {"results": {"type": "array", "items": course}, "pagination": {"$ref": "#/components/schemas/Pagination"}}}), false)},
+            "/api/courses/v1/courses/{course_key}": {"get": op("One published course", "courses",
+                json!([path_param("course_key", "course-v1:ORG+NUMBER+RUN")]), None, course.clone(), false)},
+            "/api/courses/v2/blocks/": {"get": op("The blocks of a course the caller may read", "courses",
+                json!([query_param("course_id", "the course key", true), query_param("depth", "all", false), query_param("all_blocks", "true", false)]), None,
+                json!({"type": "object", "properties": {"root": {"type": "string"}, "blocks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Block"}}}}), true)},
+            "/api/enrollment/v1/enrollment": {
+                "get": op("The caller's enrollments", "enrollment", json!([]), None, json!({"type": "array", "items": {"$ref": "#/components/schemas/Enrollment"}}), true),
+                "post": op("Enroll the caller (or unenroll with is_active: false)", "enrollment", json!([]),
+                    Some(json!({"application/json": {"schema": {"type": "object", "required": ["course_details"], "properties": {"course_details": {"type": "object", "properties": {"course_id": {"type": "string"}}}, "is_active": {"type": "boolean"}}}}})),
+                    json!({"$ref": "#/components/schemas/Enrollment"}), true)
+            },
+            "/api/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "responses": {"200": {"description": "OpenAPI 3 document"}}}}
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "lectern_session", "description": "Browser session; writes also need the X-CSRFToken header equal to the lectern_csrf cookie."}
+            },
+            "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "field_errors": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                "Pagination": {"type": "object", "properties": {"next": {"type": "string", "nullable": true}, "previous": {"type": "string", "nullable": true}, "count": {"type": "integer"}, "num_pages": {"type": "integer"}}},
+                "Course": {"type": "object", "properties": {"id": {"type": "string"}, "course_id": {"type": "string"}, "name": {"type": "string"}, "org": {"type": "string"}, "number": {"type": "string"}, "start": {"type": "string", "nullable": true}, "end": {"type": "string", "nullable": true}, "short_description": {"type": "string"}, "pacing": {"type": "string"}, "blocks_url": {"type": "string"}}},
+                "Block": {"type": "object", "properties": {"id": {"type": "string"}, "block_id": {"type": "string"}, "type": {"type": "string"}, "display_name": {"type": "string"}, "children": {"type": "array", "items": {"type": "string"}}, "graded": {"type": "boolean"}, "format": {"type": "string", "nullable": true}, "due": {"type": "string", "nullable": true}, "lms_web_url": {"type": "string"}}},
+                "Enrollment": {"type": "object", "properties": {"created": {"type": "string"}, "mode": {"type": "string"}, "is_active": {"type": "boolean"}, "user": {"type": "string"}, "course_details": {"type": "object", "properties": {"course_id": {"type": "string"}, "course_name": {"type": "string"}}}}}
+            }
+        }
+    })
+}

@@ -1,0 +1,321 @@
+//! The learner site: catalogue, course about page, enrolment, dashboard,
+//! course outline, unit pages and the progress page.
+
+use axum::extract::{Extension, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use lectern_app::learning::{released_to_learners, PublishedCourse};
+use lectern_app::{AppError, User};
+use lectern_content::tree::{level_of, Level};
+use lectern_content::{BlockRef, CourseTree, UsageKey};
+
+use super::{course_key, page_ctx};
+use crate::auth::{MaybeUser, PageUser};
+use crate::blocks::{author_html, render_leaf};
+use crate::csrf::CsrfToken;
+use crate::error::PageResult;
+use crate::pages::RenderedBlock;
+use crate::pages::{self, render, OutlineSection, OutlineSubsection, OutlineUnit};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(catalogue))
+        .route("/courses", get(catalogue))
+        .route("/dashboard", get(dashboard))
+        .route("/courses/{course_key}/about", get(about))
+        .route("/courses/{course_key}/enroll", post(enroll))
+        .route("/courses/{course_key}/unenroll", post(unenroll))
+        .route("/courses/{course_key}/", get(outline))
+        .route("/courses/{course_key}", get(outline_redirect))
+        .route("/courses/{course_key}/unit/{unit_id}", get(unit))
+        .route("/courses/{course_key}/progress", get(progress))
+        .route("/courses/{course_key}/jump_to/{usage_key}", get(jump_to))
+}
+
+async fn catalogue(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    csrf: Extension<CsrfToken>,
+) -> PageResult<Response> {
+    let courses = state.app.catalogue().await?;
+    let ctx = page_ctx(&state, user.as_ref(), &csrf).await;
+    Ok(render(&pages::Catalogue { ctx, courses }))
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: Extension<CsrfToken>,
+) -> PageResult<Response> {
+    let courses = state
+        .app
+        .dashboard(&user)
+        .await?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let ctx = page_ctx(&state, Some(&user), &csrf).await;
+    Ok(render(&pages::Dashboard { ctx, courses }))
+}
+
+async fn about(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    csrf: Extension<CsrfToken>,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    let course = state.app.published_course(&key).await?;
+    let enrolled = match &user {
+        Some(u) => state.app.enrollment(u, &key).await?.is_some(),
+        None => false,
+    };
+    let overview = course
+        .tree
+        .about
+        .get("overview")
+        .or_else(|| course.tree.about.get("short_description"))
+        .map(|h| author_html(h, &key))
+        .unwrap_or_default();
+    let ctx = page_ctx(&state, user.as_ref(), &csrf).await;
+    Ok(render(&pages::About {
+        ctx,
+        key: key.to_string(),
+        name: course.tree.display_name(),
+        start: course
+            .record
+            .start
+            .map(|d| d.format("%-d %B %Y").to_string()),
+        overview,
+        enrolled,
+    }))
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    state.app.enroll(&user, &key).await?;
+    Ok(Redirect::to(&format!("/courses/{key}/")).into_response())
+}
+
+async fn unenroll(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    state.app.unenroll(&user, &key).await?;
+    Ok(Redirect::to("/dashboard").into_response())
+}
+
+async fn outline_redirect(Path(raw): Path<String>) -> Response {
+    Redirect::permanent(&format!("/courses/{raw}/")).into_response()
+}
+
+/// The outline a user may see: staff see everything, learners what is released.
+pub fn build_outline(
+    tree: &CourseTree,
+    visible: &dyn Fn(&BlockRef) -> bool,
+) -> Vec<OutlineSection> {
+    let Some(root) = tree.root() else {
+        return Vec::new();
+    };
+    let mut sections = Vec::new();
+    for ch in tree
+        .children(root)
+        .filter(|b| level_of(&b.block_type) == Level::Section && visible(&b.block_ref()))
+    {
+        let mut subsections = Vec::new();
+        for seq in tree.children(ch).filter(|b| visible(&b.block_ref())) {
+            let units = tree
+                .children(seq)
+                .filter(|u| u.block_type == "vertical" && visible(&u.block_ref()))
+                .map(|u| OutlineUnit {
+                    id: u.id.clone(),
+                    name: u.title(),
+                })
+                .collect();
+            let r = seq.block_ref();
+            subsections.push(OutlineSubsection {
+                name: seq.title(),
+                graded: tree.effective_field(&r, "graded").as_deref() == Some("true"),
+                format: seq.field("format").unwrap_or("").to_string(),
+                due: seq
+                    .field("due")
+                    .map(|d| d.trim_matches('"').replace('T', " ")),
+                units,
+            });
+        }
+        sections.push(OutlineSection {
+            name: ch.title(),
+            subsections,
+        });
+    }
+    sections
+}
+
+async fn course_for(
+    state: &AppState,
+    user: &User,
+    raw: &str,
+) -> PageResult<(PublishedCourse, bool)> {
+    let key = course_key(raw)?;
+    let course = state.app.courseware(user, &key).await?;
+    let staff = state.app.sees_unreleased(user, &key).await?;
+    Ok((course, staff))
+}
+
+async fn outline(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: Extension<CsrfToken>,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    let (course, staff) = match course_for(&state, &user, &raw).await {
+        Ok(c) => c,
+        // Not enrolled: show the about page with its enrol button instead of a bare 403.
+        Err(e) if matches!(e.0, AppError::Forbidden(_)) => {
+            return Ok(Redirect::to(&format!("/courses/{raw}/about")).into_response())
+        }
+        Err(e) => return Err(e),
+    };
+    let now = state.app.now();
+    let tree = &course.tree;
+    let visible = |r: &BlockRef| staff || released_to_learners(tree, r, now);
+    let ctx = page_ctx(&state, Some(&user), &csrf).await;
+    Ok(render(&pages::Outline {
+        ctx,
+        key: course.record.key.to_string(),
+        name: tree.display_name(),
+        staff,
+        resume: state.app.first_visible_unit(tree, staff).map(|r| r.id),
+        sections: build_outline(tree, &visible),
+    }))
+}
+
+async fn unit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: Extension<CsrfToken>,
+    Path((raw, unit_id)): Path<(String, String)>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    let page = state.app.unit_page(&user, &key, &unit_id).await?;
+    let tree = &page.course.tree;
+    let unit = tree
+        .block(&page.unit)
+        .ok_or_else(|| AppError::not_found(format!("unit {unit_id}")))?;
+    let staff = state.app.sees_unreleased(&user, &key).await?;
+    let now = state.app.now();
+    let mut blocks = Vec::new();
+    for child in tree.children(unit) {
+        if !staff && !released_to_learners(tree, &child.block_ref(), now) {
+            continue;
+        }
+        blocks.push(render_for_learner(&state, &user, tree, child).await);
+    }
+    let crumbs = page
+        .ancestry
+        .iter()
+        .skip(1)
+        .take(page.ancestry.len().saturating_sub(2))
+        .filter_map(|r| tree.block(r))
+        .map(|b| b.title())
+        .collect();
+    let ctx = page_ctx(&state, Some(&user), &csrf).await;
+    Ok(render(&pages::Unit {
+        ctx,
+        key: key.to_string(),
+        course_name: tree.display_name(),
+        unit_name: unit.title(),
+        crumbs,
+        previous: page.previous.map(|r| r.id),
+        next: page.next.map(|r| r.id),
+        blocks,
+    }))
+}
+
+async fn progress(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: Extension<CsrfToken>,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    let (course, _) = course_for(&state, &user, &raw).await?;
+    let body = progress_body(&state, &user, &course).await?;
+    let ctx = page_ctx(&state, Some(&user), &csrf).await;
+    Ok(render(&pages::Progress {
+        ctx,
+        key: course.record.key.to_string(),
+        course_name: course.tree.display_name(),
+        body,
+    }))
+}
+
+/// `jump_to`: Open edX's link to any block; lands on the unit that holds it.
+async fn jump_to(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path((raw, usage)): Path<(String, String)>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    let usage: UsageKey = usage.parse().map_err(|_| AppError::not_found("block"))?;
+    let course = state.app.courseware(&user, &key).await?;
+    let unit = course
+        .tree
+        .ancestry(&usage.block)
+        .into_iter()
+        .find(|r| r.block_type == "vertical")
+        .ok_or_else(|| AppError::not_found(format!("block {usage}")))?;
+    let anchor = format!("#{}-{}", usage.block.block_type, usage.block.id);
+    Ok(Redirect::to(&format!(
+        "/courses/{key}/unit/{}{}",
+        unit.id,
+        if usage.block == unit { "" } else { &anchor }
+    ))
+    .into_response())
+}
+
+/// A block of a unit as this learner sees it.
+async fn render_for_learner(
+    _state: &AppState,
+    _user: &User,
+    tree: &CourseTree,
+    block: &lectern_content::Block,
+) -> RenderedBlock {
+    render_leaf(block, &tree.key)
+}
+
+/// The progress page's content: graded subsections and, once problems are
+/// graded, the scores.
+async fn progress_body(
+    _state: &AppState,
+    _user: &User,
+    course: &PublishedCourse,
+) -> PageResult<String> {
+    let tree = &course.tree;
+    let mut out = String::from("<h2>Graded subsections</h2><ul>");
+    let mut any = false;
+    for b in tree.walk() {
+        if b.block_type == "sequential"
+            && tree.effective_field(&b.block_ref(), "graded").as_deref() == Some("true")
+        {
+            any = true;
+            out.push_str(&format!(
+                "<li>{} <span class=\"badge graded\">{}</span></li>",
+                crate::blocks::esc(&b.title()),
+                crate::blocks::esc(b.field("format").unwrap_or(""))
+            ));
+        }
+    }
+    out.push_str("</ul>");
+    if !any {
+        out = "<p class=\"muted\">This course has no graded subsections.</p>".into();
+    }
+    Ok(out)
+}

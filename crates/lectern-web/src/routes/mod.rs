@@ -1,0 +1,81 @@
+//! One router per feature, merged here.
+
+mod accounts;
+mod admin;
+mod api;
+mod health;
+mod lms;
+mod studio;
+
+use axum::extract::Extension;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use lectern_app::User;
+
+use crate::csrf::CsrfToken;
+use crate::pages::PageCtx;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/assets/lectern.css", get(stylesheet))
+        .merge(health::router())
+        .merge(accounts::router())
+        .merge(lms::router())
+        .merge(studio::router(&state))
+        .merge(admin::router())
+        .merge(api::router())
+        .fallback(not_found)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/lectern.css"),
+    )
+}
+
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path.starts_with("/oauth2/") {
+        crate::error::ApiError::with_status(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No API endpoint at {path}."),
+        )
+    } else {
+        crate::pages::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "There is no page at this address.",
+        )
+    }
+}
+
+/// The layout context for a page.
+pub async fn page_ctx(
+    state: &AppState,
+    user: Option<&User>,
+    csrf: &Extension<CsrfToken>,
+) -> PageCtx {
+    let studio = match user {
+        Some(u) => state.app.may_use_studio(u).await.unwrap_or(false),
+        None => false,
+    };
+    PageCtx {
+        user: user.cloned(),
+        csrf: csrf.0 .0.clone(),
+        site_name: state.config.site_name.clone(),
+        studio,
+    }
+}
+
+/// Parses a course key from a path segment, as a 404 when it is not one.
+pub fn course_key(raw: &str) -> Result<lectern_content::CourseKey, lectern_app::AppError> {
+    raw.parse()
+        .map_err(|_| lectern_app::AppError::not_found(format!("course {raw}")))
+}

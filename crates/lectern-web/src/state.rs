@@ -1,0 +1,63 @@
+//! What every handler can reach: the app, the web settings, metrics, and
+//! whether the process is shutting down.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use lectern_app::Lectern;
+
+use crate::metrics::Metrics;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (set when the site is served over HTTPS).
+    pub secure_cookies: bool,
+    /// The largest request body accepted, except course uploads.
+    pub max_body_bytes: usize,
+    /// The largest course archive Studio accepts.
+    pub max_upload_bytes: usize,
+    pub request_timeout_secs: u64,
+    /// The site's name in page titles.
+    pub site_name: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
+            request_timeout_secs: 120,
+            site_name: "Lectern".into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Lectern,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<Metrics>,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(app: Lectern, config: WebConfig) -> Self {
+        Self {
+            app,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Turns readiness off: `/health/ready` answers 503 from now on.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,98 @@
+//! `lectern serve`: the site, until SIGTERM or Ctrl-C.
+//!
+//! Shutdown order: readiness turns 503 (load balancers stop sending), a
+//! short drain, then the listener closes and in-flight requests finish; the
+//! database pools close last, so every acknowledged write is on disk.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use lectern_web::{AppState, WebConfig};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let (app, store) = super::open_app(&config).await?;
+    let web = WebConfig {
+        secure_cookies: config.secure_cookies,
+        max_body_bytes: config.max_body_bytes,
+        max_upload_bytes: config.max_upload_bytes,
+        site_name: config.site_name.clone(),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(app.clone(), web);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let base = format!("http://{addr}");
+    println!(
+        "Lectern is running at {base}/ (data in {}, {} database)",
+        config.data_dir.display(),
+        app.backend()
+    );
+    if let Some(secret) = app.setup_secret().await? {
+        println!("No administrator yet: open {base}/setup/{secret} to create one (or run `lectern user create --admin`).");
+    }
+    tracing::info!(%addr, "listening");
+
+    let cleaner = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.delete_expired_tokens().await {
+                    tracing::warn!(error = %e, "cleaning expired sessions failed");
+                }
+            }
+        }
+    });
+
+    let drain = Duration::from_secs(config.shutdown_drain_secs);
+    let shutdown_state = state.clone();
+    let router = lectern_web::app(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: readiness off, draining");
+            shutdown_state.begin_shutdown();
+            tokio::time::sleep(drain).await;
+        })
+        .await
+        .context("serving HTTP")?;
+    cleaner.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,307 @@
+//! Configuration: defaults → `lectern.toml` (`--config FILE`, else
+//! `DATA/lectern.toml` when present) → `LECTERN_*` variables → flags.
+//! Unknown keys and unknown `LECTERN_` variables are errors, so a typo never
+//! silently leaves a default in place.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Folder for the SQLite database and generated files.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: String,
+    /// `sqlite://PATH`; empty means `DATA/lectern.db`.
+    pub database_url: String,
+    /// `human` or `json` log lines.
+    pub log_format: String,
+    /// Log filter, e.g. `info` or `lectern=debug,info`.
+    pub log_level: String,
+    /// Mark cookies Secure: set when users reach the site over HTTPS.
+    pub secure_cookies: bool,
+    /// Largest request body accepted (bytes), except course uploads.
+    pub max_body_bytes: usize,
+    /// Largest course archive accepted for import (bytes).
+    pub max_upload_bytes: usize,
+    /// Seconds between readiness turning off and the listener closing on shutdown.
+    pub shutdown_drain_secs: u64,
+    /// The site's name in page titles.
+    pub site_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./lectern-data"),
+            listen: "127.0.0.1:8080".into(),
+            database_url: String::new(),
+            log_format: "human".into(),
+            log_level: "info".into(),
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
+            shutdown_drain_secs: 1,
+            site_name: "Lectern".into(),
+        }
+    }
+}
+
+/// (key, description) in file order; the example file and env names come from here.
+const KEYS: &[(&str, &str)] = &[
+    (
+        "data_dir",
+        "Folder for the SQLite database and generated files.",
+    ),
+    ("listen", "Address to listen on."),
+    (
+        "database_url",
+        "sqlite://PATH (empty: DATA_DIR/lectern.db).",
+    ),
+    ("log_format", "\"human\" or \"json\" log lines."),
+    (
+        "log_level",
+        "Log filter, e.g. \"info\" or \"lectern=debug,info\".",
+    ),
+    (
+        "secure_cookies",
+        "Mark cookies Secure; set when users reach the site over HTTPS.",
+    ),
+    (
+        "max_body_bytes",
+        "Largest request body accepted, in bytes (course uploads excepted).",
+    ),
+    (
+        "max_upload_bytes",
+        "Largest course archive accepted for import, in bytes.",
+    ),
+    (
+        "shutdown_drain_secs",
+        "Seconds between readiness turning off and the listener closing on shutdown.",
+    ),
+    ("site_name", "The site's name in page titles."),
+];
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the layers from the real environment.
+    pub fn load(flags: &Overrides) -> anyhow::Result<Self> {
+        Self::load_from(flags, std::env::vars())
+    }
+
+    pub fn load_from(
+        flags: &Overrides,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let env: Vec<(String, String)> = env.filter(|(k, _)| k.starts_with("LECTERN_")).collect();
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| k == "LECTERN_DATA_DIR")
+                    .map(|(_, v)| PathBuf::from(v))
+            })
+            .unwrap_or_else(|| Config::default().data_dir);
+        let file = match &flags.config_file {
+            Some(f) => Some(f.clone()),
+            None => Some(data_dir.join("lectern.toml")).filter(|p| p.exists()),
+        };
+        let mut table = match &file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the configuration file {}", f.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("{} is not valid TOML", f.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in &env {
+            let key = name.trim_start_matches("LECTERN_").to_lowercase();
+            if !KEYS.iter().any(|(k, _)| *k == key) {
+                let known: Vec<String> = KEYS
+                    .iter()
+                    .map(|(k, _)| format!("LECTERN_{}", k.to_uppercase()))
+                    .collect();
+                bail!(
+                    "unknown environment variable {name}; Lectern knows {}",
+                    known.join(", ")
+                );
+            }
+            table.insert(key, env_value(value));
+        }
+        let mut config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .with_context(|| match &file {
+                    Some(f) => format!("bad setting in {} or a LECTERN_ variable", f.display()),
+                    None => "bad LECTERN_ variable".to_string(),
+                })?;
+        if let Some(d) = &flags.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(l) = &flags.listen {
+            config.listen = l.clone();
+        }
+        if !matches!(config.log_format.as_str(), "human" | "json") {
+            bail!(
+                "log_format must be \"human\" or \"json\", not {:?}",
+                config.log_format
+            );
+        }
+        Ok(config)
+    }
+
+    /// Where the SQLite database lives.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("lectern.db")
+    }
+
+    /// The example configuration file, generated from the defaults.
+    pub fn example_toml() -> String {
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        let mut out = String::from(
+            "# Lectern configuration: every setting with its default.\n\
+             # Put this in DATA_DIR/lectern.toml or pass --config FILE. Each key can also be\n\
+             # set with a LECTERN_<KEY> environment variable (e.g. LECTERN_LISTEN).\n\
+             # Generated from the code; a test fails when it drifts.\n",
+        );
+        for (key, help) in KEYS {
+            out.push_str(&format!("\n# {help}\n"));
+            if let Some(v) = defaults.get(*key) {
+                out.push_str(&format!("{key} = {v}\n"));
+            }
+        }
+        out
+    }
+}
+
+impl serde::Serialize for Config {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Config", KEYS.len())?;
+        st.serialize_field("data_dir", &self.data_dir)?;
+        st.serialize_field("listen", &self.listen)?;
+        st.serialize_field("database_url", &self.database_url)?;
+        st.serialize_field("log_format", &self.log_format)?;
+        st.serialize_field("log_level", &self.log_level)?;
+        st.serialize_field("secure_cookies", &self.secure_cookies)?;
+        st.serialize_field("max_body_bytes", &self.max_body_bytes)?;
+        st.serialize_field("max_upload_bytes", &self.max_upload_bytes)?;
+        st.serialize_field("shutdown_drain_secs", &self.shutdown_drain_secs)?;
+        st.serialize_field("site_name", &self.site_name)?;
+        st.end()
+    }
+}
+
+/// An environment value as TOML: numbers and booleans typed, the rest strings.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(b) = v.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(n) = v.parse::<i64>() {
+        return toml::Value::Integer(n);
+    }
+    toml::Value::String(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::load_from(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./lectern-data"));
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("l.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nsite_name = \"From file\"\nmax_body_bytes = 10\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let c = Config::load_from(
+            &flags,
+            env(&[
+                ("LECTERN_SITE_NAME", "From env"),
+                ("LECTERN_MAX_BODY_BYTES", "20"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert_eq!(c.site_name, "From env");
+        assert_eq!(c.max_body_bytes, 20);
+        let flags = Overrides {
+            listen: Some("127.0.0.1:1".into()),
+            ..flags
+        };
+        assert_eq!(
+            Config::load_from(&flags, env(&[])).unwrap().listen,
+            "127.0.0.1:1"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_variables_are_errors() {
+        let err =
+            Config::load_from(&Overrides::default(), env(&[("LECTERN_LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("LECTERN_LISTN"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("l.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let flags = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let err = Config::load_from(&flags, env(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn the_example_file_is_current_and_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lectern.example.toml");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            committed,
+            Config::example_toml(),
+            "docs/lectern.example.toml drifted: regenerate it with `lectern config example`"
+        );
+        let flags = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::load_from(&flags, env(&[])).unwrap(),
+            Config::default()
+        );
+    }
+}
