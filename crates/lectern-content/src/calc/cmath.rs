@@ -63,11 +63,23 @@ pub(crate) fn exp(z: C64) -> C64 {
         }
         return C64::new(NAN, NAN);
     }
-    let e = x.exp();
     if y == 0.0 {
-        return C64::new(e, y);
+        return C64::new(x.exp(), y);
     }
-    C64::new(e * y.cos(), e * y.sin())
+    scaled_exp_cis(x, y, 1.0)
+}
+
+/// `k * e^x * cis(y)`, computed as `(k * r * cis(y)) * r` with
+/// `r = e^(x/2)` when `e^x` alone would overflow but the product may not
+/// (`exp(1151 + 1e-200i)` has a finite imaginary part).
+fn scaled_exp_cis(x: f64, y: f64, k: f64) -> C64 {
+    let (s, c) = y.sin_cos();
+    if x < 709.0 {
+        let e = k * x.exp();
+        return C64::new(e * c, e * s);
+    }
+    let r = (x / 2.0).exp();
+    C64::new(k * r * c * r, k * r * s * r)
 }
 
 pub(crate) fn sinh(z: C64) -> C64 {
@@ -89,6 +101,11 @@ pub(crate) fn sinh(z: C64) -> C64 {
     }
     if y == 0.0 {
         return C64::new(x.sinh(), y);
+    }
+    if x.abs() > 22.0 {
+        // sinh(x) and cosh(x) are ±e^|x|/2 here.
+        let w = scaled_exp_cis(x.abs(), y, 0.5);
+        return C64::new(w.re * x.signum(), w.im);
     }
     C64::new(x.sinh() * y.cos(), x.cosh() * y.sin())
 }
@@ -113,6 +130,10 @@ pub(crate) fn cosh(z: C64) -> C64 {
     if y == 0.0 {
         // y * sinh(x), but exactly zero even where sinh(x) overflows.
         return C64::new(x.cosh(), y * x.signum());
+    }
+    if x.abs() > 22.0 {
+        let w = scaled_exp_cis(x.abs(), y, 0.5);
+        return C64::new(w.re, w.im * x.signum());
     }
     C64::new(x.cosh() * y.cos(), x.sinh() * y.sin())
 }
@@ -163,7 +184,9 @@ pub(crate) fn sqrt(z: C64) -> C64 {
     if y.is_infinite() {
         return C64::new(INF, y);
     }
-    let t = ((x.abs() + x.hypot(y)) / 2.0).sqrt();
+    // Halved before adding so that |x| near the largest double cannot
+    // overflow.
+    let t = (x.abs() / 2.0 + x.hypot(y) / 2.0).sqrt();
     if x >= 0.0 {
         C64::new(t, y / (2.0 * t))
     } else {
@@ -172,7 +195,28 @@ pub(crate) fn sqrt(z: C64) -> C64 {
 }
 
 pub(crate) fn ln(z: C64) -> C64 {
-    C64::new(z.re.hypot(z.im).ln(), z.im.atan2(z.re))
+    C64::new(ln_abs(z.re, z.im), z.im.atan2(z.re))
+}
+
+/// `ln |x + iy|`, accurate also where |z| is within rounding of 1 (there
+/// the answer is a tiny number whose sign decides later branch cuts):
+/// `log1p(x^2 + y^2 - 1) / 2` with the squares split exactly by FMA.
+fn ln_abs(x: f64, y: f64) -> f64 {
+    let h = x.hypot(y);
+    if !(0.7..=1.5).contains(&h) {
+        return h.ln();
+    }
+    let (a, b) = if x.abs() >= y.abs() {
+        (x.abs(), y.abs())
+    } else {
+        (y.abs(), x.abs())
+    };
+    let aa = a * a;
+    let aa_lo = a.mul_add(a, -aa);
+    let bb = b * b;
+    let bb_lo = b.mul_add(b, -bb);
+    let s = ((aa - 1.0) + bb) + (aa_lo + bb_lo);
+    0.5 * s.ln_1p()
 }
 
 pub(crate) fn log10(z: C64) -> C64 {

@@ -10,6 +10,7 @@
 //! picks Python's or numpy's rule the way Python's operator dispatch does.
 
 use super::bigint::{int_to_f64, int_true_div};
+use super::cmath;
 use super::CalcError;
 use num_bigint::BigInt;
 use num_complex::Complex64 as C64;
@@ -449,13 +450,15 @@ fn np_cdiv(a: C64, b: C64) -> C64 {
     }
 }
 
-/// numpy's complex power.
+/// numpy's complex power: 1 for a zero exponent; for a zero base, 0 when
+/// the exponent's real part is positive and NaN otherwise; repeated
+/// multiplication for whole exponents below 100; else `exp(b * ln(a))`.
 fn np_cpow(a: C64, b: C64) -> C64 {
     if b.re == 0.0 && b.im == 0.0 {
         return C64::new(1.0, 0.0);
     }
     if a.re == 0.0 && a.im == 0.0 {
-        if b.re > 0.0 && b.im == 0.0 {
+        if b.re > 0.0 {
             return C64::new(0.0, 0.0);
         }
         return C64::new(f64::NAN, f64::NAN);
@@ -474,5 +477,5 @@ fn np_cpow(a: C64, b: C64) -> C64 {
             r
         };
     }
-    (b * a.ln()).exp()
+    cmath::exp(cmul(b, cmath::ln(a)))
 }
