@@ -90,7 +90,10 @@ fn the_small_course_imports() {
     .unwrap();
     assert_eq!(
         c.report.warnings,
-        ["__MACOSX/._a: outside the course folder course/; ignored (2 such files)"]
+        [
+            "__MACOSX/._a: outside the course folder course/; ignored (2 such files)",
+            "policies/r1/grading_policy.json is missing: the default grading policy is used"
+        ]
     );
 }
 
