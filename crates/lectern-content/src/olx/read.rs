@@ -305,15 +305,18 @@ impl<'f> Reader<'f> {
         } else {
             let url = match node.attribute("url_name") {
                 Some(u) => u.to_string(),
-                None => self.generated_url_name(tag, xml::raw(src, node)),
+                None => self.generated_url_name(tag, path, node.range().start),
             };
             check_url_name(path, tag, &url)?;
             self.read_definition(node, src, path, tag, &url, depth)
         }
     }
 
-    fn generated_url_name(&self, tag: &str, raw: &str) -> String {
-        let hash = hex::encode(Sha256::digest(raw.as_bytes()));
+    /// An id for an inline element with no url_name: derived from where it
+    /// is (file and offset), so the same archive always gives the same ids;
+    /// export then writes it out as the url_name.
+    fn generated_url_name(&self, tag: &str, path: &str, offset: usize) -> String {
+        let hash = hex::encode(Sha256::digest(format!("{path}:{offset}").as_bytes()));
         let base = format!("{tag}_{}", &hash[..12]);
         let mut candidate = base.clone();
         let mut n = 2;
