@@ -326,10 +326,11 @@ fn check_symlink(path: &str, target: &str) -> Result<(), OlxError> {
 }
 
 /// Packs files (path → bytes) into a `.tar.gz`, in path order, with fixed
-/// times and modes so that the same course gives the same bytes.
+/// times and modes so that the same course gives the same bytes. Fast
+/// compression: most of an export's bytes are already-compressed media.
 pub fn pack(files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, OlxError> {
     let write_err = |e: io::Error| OlxError::Write(e.to_string());
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut builder = tar::Builder::new(gz);
     for (path, data) in files {
         let mut header = tar::Header::new_gnu();

@@ -46,6 +46,7 @@ mod error;
 mod links;
 mod policy;
 mod read;
+mod sort;
 mod write;
 mod xml;
 
@@ -128,15 +129,20 @@ pub fn read_archive(tar_gz: &[u8], limits: &ImportLimits) -> Result<ImportedCour
     let mut warnings = unpacked.warnings;
     let prefix = course_folder(&unpacked.files)?;
     let mut files = BTreeMap::new();
+    let mut outside = Vec::new();
     for (path, data) in unpacked.files {
         match path.strip_prefix(&prefix) {
             Some(rel) => {
                 files.insert(rel.to_string(), data);
             }
-            None => warnings.push(format!(
-                "{path}: outside the course folder {prefix}; ignored"
-            )),
+            None => outside.push(path),
         }
+    }
+    if let Some(first) = outside.first() {
+        warnings.push(format!(
+            "{first}: outside the course folder {prefix}; ignored ({} such files)",
+            outside.len()
+        ));
     }
     read::read(&files, limits, warnings)
 }

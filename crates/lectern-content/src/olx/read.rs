@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::error::OlxError;
 use super::policy::{self, json_to_text, Policy};
 use super::xml;
-use super::{assets, body, ImportLimits, ImportReport, ImportedCourse};
+use super::{body, ImportLimits, ImportedCourse};
 use crate::keys::{is_valid_key_part, BlockRef, CourseKey};
 use crate::tree::{Block, CourseTree};
 
@@ -104,15 +104,15 @@ fn check_limits(files: &BTreeMap<String, Vec<u8>>, limits: &ImportLimits) -> Res
     Ok(())
 }
 
-struct Reader<'f> {
-    files: &'f BTreeMap<String, Vec<u8>>,
-    limits: &'f ImportLimits,
-    consumed: BTreeSet<String>,
-    seen: HashSet<BlockRef>,
-    blocks: BTreeMap<BlockRef, Block>,
-    policy: Policy,
-    used_policy: BTreeSet<String>,
-    warnings: Vec<String>,
+pub(super) struct Reader<'f> {
+    pub(super) files: &'f BTreeMap<String, Vec<u8>>,
+    pub(super) limits: &'f ImportLimits,
+    pub(super) consumed: BTreeSet<String>,
+    pub(super) seen: HashSet<BlockRef>,
+    pub(super) blocks: BTreeMap<BlockRef, Block>,
+    pub(super) policy: Policy,
+    pub(super) used_policy: BTreeSet<String>,
+    pub(super) warnings: Vec<String>,
 }
 
 /// A parsed XML file, borrowed from the files map.
@@ -305,15 +305,18 @@ impl<'f> Reader<'f> {
         } else {
             let url = match node.attribute("url_name") {
                 Some(u) => u.to_string(),
-                None => self.generated_url_name(tag, xml::raw(src, node)),
+                None => self.generated_url_name(tag, path, node.range().start),
             };
             check_url_name(path, tag, &url)?;
             self.read_definition(node, src, path, tag, &url, depth)
         }
     }
 
-    fn generated_url_name(&self, tag: &str, raw: &str) -> String {
-        let hash = hex::encode(Sha256::digest(raw.as_bytes()));
+    /// An id for an inline element with no url_name: derived from where it
+    /// is (file and offset), so the same archive always gives the same ids;
+    /// export then writes it out as the url_name.
+    fn generated_url_name(&self, tag: &str, path: &str, offset: usize) -> String {
+        let hash = hex::encode(Sha256::digest(format!("{path}:{offset}").as_bytes()));
         let base = format!("{tag}_{}", &hash[..12]);
         let mut candidate = base.clone();
         let mut n = 2;
@@ -420,7 +423,7 @@ impl<'f> Reader<'f> {
         Ok(self.decode(&file, bytes))
     }
 
-    fn decode(&mut self, path: &str, bytes: &[u8]) -> String {
+    pub(super) fn decode(&mut self, path: &str, bytes: &[u8]) -> String {
         match std::str::from_utf8(bytes) {
             Ok(s) => s.to_string(),
             Err(_) => {
@@ -431,123 +434,6 @@ impl<'f> Reader<'f> {
             }
         }
     }
-
-    /// Sorts the files the walk did not use and builds the report.
-    fn finish(mut self, mut tree: CourseTree) -> Result<ImportedCourse, OlxError> {
-        let mut asset_bytes = BTreeMap::new();
-        let mut drafts = 0usize;
-        // Where export will write each block; an unused file there would be
-        // overwritten, so it is not kept.
-        let block_files: BTreeSet<String> = tree
-            .blocks
-            .values()
-            .flat_map(|b| {
-                let stem = format!("{}/{}", b.block_type, b.id.replace(':', "/"));
-                let html = (b.block_type == "html").then(|| format!("{stem}.html"));
-                std::iter::once(format!("{stem}.xml")).chain(html)
-            })
-            .collect();
-        let files = self.files;
-        for (path, bytes) in files {
-            if self.consumed.contains(path) {
-                continue;
-            }
-            if let Some(rel) = path.strip_prefix("static/") {
-                tree.assets
-                    .insert(rel.to_string(), assets::describe(rel, bytes));
-                asset_bytes.insert(rel.to_string(), bytes.clone());
-                continue;
-            }
-            if let Some(name) = path
-                .strip_prefix("about/")
-                .and_then(|p| p.strip_suffix(".html"))
-            {
-                let text = self.decode(path, bytes);
-                tree.about.insert(name.to_string(), text);
-                continue;
-            }
-            if let Some(name) = path
-                .strip_prefix("info/")
-                .and_then(|p| p.strip_suffix(".html"))
-            {
-                let text = self.decode(path, bytes);
-                tree.info.insert(name.to_string(), text);
-                continue;
-            }
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                self.warnings.push(format!(
-                    "{path}: not text and not under static/; not imported"
-                ));
-                continue;
-            };
-            if path.ends_with(".xml") {
-                // Kept XML is checked too: a hostile file is refused even
-                // where nothing points to it, rather than carried along.
-                xml::parse(
-                    path,
-                    text,
-                    self.limits.max_xml_depth,
-                    self.limits.max_xml_nodes,
-                )?;
-            }
-            if block_files.contains(path) {
-                self.warnings.push(format!(
-                    "{path}: unused (its block is defined inline); not kept"
-                ));
-                continue;
-            }
-            if path.starts_with("drafts/") {
-                drafts += 1;
-            } else if path.ends_with(".xml") && !is_support_file(path) {
-                self.warnings.push(format!(
-                    "{path}: no block of the course points to it; kept for export only"
-                ));
-            }
-            tree.extra_files.insert(path.clone(), text.to_string());
-        }
-        if drafts > 0 {
-            self.warnings.push(format!(
-                "drafts/: {drafts} files of unpublished changes are not part of the imported course; kept for export only"
-            ));
-        }
-        for key in self
-            .policy
-            .blocks
-            .keys()
-            .filter(|k| !self.used_policy.contains(*k))
-        {
-            self.warnings.push(format!(
-                "policy.json: the entry {key:?} matches no block of the course"
-            ));
-        }
-        let mut report = ImportReport {
-            warnings: self.warnings,
-            ..Default::default()
-        };
-        for b in tree.blocks.values() {
-            *report
-                .blocks_by_type
-                .entry(b.block_type.clone())
-                .or_insert(0) += 1;
-            if !super::is_modelled(&b.block_type) {
-                *report.unsupported.entry(b.block_type.clone()).or_insert(0) += 1;
-            }
-        }
-        report.assets = tree.assets.len();
-        report.asset_bytes = tree.assets.values().map(|a| a.size).sum();
-        Ok(ImportedCourse {
-            tree,
-            asset_bytes,
-            report,
-        })
-    }
-}
-
-/// Files outside the outline that Open edX writes and Lectern keeps as they are.
-fn is_support_file(path: &str) -> bool {
-    ["policies/", "assets/", "tabs/", "about/", "info/"]
-        .iter()
-        .any(|p| path.starts_with(p))
 }
 
 /// Open edX's rule: a pointer has no children, no text, and exactly the

@@ -82,6 +82,19 @@ fn the_small_course_imports() {
     let c = read_archive(&course(vec![]), &ImportLimits::default()).unwrap();
     assert_eq!(c.tree.key.to_string(), "course-v1:Org+C1+r1");
     assert_eq!(c.report.blocks_by_type.len(), 3);
+    // Files beside the course folder are ignored, with one warning.
+    let c = read_archive(
+        &course(vec![file("__MACOSX/._a", "x"), file("__MACOSX/._b", "y")]),
+        &ImportLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.report.warnings,
+        [
+            "__MACOSX/._a: outside the course folder course/; ignored (2 such files)",
+            "policies/r1/grading_policy.json is missing: the default grading policy is used"
+        ]
+    );
 }
 
 /// (case, archive, limits, the file the error names, words its message holds)

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod corpus;
 mod hostile;
 mod outline;
 mod raw;
