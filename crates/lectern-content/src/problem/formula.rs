@@ -37,10 +37,12 @@ impl Formula {
     pub fn parse(resp: &Element) -> Result<Self, String> {
         let answer = resp
             .attr("answer")
+            .filter(|a| !a.is_empty())
             .ok_or("formularesponse has no answer attribute")?
             .to_string();
         let spec = resp
             .attr("samples")
+            .filter(|a| !a.is_empty())
             .ok_or("formularesponse has no samples attribute")?;
         let samples = parse_samples(spec)
             .ok_or_else(|| format!("formularesponse samples {spec:?} are malformed"))?;

@@ -464,6 +464,24 @@ fn build_kind(resp: &Element, inputs: &[&Element]) -> Result<Kind, String> {
         return Err(format!("{tag} without an input"));
     }
     let why = |e: String| format!("{tag}: {e}");
+    // Open edX cannot load a choice or option without `correct`.
+    let marked = [
+        "multiplechoiceresponse",
+        "truefalseresponse",
+        "choiceresponse",
+    ]
+    .contains(&tag);
+    let needs_mark = |e: &&Element| {
+        (marked && e.tag == "choice") || (tag == "optionresponse" && e.tag == "option")
+    };
+    if resp
+        .descendants()
+        .into_iter()
+        .filter(needs_mark)
+        .any(|e| e.attr("correct").is_none())
+    {
+        return Err(format!("{tag}: a choice without a correct attribute"));
+    }
     Ok(match tag {
         "multiplechoiceresponse" => {
             Kind::MultipleChoice(choice::MultipleChoice::parse(resp, false).map_err(why)?)

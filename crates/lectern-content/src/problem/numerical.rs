@@ -46,6 +46,7 @@ impl Numerical {
     pub fn parse(resp: &Element) -> Result<Self, String> {
         let answer = resp
             .attr("answer")
+            .filter(|a| !a.is_empty())
             .ok_or("numericalresponse has no answer attribute")?
             .to_string();
         let range = if answer.starts_with(['[', '('])

@@ -104,7 +104,8 @@ pub(crate) fn within(student: Complex64, instructor: Complex64, tolerance: f64) 
         return student == instructor;
     }
     if student.im == 0.0 && instructor.im == 0.0 {
-        if student.re.is_nan() || instructor.re.is_nan() || tolerance.is_nan() {
+        // A negative tolerance accepts nothing (|diff| <= negative is false).
+        if student.re.is_nan() || instructor.re.is_nan() || tolerance.is_nan() || tolerance < 0.0 {
             return false;
         }
         let diff = Dec::of(student.re).sub(&Dec::of(instructor.re)).round(28);

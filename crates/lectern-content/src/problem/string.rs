@@ -28,6 +28,7 @@ impl Text {
     pub fn parse(resp: &Element) -> Result<Self, String> {
         let answer = resp
             .attr("answer")
+            .filter(|a| !a.is_empty())
             .ok_or("stringresponse has no answer attribute")?;
         let types: Vec<String> = resp
             .attr("type")
@@ -187,6 +188,7 @@ impl Text {
 /// MULTILINE behaves as Rust's default anchors; the learner's text is trimmed,
 /// so Python's `$` before a final newline never differs).
 fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
+    let pattern = python_regex(pattern)?;
     regex::RegexBuilder::new(&format!("^{pattern}$"))
         .case_insensitive(case_insensitive)
         .size_limit(1 << 20)
@@ -198,6 +200,130 @@ fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String
                 .unwrap_or("invalid")
                 .to_string()
         })
+}
+
+/// Rewrites the parts of Python's `re` syntax that Rust's `regex` reads
+/// differently: a `{` that is no quantifier is literal, `{,n}` means
+/// `{0,n}`, `[`, `&` and `~` inside a class are literal, `\Z` is the end,
+/// `(?#…)` is a comment. What Python accepts and Rust cannot match
+/// (backreferences, lookaround) is an error, and so is a global flag such as
+/// `(?i)` — Python refuses it once Open edX has put `^` in front.
+fn python_regex(p: &str) -> Result<String, String> {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut in_class = false;
+    let mut class_start = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                let Some(&n) = chars.get(i + 1) else {
+                    return Err("pattern ends with a backslash".into());
+                };
+                if !in_class && n.is_ascii_digit() && n != '0' {
+                    return Err("backreferences are not supported".into());
+                }
+                out.push('\\');
+                out.push(if n == 'Z' { 'z' } else { n });
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                class_start = i;
+                if chars.get(i) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+                continue;
+            }
+            ']' if in_class => in_class = false,
+            ']' => {
+                out.push_str("\\]");
+                i += 1;
+                continue;
+            }
+            '[' | '&' | '~' if in_class => {
+                out.push('\\');
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            '-' if in_class && i > class_start && chars.get(i - 1) == Some(&'-') => {
+                out.push_str("\\-");
+                i += 1;
+                continue;
+            }
+            '{' if !in_class => {
+                let rest: String = chars[i..].iter().collect();
+                let quant = rest.find('}').map(|end| &rest[1..end]).filter(|body| {
+                    let (a, b) = body.split_once(',').unwrap_or((body, ""));
+                    let digits = |s: &str| s.chars().all(|d| d.is_ascii_digit());
+                    !body.is_empty()
+                        && digits(a)
+                        && digits(b)
+                        && !(body.contains(',') && a.is_empty() && b.is_empty())
+                });
+                match quant {
+                    Some(body) => {
+                        let body = if body.starts_with(',') {
+                            format!("0{body}")
+                        } else {
+                            body.to_string()
+                        };
+                        out.push('{');
+                        out.push_str(&body);
+                        out.push('}');
+                        i += rest[..=rest.find('}').unwrap_or(0)].chars().count();
+                    }
+                    None => {
+                        out.push_str("\\{");
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            '}' if !in_class => {
+                out.push_str("\\}");
+                i += 1;
+                continue;
+            }
+            '(' if !in_class && chars.get(i + 1) == Some(&'?') => {
+                let next = chars.get(i + 2).copied().unwrap_or(')');
+                let after = chars.get(i + 3).copied().unwrap_or(')');
+                if next == '#' {
+                    while i < chars.len() && chars[i] != ')' {
+                        i += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                if matches!(next, '=' | '!' | '>') || (next == '<' && matches!(after, '=' | '!')) {
+                    return Err("lookaround and atomic groups are not supported".into());
+                }
+                if next.is_ascii_alphabetic() && next != 'P' {
+                    let flags: String = chars[i + 2..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphabetic() || **c == '-')
+                        .collect();
+                    if chars.get(i + 2 + flags.chars().count()) == Some(&')') {
+                        return Err("global flags not at the start of the expression".into());
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -289,6 +415,32 @@ mod tests {
             if want.is_empty() {
                 assert_eq!(h, "");
             }
+        }
+    }
+
+    #[test]
+    fn python_regex_syntax() {
+        // (Python pattern, Rust pattern or None when refused) — Python's reading per the re docs.
+        let cases: &[(&str, Option<&str>)] = &[
+            ("a{", Some(r"a\{")),
+            ("a{2}", Some("a{2}")),
+            ("a{,3}", Some("a{0,3}")),
+            ("a{2,}", Some("a{2,}")),
+            ("a{x}", Some(r"a\{x\}")),
+            ("[[:alpha:]]", Some(r"[\[:alpha:]\]")),
+            ("[]a]", Some(r"[\]a]")),
+            ("[a&&b]", Some(r"[a\&\&b]")),
+            (r"\d+\Z", Some(r"\d+\z")),
+            ("a(?#note)b", Some("ab")),
+            ("(?i:ab)c", Some("(?i:ab)c")),
+            ("(?P<x>a)", Some("(?P<x>a)")),
+            (r"(a)\1", None),
+            ("a(?=b)", None),
+            ("(?<!a)b", None),
+            ("(?i)abc", None),
+        ];
+        for (py, want) in cases {
+            assert_eq!(python_regex(py).ok().as_deref(), *want, "{py}");
         }
     }
 }

@@ -462,7 +462,7 @@ fn malformed_xml_is_an_error_and_odd_xml_is_not() {
         ("<problem><stringresponse answer='a'><textline/><textline/></stringresponse></problem>", false),
         ("<problem><multiplechoiceresponse><checkboxgroup/></multiplechoiceresponse></problem>", false),
         ("<problem><formularesponse answer='x'><textline/></formularesponse></problem>", false),
-        ("<problem><choiceresponse><checkboxgroup><choice>no mark</choice></checkboxgroup></choiceresponse></problem>", true),
+        ("<problem><choiceresponse><checkboxgroup><choice>no mark</choice></checkboxgroup></choiceresponse></problem>", false),
         ("<problem><optionresponse><optioninput/></optionresponse></problem>", true),
         ("<problem><customresponse><textline points='x'/></customresponse></problem>", false),
         ("<problem><multiplechoiceresponse><choicegroup><choice correct='true'><multiplechoiceresponse><choicegroup><choice>x</choice></choicegroup></multiplechoiceresponse></choice></choicegroup></multiplechoiceresponse></problem>", false),
@@ -479,7 +479,7 @@ fn malformed_xml_is_an_error_and_odd_xml_is_not() {
 fn points_and_multiple_responses() {
     let xml = r#"<problem>
         <p>Two questions.</p>
-        <multiplechoiceresponse><label>First</label><choicegroup><choice correct="true">a</choice><choice>b</choice></choicegroup></multiplechoiceresponse>
+        <multiplechoiceresponse><label>First</label><choicegroup><choice correct="true">a</choice><choice correct="false">b</choice></choicegroup></multiplechoiceresponse>
         <numericalresponse answer="10"><label>Second</label><responseparam type="tolerance" default="10%"/><textline points="3"/></numericalresponse>
         </problem>"#;
     let p = Problem::parse(xml, "two").unwrap();

@@ -115,7 +115,7 @@ fn previous_answers_markers_answers_and_hints() {
 #[test]
 fn shuffled_choices_follow_the_seed() {
     let xml = r#"<problem><multiplechoiceresponse><choicegroup shuffle="true">
-        <choice correct="true">c0</choice><choice>c1</choice><choice>c2</choice><choice>c3</choice><choice>c4</choice>
+        <choice correct="true">c0</choice><choice correct="false">c1</choice><choice correct="false">c2</choice><choice correct="false">c3</choice><choice correct="false">c4</choice>
         </choicegroup></multiplechoiceresponse></problem>"#;
     let p = Problem::parse(xml, "s").unwrap();
     let order = |seed| {
