@@ -18,7 +18,6 @@
 //! evaluate, an unknown variable in a formula, a misconfigured problem);
 //! anything else is graded, blank answers included.
 
-mod calc_standin;
 mod checkbox;
 mod choice;
 mod common;
@@ -32,7 +31,7 @@ mod string;
 mod types;
 mod xml;
 
-use calc_standin as calc;
+use crate::calc;
 
 pub use render::RenderView;
 pub use types::{

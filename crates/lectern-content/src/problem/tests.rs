@@ -307,6 +307,52 @@ fn fixture_problems_grade_as_open_edx_does() {
             vec![("861cd64b013d1addc68f_2_1", one("12.01"))],
             Graded(vec!["incorrect"], 0.0, 1.0),
         ),
+        // Expressions go through the evaluator; a division by zero or an unknown name is refused.
+        (
+            format!("{DEMO}3b8100660f3947c198e0a9b35f7c6cf6.xml"),
+            vec![("3b8100660f3947c198e0a9b35f7c6cf6_2_1", one("120*5"))],
+            Graded(vec!["correct"], 1.0, 1.0),
+        ),
+        (
+            format!("{DEMO}3b8100660f3947c198e0a9b35f7c6cf6.xml"),
+            vec![("3b8100660f3947c198e0a9b35f7c6cf6_2_1", one("1e999"))],
+            Graded(vec!["incorrect"], 0.0, 1.0),
+        ),
+        (
+            format!("{DEMO}3b8100660f3947c198e0a9b35f7c6cf6.xml"),
+            vec![("3b8100660f3947c198e0a9b35f7c6cf6_2_1", one("1/0"))],
+            Rejected,
+        ),
+        (
+            format!("{DEMO}3b8100660f3947c198e0a9b35f7c6cf6.xml"),
+            vec![("3b8100660f3947c198e0a9b35f7c6cf6_2_1", one("x"))],
+            Rejected,
+        ),
+        // Formula (two responses, 1% tolerance, case-sensitive names).
+        (
+            format!("{DEMO}ced178178f4440e08f15a408ea14cbf1.xml"),
+            vec![
+                (
+                    "ced178178f4440e08f15a408ea14cbf1_2_1",
+                    one("rho*omega^2*L^2/E*(11*L/48 + 3*R/8)"),
+                ),
+                (
+                    "ced178178f4440e08f15a408ea14cbf1_3_1",
+                    one("rho*omega^2/E*L^3/3"),
+                ),
+            ],
+            Graded(vec!["correct", "incorrect"], 1.0, 2.0),
+        ),
+        (
+            format!("{DEMO}ced178178f4440e08f15a408ea14cbf1.xml"),
+            vec![("ced178178f4440e08f15a408ea14cbf1_2_1", one("Rho*omega"))],
+            Rejected,
+        ),
+        (
+            format!("{DEMO}ced178178f4440e08f15a408ea14cbf1.xml"),
+            vec![("ced178178f4440e08f15a408ea14cbf1_2_1", one(""))],
+            Graded(vec!["incorrect", "incorrect"], 0.0, 2.0),
+        ),
         // Problems that need Python are shown but refused for grading.
         (
             format!("{DEMO}720cac326b684155b4845d32af4aeef0.xml"),
@@ -408,8 +454,8 @@ fn every_fixture_problem_parses_and_renders() {
                 );
                 continue;
             };
-            // Regexp answers are patterns; formulas need the real evaluator.
-            let regexp = xml.contains("regexp") || xml.contains("formularesponse");
+            // Regexp answers are patterns, not examples of what they match.
+            let regexp = xml.contains("regexp");
             assert!(
                 g.is_correct() || regexp,
                 "{key}: example answers scored {}/{}",
