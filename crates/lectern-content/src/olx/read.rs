@@ -361,8 +361,10 @@ impl<'f> Reader<'f> {
             for (k, v) in over {
                 if k == "display_name" {
                     block.display_name = Some(json_to_text(v));
-                } else {
+                } else if xml::is_attr_name(k) {
                     block.fields.insert(k.clone(), json_to_text(v));
+                } else {
+                    self.warnings.push(format!("policy.json: {tag}/{url}: the setting name {k:?} is not a valid name; ignored"));
                 }
             }
         }

@@ -121,6 +121,39 @@ fn policy_overrides_attributes_and_keeps_json_types() {
 }
 
 #[test]
+fn setting_names_that_cannot_be_attributes() {
+    let c = import(&[
+        COURSE_XML,
+        (
+            "course/r.xml",
+            r#"<course><chapter url_name="c1"/></course>"#,
+        ),
+        ("chapter/c1.xml", "<chapter/>"),
+        (
+            "policies/r/policy.json",
+            r#"{"course/r": {"odd name": 1, "xmlns": "x"}, "chapter/c1": {"bad key": 2, "due": "d"}}"#,
+        ),
+    ]);
+    // Course settings travel in policy.json, whatever their names.
+    assert_eq!(c.tree.root().unwrap().field("odd name"), Some("1"));
+    assert_eq!(round_trip(&c).tree, c.tree);
+    // A block's cannot: it is ignored, and said so.
+    let ch = b(&c, "chapter", "c1");
+    assert_eq!(ch.fields.keys().collect::<Vec<_>>(), ["due"]);
+    assert!(c.report.warnings.iter().any(|w| w
+        == "policy.json: chapter/c1: the setting name \"bad key\" is not a valid name; ignored"));
+    // And export refuses to write one.
+    let mut t = c.tree.clone();
+    t.blocks
+        .get_mut(&BlockRef::new("chapter", "c1"))
+        .unwrap()
+        .fields
+        .insert("a b".into(), "x".into());
+    let err = write_archive(&t, &|_| None).unwrap_err();
+    assert_eq!(err.to_string(), "could not write the archive: type@chapter+block@c1: the setting name \"a b\" cannot be written as an XML attribute");
+}
+
+#[test]
 fn edits_made_after_import_are_exported() {
     let mut c = import(&[
         COURSE_XML,

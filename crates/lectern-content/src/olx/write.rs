@@ -51,7 +51,7 @@ pub fn course_files(
     let course_path = format!("course/{}.xml", key.run.replace(':', "/"));
     w.put(
         &course_path,
-        xml::element("course", attrs(&root, &[]), &inner),
+        xml::element("course", attrs(&root, &[], Some(&tree.policy))?, &inner),
     );
 
     let mut policy_json = Map::new();
@@ -91,18 +91,36 @@ pub fn course_files(
 }
 
 /// A block's settings as attributes: `display_name` first, then the fields
-/// (minus `skip`) in name order.
-fn attrs<'a>(b: &'a Block, skip: &[&str]) -> Vec<(&'a str, &'a str)> {
+/// (minus `skip`) in name order. A setting whose name cannot be an XML
+/// attribute is refused, unless it is a course setting that travels in
+/// `policy.json` anyway (`policy_only`).
+fn attrs<'a>(
+    b: &'a Block,
+    skip: &[&str],
+    policy_only: Option<&serde_json::Map<String, Value>>,
+) -> Result<Vec<(&'a str, &'a str)>, OlxError> {
     let mut v: Vec<(&str, &str)> = Vec::new();
     if let Some(d) = &b.display_name {
         v.push(("display_name", d));
     }
     for (k, val) in &b.fields {
-        if k != "url_name" && k != "display_name" && !skip.contains(&k.as_str()) {
+        if k == "url_name" || k == "display_name" || skip.contains(&k.as_str()) {
+            continue;
+        }
+        if xml::is_attr_name(k) {
             v.push((k, val));
+        } else if !policy_only.is_some_and(|p| p.contains_key(k)) {
+            return Err(bad_name(b, k));
         }
     }
-    v
+    Ok(v)
+}
+
+fn bad_name(b: &Block, k: &str) -> OlxError {
+    OlxError::Write(format!(
+        "{}: the setting name {k:?} cannot be written as an XML attribute",
+        b.block_ref()
+    ))
 }
 
 struct Writer<'t> {
@@ -161,12 +179,12 @@ impl Writer<'_> {
         let pointer = xml::element(tag, [("url_name", url)], "");
         if CONTAINER_TYPES.contains(&tag) {
             let inner = self.children_xml(b)?;
-            self.put(&file, xml::element(tag, attrs(b, &[]), &inner));
+            self.put(&file, xml::element(tag, attrs(b, &[], None)?, &inner));
             return Ok(Some(pointer));
         }
         if tag == "html" {
             let mut a = vec![("filename", url)];
-            a.extend(attrs(b, &["filename"]));
+            a.extend(attrs(b, &["filename"], None)?);
             self.put(&file, xml::element(tag, a, ""));
             self.put(
                 &format!("html/{}.html", url.replace(':', "/")),
@@ -176,7 +194,7 @@ impl Writer<'_> {
         }
         if ATTRIBUTE_TYPES.contains(&tag) {
             let mut a = vec![("url_name", url)];
-            a.extend(attrs(b, &[]));
+            a.extend(attrs(b, &[], None)?);
             let inline = a.len() > 1 || b.body.as_deref().is_some_and(|s| !s.trim().is_empty());
             let el = xml::element(tag, a, b.body.as_deref().unwrap_or(""));
             if tag == "discussion" && inline {
@@ -184,6 +202,9 @@ impl Writer<'_> {
             }
             self.put(&file, el);
             return Ok(Some(pointer));
+        }
+        if let Some(k) = b.fields.keys().find(|k| !xml::is_attr_name(k)) {
+            return Err(bad_name(b, k));
         }
         let e = body::export(
             tag,

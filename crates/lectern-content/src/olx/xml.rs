@@ -136,6 +136,16 @@ pub fn attributes(node: roxmltree::Node) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether `name` can be written as an attribute and read back as one: an
+/// XML name without a namespace prefix, and not a namespace declaration.
+pub fn is_attr_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    first_ok
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        && !name.to_ascii_lowercase().starts_with("xmlns")
+}
+
 /// Escapes text for a double-quoted attribute value; newlines and tabs are
 /// written as character references so they survive attribute normalisation.
 pub fn escape_attr(v: &str) -> String {
@@ -236,6 +246,26 @@ mod tests {
             inner(src, doc.root_element()),
             "\n  <p a=\"x>y\">hi <b>there</b></p>\n  <q/>\n"
         );
+    }
+
+    #[test]
+    fn attribute_names_are_checked() {
+        let cases = [
+            ("display_name", true),
+            ("xblock-family", true),
+            ("a.b", true),
+            ("été", true),
+            ("e slf_paced", false),
+            ("1abc", false),
+            ("", false),
+            ("x:y", false),
+            ("xmlns", false),
+            ("xmlnsfoo", false),
+            ("a\"b", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(is_attr_name(name), ok, "{name}");
+        }
     }
 
     #[test]
