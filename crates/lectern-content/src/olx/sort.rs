@@ -15,15 +15,20 @@ impl Reader<'_> {
         let mut drafts = 0usize;
         // Where export will write each block; an unused file there would be
         // overwritten, so it is not kept.
-        let block_files: BTreeSet<String> = tree
+        let run = tree.key.run.clone();
+        let mut block_files: BTreeSet<String> = tree
             .blocks
             .values()
+            .filter(|b| b.block_type != "course")
             .flat_map(|b| {
                 let stem = format!("{}/{}", b.block_type, b.id.replace(':', "/"));
                 let html = (b.block_type == "html").then(|| format!("{stem}.html"));
                 std::iter::once(format!("{stem}.xml")).chain(html)
             })
             .collect();
+        block_files.insert(format!("course/{}.xml", run.replace(':', "/")));
+        block_files.insert(format!("policies/{run}/policy.json"));
+        block_files.insert(format!("policies/{run}/grading_policy.json"));
         let files = self.files;
         for (path, bytes) in files {
             if self.consumed.contains(path) {
@@ -69,7 +74,7 @@ impl Reader<'_> {
             }
             if block_files.contains(path) {
                 self.warnings.push(format!(
-                    "{path}: unused (its block is defined inline); not kept"
+                    "{path}: unused, and export writes this file anew; not kept"
                 ));
                 continue;
             }

@@ -60,14 +60,25 @@ fn archive_corpus_replays() {
 
 #[test]
 fn files_corpus_replays() {
+    let mut imported = Vec::new();
     for (name, data) in corpus("olx_files") {
         let Ok(course) = read_files(split_files(&data), &ImportLimits::default()) else {
             continue;
         };
+        imported.push(name.clone());
         let written =
             write_files(&course.tree, &|a| course.asset_bytes.get(&a.path).cloned()).unwrap();
         let back = read_files(written, &ImportLimits::default()).unwrap();
         assert_eq!(back.tree, course.tree, "{name}");
+    }
+    // Inputs the fuzzer found are kept as regression seeds; each must import.
+    for seed in [
+        "inline-layout",
+        "regression-inline-course-xml-stale-definition",
+        "regression-policy-key-not-a-name",
+        "tiny-course",
+    ] {
+        assert!(imported.iter().any(|n| n == seed), "{seed} did not import");
     }
 }
 
