@@ -1,0 +1,12 @@
+//! Lectern's integration tests: one test binary, modules by feature.
+//! `TestSite::spawn()` runs the real router on 127.0.0.1:0 over a temporary
+//! data folder; `binary` runs the compiled `lectern` itself.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod authz;
+mod bad_input;
+mod binary;
+mod journey;
+mod support;

@@ -1,0 +1,168 @@
+//! The test harness: a site on an ephemeral port and a browser-like client.
+
+use std::sync::Arc;
+
+use lectern_app::{AppSettings, Lectern};
+use lectern_store::SqliteStore;
+use lectern_web::{AppState, WebConfig};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode, Url};
+
+pub struct TestSite {
+    pub base: String,
+    pub app: Lectern,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+impl TestSite {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(WebConfig::default()).await
+    }
+
+    pub async fn spawn_with(web: WebConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .expect("store");
+        let app = Lectern::new(Arc::new(store), AppSettings::default());
+        let state = AppState::new(app.clone(), web);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = lectern_web::app(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        TestSite {
+            base: format!("http://{addr}"),
+            app,
+            state,
+            _dir: dir,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("client");
+        Client {
+            http,
+            jar,
+            base: self.base.clone(),
+        }
+    }
+
+    /// A signed-in client for a new account; `admin` accounts come through the setup link.
+    pub async fn user(&self, username: &str, admin: bool) -> Client {
+        let c = self.client();
+        let form = [
+            ("username", username.to_string()),
+            ("email", format!("{username}@example.org")),
+            ("name", format!("{username} Tester")),
+            ("password", PASSWORD.to_string()),
+        ];
+        let path = if admin {
+            let secret = self
+                .app
+                .setup_secret()
+                .await
+                .expect("setup")
+                .expect("no admin yet");
+            format!("/setup/{secret}")
+        } else {
+            "/register".to_string()
+        };
+        let resp = c.post_form(&path, &form).await;
+        assert_eq!(resp.status(), StatusCode::OK, "signing up {username}");
+        c
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+    pub base: String,
+}
+
+impl Client {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The CSRF cookie, fetching a page first if the jar has none.
+    pub async fn csrf(&self) -> String {
+        if let Some(t) = self.cookie("lectern_csrf") {
+            return t;
+        }
+        self.get("/login").await;
+        self.cookie("lectern_csrf")
+            .expect("csrf cookie set by any page")
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = Url::parse(&self.base).ok()?;
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let s = r.status();
+        (s, r.text().await.expect("body"))
+    }
+
+    /// A form post carrying the CSRF token, as a browser form does.
+    pub async fn post_form(&self, path: &str, form: &[(&str, String)]) -> Response {
+        let mut pairs: Vec<(&str, String)> = form.to_vec();
+        pairs.push(("csrf_token", self.csrf().await));
+        self.http
+            .post(self.url(path))
+            .form(&pairs)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// A form post without the CSRF token.
+    pub async fn post_form_no_csrf(&self, path: &str, form: &[(&str, String)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+}
+
+/// Reads a JSON body.
+pub async fn json(r: Response) -> serde_json::Value {
+    r.json().await.expect("JSON body")
+}
+
+pub fn s(v: &str) -> String {
+    v.to_string()
+}
+
+/// Finds the first `href` in `html` that starts with `prefix`.
+pub fn find_link(html: &str, prefix: &str) -> Option<String> {
+    let needle = format!("href=\"{prefix}");
+    let start = html.find(&needle)? + 6;
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&#43;", "+").replace("&amp;", "&"))
+}
