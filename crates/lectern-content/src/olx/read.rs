@@ -361,10 +361,12 @@ impl<'f> Reader<'f> {
             for (k, v) in over {
                 if k == "display_name" {
                     block.display_name = Some(json_to_text(v));
-                } else if xml::is_attr_name(k) {
+                } else if xml::is_attr_name(k) && k != "url_name" {
                     block.fields.insert(k.clone(), json_to_text(v));
                 } else {
-                    self.warnings.push(format!("policy.json: {tag}/{url}: the setting name {k:?} is not a valid name; ignored"));
+                    self.warnings.push(format!(
+                        "policy.json: {tag}/{url}: the setting name {k:?} cannot be used; ignored"
+                    ));
                 }
             }
         }

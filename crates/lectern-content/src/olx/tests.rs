@@ -140,8 +140,12 @@ fn setting_names_that_cannot_be_attributes() {
     // A block's cannot: it is ignored, and said so.
     let ch = b(&c, "chapter", "c1");
     assert_eq!(ch.fields.keys().collect::<Vec<_>>(), ["due"]);
-    assert!(c.report.warnings.iter().any(|w| w
-        == "policy.json: chapter/c1: the setting name \"bad key\" is not a valid name; ignored"));
+    assert!(c
+        .report
+        .warnings
+        .iter()
+        .any(|w| w
+            == "policy.json: chapter/c1: the setting name \"bad key\" cannot be used; ignored"));
     // And export refuses to write one.
     let mut t = c.tree.clone();
     t.blocks

@@ -137,13 +137,21 @@ pub fn attributes(node: roxmltree::Node) -> BTreeMap<String, String> {
 }
 
 /// Whether `name` can be written as an attribute and read back as one: an
-/// XML name without a namespace prefix, and not a namespace declaration.
+/// XML name (XML 1.0, fifth edition) without a namespace prefix, and not a
+/// namespace declaration. Every attribute name the parser accepts passes.
 pub fn is_attr_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
-    first_ok
-        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    chars.next().is_some_and(is_name_start)
+        && chars.all(|c| is_name_start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}'))
         && !name.to_ascii_lowercase().starts_with("xmlns")
+}
+
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
 }
 
 /// Escapes text for a double-quoted attribute value; newlines and tabs are
@@ -262,6 +270,9 @@ mod tests {
             ("xmlns", false),
             ("xmlnsfoo", false),
             ("a\"b", false),
+            ("display_name\u{feff}", true),
+            ("a\u{b7}", true),
+            ("\u{b7}a", false),
         ];
         for (name, ok) in cases {
             assert_eq!(is_attr_name(name), ok, "{name}");

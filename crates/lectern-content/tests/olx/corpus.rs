@@ -74,6 +74,7 @@ fn files_corpus_replays() {
     // Inputs the fuzzer found are kept as regression seeds; each must import.
     for seed in [
         "inline-layout",
+        "regression-attribute-name-feff",
         "regression-inline-course-xml-stale-definition",
         "regression-policy-key-not-a-name",
         "tiny-course",
