@@ -14,6 +14,7 @@ pub mod model;
 pub mod passwords;
 pub mod store;
 pub mod studio;
+pub mod transfer;
 
 use std::sync::Arc;
 

@@ -30,13 +30,10 @@ pub fn static_base(key: &CourseKey) -> String {
 
 /// Author HTML made safe, with `/static/` links pointing at the course's files.
 pub fn author_html(html: &str, key: &CourseKey) -> String {
-    clean_html(&rewrite_static_links(html, &static_base(key)))
-}
-
-// TODO(olx): use lectern_content::olx::rewrite_static_links once it lands.
-fn rewrite_static_links(html: &str, base: &str) -> String {
-    html.replace("\"/static/", &format!("\"{base}"))
-        .replace("'/static/", &format!("'{base}"))
+    clean_html(&lectern_content::olx::rewrite_static_links(
+        html,
+        &static_base(key),
+    ))
 }
 
 fn video_html(block: &Block, key: &CourseKey) -> String {

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{course_key}/unit/{unit_id}", get(unit))
         .route("/courses/{course_key}/progress", get(progress))
         .route("/courses/{course_key}/jump_to/{usage_key}", get(jump_to))
+        .route("/courses/{course_key}/static/{*path}", get(static_file))
 }
 
 async fn catalogue(
@@ -318,4 +319,43 @@ async fn progress_body(
         out = "<p class=\"muted\">This course has no graded subsections.</p>".into();
     }
     Ok(out)
+}
+
+/// A course's static file (`/static/NAME` in its HTML and problems).
+async fn static_file(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    headers: axum::http::HeaderMap,
+    Path((raw, path)): Path<(String, String)>,
+) -> PageResult<Response> {
+    use axum::http::{header, HeaderValue, StatusCode};
+    let key = course_key(&raw)?;
+    let (asset, bytes) = state.app.course_asset(user.as_ref(), &key, &path).await?;
+    let etag = format!("\"{}\"", asset.sha256);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    if let Ok(ct) = HeaderValue::from_str(&asset.content_type) {
+        h.insert(header::CONTENT_TYPE, ct);
+    }
+    if let Ok(e) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, e);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Uploaded HTML or SVG must not run scripts with the site's cookies.
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; media-src 'self'"));
+    Ok(resp)
 }

@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/assets/lectern.css", get(stylesheet))
+        .route("/assets/upload.js", get(upload_script))
         .merge(health::router())
         .merge(accounts::router())
         .merge(lms::router())
@@ -37,6 +38,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../assets/lectern.css"),
+    )
+}
+
+async fn upload_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/upload.js"),
     )
 }
 

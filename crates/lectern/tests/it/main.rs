@@ -10,3 +10,4 @@ mod bad_input;
 mod binary;
 mod journey;
 mod support;
+mod transfer;
