@@ -96,12 +96,23 @@ SPECIAL = [complex(a, b) for a in (0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -3.0, 1
            for b in (0.0, -0.0, 0.5, -2.0, 1e200, math.inf, -math.inf, math.nan)]
 
 
+# Arguments next to branch points and cuts, and tiny ones, where careless
+# formulas lose all precision.
+DELICATE = [complex(a, b) for a, b in (
+    (1, 1e-18), (1, -1e-18), (-1, 1e-18), (-1, -1e-18), (1e-18, 1), (-1e-18, 1),
+    (1e-18, -1), (1 + 1e-10, 1e-300), (1 - 1e-10, 1e-300), (-1 - 1e-10, 1e-300),
+    (1e-20, 1e-20), (-1e-20, 1e-20), (1e-300, 1e-300), (0.5, 1e-300), (-0.5, -1e-300),
+    (3, 1e-300), (-3, 1e-300), (3, -1e-300), (0.6, 0.8), (0.8, -0.6), (1e-8, 1 + 1e-8),
+    (700, 1), (-700, 1), (1, 700), (710, 0.5), (-710, -0.5), (1e10, 1e-10), (2, 1e15),
+)]
+
+
 def special_cases():
     """Every function at special complex arguments (infinities, NaN, signed
     zeros, branch cuts)."""
     out = []
     for name in FUNCS[:30]:
-        for w in SPECIAL:
+        for w in SPECIAL + DELICATE:
             out.append(("%s(w)" % name, False, {"w": w}))
     for w in SPECIAL[::3]:
         for expr in ("w^2", "w^0.5", "w^i", "2^w", "w/w", "1/w", "w*i", "w||1", "w-w"):
