@@ -39,6 +39,31 @@ fn olx_error(e: olx::OlxError) -> AppError {
     AppError::field("archive", format!("The course archive was refused: {e}"))
 }
 
+/// One line per problem Lectern shows but cannot grade (Python scripts,
+/// custom responses, …), so authors learn it at import, not from learners.
+fn ungradable_problems(tree: &lectern_content::CourseTree) -> Vec<String> {
+    tree.walk()
+        .into_iter()
+        .filter(|b| b.block_type == "problem")
+        .filter_map(|b| {
+            match lectern_content::problem::Problem::parse(b.body.as_deref().unwrap_or(""), &b.id) {
+                Ok(p) if p.is_gradable() => None,
+                Ok(p) => Some(format!(
+                    "problem/{} ({}): shown to learners but not graded by Lectern yet: {}",
+                    b.id,
+                    b.title(),
+                    p.unsupported().join(", ")
+                )),
+                Err(e) => Some(format!(
+                    "problem/{} ({}): cannot be shown: {e}",
+                    b.id,
+                    b.title()
+                )),
+            }
+        })
+        .collect()
+}
+
 impl Lectern {
     /// Imports a course. `by` is the person importing (None: the operator's CLI).
     pub async fn import_course(
@@ -61,6 +86,11 @@ impl Lectern {
         .await
         .map_err(|e| AppError::Internal(format!("import task failed: {e}")))?
         .map_err(olx_error)?;
+        let mut imported = imported;
+        imported
+            .report
+            .warnings
+            .extend(ungradable_problems(&imported.tree));
         let key = imported.tree.key.clone();
         let existing = self.store.course(&key).await?;
         if let (Some(u), Some(_)) = (by, &existing) {

@@ -28,6 +28,7 @@ pub async fn run(store: &dyn Store) {
     courses(store).await;
     import(store).await;
     enrollments(store).await;
+    learner_state(store).await;
     blobs(store).await;
 }
 
@@ -287,6 +288,142 @@ async fn enrollments(store: &dyn Store) {
             .len(),
         1
     );
+}
+
+async fn learner_state(store: &dyn Store) {
+    use lectern_app::model::{GradeRecord, ProblemState, Submission, SubsectionGradeRecord};
+    let eve = store.create_user(&new_user("Eve")).await.expect("eve");
+    let course = CourseKey::new("Org", "C101", "R1").expect("key");
+    let usage = course.usage_key("problem", "p1");
+    assert!(store
+        .problem_state(eve.id, &usage)
+        .await
+        .expect("get")
+        .is_none());
+    let mut state = ProblemState::fresh(eve.id, &usage);
+    state.attempts = 1;
+    state.earned = 1.0;
+    state.possible = 2.0;
+    state.ever_attempted = true;
+    state.answers = serde_json::json!({"p1_2_1": "choice_1"});
+    let sub = Submission {
+        user_id: eve.id,
+        usage_key: usage.clone(),
+        attempt: 1,
+        answers: state.answers.clone(),
+        correct_map: serde_json::json!({}),
+        earned: 1.0,
+        possible: 2.0,
+        created_at: Utc::now(),
+    };
+    let grade = GradeRecord {
+        user_id: eve.id,
+        course_key: course.clone(),
+        revision: 0,
+        course_version: 2,
+        percent: 0.5,
+        letter_grade: Some("Pass".into()),
+        passed: true,
+        detail: serde_json::json!({"percent": 0.5}),
+        subsections: vec![SubsectionGradeRecord {
+            block_id: "s1".into(),
+            earned: 1.0,
+            possible: 2.0,
+            graded: true,
+        }],
+        updated_at: Utc::now(),
+    };
+    store
+        .save_problem_state(&state, Some(&sub), Some(&grade))
+        .await
+        .expect("first save");
+    // The same revision again loses: nothing of it is written.
+    let mut stale = state.clone();
+    stale.attempts = 99;
+    let mut sub2 = sub.clone();
+    sub2.attempt = 99;
+    assert!(matches!(
+        store.save_problem_state(&stale, Some(&sub2), None).await,
+        Err(StoreError::StaleRevision)
+    ));
+    let stored = store
+        .problem_state(eve.id, &usage)
+        .await
+        .expect("get")
+        .expect("saved");
+    assert_eq!(
+        (stored.revision, stored.attempts, stored.earned),
+        (1, 1, 1.0)
+    );
+    assert_eq!(stored.answers, serde_json::json!({"p1_2_1": "choice_1"}));
+    assert_eq!(
+        store.submissions(eve.id, &usage).await.expect("subs").len(),
+        1,
+        "the refused write left no submission"
+    );
+    // A stale grade revision refuses the whole write, state included.
+    let mut next = stored.clone();
+    next.attempts = 2;
+    assert!(matches!(
+        store.save_problem_state(&next, None, Some(&grade)).await,
+        Err(StoreError::StaleRevision)
+    ));
+    assert_eq!(
+        store
+            .problem_state(eve.id, &usage)
+            .await
+            .expect("get")
+            .expect("kept")
+            .attempts,
+        1
+    );
+    let saved = store
+        .course_grade(eve.id, &course)
+        .await
+        .expect("grade")
+        .expect("saved");
+    assert_eq!(
+        (saved.revision, saved.percent, saved.course_version),
+        (1, 0.5, 2)
+    );
+    assert_eq!(saved.subsections.len(), 1);
+    let mut newer = saved.clone();
+    newer.percent = 0.75;
+    store
+        .save_problem_state(&next, None, Some(&newer))
+        .await
+        .expect("fresh revisions write");
+    assert_eq!(
+        store
+            .course_grade(eve.id, &course)
+            .await
+            .expect("grade")
+            .expect("saved")
+            .percent,
+        0.75
+    );
+    assert_eq!(
+        store
+            .problem_states(eve.id, &course)
+            .await
+            .expect("all")
+            .len(),
+        1
+    );
+    assert!(
+        store.save_course_grade(&saved).await.is_err(),
+        "an old grade revision cannot overwrite"
+    );
+    store
+        .enroll(eve.id, &course, "audit", Utc::now())
+        .await
+        .expect("enroll");
+    assert!(store
+        .enrolled_users(&course)
+        .await
+        .expect("enrolled")
+        .iter()
+        .any(|u| u.id == eve.id));
 }
 
 async fn blobs(store: &dyn Store) {
