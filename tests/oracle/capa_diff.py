@@ -512,7 +512,7 @@ def main():
     edx = [oracle(c) for c in cases]
     lectern = run_lectern(cases, args.lectern)
 
-    passed, failed = 0, 0
+    passed, failed, known = 0, 0, 0
     by_kind = Counter()
     statuses = Counter()
     shown = 0
@@ -525,6 +525,9 @@ def main():
         if diff is None:
             passed += 1
             continue
+        if any(gap in diff for gap in KNOWN_GAPS):
+            known += 1
+            continue
         failed += 1
         by_kind[case["kind"]] += 1
         if shown < args.show:
@@ -535,8 +538,15 @@ def main():
         print(f"  {kind:15} {status:10} {n}")
     if by_kind:
         print("mismatches by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())))
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {known} known gaps ({', '.join(KNOWN_GAPS)})")
     return 0 if failed == 0 else 1
+
+
+# Differences Lectern states openly instead of grading differently: regular
+# expressions with backreferences or lookaround, which Rust's regex engine
+# does not run; Lectern refuses such a problem as misconfigured (no attempt
+# used) rather than grade it wrongly. Listed in docs/open-edx-compatibility.md.
+KNOWN_GAPS = ("backreferences are not supported", "lookaround and atomic groups are not supported")
 
 
 if __name__ == "__main__":
