@@ -1,5 +1,5 @@
 //! `GET /api/openapi.json`: the OpenAPI 3 document of every JSON endpoint.
-//! A test walks the router's API paths and checks each one is documented.
+//! The integration tests check that every API path they exercise is listed here.
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -83,6 +83,30 @@ pub fn document() -> Value {
                     Some(json!({"application/json": {"schema": {"type": "object", "required": ["course_details"], "properties": {"course_details": {"type": "object", "properties": {"course_id": {"type": "string"}}}, "is_active": {"type": "boolean"}}}}})),
                     json!({"$ref": "#/components/schemas/Enrollment"}), true)
             },
+            "/api/problems/v1/{usage_key}": {"get": op("A problem as the caller sees it: inputs, attempts used, max attempts, score", "problems",
+                json!([path_param("usage_key", "block-v1:…+type@problem+block@ID")]), None, json!({"$ref": "#/components/schemas/Problem"}), true)},
+            "/api/problems/v1/{usage_key}/check": {"post": op("Submit answers for grading (uses an attempt unless an input cannot be read)", "problems",
+                json!([path_param("usage_key", "the problem's usage key")]),
+                Some(json!({"application/json": {"schema": {"$ref": "#/components/schemas/Answers"}}})),
+                json!({"type": "object", "properties": {"earned": {"type": "number"}, "possible": {"type": "number"}, "attempts": {"type": "integer"}, "max_attempts": {"type": "integer", "nullable": true}, "correct_map": {"type": "object"}, "closed": {"type": "boolean"}, "can_show_answer": {"type": "boolean"}}}), true)},
+            "/api/problems/v1/{usage_key}/save": {"post": op("Store answers without grading them", "problems",
+                json!([path_param("usage_key", "the problem's usage key")]),
+                Some(json!({"application/json": {"schema": {"$ref": "#/components/schemas/Answers"}}})), json!({"$ref": "#/components/schemas/Problem"}), true)},
+            "/api/problems/v1/{usage_key}/reset": {"post": op("Clear the caller's answers and score", "problems",
+                json!([path_param("usage_key", "the problem's usage key")]), None, json!({"$ref": "#/components/schemas/Problem"}), true)},
+            "/api/problems/v1/{usage_key}/answer": {"get": op("The correct answers, once the problem's showanswer setting allows (403 before)", "problems",
+                json!([path_param("usage_key", "the problem's usage key")]), None, json!({"type": "object", "properties": {"answers": {"type": "object"}}}), true)},
+            "/api/problems/v1/{usage_key}/submissions": {"get": op("The caller's graded submissions to a problem", "problems",
+                json!([path_param("usage_key", "the problem's usage key")]), None, json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object"}}}}), true)},
+            "/api/grades/v1/courses/{course_key}/": {"get": op("Course grades: the caller's, or (course team) one learner's or everyone's", "grades",
+                json!([path_param("course_key", "the course key"), query_param("username", "a learner (course team only, or yourself)", false)]), None,
+                json!({"type": "array", "items": {"type": "object", "properties": {"username": {"type": "string"}, "course_id": {"type": "string"}, "passed": {"type": "boolean"}, "percent": {"type": "number"}, "letter_grade": {"type": "string", "nullable": true}}}}), true)},
+            "/api/courses/v0/import/": {"post": op("Import an Open edX course export (the .tar.gz as the body); replaces an existing course's draft and publishes", "courses", json!([]),
+                Some(json!({"application/gzip": {"schema": {"type": "string", "format": "binary"}}})),
+                json!({"type": "object", "properties": {"course_id": {"type": "string"}, "version": {"type": "integer"}, "replaced": {"type": "boolean"}, "report": {"type": "object"}}}), true)},
+            "/api/courses/v0/export/{course_key}": {"get": {"summary": "Export a course's draft as an Open edX OLX archive", "tags": ["courses"], "parameters": [path_param("course_key", "the course key")],
+                "security": [{"bearer": []}, {"session": []}],
+                "responses": {"200": {"description": "The archive", "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}}}, "404": {"$ref": "#/components/responses/Error"}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "responses": {"200": {"description": "OpenAPI 3 document"}}}}
         },
         "components": {
@@ -96,6 +120,8 @@ pub fn document() -> Value {
                 "Pagination": {"type": "object", "properties": {"next": {"type": "string", "nullable": true}, "previous": {"type": "string", "nullable": true}, "count": {"type": "integer"}, "num_pages": {"type": "integer"}}},
                 "Course": {"type": "object", "properties": {"id": {"type": "string"}, "course_id": {"type": "string"}, "name": {"type": "string"}, "org": {"type": "string"}, "number": {"type": "string"}, "start": {"type": "string", "nullable": true}, "end": {"type": "string", "nullable": true}, "short_description": {"type": "string"}, "pacing": {"type": "string"}, "blocks_url": {"type": "string"}}},
                 "Block": {"type": "object", "properties": {"id": {"type": "string"}, "block_id": {"type": "string"}, "type": {"type": "string"}, "display_name": {"type": "string"}, "children": {"type": "array", "items": {"type": "string"}}, "graded": {"type": "boolean"}, "format": {"type": "string", "nullable": true}, "due": {"type": "string", "nullable": true}, "lms_web_url": {"type": "string"}}},
+                "Answers": {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "object", "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}}},
+                "Problem": {"type": "object", "properties": {"usage_key": {"type": "string"}, "display_name": {"type": "string"}, "inputs": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "label": {"type": "string"}, "choices": {"type": "array", "items": {"type": "object"}}}}}, "attempts": {"type": "integer"}, "max_attempts": {"type": "integer", "nullable": true}, "score": {"type": "object", "properties": {"earned": {"type": "number"}, "possible": {"type": "number"}}}, "closed": {"type": "boolean"}, "can_show_answer": {"type": "boolean"}}},
                 "Enrollment": {"type": "object", "properties": {"created": {"type": "string"}, "mode": {"type": "string"}, "is_active": {"type": "boolean"}, "user": {"type": "string"}, "course_details": {"type": "object", "properties": {"course_id": {"type": "string"}, "course_name": {"type": "string"}}}}}
             }
         }
