@@ -231,10 +231,11 @@ impl Lectern {
                 ));
             }
         }
-        for (name, _) in &edit.fields {
+        for (name, value) in &edit.fields {
             if !EDITABLE_FIELDS.contains(&name.as_str()) {
                 return Err(AppError::field(name, format!("{name} cannot be set here.")));
             }
+            check_setting(name, value.trim()).map_err(|m| AppError::field(name, m))?;
         }
         if let Some(body) = &edit.body {
             if body.len() > 1_000_000 {
@@ -351,6 +352,36 @@ fn new_block_hint(block_type: &str) -> String {
     // Short random ids, like Studio's hex ids, so names never collide across imports.
     let n: u32 = rand::random();
     format!("{block_type}_{n:08x}")
+}
+
+/// Refuses a setting value learners' pages could not use, so a typo is
+/// caught in Studio rather than silently ignored.
+fn check_setting(name: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    match name {
+        "start" | "end" | "due" => crate::learning::parse_date(value)
+            .map(|_| ())
+            .ok_or_else(|| format!("{name} must be a date such as 2026-09-01T00:00:00Z.")),
+        "graded" | "visible_to_staff_only" => match value {
+            "true" | "false" => Ok(()),
+            _ => Err(format!("{name} is true or false.")),
+        },
+        "max_attempts" | "showanswer" | "weight" | "rerandomize" => {
+            let fields = std::collections::BTreeMap::from([(name.to_string(), value.to_string())]);
+            lectern_content::problem::settings::ProblemSettings::from_fields(&fields)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        "html5_sources" => serde_json::from_str::<Vec<String>>(value)
+            .map(|_| ())
+            .map_err(|_| {
+                "html5_sources is a JSON list of URLs, e.g. [\"https://example.org/v.mp4\"]."
+                    .to_string()
+            }),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that problem XML is well-formed with a `<problem>` root before it

@@ -24,6 +24,9 @@ struct Cli {
     /// Configuration file (TOML). Default DATA/lectern.toml when present.
     #[arg(long = "config", global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Log lines as `human` text (default) or `json`.
+    #[arg(long = "log-format", global = true, value_name = "FORMAT")]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,7 +74,16 @@ fn main() -> ExitCode {
         config_file: cli.config.clone(),
     };
     let config = match config::Config::load(&overrides) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            if let Some(f) = &cli.log_format {
+                if !matches!(f.as_str(), "human" | "json") {
+                    eprintln!("error: --log-format is human or json, not {f:?}");
+                    return ExitCode::from(2);
+                }
+                c.log_format = f.clone();
+            }
+            c
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(2);
