@@ -110,17 +110,76 @@ async fn login(
     }
 }
 
-async fn register_page(State(state): State<AppState>, csrf: Extension<CsrfToken>) -> Response {
-    let ctx = page_ctx(&state, None, &csrf).await;
-    render(&Register {
+/// Which sign-up form: self-registration or the first-admin setup link.
+fn signup_labels(setup_secret: Option<&str>) -> (String, String, String) {
+    match setup_secret {
+        Some(secret) => (
+            "Create the first administrator".into(),
+            "Create administrator".into(),
+            format!("/setup/{secret}"),
+        ),
+        None => (
+            "Create an account".into(),
+            "Create account".into(),
+            "/register".into(),
+        ),
+    }
+}
+
+/// The sign-up form, empty or with the problems of a refused attempt (password never echoed).
+async fn signup_page(
+    state: &AppState,
+    csrf: &Extension<CsrfToken>,
+    setup_secret: Option<&str>,
+    refused: Option<(Registration, String, BTreeMap<String, String>)>,
+) -> Response {
+    let ctx = page_ctx(state, None, csrf).await;
+    let (heading, button, action) = signup_labels(setup_secret);
+    let failed = refused.is_some();
+    let (form, error, field_errors) = match refused {
+        Some((form, message, errors)) => (
+            Registration {
+                password: String::new(),
+                ..form
+            },
+            Some(message),
+            errors,
+        ),
+        None => (Registration::default(), None, BTreeMap::new()),
+    };
+    let mut resp = render(&Register {
         ctx,
-        heading: "Create an account".into(),
-        button: "Create account".into(),
-        action: "/register".into(),
-        error: None,
-        form: Registration::default(),
-        field_errors: BTreeMap::new(),
-    })
+        heading,
+        button,
+        action,
+        error,
+        form,
+        field_errors,
+    });
+    if failed {
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    resp
+}
+
+/// Signs a just-created account in and sends it on.
+async fn sign_in_and_go(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    to: &str,
+) -> PageResult<Response> {
+    let (_, token) = state.app.login(username, password).await?;
+    let mut resp = Redirect::to(to).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(state, &token.secret, token.expires_in_seconds),
+    );
+    Ok(resp)
+}
+
+async fn register_page(State(state): State<AppState>, csrf: Extension<CsrfToken>) -> Response {
+    signup_page(&state, &csrf, None, None).await
 }
 
 async fn register(
@@ -129,37 +188,12 @@ async fn register(
     PageForm(form): PageForm<Registration>,
 ) -> PageResult<Response> {
     match state.app.register(&form).await {
-        Ok(user) => {
-            // A new account is signed in straight away, as on Open edX.
-            let (_, token) = state.app.login(&user.username, &form.password).await?;
-            let mut resp = Redirect::to("/dashboard").into_response();
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                session_cookie(&state, &token.secret, token.expires_in_seconds),
-            );
-            Ok(resp)
-        }
+        // A new account is signed in straight away, as on Open edX.
+        Ok(user) => sign_in_and_go(&state, &user.username, &form.password, "/dashboard").await,
         Err(AppError::Invalid {
             message,
             field_errors,
-        }) => {
-            let ctx = page_ctx(&state, None, &csrf).await;
-            let form = Registration {
-                password: String::new(),
-                ..form
-            };
-            let mut resp = render(&Register {
-                ctx,
-                heading: "Create an account".into(),
-                button: "Create account".into(),
-                action: "/register".into(),
-                error: Some(message),
-                form,
-                field_errors,
-            });
-            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-            Ok(resp)
-        }
+        }) => Ok(signup_page(&state, &csrf, None, Some((form, message, field_errors))).await),
         Err(e) => Err(e.into()),
     }
 }
@@ -184,16 +218,7 @@ async fn setup_page(
             AppError::Forbidden("This setup link has expired or was already used.".into()).into(),
         );
     }
-    let ctx = page_ctx(&state, None, &csrf).await;
-    Ok(render(&Register {
-        ctx,
-        heading: "Create the first administrator".into(),
-        button: "Create administrator".into(),
-        action: format!("/setup/{secret}"),
-        error: None,
-        form: Registration::default(),
-        field_errors: BTreeMap::new(),
-    }))
+    Ok(signup_page(&state, &csrf, Some(&secret), None).await)
 }
 
 async fn setup(
@@ -203,35 +228,17 @@ async fn setup(
     PageForm(form): PageForm<Registration>,
 ) -> PageResult<Response> {
     match state.app.complete_setup(&secret, &form).await {
-        Ok(user) => {
-            let (_, token) = state.app.login(&user.username, &form.password).await?;
-            let mut resp = Redirect::to("/admin/").into_response();
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                session_cookie(&state, &token.secret, token.expires_in_seconds),
-            );
-            Ok(resp)
-        }
+        Ok(user) => sign_in_and_go(&state, &user.username, &form.password, "/admin/").await,
         Err(AppError::Invalid {
             message,
             field_errors,
-        }) => {
-            let ctx = page_ctx(&state, None, &csrf).await;
-            let mut resp = render(&Register {
-                ctx,
-                heading: "Create the first administrator".into(),
-                button: "Create administrator".into(),
-                action: format!("/setup/{secret}"),
-                error: Some(message),
-                form: Registration {
-                    password: String::new(),
-                    ..form
-                },
-                field_errors,
-            });
-            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-            Ok(resp)
-        }
+        }) => Ok(signup_page(
+            &state,
+            &csrf,
+            Some(&secret),
+            Some((form, message, field_errors)),
+        )
+        .await),
         Err(e) => Err(e.into()),
     }
 }

@@ -61,21 +61,7 @@ async fn wrong_passwords_and_deactivated_accounts_cannot_sign_in() {
         "the same message for unknown users"
     );
 
-    let token = c
-        .http
-        .post(c.url("/oauth2/access_token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "victim"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let bearer = format!(
-        "Bearer {}",
-        json(token).await["access_token"].as_str().unwrap()
-    );
+    let bearer = crate::support::bearer(&site.base, "victim").await;
     admin
         .post_form("/admin/users/victim", &[("change", s("deactivate"))])
         .await;

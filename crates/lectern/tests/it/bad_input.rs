@@ -10,21 +10,7 @@ async fn malformed_and_oversized_bodies_are_refused_cleanly() {
     let site = TestSite::spawn().await;
     site.user("someone", false).await;
     let c = site.client();
-    let token = c
-        .http
-        .post(c.url("/oauth2/access_token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "someone"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let bearer = format!(
-        "Bearer {}",
-        json(token).await["access_token"].as_str().unwrap()
-    );
+    let bearer = crate::support::bearer(&site.base, "someone").await;
     let http = reqwest::Client::new();
 
     for body in ["{not json", "[]", "{\"course_details\": 5}", ""] {

@@ -62,20 +62,9 @@ struct Api {
 
 impl Api {
     async fn login(site: &TestSite, username: &str) -> Api {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{}/oauth2/access_token", site.base))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let bearer = format!("Bearer {}", json(r).await["access_token"].as_str().unwrap());
+        let bearer = crate::support::bearer(&site.base, username).await;
         Api {
-            http,
+            http: reqwest::Client::new(),
             base: site.base.clone(),
             bearer,
         }

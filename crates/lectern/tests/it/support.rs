@@ -166,3 +166,23 @@ pub fn find_link(html: &str, prefix: &str) -> Option<String> {
     let end = html[start..].find('"')? + start;
     Some(html[start..end].replace("&#43;", "+").replace("&amp;", "&"))
 }
+
+/// A bearer token for an existing account, from `POST /oauth2/access_token`.
+pub async fn bearer(base: &str, username: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/oauth2/access_token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(r.status(), StatusCode::OK, "token for {username}");
+    let body: serde_json::Value = r.json().await.expect("token JSON");
+    format!(
+        "Bearer {}",
+        body["access_token"].as_str().expect("access_token")
+    )
+}

@@ -165,20 +165,7 @@ async fn bad_archives_are_refused_and_change_nothing() {
 async fn the_api_imports_and_exports_and_reimport_replaces_the_draft() {
     let site = TestSite::spawn().await;
     let admin = site.user("root", true).await;
-    let token = reqwest::Client::new()
-        .post(admin.url("/oauth2/access_token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "root"),
-            ("password", crate::support::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let bearer = format!(
-        "Bearer {}",
-        json(token).await["access_token"].as_str().unwrap()
-    );
+    let bearer = crate::support::bearer(&site.base, "root").await;
     let http = reqwest::Client::new();
     let course = fixture("openedx-test-course.tar.gz");
     let r = http
