@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/assets/lectern.css", get(stylesheet))
         .route("/assets/upload.js", get(upload_script))
+        .route("/assets/problem.js", get(problem_script))
         .merge(health::router())
         .merge(accounts::router())
         .merge(lms::router())
@@ -48,6 +49,16 @@ async fn upload_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../assets/upload.js"),
+    )
+}
+
+async fn problem_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/problem.js"),
     )
 }
 
