@@ -260,3 +260,10 @@ impl Lectern {
         Ok(self.store.delete_expired_tokens(self.now()).await?)
     }
 }
+
+impl Lectern {
+    /// Whether an active site administrator exists.
+    pub async fn has_admin(&self) -> AppResult<bool> {
+        Ok(self.store.count_admins().await? > 0)
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p lectern-content --example olx_bench [ARCHIVE.tar.gz]`
 //! (default: the demo course, the largest fixture, from `LECTERN_OLX_FIXTURES`
-//! or `/work/shared/fixtures/olx`).
+//! or `tests/fixtures/olx` in the repository).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,7 +21,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(p) => PathBuf::from(p),
         None => std::env::var_os("LECTERN_OLX_FIXTURES")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/olx"))
+            .unwrap_or_else(|| {
+                PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../tests/fixtures/olx"
+                ))
+            })
             .join("openedx-demo-course.tar.gz"),
     };
     let bytes = std::fs::read(&path)?;

@@ -16,13 +16,22 @@ fn points(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// What the learner asked for on this page load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked {
+    pub show_answer: bool,
+    /// Demand hints revealed so far (hints are a page state, not a score).
+    pub hints: usize,
+}
+
 pub fn render(
     key: &CourseKey,
     view: &ProblemView,
-    show_answer: bool,
+    asked: Asked,
     message: Option<&str>,
     csrf: &str,
 ) -> RenderedBlock {
+    let show_answer = asked.show_answer;
     let answers = view.answers();
     let results = view.results();
     let rv = RenderView {
@@ -30,7 +39,7 @@ pub fn render(
         answers: Some(&answers),
         results: view.correctness_available.then_some(&results),
         show_answer,
-        hints_shown: 0,
+        hints_shown: asked.hints,
         disabled: view.closed,
     };
     let body = view.problem.render(&rv);
@@ -82,6 +91,15 @@ pub fn render(
         html.push_str(
             r#"<button class="secondary" type="submit" name="action" value="reset">Reset</button>"#,
         );
+    }
+    let hints = view.problem.demand_hints().len();
+    if asked.hints < hints {
+        html.push_str(&format!(
+            r#"<input type="hidden" name="hints_shown" value="{}"><button class="secondary" type="submit" name="action" value="hint">Hint ({} of {})</button>"#,
+            asked.hints,
+            asked.hints + 1,
+            hints
+        ));
     }
     if view.answer_available && !show_answer {
         html.push_str(r#"<button class="secondary" type="submit" name="action" value="show">Show answer</button>"#);

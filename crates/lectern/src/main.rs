@@ -55,6 +55,8 @@ enum Command {
     Export { course_key: String, out: PathBuf },
     /// Apply database migrations and exit.
     Migrate,
+    /// Check configuration, data folder and database; exit 0 only when healthy.
+    Doctor,
     /// Print configuration helpers.
     Config {
         #[command(subcommand)]
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
             Command::Export { course_key, out } => {
                 commands::transfer::export(config, &course_key, &out).await
             }
+            Command::Doctor => commands::doctor::run(config).await,
             Command::Migrate => commands::open_store(&config)
                 .await
                 .map(|_| println!("database is up to date")),

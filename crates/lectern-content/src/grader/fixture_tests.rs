@@ -1,6 +1,6 @@
 //! The real `grading_policy.json` files of Open edX's demo course and test
 //! course, read from the course exports in the shared fixtures folder
-//! (`LECTERN_OLX_FIXTURES`, default `/work/shared/fixtures/olx`), parsed and
+//! (`LECTERN_OLX_FIXTURES`, default `tests/fixtures/olx` in the repository), parsed and
 //! graded. Expected values are read off the files by hand.
 
 use std::io::Read;
@@ -11,7 +11,12 @@ use super::*;
 fn grading_policy_text(archive: &str) -> String {
     let dir = std::env::var_os("LECTERN_OLX_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/olx"));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/fixtures/olx"
+            ))
+        });
     let path = dir.join(format!("{archive}.tar.gz"));
     let file = std::fs::File::open(&path)
         .unwrap_or_else(|e| panic!("fixture {} (set LECTERN_OLX_FIXTURES): {e}", path.display()));

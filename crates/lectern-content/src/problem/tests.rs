@@ -1,5 +1,5 @@
 //! Problems from the real course exports in the shared fixtures folder
-//! (`LECTERN_OLX_FIXTURES`, default `/work/shared/fixtures/olx`), graded with
+//! (`LECTERN_OLX_FIXTURES`, default `tests/fixtures/olx` in the repository), graded with
 //! answers written here; expected scores read off the XML by hand.
 
 use super::*;
@@ -15,7 +15,12 @@ fn fixtures() -> &'static HashMap<String, String> {
     FILES.get_or_init(|| {
         let dir = std::env::var_os("LECTERN_OLX_FIXTURES")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/olx"));
+            .unwrap_or_else(|| {
+                PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../tests/fixtures/olx"
+                ))
+            });
         let mut out = HashMap::new();
         for archive in [
             "openedx-demo-course",

@@ -210,6 +210,8 @@ struct UnitQuery {
     /// A problem and a message about its last action (an input that was refused).
     problem: Option<String>,
     msg: Option<String>,
+    /// Demand hints shown for `problem`.
+    hints: Option<usize>,
 }
 
 async fn unit(
@@ -311,12 +313,17 @@ async fn render_for_learner(
     let usage = tree.usage_key(&block.block_ref());
     match state.app.problem_view(user, &usage).await {
         Ok(view) => {
-            let show = q.show.as_deref() == Some(block.id.as_str()) && view.answer_available;
-            let msg = q
-                .msg
-                .as_deref()
-                .filter(|_| q.problem.as_deref() == Some(block.id.as_str()));
-            crate::problem_form::render(&tree.key, &view, show, msg, csrf)
+            let this = q.problem.as_deref() == Some(block.id.as_str());
+            let asked = crate::problem_form::Asked {
+                show_answer: q.show.as_deref() == Some(block.id.as_str()) && view.answer_available,
+                hints: if this {
+                    q.hints.unwrap_or(0).min(100)
+                } else {
+                    0
+                },
+            };
+            let msg = q.msg.as_deref().filter(|_| this);
+            crate::problem_form::render(&tree.key, &view, asked, msg, csrf)
         }
         Err(e) => {
             tracing::warn!(problem = %usage, error = %e, "problem could not be shown");
@@ -419,6 +426,19 @@ async fn problem_action(
             .map(|_| ()),
         "reset" => state.app.reset_problem(&user, &usage).await.map(|_| ()),
         "show" => return Ok(Redirect::to(&back(&format!("?show={block_id}"))).into_response()),
+        "hint" => {
+            let shown: usize = pairs
+                .iter()
+                .find(|(k, _)| k == "hints_shown")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let q = serde_urlencoded::to_string([
+                ("problem", block_id.clone()),
+                ("hints", (shown + 1).min(100).to_string()),
+            ])
+            .unwrap_or_default();
+            return Ok(Redirect::to(&back(&format!("?{q}"))).into_response());
+        }
         _ => state
             .app
             .check_problem(&user, &usage, answers)

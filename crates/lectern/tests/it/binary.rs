@@ -164,6 +164,16 @@ fn sigterm_lets_the_request_in_flight_finish_and_keeps_it() {
 #[test]
 fn user_create_makes_an_admin_from_a_password_on_stdin() {
     let dir = tempfile::tempdir().unwrap();
+    let doctor = || {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .arg("doctor")
+            .output()
+            .unwrap()
+    };
+    let out = doctor();
+    assert!(!out.status.success(), "no administrator yet");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  administrator"));
     let mut child = Command::new(BIN)
         .current_dir(dir.path())
         .args([
@@ -190,6 +200,12 @@ fn user_create_makes_an_admin_from_a_password_on_stdin() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("created ops (site administrator)"));
+    let out = doctor();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Now there is an admin: serve prints no setup link.
     let port = free_port();
     let (mut child, lines) = serve(dir.path(), port);

@@ -10,7 +10,7 @@ use crate::support::{json, s, TestSite, PASSWORD};
 const COURSE: &str = "course-v1:T+G+R";
 
 const P1: &str = r#"<problem url_name="p1" display_name="Pick B" max_attempts="2" showanswer="finished"><multiplechoiceresponse><label>Pick B</label><choicegroup type="MultipleChoice"><choice correct="false">A</choice><choice correct="true">B</choice></choicegroup></multiplechoiceresponse><solution><p>SECRET-EXPLANATION</p></solution></problem>"#;
-const P2: &str = r#"<problem url_name="p2" display_name="Pi" weight="2"><numericalresponse answer="3.14"><responseparam type="tolerance" default="0.01"/><formulaequationinput/></numericalresponse></problem>"#;
+const P2: &str = r#"<problem url_name="p2" display_name="Pi" weight="2"><numericalresponse answer="3.14"><responseparam type="tolerance" default="0.01"/><formulaequationinput/></numericalresponse><demandhint><hint>HINT-ONE</hint><hint>HINT-TWO</hint></demandhint></problem>"#;
 const P3: &str = r#"<problem url_name="p3" display_name="Pick a and b"><choiceresponse partial_credit="EDC"><checkboxgroup><choice correct="true">a</choice><choice correct="true">b</choice><choice correct="false">c</choice></checkboxgroup></choiceresponse></problem>"#;
 
 /// A small OLX course: two Homework subsections and one Exam.
@@ -413,6 +413,19 @@ async fn learners_answer_in_the_page_without_javascript() {
     let (_, progress) = eve.text(&format!("/courses/{COURSE}/progress")).await;
     assert!(progress.contains("<svg"), "a chart");
     assert!(progress.contains("HW 1"));
+    // Demand hints, one at a time.
+    let (_, page) = eve.text(&format!("/courses/{COURSE}/unit/v2")).await;
+    assert!(!page.contains("HINT-ONE") && page.contains("Hint (1 of 2)"));
+    let r = eve
+        .post_form(
+            &format!("/courses/{COURSE}/problem/p2"),
+            &[("hints_shown", s("0")), ("action", s("hint"))],
+        )
+        .await;
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("HINT-ONE") && !page.contains("HINT-TWO") && page.contains("Hint (2 of 2)")
+    );
     // Without the CSRF token the answer is refused and nothing changes.
     let r = eve
         .post_form_no_csrf(

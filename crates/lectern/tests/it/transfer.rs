@@ -9,7 +9,7 @@ use crate::support::{json, s, TestSite};
 
 pub fn fixture(name: &str) -> Vec<u8> {
     let dir = std::env::var("LECTERN_OLX_FIXTURES").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/olx").to_string()
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/olx").to_string()
     });
     let path = format!("{dir}/{name}");
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
