@@ -52,12 +52,20 @@ pub struct GradeReport {
     pub chapters: Vec<(String, Vec<SubsectionView>)>,
 }
 
+/// The problems a learner can answer in a subsection, in course order: those
+/// in its units. Problems inside containers Lectern shows as placeholders
+/// (split_test, library_content, conditional) cannot be answered, so they are
+/// left out rather than counted as zeros.
 fn problems_under<'a>(course: &'a PublishedCourse, root: &'a Block) -> Vec<&'a Block> {
     let mut out = Vec::new();
     let mut stack: Vec<&Block> = vec![root];
     while let Some(b) = stack.pop() {
         if b.block_type == "problem" {
             out.push(b);
+            continue;
+        }
+        if !matches!(b.block_type.as_str(), "sequential" | "vertical") {
+            continue;
         }
         for c in b.children.iter().rev().filter_map(|c| course.tree.block(c)) {
             stack.push(c);
