@@ -87,6 +87,16 @@ EDGE_CASES = [
     "abs(-2)^0.5^2", "2^abs(-2)", "fact(abs(-5))", "fact(2^3)", "fact(4/2)", "fact(-0)",
     "fact(sin(0))", "fact(i)", "sin(2^70)", "abs(2^63)", "abs(-2^63)", "sqrt(2^70)",
     "x^y^2", "-x^2", "-(x)^2", "x*-1", "(x)(y)", "x/y/2", "x/(y/2)", "1/3*3", "0.1+0.2-0.3",
+    # Python numbers meeting numpy numbers: whose rule applies.
+    "i*abs(-2)", "i/abs(0)", "i^abs(2)", "2^abs(-2)", "2^abs(-2)^-1", "0.5^abs(-2)",
+    "abs(-2)^i", "(1+i)^abs(-2)", "1e308*abs(-10)", "10.0^abs(-400)", "abs(0)^-1",
+    "abs(0)^-1.0", "0^abs(-1)", "2^63*abs(-1)", "abs(-1)*2^62", "abs(-1)/0", "0/abs(0)",
+    "abs(-3)||abs(-6)", "abs(0)||2", "1||sin(0)", "(1+i)||(1-i)", "sqrt(-4)/0", "i/sin(0)",
+    "sin(0)/i", "i^sin(0)", "sin(0)^i", "sin(0)^-1", "fact(abs(2^63))", "abs(2^63)+1",
+    "abs(2^64-1)/2", "sin(2^63)", "sin(-2^63)", "sin(-2^63-1)", "sqrt(2^64)", "abs(-2^63)*1",
+    "arcsin(2^70)", "arctanh(-2^70)", "ln(-2^70)", "ln(2^70)", "arcsec(2^70)", "fact(2^70)",
+    "1e400^z", "1e400^i^0.5", "(1e-200+0*i)^-2", "arcsinh(1e308)", "arccosh(1e308)",
+    "arctan(-1e-18+i)", "arccot(j-tan(1e-9^2)||z)", "sqrt(-1e308+1)^-0.5^2",
 ]
 
 
@@ -96,12 +106,23 @@ SPECIAL = [complex(a, b) for a in (0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -3.0, 1
            for b in (0.0, -0.0, 0.5, -2.0, 1e200, math.inf, -math.inf, math.nan)]
 
 
+# Arguments next to branch points and cuts, and tiny ones, where careless
+# formulas lose all precision.
+DELICATE = [complex(a, b) for a, b in (
+    (1, 1e-18), (1, -1e-18), (-1, 1e-18), (-1, -1e-18), (1e-18, 1), (-1e-18, 1),
+    (1e-18, -1), (1 + 1e-10, 1e-300), (1 - 1e-10, 1e-300), (-1 - 1e-10, 1e-300),
+    (1e-20, 1e-20), (-1e-20, 1e-20), (1e-300, 1e-300), (0.5, 1e-300), (-0.5, -1e-300),
+    (3, 1e-300), (-3, 1e-300), (3, -1e-300), (0.6, 0.8), (0.8, -0.6), (1e-8, 1 + 1e-8),
+    (700, 1), (-700, 1), (1, 700), (710, 0.5), (-710, -0.5), (1e10, 1e-10), (2, 1e15),
+)]
+
+
 def special_cases():
     """Every function at special complex arguments (infinities, NaN, signed
     zeros, branch cuts)."""
     out = []
     for name in FUNCS[:30]:
-        for w in SPECIAL:
+        for w in SPECIAL + DELICATE:
             out.append(("%s(w)" % name, False, {"w": w}))
     for w in SPECIAL[::3]:
         for expr in ("w^2", "w^0.5", "w^i", "2^w", "w/w", "1/w", "w*i", "w||1", "w-w"):

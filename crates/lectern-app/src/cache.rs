@@ -40,3 +40,43 @@ impl CourseCache {
         map.insert((key.clone(), version), (tree, tick));
     }
 }
+
+/// Parsed problems of published versions, by (course, version, block).
+/// Same reasoning: a published version's problem XML never changes.
+#[derive(Default)]
+pub struct ProblemCache {
+    inner: Mutex<
+        HashMap<
+            (CourseKey, i64, lectern_content::BlockRef),
+            Arc<lectern_content::problem::Problem>,
+        >,
+    >,
+}
+
+/// Past this many parsed problems the cache starts over (a crude but bounded policy).
+const PROBLEM_CAPACITY: usize = 20_000;
+
+impl ProblemCache {
+    pub fn get_or_parse(
+        &self,
+        key: &CourseKey,
+        version: i64,
+        block: &lectern_content::Block,
+    ) -> Result<Arc<lectern_content::problem::Problem>, lectern_content::problem::ProblemError>
+    {
+        let k = (key.clone(), version, block.block_ref());
+        if let Some(p) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).get(&k) {
+            return Ok(p.clone());
+        }
+        let parsed = Arc::new(lectern_content::problem::Problem::parse(
+            block.body.as_deref().unwrap_or(""),
+            &block.id,
+        )?);
+        let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= PROBLEM_CAPACITY {
+            map.clear();
+        }
+        map.insert(k, parsed.clone());
+        Ok(parsed)
+    }
+}

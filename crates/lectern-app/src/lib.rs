@@ -9,9 +9,11 @@ pub mod accounts;
 pub mod admin;
 mod cache;
 pub mod error;
+pub mod grades;
 pub mod learning;
 pub mod model;
 pub mod passwords;
+pub mod problems;
 pub mod store;
 pub mod studio;
 pub mod transfer;
@@ -51,6 +53,7 @@ pub struct Lectern {
     settings: AppSettings,
     clock: Clock,
     courses: Arc<cache::CourseCache>,
+    problems: Arc<cache::ProblemCache>,
 }
 
 impl Lectern {
@@ -60,6 +63,7 @@ impl Lectern {
             settings,
             clock: Arc::new(Utc::now),
             courses: Arc::new(cache::CourseCache::default()),
+            problems: Arc::new(cache::ProblemCache::default()),
         }
     }
 

@@ -129,3 +129,86 @@ pub struct SiteStats {
     pub blobs: i64,
     pub blob_bytes: i64,
 }
+
+/// A learner's state on one problem. `revision` is 0 for a problem never
+/// touched; every write bumps it (the store's compare-and-swap guard).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemState {
+    pub user_id: UserId,
+    pub course_key: CourseKey,
+    pub usage_key: lectern_content::UsageKey,
+    pub revision: i64,
+    pub attempts: u32,
+    pub reset_count: u32,
+    /// The last submitted or saved answers (input id → answer), as JSON.
+    pub answers: serde_json::Value,
+    /// The last grading's per-input results, as JSON (`{}` when none).
+    pub correct_map: serde_json::Value,
+    pub raw_earned: f64,
+    pub raw_possible: f64,
+    /// Weighted score.
+    pub earned: f64,
+    pub possible: f64,
+    pub is_correct: bool,
+    pub ever_attempted: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProblemState {
+    pub fn fresh(user_id: UserId, usage_key: &lectern_content::UsageKey) -> Self {
+        Self {
+            user_id,
+            course_key: usage_key.course.clone(),
+            usage_key: usage_key.clone(),
+            revision: 0,
+            attempts: 0,
+            reset_count: 0,
+            answers: serde_json::Value::Object(Default::default()),
+            correct_map: serde_json::Value::Object(Default::default()),
+            raw_earned: 0.0,
+            raw_possible: 0.0,
+            earned: 0.0,
+            possible: 0.0,
+            is_correct: false,
+            ever_attempted: false,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+}
+
+/// One graded submission, kept forever.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Submission {
+    pub user_id: UserId,
+    pub usage_key: lectern_content::UsageKey,
+    pub attempt: u32,
+    pub answers: serde_json::Value,
+    pub correct_map: serde_json::Value,
+    pub earned: f64,
+    pub possible: f64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A persisted course grade. `revision` guards concurrent recomputation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GradeRecord {
+    pub user_id: UserId,
+    pub course_key: CourseKey,
+    pub revision: i64,
+    pub course_version: i64,
+    pub percent: f64,
+    pub letter_grade: Option<String>,
+    pub passed: bool,
+    /// The whole `CourseGrade` as JSON, for the progress page and reports.
+    pub detail: serde_json::Value,
+    pub subsections: Vec<SubsectionGradeRecord>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubsectionGradeRecord {
+    pub block_id: String,
+    pub earned: f64,
+    pub possible: f64,
+    pub graded: bool,
+}

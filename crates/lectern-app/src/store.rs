@@ -9,11 +9,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lectern_content::{CourseKey, CourseTree};
+use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 use crate::error::StoreError;
 use crate::model::{
-    AuthToken, CourseRecord, CourseRole, Enrollment, NewUser, SiteStats, User, UserId,
+    AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
+    Submission, User, UserId,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -116,6 +117,42 @@ pub trait EnrollmentStore {
     async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>>;
     async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>>;
     async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64>;
+    /// Users actively enrolled in a course.
+    async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>>;
+}
+
+#[async_trait]
+pub trait LearnerStateStore {
+    async fn problem_state(
+        &self,
+        user: UserId,
+        usage_key: &UsageKey,
+    ) -> StoreResult<Option<ProblemState>>;
+    /// Every problem state of a user in a course.
+    async fn problem_states(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Vec<ProblemState>>;
+    /// In one transaction: writes `state` if the stored revision is still
+    /// `state.revision` (0: no row yet) and bumps it; records `submission`;
+    /// and writes `grade` if the stored grade revision is still
+    /// `grade.revision`. Any mismatch: `StaleRevision` and nothing written.
+    async fn save_problem_state(
+        &self,
+        state: &ProblemState,
+        submission: Option<&Submission>,
+        grade: Option<&GradeRecord>,
+    ) -> StoreResult<()>;
+    async fn submissions(&self, user: UserId, usage_key: &UsageKey)
+        -> StoreResult<Vec<Submission>>;
+    async fn course_grade(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Option<GradeRecord>>;
+    /// Writes a grade if its stored revision is still `grade.revision`.
+    async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -136,7 +173,15 @@ pub trait HealthStore {
 
 /// Everything Lectern keeps, behind one object.
 pub trait Store:
-    UserStore + TokenStore + CourseStore + EnrollmentStore + BlobStore + HealthStore + Send + Sync
+    UserStore
+    + TokenStore
+    + CourseStore
+    + EnrollmentStore
+    + LearnerStateStore
+    + BlobStore
+    + HealthStore
+    + Send
+    + Sync
 {
 }
 
@@ -145,6 +190,7 @@ impl<T> Store for T where
         + TokenStore
         + CourseStore
         + EnrollmentStore
+        + LearnerStateStore
         + BlobStore
         + HealthStore
         + Send

@@ -87,6 +87,12 @@ impl Lectern {
             .import_course(&imported.tree, &blobs, by.map(|u| u.id), self.now())
             .await?;
         tracing::info!(course = %key, version, blocks = imported.tree.blocks.len(), assets = blobs.len(), "course imported");
+        if existing.is_some() {
+            // A re-import is a new published version: enrolled learners' grades follow it.
+            if let Err(e) = self.recompute_course_grades(&key).await {
+                tracing::warn!(course = %key, error = %e, "recomputing grades after import failed");
+            }
+        }
         Ok(ImportOutcome {
             course,
             version,

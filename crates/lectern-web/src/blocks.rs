@@ -99,6 +99,18 @@ fn video_html(block: &Block, key: &CourseKey) -> String {
     out
 }
 
+/// A problem as it will look, without a learner's state (Studio previews).
+fn problem_preview(block: &Block) -> String {
+    match lectern_content::problem::Problem::parse(block.body.as_deref().unwrap_or(""), &block.id) {
+        Ok(p) => {
+            let mut view = lectern_content::problem::RenderView::new(1);
+            view.disabled = true;
+            p.render(&view)
+        }
+        Err(e) => placeholder(block, &format!("this problem cannot be shown: {e}")),
+    }
+}
+
 /// A block Lectern shows but cannot run yet.
 pub fn placeholder(block: &Block, what: &str) -> String {
     format!(
@@ -118,7 +130,7 @@ pub fn render_leaf(block: &Block, key: &CourseKey) -> RenderedBlock {
         "html" => (None, author_html(block.body.as_deref().unwrap_or(""), key)),
         "video" => (Some(block.title()), video_html(block, key)),
         "discussion" => (Some(block.title()), placeholder(block, "discussions are not available on this site yet.")),
-        "problem" => (Some(block.title()), placeholder(block, "this problem cannot be answered here yet.")),
+        "problem" => (Some(block.title()), problem_preview(block)),
         other => (None, placeholder(block, &format!("Lectern does not support “{other}” blocks yet; the content is kept for export."))),
     };
     RenderedBlock {

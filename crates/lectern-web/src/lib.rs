@@ -12,6 +12,8 @@ mod error;
 mod extract;
 mod metrics;
 mod pages;
+mod problem_form;
+mod progress;
 mod routes;
 mod state;
 

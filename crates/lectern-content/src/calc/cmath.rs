@@ -393,17 +393,30 @@ pub(crate) fn atanh(z: C64) -> C64 {
         let r = recip(z);
         return C64::new(r.re, r.im + FRAC_PI_2.copysign(y));
     }
-    // Kahan: Re = log1p(4x / ((1-x)^2 + y^2)) / 4,
-    //        Im = atan2(2y, (1-x)(1+x) - y^2) / 2.
-    let one_minus = 1.0 - x;
-    let re = 0.25 * (4.0 * x / (one_minus * one_minus + y * y)).ln_1p();
-    let im = 0.5 * (2.0 * y).atan2(one_minus * (1.0 + x) - y * y);
+    // Kahan: Re = log1p(4|x| / ((1-|x|)^2 + y^2)) / 4 with the sign of x
+    // (the log1p argument is never near -1 that way, so the real part stays
+    // accurate next to the branch points ±1), Im = atan2(2y, (1-x)(1+x) -
+    // y^2) / 2.
+    let ax = x.abs();
+    let one_minus = 1.0 - ax;
+    let re = (0.25 * (4.0 * ax / (one_minus * one_minus + y * y)).ln_1p()).copysign(x);
+    let im = 0.5 * (2.0 * y).atan2((1.0 - x) * (1.0 + x) - y * y);
     C64::new(re, im)
 }
 
 pub(crate) fn atan(z: C64) -> C64 {
     // atan(z) = -i atanh(i z)
     times_minus_i(atanh(times_i(z)))
+}
+
+/// Real `arcsinh`, finite for every finite argument (the standard library's
+/// overflows to infinity near the largest double).
+pub(crate) fn real_asinh(x: f64) -> f64 {
+    if x.abs() > HUGE {
+        (x.abs().ln() + std::f64::consts::LN_2).copysign(x)
+    } else {
+        x.asinh()
+    }
 }
 
 /// numpy's real `arccosh`: NaN below 1, accurate for huge arguments.

@@ -254,11 +254,11 @@ pub(crate) fn call(name: &str, arg: &Value) -> Option<Result<Value, CalcError>> 
         "sech" => np_unary(v, f64::cosh, cmath::cosh).and_then(reciprocal_of),
         "csch" => np_unary(v, f64::sinh, cmath::sinh).and_then(reciprocal_of),
         "coth" => np_unary(v, f64::tanh, cmath::tanh).and_then(reciprocal_of),
-        "arcsinh" => np_unary(v, f64::asinh, cmath::asinh),
+        "arcsinh" => np_unary(v, cmath::real_asinh, cmath::asinh),
         "arccosh" => np_unary(v, cmath::real_acosh, cmath::acosh),
         "arctanh" => scimath(v, outside_unit, real_atanh, cmath::atanh),
         "arcsech" => one_over(v).and_then(|w| np_unary(&w, cmath::real_acosh, cmath::acosh)),
-        "arccsch" => one_over(v).and_then(|w| np_unary(&w, f64::asinh, cmath::asinh)),
+        "arccsch" => one_over(v).and_then(|w| np_unary(&w, cmath::real_asinh, cmath::asinh)),
         "arccoth" => one_over(v).and_then(|w| np_unary(&w, real_atanh, cmath::atanh)),
         _ => return None,
     })

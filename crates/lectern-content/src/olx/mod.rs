@@ -144,7 +144,7 @@ pub fn read_archive(tar_gz: &[u8], limits: &ImportLimits) -> Result<ImportedCour
             outside.len()
         ));
     }
-    read::read(&files, limits, warnings)
+    read::read(files, limits, warnings)
 }
 
 /// Imports an unpacked course folder: paths relative to the folder holding
@@ -154,7 +154,7 @@ pub fn read_files(
     files: BTreeMap<String, Vec<u8>>,
     limits: &ImportLimits,
 ) -> Result<ImportedCourse, OlxError> {
-    read::read(&files, limits, Vec::new())
+    read::read(files, limits, Vec::new())
 }
 
 /// Writes the course as a `.tar.gz` export with one top folder, `course/`.

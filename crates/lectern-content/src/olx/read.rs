@@ -38,7 +38,23 @@ pub const CONTAINER_TYPES: &[&str] = &[
 /// Types kept as their attributes plus the XML inside them (`body`).
 pub const ATTRIBUTE_TYPES: &[&str] = &["video", "discussion"];
 
+/// Reads a course folder. Takes the files so that asset bytes move into the
+/// result instead of being copied.
 pub fn read(
+    mut files: BTreeMap<String, Vec<u8>>,
+    limits: &ImportLimits,
+    warnings: Vec<String>,
+) -> Result<ImportedCourse, OlxError> {
+    let mut course = read_borrowed(&files, limits, warnings)?;
+    for path in course.tree.assets.keys() {
+        if let Some(bytes) = files.remove(&format!("static/{path}")) {
+            course.asset_bytes.insert(path.clone(), bytes);
+        }
+    }
+    Ok(course)
+}
+
+fn read_borrowed(
     files: &BTreeMap<String, Vec<u8>>,
     limits: &ImportLimits,
     warnings: Vec<String>,

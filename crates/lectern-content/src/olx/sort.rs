@@ -9,9 +9,9 @@ use super::{assets, xml, ImportReport, ImportedCourse};
 use crate::tree::CourseTree;
 
 impl Reader<'_> {
-    /// Sorts the files the walk did not use and builds the report.
+    /// Sorts the files the walk did not use and builds the report (asset
+    /// bytes are moved in by the caller, which owns the files).
     pub(super) fn finish(mut self, mut tree: CourseTree) -> Result<ImportedCourse, OlxError> {
-        let mut asset_bytes = BTreeMap::new();
         let mut drafts = 0usize;
         // Where export will write each block; an unused file there would be
         // overwritten, so it is not kept.
@@ -37,7 +37,6 @@ impl Reader<'_> {
             if let Some(rel) = path.strip_prefix("static/") {
                 tree.assets
                     .insert(rel.to_string(), assets::describe(rel, bytes));
-                asset_bytes.insert(rel.to_string(), bytes.clone());
                 continue;
             }
             if let Some(name) = path
@@ -119,7 +118,7 @@ impl Reader<'_> {
         report.asset_bytes = tree.assets.values().map(|a| a.size).sum();
         Ok(ImportedCourse {
             tree,
-            asset_bytes,
+            asset_bytes: BTreeMap::new(),
             report,
         })
     }

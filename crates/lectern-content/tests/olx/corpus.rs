@@ -75,6 +75,7 @@ fn files_corpus_replays() {
     for seed in [
         "inline-layout",
         "regression-attribute-name-feff",
+        "regression-attribute-name-xmlns-prefix",
         "regression-inline-course-xml-stale-definition",
         "regression-policy-key-not-a-name",
         "tiny-course",

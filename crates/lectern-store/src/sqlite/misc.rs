@@ -95,6 +95,23 @@ impl EnrollmentStore for SqliteStore {
         rows.iter().map(enrollment_from_row).collect()
     }
 
+    async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<lectern_app::User>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM enrollments WHERE course_key = ? AND is_active ORDER BY user_id",
+        )
+        .bind(key.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(u) = lectern_app::store::UserStore::user_by_id(self, id).await? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
     async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM enrollments WHERE course_key = ? AND is_active")
             .bind(key.to_string())

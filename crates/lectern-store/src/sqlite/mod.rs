@@ -6,6 +6,7 @@
 //! run concurrently with the writer thanks to WAL.
 
 mod courses;
+mod learner;
 mod misc;
 mod users;
 

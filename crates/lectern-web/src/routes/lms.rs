@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{course_key}/progress", get(progress))
         .route("/courses/{course_key}/jump_to/{usage_key}", get(jump_to))
         .route("/courses/{course_key}/static/{*path}", get(static_file))
+        .route(
+            "/courses/{course_key}/problem/{block_id}",
+            post(problem_action),
+        )
 }
 
 async fn catalogue(
@@ -199,11 +203,21 @@ async fn outline(
     }))
 }
 
+#[derive(serde::Deserialize, Default)]
+struct UnitQuery {
+    /// A problem whose answer the learner asked to see.
+    show: Option<String>,
+    /// A problem and a message about its last action (an input that was refused).
+    problem: Option<String>,
+    msg: Option<String>,
+}
+
 async fn unit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     csrf: Extension<CsrfToken>,
     Path((raw, unit_id)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<UnitQuery>,
 ) -> PageResult<Response> {
     let key = course_key(&raw)?;
     let page = state.app.unit_page(&user, &key, &unit_id).await?;
@@ -218,7 +232,7 @@ async fn unit(
         if !staff && !released_to_learners(tree, &child.block_ref(), now) {
             continue;
         }
-        blocks.push(render_for_learner(&state, &user, tree, child).await);
+        blocks.push(render_for_learner(&state, &user, tree, child, &q, &csrf.0 .0).await);
     }
     let crumbs = page
         .ancestry
@@ -282,43 +296,54 @@ async fn jump_to(
     .into_response())
 }
 
-/// A block of a unit as this learner sees it.
+/// A block of a unit as this learner sees it; problems are live forms.
 async fn render_for_learner(
-    _state: &AppState,
-    _user: &User,
+    state: &AppState,
+    user: &User,
     tree: &CourseTree,
     block: &lectern_content::Block,
+    q: &UnitQuery,
+    csrf: &str,
 ) -> RenderedBlock {
-    render_leaf(block, &tree.key)
-}
-
-/// The progress page's content: graded subsections and, once problems are
-/// graded, the scores.
-async fn progress_body(
-    _state: &AppState,
-    _user: &User,
-    course: &PublishedCourse,
-) -> PageResult<String> {
-    let tree = &course.tree;
-    let mut out = String::from("<h2>Graded subsections</h2><ul>");
-    let mut any = false;
-    for b in tree.walk() {
-        if b.block_type == "sequential"
-            && tree.effective_field(&b.block_ref(), "graded").as_deref() == Some("true")
-        {
-            any = true;
-            out.push_str(&format!(
-                "<li>{} <span class=\"badge graded\">{}</span></li>",
-                crate::blocks::esc(&b.title()),
-                crate::blocks::esc(b.field("format").unwrap_or(""))
-            ));
+    if block.block_type != "problem" {
+        return render_leaf(block, &tree.key);
+    }
+    let usage = tree.usage_key(&block.block_ref());
+    match state.app.problem_view(user, &usage).await {
+        Ok(view) => {
+            let show = q.show.as_deref() == Some(block.id.as_str()) && view.answer_available;
+            let msg = q
+                .msg
+                .as_deref()
+                .filter(|_| q.problem.as_deref() == Some(block.id.as_str()));
+            crate::problem_form::render(&tree.key, &view, show, msg, csrf)
+        }
+        Err(e) => {
+            tracing::warn!(problem = %usage, error = %e, "problem could not be shown");
+            RenderedBlock {
+                anchor: format!("problem-{}", block.id),
+                title: Some(block.title()),
+                html: crate::blocks::placeholder(
+                    block,
+                    &format!("this problem cannot be shown: {e}"),
+                ),
+            }
         }
     }
-    out.push_str("</ul>");
-    if !any {
-        out = "<p class=\"muted\">This course has no graded subsections.</p>".into();
-    }
-    Ok(out)
+}
+
+/// The progress page's content: a chart of scores by assignment, the course
+/// grade, and every subsection's score.
+async fn progress_body(
+    state: &AppState,
+    user: &User,
+    course: &PublishedCourse,
+) -> PageResult<String> {
+    let report = state.app.my_grade(user, &course.record.key).await?;
+    Ok(crate::progress::render(
+        &report,
+        &course.tree.grading_policy,
+    ))
 }
 
 /// A course's static file (`/static/NAME` in its HTML and problems).
@@ -358,4 +383,60 @@ async fn static_file(
     // Uploaded HTML or SVG must not run scripts with the site's cookies.
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; media-src 'self'"));
     Ok(resp)
+}
+
+/// The problem form: `action` = check | save | reset | show, inputs named by id.
+async fn problem_action(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path((raw, block_id)): Path<(String, String)>,
+    crate::extract::PageForm(pairs): crate::extract::PageForm<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    let usage = key.usage_key("problem", &block_id);
+    let action = pairs
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("check");
+    let view = state.app.problem_view(&user, &usage).await?;
+    let unit = view
+        .course
+        .tree
+        .ancestry(&usage.block)
+        .into_iter()
+        .find(|r| r.block_type == "vertical");
+    let unit_id = unit
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::not_found(format!("problem {block_id}")))?;
+    let back = |extra: &str| format!("/courses/{key}/unit/{unit_id}{extra}#problem-{block_id}");
+    let answers = crate::problem_form::answers_from_form(&view.problem, &pairs);
+    let result = match action {
+        "save" => state
+            .app
+            .save_problem(&user, &usage, answers)
+            .await
+            .map(|_| ()),
+        "reset" => state.app.reset_problem(&user, &usage).await.map(|_| ()),
+        "show" => return Ok(Redirect::to(&back(&format!("?show={block_id}"))).into_response()),
+        _ => state
+            .app
+            .check_problem(&user, &usage, answers)
+            .await
+            .map(|_| ()),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&back("")).into_response()),
+        Err(AppError::Invalid { message, .. })
+        | Err(AppError::Forbidden(message))
+        | Err(AppError::Conflict(message)) => {
+            let q = serde_urlencoded::to_string([
+                ("problem", block_id.as_str()),
+                ("msg", message.as_str()),
+            ])
+            .unwrap_or_default();
+            Ok(Redirect::to(&back(&format!("?{q}"))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

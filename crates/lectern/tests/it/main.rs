@@ -9,5 +9,6 @@ mod authz;
 mod bad_input;
 mod binary;
 mod journey;
+mod problems;
 mod support;
 mod transfer;

@@ -4,6 +4,7 @@
 mod accounts;
 mod courses;
 mod openapi;
+pub mod problems;
 
 use axum::Router;
 use serde::Serialize;
@@ -15,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(courses::router())
         .merge(openapi::router())
+        .merge(problems::router())
 }
 
 /// Open edX's list envelope.

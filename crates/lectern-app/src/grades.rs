@@ -1,0 +1,288 @@
+//! Course grades: each learner's problem scores, summed per subsection and
+//! run through the course's grading policy (Open edX's grader, in
+//! `lectern_content::grader`).
+//!
+//! A problem the learner never answered still counts with its full possible
+//! score and nothing earned, as in Open edX. Grades are persisted with every
+//! answer (in the same transaction) and recomputed for every enrolled
+//! learner when a new version is published.
+
+use std::collections::HashMap;
+
+use lectern_content::grader::{grade_course, CourseGrade, ProblemScore, SubsectionInput};
+use lectern_content::problem::settings::weighted_score;
+use lectern_content::{Block, CourseKey, UsageKey};
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult, StoreError};
+use crate::learning::{released_to_learners, PublishedCourse};
+use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
+use crate::problems::problem_settings;
+use crate::Lectern;
+
+/// One problem's score for the progress page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemScoreView {
+    pub usage_key: String,
+    pub display_name: String,
+    pub earned: f64,
+    pub possible: f64,
+    pub attempted: bool,
+}
+
+/// One subsection's score for the progress page.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubsectionView {
+    pub block_id: String,
+    pub display_name: String,
+    pub graded: bool,
+    pub format: Option<String>,
+    pub due: Option<String>,
+    pub earned: f64,
+    pub possible: f64,
+    pub problems: Vec<ProblemScoreView>,
+}
+
+/// A learner's grade in a course, with what it is made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct GradeReport {
+    pub username: String,
+    pub course_key: CourseKey,
+    pub grade: CourseGrade,
+    pub chapters: Vec<(String, Vec<SubsectionView>)>,
+}
+
+fn problems_under<'a>(course: &'a PublishedCourse, root: &'a Block) -> Vec<&'a Block> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Block> = vec![root];
+    while let Some(b) = stack.pop() {
+        if b.block_type == "problem" {
+            out.push(b);
+        }
+        for c in b.children.iter().rev().filter_map(|c| course.tree.block(c)) {
+            stack.push(c);
+        }
+    }
+    out
+}
+
+impl Lectern {
+    /// Computes a learner's grade from their stored states, with `replacing`
+    /// standing in for the stored state of that one problem.
+    async fn compute_grade(
+        &self,
+        user: &User,
+        course: &PublishedCourse,
+        replacing: Option<&ProblemState>,
+    ) -> AppResult<GradeReport> {
+        let mut states: HashMap<UsageKey, ProblemState> = self
+            .store
+            .problem_states(user.id, &course.record.key)
+            .await?
+            .into_iter()
+            .map(|s| (s.usage_key.clone(), s))
+            .collect();
+        if let Some(r) = replacing {
+            states.insert(r.usage_key.clone(), r.clone());
+        }
+        let staff = self.sees_unreleased(user, &course.record.key).await?;
+        let now = self.now();
+        let tree = &course.tree;
+        let mut inputs = Vec::new();
+        let mut chapters = Vec::new();
+        for chapter in tree
+            .root()
+            .map(|r| tree.children(r).collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            let mut subs = Vec::new();
+            for seq in tree
+                .children(chapter)
+                .filter(|b| b.block_type == "sequential")
+            {
+                let r = seq.block_ref();
+                let graded = tree.effective_field(&r, "graded").as_deref() == Some("true");
+                let format = tree.effective_field(&r, "format").filter(|f| !f.is_empty());
+                let mut scores = Vec::new();
+                let mut views = Vec::new();
+                for p in problems_under(course, seq) {
+                    let pr = p.block_ref();
+                    if !staff && !released_to_learners(tree, &pr, now) {
+                        continue;
+                    }
+                    let Ok(problem) = self.parsed_problem(course, p) else {
+                        continue;
+                    };
+                    let usage = tree.usage_key(&pr);
+                    let settings = problem_settings(course, p);
+                    let (earned, possible, attempted) = match states.get(&usage) {
+                        Some(s) if s.ever_attempted && s.possible > 0.0 => {
+                            (s.earned, s.possible, true)
+                        }
+                        _ => {
+                            let (_, possible) =
+                                weighted_score(0.0, problem.raw_possible(), settings.weight);
+                            (0.0, possible, false)
+                        }
+                    };
+                    scores.push(ProblemScore { earned, possible });
+                    views.push(ProblemScoreView {
+                        usage_key: usage.to_string(),
+                        display_name: p.title(),
+                        earned,
+                        possible,
+                        attempted,
+                    });
+                }
+                let (earned, possible) = scores
+                    .iter()
+                    .fold((0.0, 0.0), |(e, p), s| (e + s.earned, p + s.possible));
+                inputs.push(SubsectionInput {
+                    id: seq.id.clone(),
+                    display_name: seq.title(),
+                    format: format.clone(),
+                    graded,
+                    problems: scores,
+                });
+                subs.push(SubsectionView {
+                    block_id: seq.id.clone(),
+                    display_name: seq.title(),
+                    graded,
+                    format,
+                    due: tree.effective_field(&r, "due"),
+                    earned,
+                    possible,
+                    problems: views,
+                });
+            }
+            chapters.push((chapter.title(), subs));
+        }
+        let grade = grade_course(&tree.grading_policy, &inputs);
+        Ok(GradeReport {
+            username: user.username.clone(),
+            course_key: course.record.key.clone(),
+            grade,
+            chapters,
+        })
+    }
+
+    /// The record to persist for a learner's grade, guarded by the stored revision.
+    pub(crate) async fn grade_record_with(
+        &self,
+        user: &User,
+        course: &PublishedCourse,
+        replacing: Option<&ProblemState>,
+    ) -> AppResult<GradeRecord> {
+        let report = self.compute_grade(user, course, replacing).await?;
+        let revision = self
+            .store
+            .course_grade(user.id, &course.record.key)
+            .await?
+            .map(|g| g.revision)
+            .unwrap_or(0);
+        let subsections = report
+            .chapters
+            .iter()
+            .flat_map(|(_, subs)| subs.iter())
+            .map(|s| SubsectionGradeRecord {
+                block_id: s.block_id.clone(),
+                earned: s.earned,
+                possible: s.possible,
+                graded: s.graded,
+            })
+            .collect();
+        Ok(GradeRecord {
+            user_id: user.id,
+            course_key: course.record.key.clone(),
+            revision,
+            course_version: course.version,
+            percent: report.grade.percent,
+            letter_grade: report.grade.letter_grade.clone(),
+            passed: report.grade.passed,
+            detail: serde_json::to_value(&report.grade)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            subsections,
+            updated_at: self.now(),
+        })
+    }
+
+    /// `user`'s own grade report in a course (the progress page).
+    pub async fn my_grade(&self, user: &User, key: &CourseKey) -> AppResult<GradeReport> {
+        let course = self.courseware(user, key).await?;
+        self.compute_grade(user, &course, None).await
+    }
+
+    /// The grade of `username` in a course: learners may ask for themselves,
+    /// the course's team for anyone enrolled.
+    pub async fn grade_of(
+        &self,
+        asker: &User,
+        key: &CourseKey,
+        username: &str,
+    ) -> AppResult<GradeReport> {
+        if asker.username.eq_ignore_ascii_case(username) {
+            return self.my_grade(asker, key).await;
+        }
+        if !self.is_course_author(asker, key).await? {
+            return Err(AppError::Forbidden(
+                "You can only see your own grades.".into(),
+            ));
+        }
+        let learner = self.user_by_username(username).await?;
+        let course = self.published_course(key).await?;
+        if self.enrollment(&learner, key).await?.is_none() {
+            return Err(AppError::not_found(format!("{username} in {key}")));
+        }
+        self.compute_grade(&learner, &course, None).await
+    }
+
+    /// Every enrolled learner's grade (course team only).
+    pub async fn course_grades(
+        &self,
+        asker: &User,
+        key: &CourseKey,
+    ) -> AppResult<Vec<GradeReport>> {
+        if !self.is_course_author(asker, key).await? {
+            return Err(AppError::Forbidden(
+                "Only the course team can list everyone's grades.".into(),
+            ));
+        }
+        let course = self.published_course(key).await?;
+        let mut out = Vec::new();
+        for learner in self.store.enrolled_users(key).await? {
+            out.push(self.compute_grade(&learner, &course, None).await?);
+        }
+        Ok(out)
+    }
+
+    /// The persisted grade record (what reports read).
+    pub async fn persisted_grade(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<Option<GradeRecord>> {
+        Ok(self.store.course_grade(user.id, key).await?)
+    }
+
+    /// Recomputes and persists every enrolled learner's grade against the
+    /// newest published version; returns how many were written.
+    pub async fn recompute_course_grades(&self, key: &CourseKey) -> AppResult<usize> {
+        let course = self.published_course(key).await?;
+        let mut written = 0;
+        for learner in self.store.enrolled_users(key).await? {
+            for _ in 0..5 {
+                let record = self.grade_record_with(&learner, &course, None).await?;
+                match self.store.save_course_grade(&record).await {
+                    Ok(()) => {
+                        written += 1;
+                        break;
+                    }
+                    Err(StoreError::StaleRevision) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        tracing::info!(course = %key, version = course.version, learners = written, "grades recomputed");
+        Ok(written)
+    }
+}

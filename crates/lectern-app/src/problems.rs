@@ -1,0 +1,396 @@
+//! Answering problems: showing a problem as this learner sees it, checking
+//! (grading) a submission, saving and resetting, and "Show answer".
+//!
+//! The server enforces every rule, not the page: attempts are counted and
+//! capped here, answers are only sent once `showanswer` allows, and a
+//! submission is acknowledged only after its state, its history row and the
+//! recomputed grade are committed together. Concurrent submissions by the
+//! same learner are serialised by a compare-and-swap on the state's
+//! revision, so `max_attempts` can never be exceeded and none is lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use lectern_content::problem::settings::{seed_for, weighted_score, AttemptState, ProblemSettings};
+use lectern_content::problem::{Answer, Grading, InputKind, Problem};
+use lectern_content::{Block, UsageKey};
+
+use crate::error::{AppError, AppResult, StoreError};
+use crate::learning::{released_to_learners, PublishedCourse};
+use crate::model::{ProblemState, Submission, User};
+use crate::Lectern;
+
+/// Settings read from the tree for a problem (own value, else inherited).
+const SETTING_FIELDS: &[&str] = &[
+    "max_attempts",
+    "showanswer",
+    "attempts_before_showanswer_button",
+    "weight",
+    "rerandomize",
+    "show_correctness",
+    "due",
+    "graceperiod",
+];
+
+/// How many times a check is replayed when another submission of the same
+/// learner lands in between.
+const CAS_RETRIES: usize = 50;
+
+/// The most answers one submission may carry.
+const MAX_INPUTS: usize = 500;
+
+/// A problem as one learner sees it now.
+pub struct ProblemView {
+    pub course: PublishedCourse,
+    pub block: Block,
+    pub problem: Arc<Problem>,
+    pub settings: ProblemSettings,
+    pub state: ProblemState,
+    pub seed: u64,
+    pub staff: bool,
+    pub closed: bool,
+    pub answer_available: bool,
+    pub correctness_available: bool,
+}
+
+impl ProblemView {
+    /// The stored answers, typed.
+    pub fn answers(&self) -> BTreeMap<String, Answer> {
+        serde_json::from_value(self.state.answers.clone()).unwrap_or_default()
+    }
+
+    pub fn results(&self) -> BTreeMap<String, lectern_content::problem::InputResult> {
+        serde_json::from_value(self.state.correct_map.clone()).unwrap_or_default()
+    }
+}
+
+/// What a check returns.
+pub struct CheckOutcome {
+    pub grading: Grading,
+    pub earned: f64,
+    pub possible: f64,
+    pub attempts: u32,
+    pub view: ProblemView,
+}
+
+/// The settings of a problem block in its tree.
+pub fn problem_settings(course: &PublishedCourse, block: &Block) -> ProblemSettings {
+    let r = block.block_ref();
+    let mut fields = BTreeMap::new();
+    for name in SETTING_FIELDS {
+        if let Some(v) = course.tree.effective_field(&r, name) {
+            fields.insert(name.to_string(), v);
+        }
+    }
+    if let Some(end) = course.tree.root().and_then(|c| c.field("end")) {
+        fields.insert("course_end".into(), end.to_string());
+    }
+    // A malformed setting falls back to Open edX's default for it rather than
+    // making the problem unusable; Studio refuses such values on save.
+    ProblemSettings::from_fields(&fields).unwrap_or_else(|_| {
+        let only_valid: BTreeMap<String, String> = fields
+            .into_iter()
+            .filter(|(k, v)| {
+                ProblemSettings::from_fields(&BTreeMap::from([(k.clone(), v.clone())])).is_ok()
+            })
+            .collect();
+        ProblemSettings::from_fields(&only_valid)
+            .unwrap_or_else(|_| ProblemSettings::from_fields(&BTreeMap::new()).unwrap_or_default())
+    })
+}
+
+impl Lectern {
+    /// Parses (or finds cached) the problem of a block in a published version.
+    pub fn parsed_problem(
+        &self,
+        course: &PublishedCourse,
+        block: &Block,
+    ) -> AppResult<Arc<Problem>> {
+        self.problems
+            .get_or_parse(&course.record.key, course.version, block)
+            .map_err(|e| AppError::invalid(format!("This problem cannot be shown: {e}")))
+    }
+
+    /// A problem as `user` sees it: state, seed, whether it is closed and
+    /// whether its answer may be shown.
+    pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
+        let course = self.courseware(user, &usage.course).await?;
+        let staff = self.sees_unreleased(user, &usage.course).await?;
+        let now = self.now();
+        let block = course
+            .tree
+            .block(&usage.block)
+            .filter(|b| b.block_type == "problem")
+            .filter(|_| staff || released_to_learners(&course.tree, &usage.block, now))
+            .cloned()
+            .ok_or_else(|| AppError::not_found(format!("problem {usage}")))?;
+        let problem = self.parsed_problem(&course, &block)?;
+        let settings = problem_settings(&course, &block);
+        let state = self
+            .store
+            .problem_state(user.id, usage)
+            .await?
+            .unwrap_or_else(|| ProblemState::fresh(user.id, usage));
+        Ok(self.view_with_state(course, block, problem, settings, state, user, staff))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn view_with_state(
+        &self,
+        course: PublishedCourse,
+        block: Block,
+        problem: Arc<Problem>,
+        settings: ProblemSettings,
+        state: ProblemState,
+        user: &User,
+        staff: bool,
+    ) -> ProblemView {
+        let now = self.now();
+        let seed = seed_for(
+            settings.rerandomize,
+            user.id,
+            &state.usage_key.to_string(),
+            state.reset_count,
+        );
+        let attempt_state = AttemptState {
+            attempts: state.attempts,
+            is_correct: state.is_correct,
+            ever_attempted: state.ever_attempted,
+            staff,
+        };
+        ProblemView {
+            closed: settings.is_closed(state.attempts, now),
+            answer_available: settings.answer_available(&attempt_state, now),
+            correctness_available: settings.correctness_available(staff, now),
+            course,
+            block,
+            problem,
+            settings,
+            state,
+            seed,
+            staff,
+        }
+    }
+
+    /// Grades a submission and records it. Input that cannot be read is
+    /// refused without using an attempt.
+    pub async fn check_problem(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+        answers: BTreeMap<String, Answer>,
+    ) -> AppResult<CheckOutcome> {
+        let mut view = self.problem_view(user, usage).await?;
+        if !view.problem.is_gradable() {
+            return Err(AppError::invalid(format!(
+                "This problem cannot be graded by Lectern yet (it uses: {}).",
+                view.problem.unsupported().join(", ")
+            )));
+        }
+        let answers = normalise_answers(&view.problem, answers)?;
+        for _ in 0..CAS_RETRIES {
+            let now = self.now();
+            if view.settings.used_all_attempts(view.state.attempts) {
+                return Err(AppError::Forbidden(
+                    "You have used all your attempts for this problem.".into(),
+                ));
+            }
+            if view.settings.is_past_due(now) {
+                return Err(AppError::Forbidden(
+                    "This problem is past its due date.".into(),
+                ));
+            }
+            let grading = view
+                .problem
+                .grade(&answers, view.seed)
+                .map_err(|e| AppError::field(&e.input_id, e.message.clone()))?;
+            let (earned, possible) = weighted_score(
+                grading.raw_earned,
+                grading.raw_possible,
+                view.settings.weight,
+            );
+            let answers_json =
+                serde_json::to_value(&answers).map_err(|e| AppError::Internal(e.to_string()))?;
+            let map_json = serde_json::to_value(&grading.correct_map)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let mut next = view.state.clone();
+            next.attempts += 1;
+            next.answers = answers_json.clone();
+            next.correct_map = map_json.clone();
+            next.raw_earned = grading.raw_earned;
+            next.raw_possible = grading.raw_possible;
+            next.earned = earned;
+            next.possible = possible;
+            next.is_correct = grading.is_correct();
+            next.ever_attempted = true;
+            next.updated_at = now;
+            let submission = Submission {
+                user_id: user.id,
+                usage_key: usage.clone(),
+                attempt: next.attempts,
+                answers: answers_json,
+                correct_map: map_json,
+                earned,
+                possible,
+                created_at: now,
+            };
+            let grade = self
+                .grade_record_with(user, &view.course, Some(&next))
+                .await?;
+            match self
+                .store
+                .save_problem_state(&next, Some(&submission), Some(&grade))
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(user = %user.username, problem = %usage, attempt = next.attempts, earned, possible, "problem checked");
+                    let attempts = next.attempts;
+                    let mut stored = next;
+                    stored.revision += 1;
+                    let view = self.view_with_state(
+                        view.course,
+                        view.block,
+                        view.problem,
+                        view.settings,
+                        stored,
+                        user,
+                        view.staff,
+                    );
+                    return Ok(CheckOutcome {
+                        grading,
+                        earned,
+                        possible,
+                        attempts,
+                        view,
+                    });
+                }
+                Err(StoreError::StaleRevision) => {
+                    view = self.problem_view(user, usage).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Conflict(
+            "Too many submissions at once; try again.".into(),
+        ))
+    }
+
+    /// Stores answers without grading them (Open edX's "Save").
+    pub async fn save_problem(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+        answers: BTreeMap<String, Answer>,
+    ) -> AppResult<ProblemView> {
+        self.change_state(user, usage, |view, next| {
+            if view.closed {
+                return Err(AppError::Forbidden("This problem is closed.".into()));
+            }
+            next.answers = serde_json::to_value(normalise_answers(&view.problem, answers.clone())?)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Clears the learner's answers and score (a new seed with rerandomize).
+    pub async fn reset_problem(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
+        self.change_state(user, usage, |view, next| {
+            if view.closed {
+                return Err(AppError::Forbidden(
+                    "This problem is closed; it cannot be reset.".into(),
+                ));
+            }
+            next.answers = serde_json::Value::Object(Default::default());
+            next.correct_map = serde_json::Value::Object(Default::default());
+            next.raw_earned = 0.0;
+            next.earned = 0.0;
+            next.is_correct = false;
+            next.reset_count += 1;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_state(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+        change: impl Fn(&ProblemView, &mut ProblemState) -> AppResult<()>,
+    ) -> AppResult<ProblemView> {
+        for _ in 0..CAS_RETRIES {
+            let view = self.problem_view(user, usage).await?;
+            let mut next = view.state.clone();
+            change(&view, &mut next)?;
+            next.updated_at = self.now();
+            let grade = self
+                .grade_record_with(user, &view.course, Some(&next))
+                .await?;
+            match self
+                .store
+                .save_problem_state(&next, None, Some(&grade))
+                .await
+            {
+                Ok(()) => return self.problem_view(user, usage).await,
+                Err(StoreError::StaleRevision) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Conflict(
+            "Too many changes at once; try again.".into(),
+        ))
+    }
+
+    /// The correct answers, only when `showanswer` allows it for this learner.
+    pub async fn problem_answers(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+    ) -> AppResult<(ProblemView, BTreeMap<String, Answer>)> {
+        let view = self.problem_view(user, usage).await?;
+        if !view.answer_available {
+            return Err(AppError::Forbidden(
+                "The answer to this problem is not available yet.".into(),
+            ));
+        }
+        let answers = view.problem.correct_answers(view.seed);
+        Ok((view, answers))
+    }
+
+    /// The history of a learner's graded submissions to a problem.
+    pub async fn submissions(&self, user: &User, usage: &UsageKey) -> AppResult<Vec<Submission>> {
+        self.problem_view(user, usage).await?;
+        Ok(self.store.submissions(user.id, usage).await?)
+    }
+}
+
+/// Checks the submitted input ids and shapes: unknown ids are refused, a
+/// checkbox answer is always a list, other inputs take one value.
+fn normalise_answers(
+    problem: &Problem,
+    answers: BTreeMap<String, Answer>,
+) -> AppResult<BTreeMap<String, Answer>> {
+    if answers.len() > MAX_INPUTS {
+        return Err(AppError::field(
+            "answers",
+            "Too many answers in one submission.",
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (id, answer) in answers {
+        let Some(input) = problem.inputs().iter().find(|i| i.id == id) else {
+            return Err(AppError::field(
+                &id,
+                format!("This problem has no input {id}."),
+            ));
+        };
+        let answer = match (&input.kind, answer) {
+            (InputKind::Checkbox, Answer::Single(v)) => {
+                Answer::Multiple(if v.is_empty() { vec![] } else { vec![v] })
+            }
+            (_, a) => a,
+        };
+        out.insert(id, answer);
+    }
+    Ok(out)
+}
