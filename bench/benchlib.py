@@ -207,5 +207,6 @@ def machine():
     mem = sh("free -g | awk '/^Mem:/ {print $2}'")
     return (
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}; nproc={os.cpu_count() and sh('nproc')}; "
-        f"free -g total={mem} GiB; cpu={cpu}; kernel={platform.release()}"
+        f"free -g total={mem} GiB; cpu={cpu}; kernel={platform.release()}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work shares the cores)"
     )

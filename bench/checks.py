@@ -18,7 +18,7 @@ and one keep-alive http.client connection each, that POST
 /api/problems/v1/{usage_key}/check with {"answers": {input_id: value}}
 back to back for --seconds (after --warmup seconds not counted), alternating a
 right and a wrong answer. Answers refused because the attempts are used up
-(400/409 mentioning attempts) are counted apart, as are other errors.
+(400/403/409 mentioning attempts) are counted apart, as are other errors.
 
 The default problem is the demo course's "Basic Multiple Choice" (no
 max_attempts anywhere in its ancestry). Measures and prints; no assertions.
@@ -59,7 +59,10 @@ def start_server(args):
     if not os.access(binary, os.X_OK):
         raise SystemExit(f"no binary at {binary} (cargo build --release -p lectern)")
     data = tempfile.mkdtemp(prefix="lectern-bench-checks.")
-    subprocess.run([binary, "import", "--data", data, args.course_tar], check=True, stdout=subprocess.DEVNULL)
+    r = subprocess.run([binary, "import", "--data", data, args.course_tar], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"lectern import failed:\n{r.stdout}{r.stderr}")
+    print("binary:", binary, "- imported", r.stdout.splitlines()[0])
     port = b.free_port()
     log = open(os.path.join(data, "serve.log"), "w")
     proc = subprocess.Popen(
@@ -97,7 +100,7 @@ def find_inputs(doc):
 
 
 def is_attempts_refusal(status, data):
-    return status in (400, 409) and b"attempt" in data.lower()
+    return status in (400, 403, 409) and b"attempt" in data.lower()
 
 
 def main():
@@ -169,6 +172,7 @@ def run(args, base, pid, levels):
     results = []
     for level in levels:
         results.append(run_level(base, pid, check_path, learners[:level], answers, args))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     print("| concurrent learners | checks/s | p50 ms | p99 ms | checks | attempts refused | errors |")
     print("|---|---|---|---|---|---|---|")

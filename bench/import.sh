@@ -20,7 +20,7 @@ RUNS=${1:-5}
 WORK=$(mktemp -d /tmp/lectern-bench-import.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-echo "== machine: $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(free -g | awk '/^Mem:/ {print "free -g total=" $2 " GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== machine: $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(free -g | awk '/^Mem:/ {print "free -g total=" $2 " GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== binary: $BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $RUNS runs per archive"
 printf '%-40s %10s %12s %12s %12s  %s\n' archive size_KiB wall_s_med wall_s_min maxRSS_KiB_med result
 
@@ -30,10 +30,10 @@ for f in "$FIXTURES"/*.tar.gz; do
   for i in $(seq 1 "$RUNS"); do
     d="$WORK/$name.$i"; mkdir -p "$d"
     "$BIN" migrate --data "$d" >/dev/null 2>&1
-    if /usr/bin/time -v -o "$WORK/time.txt" "$BIN" import --data "$d" "$f" >"$WORK/out.txt" 2>&1; then
-      result="ok $(tail -1 "$WORK/out.txt")"
+    if /usr/bin/time -v -o "$WORK/time.txt" "$BIN" import --data "$d" "$f" >"$WORK/out.txt" 2>"$WORK/err.txt"; then
+      result="ok: $(head -1 "$WORK/out.txt")"
     else
-      result="refused: $(grep -m1 -i error "$WORK/out.txt" | cut -c1-100)"
+      result="refused: $(grep -m1 -i error "$WORK/err.txt" | sed 's/.*refused: //' | cut -c1-90)"
     fi
     walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt")")
     rsss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")")
@@ -58,3 +58,4 @@ if [ -f "$ROOT/crates/lectern-content/examples/olx_bench.rs" ]; then
   echo "== parser alone: cargo run --release -p lectern-content --example olx_bench"
   (cd "$ROOT" && cargo run --quiet --release -p lectern-content --example olx_bench)
 fi
+echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 rss() { awk -v f="$2:" '$1==f {print $2}' "/proc/$1/status"; }
 
-echo "== machine: $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(free -g | awk '/^Mem:/ {print "free -g total=" $2 " GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== machine: $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), $(free -g | awk '/^Mem:/ {print "free -g total=" $2 " GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== binary: $BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 
 # 1. Server on the empty data folder: RSS right after it is ready.
@@ -53,3 +53,4 @@ echo "RSS after start, demo course imported: $(rss $PID VmRSS) KiB (VmHWM $(rss 
 python3 "$ROOT/bench/pageviews.py" --base "$BASE" --pid "$PID" --views "$VIEWS"
 sleep 1
 echo "RSS 1 s after the views:               $(rss $PID VmRSS) KiB (VmHWM $(rss $PID VmHWM) KiB)"
+echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
