@@ -102,6 +102,8 @@ impl Lectern {
                 let tree = self.store.published(key, version).await?.ok_or_else(|| {
                     AppError::Internal(format!("published version {version} of {key} is missing"))
                 })?;
+                // A published version never changes: index it once for every reader.
+                tree.build_index();
                 let tree = Arc::new(tree);
                 self.courses.put(key, version, tree.clone());
                 tree

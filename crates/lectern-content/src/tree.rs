@@ -167,6 +167,37 @@ pub struct CourseTree {
     pub extra_files: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub assets: BTreeMap<String, Asset>,
+    /// The child → parent map, once [`CourseTree::build_index`] has been
+    /// called on a tree that will not change again (a published version).
+    #[serde(skip)]
+    index: ParentIndex,
+}
+
+/// A cache that takes no part in equality or serialisation.
+#[derive(Default)]
+struct ParentIndex(std::sync::OnceLock<HashMap<BlockRef, BlockRef>>);
+
+impl Clone for ParentIndex {
+    fn clone(&self) -> Self {
+        // A clone is usually about to be edited: it starts without an index.
+        ParentIndex::default()
+    }
+}
+
+impl PartialEq for ParentIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ParentIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "indexed"
+        } else {
+            "not indexed"
+        })
+    }
 }
 
 impl CourseTree {
@@ -185,7 +216,17 @@ impl CourseTree {
             info: BTreeMap::new(),
             extra_files: BTreeMap::new(),
             assets: BTreeMap::new(),
+            index: ParentIndex::default(),
         }
+    }
+
+    /// Computes the child → parent map once, for a tree that will only be
+    /// read from now on (published versions): `ancestry` and
+    /// `effective_field` then cost a walk up the tree instead of a pass over
+    /// every block. Editing methods drop the index; do not change `blocks`
+    /// directly after calling this.
+    pub fn build_index(&self) {
+        let _ = self.index.0.get_or_init(|| self.compute_parents());
     }
 
     pub fn root_ref() -> BlockRef {
@@ -220,6 +261,13 @@ impl CourseTree {
 
     /// Child → parent, for every block reachable from the root.
     pub fn parents(&self) -> HashMap<BlockRef, BlockRef> {
+        match self.index.0.get() {
+            Some(index) => index.clone(),
+            None => self.compute_parents(),
+        }
+    }
+
+    fn compute_parents(&self) -> HashMap<BlockRef, BlockRef> {
         let mut out = HashMap::new();
         for b in self.blocks.values() {
             for c in &b.children {
@@ -252,7 +300,14 @@ impl CourseTree {
     /// The chain from the root down to `r` (both included), or empty if `r`
     /// is not reachable.
     pub fn ancestry(&self, r: &BlockRef) -> Vec<BlockRef> {
-        let parents = self.parents();
+        let computed;
+        let parents = match self.index.0.get() {
+            Some(index) => index,
+            None => {
+                computed = self.compute_parents();
+                &computed
+            }
+        };
         let mut chain = vec![r.clone()];
         let mut cur = r.clone();
         while let Some(p) = parents.get(&cur) {
@@ -312,6 +367,7 @@ impl CourseTree {
         block: Block,
         index: Option<usize>,
     ) -> Result<(), TreeError> {
+        self.index = ParentIndex::default();
         let child_ref = block.block_ref();
         if self.blocks.contains_key(&child_ref) {
             return Err(TreeError::Duplicate(child_ref.to_string()));
@@ -336,6 +392,7 @@ impl CourseTree {
 
     /// Removes a block and everything below it.
     pub fn remove_subtree(&mut self, r: &BlockRef) -> Result<(), TreeError> {
+        self.index = ParentIndex::default();
         if *r == Self::root_ref() {
             return Err(TreeError::RootRemoval);
         }
@@ -356,6 +413,7 @@ impl CourseTree {
 
     /// Moves a block one place up (`delta` = -1) or down (+1) among its siblings.
     pub fn move_among_siblings(&mut self, r: &BlockRef, delta: i64) -> Result<(), TreeError> {
+        self.index = ParentIndex::default();
         let parent = self
             .parents()
             .get(r)
@@ -455,6 +513,28 @@ mod tests {
             None,
         );
         assert!(matches!(dup, Err(TreeError::Duplicate(_))));
+    }
+
+    #[test]
+    fn the_index_answers_like_the_tree_and_edits_drop_it() {
+        let mut t = sample();
+        let p = BlockRef::new("problem", "p1");
+        let plain = t.ancestry(&p);
+        t.build_index();
+        assert_eq!(t.ancestry(&p), plain);
+        assert_eq!(
+            t.effective_field(&p, "due").as_deref(),
+            Some("2030-01-01T00:00:00Z")
+        );
+        assert_eq!(t.clone(), t, "the index takes no part in equality");
+        // An edit after indexing is still seen.
+        t.insert_child(
+            &BlockRef::new("vertical", "v2"),
+            Block::new("html", "h9"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.ancestry(&BlockRef::new("html", "h9")).len(), 5);
     }
 
     #[test]
