@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as b  # noqa: E402
@@ -106,7 +107,7 @@ def is_attempts_refusal(status, data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", help="a running server (else one is started)")
-    ap.add_argument("--course-tar", default="/work/shared/fixtures/olx/openedx-demo-course.tar.gz")
+    ap.add_argument("--course-tar", default=str(Path(__file__).resolve().parent.parent / "tests/fixtures/olx/openedx-demo-course.tar.gz"))
     ap.add_argument("--course", default=b.DEMO_COURSE)
     ap.add_argument("--problem", default=DEFAULT_PROBLEM, help="usage key of the problem")
     ap.add_argument("--levels", default="1,16,64", help="concurrent learners, comma-separated")

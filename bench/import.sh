@@ -12,7 +12,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${LECTERN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lectern}
-FIXTURES=${FIXTURES:-/work/shared/fixtures/olx}
+FIXTURES=${FIXTURES:-$(cd "$(dirname "$0")/.." && pwd)/tests/fixtures/olx}
 RUNS=${1:-5}
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release -p lectern)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }

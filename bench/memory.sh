@@ -11,7 +11,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${LECTERN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lectern}
-COURSE_TAR=${COURSE_TAR:-/work/shared/fixtures/olx/openedx-demo-course.tar.gz}
+COURSE_TAR=${COURSE_TAR:-$(cd "$(dirname "$0")/.." && pwd)/tests/fixtures/olx/openedx-demo-course.tar.gz}
 VIEWS=${1:-1000}
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release -p lectern)" >&2; exit 1; }
 
