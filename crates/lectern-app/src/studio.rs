@@ -394,3 +394,32 @@ fn check_problem_xml(xml: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+impl Lectern {
+    /// Replaces the draft's grading policy (`grading_policy.json` text);
+    /// learners' grades follow at the next publish.
+    pub async fn set_grading_policy(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        json: &str,
+    ) -> AppResult<()> {
+        if json.len() > 100_000 {
+            return Err(AppError::field(
+                "grading_policy",
+                "The grading policy is larger than 100 kB.",
+            ));
+        }
+        let policy = lectern_content::grader::GradingPolicy::from_json(json).map_err(|e| {
+            AppError::field(
+                "grading_policy",
+                format!("The grading policy was refused: {e}"),
+            )
+        })?;
+        self.edit_draft(user, key, |tree| {
+            tree.grading_policy = policy.clone();
+            Ok(())
+        })
+        .await
+    }
+}

@@ -435,3 +435,61 @@ async fn learners_answer_in_the_page_without_javascript() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn authors_edit_the_grading_policy_in_studio_and_grades_follow_the_publish() {
+    let site = TestSite::spawn().await;
+    let root = site.user("root", true).await;
+    let admin = Api::login(&site, "root").await;
+    let r = admin
+        .http
+        .post(format!("{}/api/courses/v0/import/", site.base))
+        .header("Authorization", &admin.bearer)
+        .body(grading_course(0.5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    site.user("fay", false).await;
+    let fay = Api::login(&site, "fay").await;
+    fay.post(
+        "/api/enrollment/v1/enrollment",
+        json!({"course_details": {"course_id": COURSE}}),
+    )
+    .await;
+    fay.check("p1", json!({"p1_2_1": "choice_1"})).await;
+    fay.check("p3", json!({"p3_2_1": ["choice_0"]})).await;
+    let grade = || async {
+        json(fay.get(&format!("/api/grades/v1/courses/{COURSE}/")).await).await[0]["percent"]
+            .as_f64()
+    };
+    assert_eq!(grade().await, Some(0.84));
+
+    let page = format!("/studio/course/{COURSE}/grading");
+    let (status, html) = root.text(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Homework") && html.contains("GRADE_CUTOFFS"));
+    for bad in [
+        "{not json",
+        r#"{"GRADER": [{"type": "Exam", "weight": -1}]}"#,
+        r#"{"GRADER": [{"type": "Exam", "min_count": "many"}]}"#,
+    ] {
+        let r = root.post_form(&page, &[("grading_policy", s(bad))]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.text().await.unwrap().contains("refused"));
+    }
+    // Only the exam counts now: 0.67 → 67%, below nothing but Pass at 50%.
+    let only_exam = r#"{"GRADER": [{"type": "Exam", "min_count": 1, "drop_count": 0, "weight": 1.0, "short_label": "Exam"}], "GRADE_CUTOFFS": {"Pass": 0.5}}"#;
+    let r = root
+        .post_form(&page, &[("grading_policy", s(only_exam))])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        grade().await,
+        Some(0.84),
+        "a draft change does not touch grades"
+    );
+    root.post_form(&format!("/studio/course/{COURSE}/publish"), &[])
+        .await;
+    assert_eq!(grade().await, Some(0.67));
+}

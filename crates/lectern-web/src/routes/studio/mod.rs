@@ -2,6 +2,7 @@
 //! see nothing of it until Publish.
 
 mod edit;
+mod grading;
 mod outline;
 mod transfer;
 
@@ -27,6 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/studio/courses", post(create))
         .merge(outline::router())
         .merge(edit::router())
+        .merge(grading::router())
         .merge(transfer::router(state))
 }
 
