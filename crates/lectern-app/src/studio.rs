@@ -143,7 +143,7 @@ impl Lectern {
     }
 
     /// Applies `edit` to the draft, retrying on concurrent changes.
-    async fn edit_draft<T>(
+    pub(crate) async fn edit_draft<T>(
         &self,
         user: &User,
         key: &CourseKey,

@@ -199,3 +199,95 @@ impl Lectern {
             .await?)
     }
 }
+
+/// Whether a path under `static/` is one Lectern stores: relative, no `..`,
+/// no empty or hidden segments, printable characters only.
+pub fn valid_asset_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 255
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with('.'))
+        && path.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ' ' | '(' | ')' | '+' | '@')
+        })
+}
+
+impl Lectern {
+    /// Adds (or replaces) a static file of the course's draft.
+    pub async fn upload_asset(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        path: &str,
+        bytes: &[u8],
+    ) -> AppResult<Asset> {
+        let path = path.trim().trim_start_matches("/static/").to_string();
+        if !valid_asset_path(&path) {
+            return Err(AppError::field("path", "File names use letters, digits, - _ . and / between folders; no .. or hidden names."));
+        }
+        if !self.is_course_author(user, key).await? {
+            return Err(AppError::not_found(format!("course {key}")));
+        }
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        // The blob first: content-addressed, so an edit that fails leaves only an unused blob.
+        self.store
+            .put_blob(&NewBlob {
+                sha256: &sha256,
+                bytes,
+            })
+            .await?;
+        let asset = Asset {
+            path: path.clone(),
+            sha256,
+            size: bytes.len() as u64,
+            content_type: olx::content_type(&path).to_string(),
+        };
+        let stored = asset.clone();
+        self.edit_draft(user, key, move |tree| {
+            tree.assets.insert(stored.path.clone(), stored.clone());
+            Ok(())
+        })
+        .await?;
+        Ok(asset)
+    }
+
+    /// Removes a static file from the course's draft.
+    pub async fn delete_asset(&self, user: &User, key: &CourseKey, path: &str) -> AppResult<()> {
+        let path = path.to_string();
+        self.edit_draft(user, key, move |tree| {
+            tree.assets
+                .remove(&path)
+                .map(|_| ())
+                .ok_or_else(|| AppError::not_found(format!("file {path}")))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_asset_path;
+
+    #[test]
+    fn asset_paths_stay_inside_static() {
+        for ok in ["cat.png", "images/cat.png", "Week 1/notes (v2).pdf"] {
+            assert!(valid_asset_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            ".hidden",
+            "a/.git/x",
+            "x\0y",
+            "a\\b",
+            "<script>.png",
+        ] {
+            assert!(!valid_asset_path(bad), "{bad}");
+        }
+    }
+}

@@ -333,3 +333,93 @@ fn the_cli_imports_every_fixture_course_and_exports_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("library"));
 }
+
+#[tokio::test]
+async fn studio_uploads_files_that_learners_get_after_publish() {
+    let site = TestSite::spawn().await;
+    let admin = site.user("root", true).await;
+    let (key, html_ref, unit_id) = crate::journey::build_course(
+        &admin,
+        "FILES",
+        r#"<p><img src="/static/images/dot.png" alt="dot"></p>"#,
+    )
+    .await;
+    let png: Vec<u8> = vec![0x89, b'P', b'N', b'G', 13, 10, 26, 10, 1, 2, 3, 4];
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let admin = &admin;
+        let key = key.clone();
+        async move {
+            let csrf = admin.csrf().await;
+            let part = reqwest::multipart::Part::bytes(bytes).file_name("dot.png");
+            let form = reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("path", name);
+            admin
+                .http
+                .post(admin.url(&format!("/studio/course/{key}/files?csrf_token={csrf}")))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = upload("images/dot.png", png.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("/static/images/dot.png"));
+    for bad in ["../escape.png", "/etc/passwd", "a/.hidden"] {
+        assert_eq!(
+            upload(bad, png.clone()).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
+    // The author sees it before publishing; learners only after.
+    assert_eq!(
+        admin
+            .get(&format!("/courses/{key}/static/images/dot.png"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let anon = site.client();
+    admin
+        .post_form(&format!("/studio/course/{key}/publish"), &[])
+        .await;
+    let r = anon
+        .get(&format!("/courses/{key}/static/images/dot.png"))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    let learner = site.user("learner", false).await;
+    learner
+        .post_form(&format!("/courses/{key}/enroll"), &[])
+        .await;
+    let (_, unit) = learner
+        .text(&format!("/courses/{key}/unit/{unit_id}"))
+        .await;
+    assert!(unit.contains(&format!("/courses/{key}/static/images/dot.png")));
+    // Deleting from the draft leaves the published file until the next publish.
+    let r = admin
+        .post_form(
+            &format!("/studio/course/{key}/files/delete"),
+            &[("path", s("images/dot.png"))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        anon.get(&format!("/courses/{key}/static/images/dot.png"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    admin
+        .post_form(&format!("/studio/course/{key}/publish"), &[])
+        .await;
+    assert_eq!(
+        anon.get(&format!("/courses/{key}/static/images/dot.png"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -2,6 +2,7 @@
 //! see nothing of it until Publish.
 
 mod edit;
+mod files;
 mod grading;
 mod outline;
 mod transfer;
@@ -29,6 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(outline::router())
         .merge(edit::router())
         .merge(grading::router())
+        .merge(files::router(state))
         .merge(transfer::router(state))
 }
 

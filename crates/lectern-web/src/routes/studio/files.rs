@@ -1,0 +1,133 @@
+//! Studio's "Files & uploads": a course's static files (`/static/NAME`).
+
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use lectern_app::AppError;
+use lectern_content::Asset;
+use serde::Deserialize;
+
+use crate::auth::PageUser;
+use crate::csrf::CsrfToken;
+use crate::error::PageResult;
+use crate::extract::PageForm;
+use crate::pages::{render, PageCtx};
+use crate::routes::{course_key, page_ctx};
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/studio/course/{course_key}/files",
+            get(list)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(state.config.max_upload_bytes)),
+        )
+        .route("/studio/course/{course_key}/files/delete", post(delete))
+}
+
+#[derive(askama::Template)]
+#[template(path = "studio_files.html")]
+struct FilesPage {
+    ctx: PageCtx,
+    key: String,
+    name: String,
+    files: Vec<Asset>,
+    error: Option<String>,
+}
+
+async fn files_page(
+    state: &AppState,
+    user: &lectern_app::User,
+    csrf: &Extension<CsrfToken>,
+    raw: &str,
+    error: Option<String>,
+) -> PageResult<Response> {
+    let key = course_key(raw)?;
+    let (_, tree) = state.app.draft(user, &key).await?;
+    let ctx = page_ctx(state, Some(user), csrf).await;
+    let failed = error.is_some();
+    let mut resp = render(&FilesPage {
+        ctx,
+        key: key.to_string(),
+        name: tree.display_name(),
+        files: tree.assets.into_values().collect(),
+        error,
+    });
+    if failed {
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: Extension<CsrfToken>,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    files_page(&state, &user, &csrf, &raw, None).await
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: Extension<CsrfToken>,
+    Path(raw): Path<String>,
+    mut form: Multipart,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        AppError::field("file", format!("The upload could not be read: {e}"))
+    };
+    let (mut file, mut name) = (None, String::new());
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        match field.name() {
+            Some("file") => {
+                let filename = field.file_name().unwrap_or_default().to_string();
+                file = Some((filename, field.bytes().await.map_err(unreadable)?));
+            }
+            Some("path") => name = field.text().await.map_err(unreadable)?,
+            _ => {}
+        }
+    }
+    let Some((filename, bytes)) = file else {
+        return files_page(
+            &state,
+            &user,
+            &csrf,
+            &raw,
+            Some("Choose a file to upload.".into()),
+        )
+        .await;
+    };
+    let path = if name.trim().is_empty() {
+        filename
+    } else {
+        name
+    };
+    match state.app.upload_asset(&user, &key, &path, &bytes).await {
+        Ok(_) => Ok(Redirect::to(&format!("/studio/course/{key}/files")).into_response()),
+        Err(AppError::Invalid { message, .. }) => {
+            files_page(&state, &user, &csrf, &raw, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    path: String,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(raw): Path<String>,
+    PageForm(form): PageForm<DeleteForm>,
+) -> PageResult<Response> {
+    let key = course_key(&raw)?;
+    state.app.delete_asset(&user, &key, &form.path).await?;
+    Ok(Redirect::to(&format!("/studio/course/{key}/files")).into_response())
+}
