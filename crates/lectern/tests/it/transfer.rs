@@ -338,7 +338,7 @@ fn the_cli_imports_every_fixture_course_and_exports_it() {
 async fn studio_uploads_files_that_learners_get_after_publish() {
     let site = TestSite::spawn().await;
     let admin = site.user("root", true).await;
-    let (key, html_ref, unit_id) = crate::journey::build_course(
+    let (key, _, unit_id) = crate::journey::build_course(
         &admin,
         "FILES",
         r#"<p><img src="/static/images/dot.png" alt="dot"></p>"#,
