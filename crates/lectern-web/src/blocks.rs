@@ -84,6 +84,23 @@ fn video_html(block: &Block, key: &CourseKey) -> String {
         }
         out.push_str("</p>");
     }
+    // Open edX keeps transcripts as static files named in `transcripts` ({"en": "x.srt"}).
+    if let Some(map) = block
+        .field("transcripts")
+        .and_then(|t| serde_json::from_str::<std::collections::BTreeMap<String, String>>(t).ok())
+    {
+        let links: Vec<String> = map
+            .iter()
+            .filter(|(_, file)| crate::routes::safe_static_name(file))
+            .map(|(lang, file)| {
+                let (base, file, lang) = (esc(&static_base(key)), esc(file), esc(lang));
+                format!(r#"<a href="{base}{file}" hreflang="{lang}">{lang}</a>"#)
+            })
+            .collect();
+        if !links.is_empty() {
+            out.push_str(&format!("<p>Transcript: {}</p>", links.join(" · ")));
+        }
+    }
     if let Some(t) = block.field("transcript_url").filter(|t| !t.is_empty()) {
         let href = t
             .strip_prefix("/static/")
@@ -174,6 +191,21 @@ mod tests {
         let r = render_leaf(&b, &key());
         assert!(r.html.contains("drag-and-drop-v2"));
         assert!(r.html.contains("placeholder"));
+    }
+
+    #[test]
+    fn video_transcripts_link_to_static_files() {
+        let mut b = Block::new("video", "v");
+        b.fields.insert(
+            "transcripts".into(),
+            r#"{"en": "t-en.srt", "es": "../../etc/passwd"}"#.into(),
+        );
+        let html = render_leaf(&b, &key()).html;
+        assert!(
+            html.contains(r#"href="/courses/course-v1:O+N+R/static/t-en.srt" hreflang="en""#),
+            "{html}"
+        );
+        assert!(!html.contains("passwd"));
     }
 
     #[test]

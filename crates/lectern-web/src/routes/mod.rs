@@ -101,3 +101,8 @@ pub fn course_key(raw: &str) -> Result<lectern_content::CourseKey, lectern_app::
     raw.parse()
         .map_err(|_| lectern_app::AppError::not_found(format!("course {raw}")))
 }
+
+/// A file name safe to put after `/static/` in a link: no path tricks, no markup.
+pub fn safe_static_name(name: &str) -> bool {
+    lectern_app::transfer::valid_asset_path(name)
+}
