@@ -107,9 +107,7 @@ impl Lectern {
             });
         }
         let password = r.password.clone();
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let password_hash = self.with_hasher(move || hash_password(&password)).await??;
         let new = NewUser {
             username: r.username.trim().to_string(),
             email: r.email.trim().to_lowercase(),
@@ -132,9 +130,9 @@ impl Lectern {
             None => (None, DUMMY_HASH.to_string()),
         };
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let ok = self
+            .with_hasher(move || verify_password(&password, &hash))
+            .await?;
         match user {
             Some(u) if ok && u.is_active => Ok(u),
             Some(u) if ok && !u.is_active => Err(AppError::Forbidden(
@@ -265,5 +263,27 @@ impl Lectern {
     /// Whether an active site administrator exists.
     pub async fn has_admin(&self) -> AppResult<bool> {
         Ok(self.store.count_admins().await? > 0)
+    }
+}
+
+/// Password hashes running at once. Each Argon2 hash takes 19 MiB and most of
+/// a core: a burst of sign-ins waits its turn instead of exhausting a small VM.
+pub const CONCURRENT_HASHES: usize = 2;
+
+impl Lectern {
+    /// Runs a password hash or check on a blocking thread, at most
+    /// [`CONCURRENT_HASHES`] at a time.
+    async fn with_hasher<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
     }
 }

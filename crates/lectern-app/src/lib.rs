@@ -54,6 +54,7 @@ pub struct Lectern {
     clock: Clock,
     courses: Arc<cache::CourseCache>,
     problems: Arc<cache::ProblemCache>,
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Lectern {
@@ -64,6 +65,7 @@ impl Lectern {
             clock: Arc::new(Utc::now),
             courses: Arc::new(cache::CourseCache::default()),
             problems: Arc::new(cache::ProblemCache::default()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
         }
     }
 
