@@ -241,3 +241,48 @@ async fn every_write_needs_a_csrf_or_bearer_token() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn enrolled_learners_wait_for_the_course_start() {
+    let site = TestSite::spawn().await;
+    let admin = site.user("root", true).await;
+    let (key, _, unit_id) = build_course(&admin, "LATER", "<p>not yet</p>").await;
+    let settings = format!("/studio/course/{key}/block/type@course+block@course/update");
+    let r = admin
+        .post_form(
+            &settings,
+            &[
+                ("field.start", s("2099-01-01T00:00:00Z")),
+                ("action", s("save")),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    admin
+        .post_form(&format!("/studio/course/{key}/publish"), &[])
+        .await;
+    let learner = site.user("early", false).await;
+    assert_eq!(
+        learner
+            .post_form(&format!("/courses/{key}/enroll"), &[])
+            .await
+            .status(),
+        StatusCode::OK,
+        "enrolment opens before the start"
+    );
+    let (status, body) = learner
+        .text(&format!("/courses/{key}/unit/{unit_id}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("starts on 1 January 2099") && !body.contains("not yet"));
+    let (_, about) = learner.text(&format!("/courses/{key}/about")).await;
+    assert!(about.contains("2099"));
+    // The course team sees it before it starts.
+    assert_eq!(
+        admin
+            .get(&format!("/courses/{key}/unit/{unit_id}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
