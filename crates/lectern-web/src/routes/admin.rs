@@ -32,6 +32,9 @@ struct Console {
     blob_mb: String,
     backend: &'static str,
     q: String,
+    page: i64,
+    /// Whether a further page of users exists.
+    more: bool,
     users: Vec<User>,
     courses: Vec<(CourseRecord, i64)>,
     message: Option<String>,
@@ -54,10 +57,9 @@ async fn console(
     Query(query): Query<ConsoleQuery>,
 ) -> PageResult<Response> {
     let stats = state.app.admin_stats(&user).await?;
-    let users = state
-        .app
-        .admin_users(&user, &query.q, query.page.unwrap_or(1))
-        .await?;
+    let page = query.page.unwrap_or(1).max(1);
+    let users = state.app.admin_users(&user, &query.q, page).await?;
+    let more = users.len() as i64 == lectern_app::admin::USERS_PER_PAGE;
     let courses = state.app.admin_courses(&user).await?;
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
     Ok(render(&Console {
@@ -66,6 +68,8 @@ async fn console(
         stats,
         backend: state.app.backend(),
         q: query.q,
+        page,
+        more,
         users,
         courses,
         message: query.message.filter(|m| m.len() < 200),
