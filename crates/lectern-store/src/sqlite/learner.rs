@@ -58,42 +58,27 @@ async fn write_grade(tx: &mut Transaction<'_, Sqlite>, g: &GradeRecord) -> Store
     let key = g.course_key.to_string();
     let now = to_millis(g.updated_at);
     let detail = g.detail.to_string();
-    let changed = if g.revision == 0 {
-        sqlx::query(
-            "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at) \
-             VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, course_key) DO NOTHING",
-        )
-        .bind(g.user_id)
-        .bind(&key)
-        .bind(g.course_version)
-        .bind(g.percent)
-        .bind(&g.letter_grade)
-        .bind(g.passed)
-        .bind(&detail)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-    } else {
-        sqlx::query(
-            "UPDATE course_grades SET revision = revision + 1, course_version = ?, percent = ?, letter_grade = ?, passed = ?, \
-             detail = ?, updated_at = ? WHERE user_id = ? AND course_key = ? AND revision = ?",
-        )
-        .bind(g.course_version)
-        .bind(g.percent)
-        .bind(&g.letter_grade)
-        .bind(g.passed)
-        .bind(&detail)
-        .bind(now)
-        .bind(g.user_id)
-        .bind(&key)
-        .bind(g.revision)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-    };
+    // One statement for "insert the first grade" and "replace the grade read
+    // at this revision": the upsert's WHERE makes a stale writer change nothing.
+    let changed = sqlx::query(
+        "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at) \
+         VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (user_id, course_key) DO UPDATE SET revision = course_grades.revision + 1, course_version = ?3, \
+         percent = ?4, letter_grade = ?5, passed = ?6, detail = ?7, updated_at = ?8 WHERE course_grades.revision = ?9",
+    )
+    .bind(g.user_id)
+    .bind(&key)
+    .bind(g.course_version)
+    .bind(g.percent)
+    .bind(&g.letter_grade)
+    .bind(g.passed)
+    .bind(&detail)
+    .bind(now)
+    .bind(g.revision)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
     if changed == 0 {
         return Err(StoreError::StaleRevision);
     }
@@ -166,54 +151,33 @@ impl LearnerStateStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         let now = to_millis(s.updated_at);
         let usage = s.usage_key.to_string();
-        let changed = if s.revision == 0 {
-            sqlx::query(&format!(
-                "INSERT INTO problem_states ({STATE_COLUMNS}) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (user_id, usage_key) DO NOTHING"
-            ))
-            .bind(s.user_id)
-            .bind(s.course_key.to_string())
-            .bind(&usage)
-            .bind(i64::from(s.attempts))
-            .bind(i64::from(s.reset_count))
-            .bind(s.answers.to_string())
-            .bind(s.correct_map.to_string())
-            .bind(s.raw_earned)
-            .bind(s.raw_possible)
-            .bind(s.earned)
-            .bind(s.possible)
-            .bind(s.is_correct)
-            .bind(s.ever_attempted)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected()
-        } else {
-            sqlx::query(
-                "UPDATE problem_states SET revision = revision + 1, attempts = ?, reset_count = ?, answers = ?, correct_map = ?, \
-                 raw_earned = ?, raw_possible = ?, earned = ?, possible = ?, is_correct = ?, ever_attempted = ?, updated_at = ? \
-                 WHERE user_id = ? AND usage_key = ? AND revision = ?",
-            )
-            .bind(i64::from(s.attempts))
-            .bind(i64::from(s.reset_count))
-            .bind(s.answers.to_string())
-            .bind(s.correct_map.to_string())
-            .bind(s.raw_earned)
-            .bind(s.raw_possible)
-            .bind(s.earned)
-            .bind(s.possible)
-            .bind(s.is_correct)
-            .bind(s.ever_attempted)
-            .bind(now)
-            .bind(s.user_id)
-            .bind(&usage)
-            .bind(s.revision)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected()
-        };
+        // Insert the first state or replace the one read at `s.revision`; a
+        // stale writer's upsert matches its WHERE nowhere and changes nothing.
+        let changed = sqlx::query(&format!(
+            "INSERT INTO problem_states ({STATE_COLUMNS}) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             ON CONFLICT (user_id, usage_key) DO UPDATE SET revision = problem_states.revision + 1, attempts = ?4, \
+             reset_count = ?5, answers = ?6, correct_map = ?7, raw_earned = ?8, raw_possible = ?9, earned = ?10, \
+             possible = ?11, is_correct = ?12, ever_attempted = ?13, updated_at = ?14 WHERE problem_states.revision = ?15"
+        ))
+        .bind(s.user_id)
+        .bind(s.course_key.to_string())
+        .bind(&usage)
+        .bind(i64::from(s.attempts))
+        .bind(i64::from(s.reset_count))
+        .bind(s.answers.to_string())
+        .bind(s.correct_map.to_string())
+        .bind(s.raw_earned)
+        .bind(s.raw_possible)
+        .bind(s.earned)
+        .bind(s.possible)
+        .bind(s.is_correct)
+        .bind(s.ever_attempted)
+        .bind(now)
+        .bind(s.revision)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::StaleRevision);
         }
