@@ -110,9 +110,11 @@ async fn grade_of(api: &Api) -> serde_json::Value {
     .await
 }
 
-async fn setup(learners: &[&str]) -> (TestSite, Api) {
+/// A site with the grading course imported and `learners` enrolled; returns
+/// the admin's API client and browser.
+async fn setup(learners: &[&str]) -> (TestSite, Api, crate::support::Client) {
     let site = TestSite::spawn().await;
-    site.user("root", true).await;
+    let root = site.user("root", true).await;
     let admin = Api::login(&site, "root").await;
     let r = admin
         .http
@@ -134,12 +136,12 @@ async fn setup(learners: &[&str]) -> (TestSite, Api) {
             .await;
         assert_eq!(r.status(), StatusCode::OK);
     }
-    (site, admin)
+    (site, admin, root)
 }
 
 #[tokio::test]
 async fn attempts_and_show_answer_are_enforced_by_the_server() {
-    let (site, _) = setup(&["ann"]).await;
+    let (site, _, _) = setup(&["ann"]).await;
     let ann = Api::login(&site, "ann").await;
 
     let p = json(ann.get(&format!("/api/problems/v1/{}", usage("p1"))).await).await;
@@ -216,7 +218,7 @@ async fn attempts_and_show_answer_are_enforced_by_the_server() {
 
 #[tokio::test]
 async fn the_course_grade_matches_open_edx_by_hand() {
-    let (site, admin) = setup(&["bea"]).await;
+    let (site, admin, _) = setup(&["bea"]).await;
     let bea = Api::login(&site, "bea").await;
     let g = grade_of(&bea).await;
     assert_eq!(g[0]["percent"], 0.0);
@@ -306,7 +308,7 @@ async fn the_course_grade_matches_open_edx_by_hand() {
 
 #[tokio::test]
 async fn concurrent_submissions_never_exceed_max_attempts_or_get_lost() {
-    let (site, _) = setup(&["dan"]).await;
+    let (site, _, _) = setup(&["dan"]).await;
     let dan = std::sync::Arc::new(Api::login(&site, "dan").await);
     let mut tasks = Vec::new();
     for i in 0..24 {
@@ -372,7 +374,7 @@ async fn concurrent_submissions_never_exceed_max_attempts_or_get_lost() {
 
 #[tokio::test]
 async fn learners_answer_in_the_page_without_javascript() {
-    let (site, _) = setup(&["eve"]).await;
+    let (site, _, _) = setup(&["eve"]).await;
     let eve = site.client();
     eve.post_form("/login", &[("login", s("eve")), ("password", s(PASSWORD))])
         .await;
@@ -438,25 +440,8 @@ async fn learners_answer_in_the_page_without_javascript() {
 
 #[tokio::test]
 async fn authors_edit_the_grading_policy_in_studio_and_grades_follow_the_publish() {
-    let site = TestSite::spawn().await;
-    let root = site.user("root", true).await;
-    let admin = Api::login(&site, "root").await;
-    let r = admin
-        .http
-        .post(format!("{}/api/courses/v0/import/", site.base))
-        .header("Authorization", &admin.bearer)
-        .body(grading_course(0.5))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    site.user("fay", false).await;
+    let (site, _, root) = setup(&["fay"]).await;
     let fay = Api::login(&site, "fay").await;
-    fay.post(
-        "/api/enrollment/v1/enrollment",
-        json!({"course_details": {"course_id": COURSE}}),
-    )
-    .await;
     fay.check("p1", json!({"p1_2_1": "choice_1"})).await;
     fay.check("p3", json!({"p3_2_1": ["choice_0"]})).await;
     let grade = || async {
