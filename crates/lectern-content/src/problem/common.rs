@@ -130,6 +130,23 @@ pub(crate) fn shorten(s: &str) -> String {
     }
 }
 
+/// A response attribute that must be present and non-empty, e.g. `answer`.
+pub(crate) fn required_attr(resp: &Element, name: &str) -> Result<String, String> {
+    resp.attr(name)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| format!("{} has no {name} attribute", resp.tag))
+}
+
+/// The `<responseparam type="tolerance" default="…"/>` of a response, trimmed.
+pub(crate) fn tolerance_param(resp: &Element) -> Option<String> {
+    resp.descendants()
+        .into_iter()
+        .filter(|e| e.tag == "responseparam" && e.attr("type") == Some("tolerance"))
+        .find_map(|e| e.attr("default"))
+        .map(|t| t.trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

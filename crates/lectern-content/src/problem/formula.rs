@@ -35,24 +35,12 @@ pub(crate) struct Formula {
 
 impl Formula {
     pub fn parse(resp: &Element) -> Result<Self, String> {
-        let answer = resp
-            .attr("answer")
-            .filter(|a| !a.is_empty())
-            .ok_or("formularesponse has no answer attribute")?
-            .to_string();
-        let spec = resp
-            .attr("samples")
-            .filter(|a| !a.is_empty())
-            .ok_or("formularesponse has no samples attribute")?;
-        let samples = parse_samples(spec)
+        let answer = super::common::required_attr(resp, "answer")?;
+        let spec = super::common::required_attr(resp, "samples")?;
+        let samples = parse_samples(&spec)
             .ok_or_else(|| format!("formularesponse samples {spec:?} are malformed"))?;
-        let tolerance = resp
-            .descendants()
-            .into_iter()
-            .filter(|e| e.tag == "responseparam" && e.attr("type") == Some("tolerance"))
-            .find_map(|e| e.attr("default"))
-            .map(|t| t.trim().to_string())
-            .unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
+        let tolerance =
+            super::common::tolerance_param(resp).unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
         let types: Vec<&str> = resp
             .attr("type")
             .map(|t| t.split(',').collect())

@@ -44,11 +44,7 @@ pub(crate) struct Numerical {
 
 impl Numerical {
     pub fn parse(resp: &Element) -> Result<Self, String> {
-        let answer = resp
-            .attr("answer")
-            .filter(|a| !a.is_empty())
-            .ok_or("numericalresponse has no answer attribute")?
-            .to_string();
+        let answer = super::common::required_attr(resp, "answer")?;
         let range = if answer.starts_with(['[', '('])
             && answer.ends_with([']', ')'])
             && answer.len() >= 2
@@ -65,13 +61,8 @@ impl Numerical {
         } else {
             None
         };
-        let tolerance = resp
-            .descendants()
-            .into_iter()
-            .filter(|e| e.tag == "responseparam" && e.attr("type") == Some("tolerance"))
-            .find_map(|e| e.attr("default"))
-            .map(|t| t.trim().to_string())
-            .unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
+        let tolerance =
+            super::common::tolerance_param(resp).unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
         let param = |name: &str| {
             resp.children_named("responseparam")
                 .find_map(|e| e.attr(name))

@@ -89,6 +89,17 @@ impl Api {
             .unwrap()
     }
 
+    /// Imports an OLX archive through the API.
+    async fn import(&self, archive: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/courses/v0/import/", self.base))
+            .header("Authorization", &self.bearer)
+            .body(archive)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn check(&self, problem: &str, answers: serde_json::Value) -> reqwest::Response {
         self.post(
             &format!("/api/problems/v1/{}/check", usage(problem)),
@@ -116,14 +127,7 @@ async fn setup(learners: &[&str]) -> (TestSite, Api, crate::support::Client) {
     let site = TestSite::spawn().await;
     let root = site.user("root", true).await;
     let admin = Api::login(&site, "root").await;
-    let r = admin
-        .http
-        .post(format!("{}/api/courses/v0/import/", site.base))
-        .header("Authorization", &admin.bearer)
-        .body(grading_course(0.5))
-        .send()
-        .await
-        .unwrap();
+    let r = admin.import(grading_course(0.5)).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     for name in learners {
         site.user(name, false).await;
@@ -269,14 +273,7 @@ async fn the_course_grade_matches_open_edx_by_hand() {
     assert_eq!((stored.percent, stored.course_version), (0.84, 1));
 
     // A new version with Exam weighted 0.8: 0.2·1.0 + 0.8·0.67 = 0.736 → 74%.
-    let r = admin
-        .http
-        .post(format!("{}/api/courses/v0/import/", site.base))
-        .header("Authorization", &admin.bearer)
-        .body(grading_course(0.8))
-        .send()
-        .await
-        .unwrap();
+    let r = admin.import(grading_course(0.8)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let stored = site
         .app

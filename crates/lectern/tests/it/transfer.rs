@@ -257,9 +257,17 @@ async fn the_api_imports_and_exports_and_reimport_replaces_the_draft() {
         .contains("refused"));
 }
 
+/// Runs the compiled `lectern` in `dir` and returns what it did.
+fn lectern(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lectern"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_cli_imports_every_fixture_course_and_exports_it() {
-    let bin = env!("CARGO_BIN_EXE_lectern");
     let dir = tempfile::tempdir().unwrap();
     let fixtures = [
         (
@@ -275,12 +283,7 @@ fn the_cli_imports_every_fixture_course_and_exports_it() {
     for (name, key) in fixtures {
         let path = dir.path().join(name);
         std::fs::write(&path, fixture(name)).unwrap();
-        let out = Command::new(bin)
-            .current_dir(dir.path())
-            .arg("import")
-            .arg(&path)
-            .output()
-            .unwrap();
+        let out = lectern(dir.path(), &["import".as_ref(), path.as_os_str()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{name}: {stderr}");
         let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -296,12 +299,10 @@ fn the_cli_imports_every_fixture_course_and_exports_it() {
             );
         }
         let export = dir.path().join("out.tar.gz");
-        let out = Command::new(bin)
-            .current_dir(dir.path())
-            .args(["export", &printed])
-            .arg(&export)
-            .output()
-            .unwrap();
+        let out = lectern(
+            dir.path(),
+            &["export".as_ref(), printed.as_ref(), export.as_os_str()],
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -309,12 +310,7 @@ fn the_cli_imports_every_fixture_course_and_exports_it() {
         );
         // The export imports into a fresh site as the same course.
         let fresh = tempfile::tempdir().unwrap();
-        let out = Command::new(bin)
-            .current_dir(fresh.path())
-            .arg("import")
-            .arg(&export)
-            .output()
-            .unwrap();
+        let out = lectern(fresh.path(), &["import".as_ref(), export.as_os_str()]);
         assert!(
             out.status.success(),
             "{}",
@@ -324,12 +320,7 @@ fn the_cli_imports_every_fixture_course_and_exports_it() {
     }
     let lib = dir.path().join("lib.tar.gz");
     std::fs::write(&lib, fixture("openedx-demo-library.tar.gz")).unwrap();
-    let out = Command::new(bin)
-        .current_dir(dir.path())
-        .arg("import")
-        .arg(&lib)
-        .output()
-        .unwrap();
+    let out = lectern(dir.path(), &["import".as_ref(), lib.as_os_str()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("library"));
 }
