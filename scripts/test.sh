@@ -7,7 +7,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s ==\n' "$*"; }
+# Each step prints how long the previous one took, and the total at the end.
+suite_start=$(date +%s)
+leg_name=""
+leg_start=$suite_start
+leg_done() {
+  if [ -n "$leg_name" ]; then
+    printf -- '-- %s took %ss\n' "$leg_name" "$(( $(date +%s) - leg_start ))"
+  fi
+}
+step() {
+  leg_done
+  leg_name="$*"
+  leg_start=$(date +%s)
+  printf '\n== %s ==\n' "$*"
+}
 
 step "toolchain components"
 if command -v rustup >/dev/null 2>&1; then
@@ -50,4 +64,6 @@ else
   "$venv/bin/python" tests/oracle/calc_diff.py --bin "$bin/calc_eval"
 fi
 
-step "all tests passed"
+leg_done
+leg_name=""
+printf '\n== all tests passed in %ss ==\n' "$(( $(date +%s) - suite_start ))"
