@@ -82,7 +82,9 @@ pub fn validate_registration(r: &Registration) -> Result<(), BTreeMap<String, St
 /// rule set for registration, password change and reset.
 pub fn password_problem(password: &str, username: &str) -> Option<String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        Some(format!("This password is too short. It must contain at least {MIN_PASSWORD_LEN} characters."))
+        Some(format!(
+            "This password is too short. It must contain at least {MIN_PASSWORD_LEN} characters."
+        ))
     } else if password.len() > MAX_PASSWORD_LEN {
         Some("This password is too long.".into())
     } else if password.eq_ignore_ascii_case(username.trim()) {

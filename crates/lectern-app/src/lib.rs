@@ -8,8 +8,8 @@
 pub mod accounts;
 pub mod admin;
 mod cache;
-pub mod error;
 pub mod credentials;
+pub mod error;
 pub mod grades;
 pub mod learning;
 pub mod mail;

@@ -131,12 +131,14 @@ impl Lectern {
             ));
         }
         let from = match cursor.filter(|c| !c.is_empty()) {
-            Some(c) => Some(
-                decode_cursor(c).ok_or_else(|| AppError::field("cursor", "Invalid cursor"))?,
-            ),
+            Some(c) => {
+                Some(decode_cursor(c).ok_or_else(|| AppError::field("cursor", "Invalid cursor"))?)
+            }
             None => None,
         };
-        let limit = page_size.unwrap_or(ROSTER_PAGE_SIZE).clamp(1, ROSTER_PAGE_SIZE);
+        let limit = page_size
+            .unwrap_or(ROSTER_PAGE_SIZE)
+            .clamp(1, ROSTER_PAGE_SIZE);
         let backwards = matches!(from, Some((_, Direction::Newer)));
         let query = EnrollmentQuery {
             course,

@@ -67,12 +67,14 @@ pub trait TokenStore {
     async fn delete_user_tokens(&self, user_id: UserId) -> StoreResult<()>;
     async fn delete_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Ends every token of one kind a user holds; returns how many.
-    async fn delete_user_tokens_of_kind(&self, user_id: UserId, kind: TokenKind)
-        -> StoreResult<u64>;
+    async fn delete_user_tokens_of_kind(
+        &self,
+        user_id: UserId,
+        kind: TokenKind,
+    ) -> StoreResult<u64>;
     async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()>;
     /// How many unexpired reset links a user has (to refuse mail floods).
-    async fn count_password_resets(&self, user_id: UserId, now: DateTime<Utc>)
-        -> StoreResult<i64>;
+    async fn count_password_resets(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<i64>;
     /// Deletes the reset link with this hash and returns its user if it had
     /// not expired: a link works once, even under concurrent use.
     async fn take_password_reset(
@@ -165,8 +167,10 @@ pub trait EnrollmentStore {
     async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>>;
     /// One page of enrolments (active or not) with their usernames, newest
     /// first, keyset-paginated: see [`EnrollmentQuery`].
-    async fn list_enrollments(&self, query: &EnrollmentQuery)
-        -> StoreResult<Vec<(Enrollment, String)>>;
+    async fn list_enrollments(
+        &self,
+        query: &EnrollmentQuery,
+    ) -> StoreResult<Vec<(Enrollment, String)>>;
 }
 
 #[async_trait]

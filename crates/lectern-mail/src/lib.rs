@@ -71,10 +71,12 @@ impl SmtpMailer {
         if settings.host.trim().is_empty() {
             return Err("smtp.host is empty".into());
         }
-        let from: Mailbox = settings
-            .from
-            .parse()
-            .map_err(|e| format!("smtp.from {:?} is not an e-mail address: {e}", settings.from))?;
+        let from: Mailbox = settings.from.parse().map_err(|e| {
+            format!(
+                "smtp.from {:?} is not an e-mail address: {e}",
+                settings.from
+            )
+        })?;
         let host = settings.host.trim();
         let builder = match settings.tls {
             TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),

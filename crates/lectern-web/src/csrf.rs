@@ -29,6 +29,7 @@ pub struct CsrfToken(pub String);
 const ANONYMOUS_API: &[&str] = &[
     "/api/user/v1/account/registration/",
     "/oauth2/access_token",
+    "/oauth2/access_token/",
     // Revoking needs the token itself; asking for a reset link needs nothing.
     "/oauth2/revoke_token",
     "/oauth2/revoke_token/",

@@ -374,7 +374,10 @@ mod tests {
         };
         let c = Config::load_from(
             &flags,
-            env(&[("LECTERN_SMTP_PASSWORD", "1234"), ("LECTERN_SMTP_PORT", "2465")]),
+            env(&[
+                ("LECTERN_SMTP_PASSWORD", "1234"),
+                ("LECTERN_SMTP_PORT", "2465"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.smtp.host, "mail.example.org");

@@ -247,11 +247,7 @@ impl TokenStore for SqliteStore {
         self.add_password_reset(reset).await
     }
 
-    async fn count_password_resets(
-        &self,
-        user_id: UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    async fn count_password_resets(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<i64> {
         self.pending_resets(user_id, now).await
     }
 

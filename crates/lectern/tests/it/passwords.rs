@@ -83,7 +83,11 @@ async fn changing_the_password_ends_every_other_session_and_token() {
     // Refusals change nothing.
     let r = change(&first, "wrong password", NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("current password is incorrect"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("current password is incorrect"));
     let r = change(&first, PASSWORD, NEW_PASSWORD, "something else").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("match"));
@@ -105,8 +109,15 @@ async fn changing_the_password_ends_every_other_session_and_token() {
 
     let r = change(&first, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("Your password was changed"));
-    assert!(signed_in(&first).await, "the browser that changed it stays in");
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Your password was changed"));
+    assert!(
+        signed_in(&first).await,
+        "the browser that changed it stays in"
+    );
     assert!(!signed_in(&second).await, "the other session ended");
     assert_eq!(me(&site, &token).await, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -180,11 +191,16 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
 
     let visitor = site.client();
     let (_, login_page) = visitor.text("/login").await;
-    assert!(login_page.contains("href=\"/password_reset\""), "Forgot password? link");
+    assert!(
+        login_page.contains("href=\"/password_reset\""),
+        "Forgot password? link"
+    );
     let ask = |email: &'static str| {
         let visitor = &visitor;
         async move {
-            let r = visitor.post_form("/password_reset", &[("email", s(email))]).await;
+            let r = visitor
+                .post_form("/password_reset", &[("email", s(email))])
+                .await;
             (r.status(), r.text().await.unwrap())
         }
     };
@@ -207,7 +223,13 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
     assert!(form.contains("cy"));
     // A refused password keeps the link usable.
     let r = visitor
-        .post_form(&link, &[("new_password", s(NEW_PASSWORD)), ("new_password_confirm", s("other"))])
+        .post_form(
+            &link,
+            &[
+                ("new_password", s(NEW_PASSWORD)),
+                ("new_password_confirm", s("other")),
+            ],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let set = |link: String| {
@@ -216,7 +238,10 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
             visitor
                 .post_form(
                     &link,
-                    &[("new_password", s(NEW_PASSWORD)), ("new_password_confirm", s(NEW_PASSWORD))],
+                    &[
+                        ("new_password", s(NEW_PASSWORD)),
+                        ("new_password_confirm", s(NEW_PASSWORD)),
+                    ],
                 )
                 .await
         }
@@ -225,8 +250,15 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
     assert_eq!(r.status(), StatusCode::OK, "redirected to sign in");
     assert!(r.url().path().starts_with("/login"));
     assert!(!signed_in(&old_browser).await, "old sessions ended");
-    assert_eq!(me(&site, &token).await, StatusCode::UNAUTHORIZED, "tokens ended");
-    assert_eq!(sign_in(&site, "cy", PASSWORD).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        me(&site, &token).await,
+        StatusCode::UNAUTHORIZED,
+        "tokens ended"
+    );
+    assert_eq!(
+        sign_in(&site, "cy", PASSWORD).await.0,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(sign_in(&site, "cy", NEW_PASSWORD).await.0, StatusCode::OK);
     // Used once: gone.
     assert_eq!(visitor.get(&link).await.status(), StatusCode::FORBIDDEN);
@@ -236,7 +268,12 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
     let api = |email: &'static str| {
         let url = format!("{}/user_api/v1/account/password_reset/", site.base);
         async move {
-            let r = reqwest::Client::new().post(url).form(&[("email", email)]).send().await.unwrap();
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[("email", email)])
+                .send()
+                .await
+                .unwrap();
             (r.status(), json(r).await)
         }
     };
@@ -246,7 +283,11 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
     let mails = sink.wait_for(2).await;
     let second = reset_path(&mails[1]);
     offset_hours.store(3, Ordering::SeqCst);
-    assert_eq!(visitor.get(&second).await.status(), StatusCode::FORBIDDEN, "expired");
+    assert_eq!(
+        visitor.get(&second).await.status(),
+        StatusCode::FORBIDDEN,
+        "expired"
+    );
     assert_eq!(set(second).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(sign_in(&site, "cy", NEW_PASSWORD).await.0, StatusCode::OK);
     let bad = reqwest::Client::new()

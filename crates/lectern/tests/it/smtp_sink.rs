@@ -54,7 +54,10 @@ impl SmtpSink {
             if let Ok(Some(status)) = sink.child.try_wait() {
                 panic!("aiosmtpd exited at start ({status}); is it installed for {python}?");
             }
-            assert!(Instant::now() < deadline, "aiosmtpd did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(sink)
@@ -116,8 +119,6 @@ pub fn reset_path(message: &str) -> String {
         .find("/password_reset_confirm/")
         .unwrap_or_else(|| panic!("no reset link in:\n{text}"));
     let rest = &text[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
     rest[..end].to_string()
 }

@@ -53,7 +53,10 @@ fn list(raw: Option<&str>) -> HashSet<String> {
 }
 
 fn truthy(v: Option<&str>) -> bool {
-    matches!(v.map(str::to_ascii_lowercase).as_deref(), Some("true" | "1" | "yes"))
+    matches!(
+        v.map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "yes")
+    )
 }
 
 async fn blocks(
@@ -67,7 +70,11 @@ async fn blocks(
         .ok_or_else(|| AppError::field("course_id", "course_id is required."))?;
     let key = course_key(raw)?;
     let all_blocks = truthy(q.all_blocks.as_deref());
-    let username = q.username.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let username = q
+        .username
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
     let staff = state.app.is_course_author(&user, &key).await?;
     // Whose view: the named user's (yourself, or anyone for the team), or the team's whole course.
     let sees_all = if all_blocks {
@@ -77,7 +84,10 @@ async fn blocks(
         true
     } else {
         let name = username.ok_or_else(|| {
-            AppError::field("username", "username is required unless all_blocks is true.")
+            AppError::field(
+                "username",
+                "username is required unless all_blocks is true.",
+            )
         })?;
         let target = if name.eq_ignore_ascii_case(&user.username) {
             user.clone()
@@ -93,19 +103,21 @@ async fn blocks(
         state.app.sees_unreleased(&target, &key).await?
     };
     let course = state.app.published_course(&key).await?;
-    let max_depth = match q.depth.as_deref().map(str::trim) {
-        None | Some("") => Some(0),
-        Some("all") => None,
-        Some(d) => Some(d.parse::<usize>().map_err(|_| {
-            AppError::field("depth", "depth must be a whole number or \"all\".")
-        })?),
-    };
+    let max_depth =
+        match q.depth.as_deref().map(str::trim) {
+            None | Some("") => Some(0),
+            Some("all") => None,
+            Some(d) => Some(d.parse::<usize>().map_err(|_| {
+                AppError::field("depth", "depth must be a whole number or \"all\".")
+            })?),
+        };
     let fields = list(q.requested_fields.as_deref());
     let types = list(q.block_types_filter.as_deref());
     let counted = list(q.block_counts.as_deref());
     let now = state.app.now();
     let tree = &course.tree;
-    let visible = |r: &BlockRef| tree.block(r).is_some() && (sees_all || released_to_learners(tree, r, now));
+    let visible =
+        |r: &BlockRef| tree.block(r).is_some() && (sees_all || released_to_learners(tree, r, now));
 
     // Breadth-first from the root, to the requested depth, skipping what the viewer cannot see.
     let root = CourseTree::root_ref();
@@ -135,7 +147,10 @@ async fn blocks(
             continue;
         }
         let usage = tree.usage_key(r).to_string();
-        let unit = tree.ancestry(r).into_iter().find(|a| a.block_type == "vertical");
+        let unit = tree
+            .ancestry(r)
+            .into_iter()
+            .find(|a| a.block_type == "vertical");
         let web_url = match (level_of(&b.block_type), &unit) {
             (Level::Course, _) => format!("/courses/{key}/"),
             (_, Some(u)) => format!("/courses/{key}/unit/{}", u.id),
@@ -164,8 +179,14 @@ async fn blocks(
                     .as_deref()
                     .and_then(parse_date)
                     .map(|d| d.to_rfc3339())),
-                "start" => json!(b.field("start").and_then(parse_date).map(|d| d.to_rfc3339())),
-                "student_view_multi_device" => json!(matches!(b.block_type.as_str(), "html" | "problem" | "video")),
+                "start" => json!(b
+                    .field("start")
+                    .and_then(parse_date)
+                    .map(|d| d.to_rfc3339())),
+                "student_view_multi_device" => json!(matches!(
+                    b.block_type.as_str(),
+                    "html" | "problem" | "video"
+                )),
                 "has_score" => json!(b.block_type == "problem"),
                 "block_counts" => continue,
                 _ => continue,
@@ -182,14 +203,23 @@ async fn blocks(
         out.push((usage, Value::Object(o)));
     }
     if q.return_type.as_deref() == Some("list") {
-        return Ok(Json(Value::Array(out.into_iter().map(|(_, v)| v).collect())));
+        return Ok(Json(Value::Array(
+            out.into_iter().map(|(_, v)| v).collect(),
+        )));
     }
     let blocks: Map<String, Value> = out.into_iter().collect();
-    Ok(Json(json!({"root": tree.usage_key(&root).to_string(), "blocks": blocks})))
+    Ok(Json(
+        json!({"root": tree.usage_key(&root).to_string(), "blocks": blocks}),
+    ))
 }
 
 /// Visible blocks of type `t` at or under `r`.
-fn count_of(tree: &CourseTree, r: &BlockRef, t: &str, visible: &dyn Fn(&BlockRef) -> bool) -> usize {
+fn count_of(
+    tree: &CourseTree,
+    r: &BlockRef,
+    t: &str,
+    visible: &dyn Fn(&BlockRef) -> bool,
+) -> usize {
     let mut n = 0;
     let mut stack = vec![r.clone()];
     let mut seen = HashSet::new();

@@ -52,8 +52,14 @@ pub fn paths() -> Map<String, Value> {
         q("block_types_filter", "comma-separated block types to return", false), q("block_counts", "comma-separated block types to count under each block", false),
         q("return_type", "dict (default) or list", false), q("student_view_data", "accepted; no block type has any yet", false)]);
     let mut m = Map::new();
-    m.insert("/user_api/v1/account/password_reset/".into(), json!({"post": reset.clone()}));
-    m.insert("/api/user/v1/account/password_reset/".into(), json!({"post": reset}));
+    m.insert(
+        "/user_api/v1/account/password_reset/".into(),
+        json!({"post": reset.clone()}),
+    );
+    m.insert(
+        "/api/user/v1/account/password_reset/".into(),
+        json!({"post": reset}),
+    );
     m.insert("/oauth2/revoke_token/".into(), json!({"post": revoke}));
     m.insert("/api/mobile/v0.5/my_user_info".into(), json!({"get": get("The caller's id, username, e-mail and name", "accounts", json!([]),
         json!({"type": "object", "properties": {"id": {"type": "integer"}, "username": s, "email": s, "name": s, "course_enrollments": s}}))}));

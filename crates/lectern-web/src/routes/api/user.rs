@@ -44,7 +44,11 @@ pub(super) fn base_url(headers: &HeaderMap, state: &AppState) -> String {
         });
     match host {
         Some(h) => {
-            let scheme = if state.config.secure_cookies { "https" } else { "http" };
+            let scheme = if state.config.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
             format!("{scheme}://{h}")
         }
         None => state
@@ -92,7 +96,8 @@ fn account_json(v: &AccountView) -> Value {
         });
     }
     let p = &v.profile;
-    let date = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let date =
+        |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     json!({
         "id": u.id,
         "username": u.username,
@@ -135,7 +140,10 @@ async fn account(
 }
 
 /// Open edX's error shape for a refused PATCH: one object per field.
-fn field_errors_response(message: String, errors: &std::collections::BTreeMap<String, String>) -> Response {
+fn field_errors_response(
+    message: String,
+    errors: &std::collections::BTreeMap<String, String>,
+) -> Response {
     let fields: Map<String, Value> = errors
         .iter()
         .map(|(field, problem)| {
