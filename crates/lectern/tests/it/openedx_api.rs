@@ -353,6 +353,16 @@ async fn enrolling_takes_a_mode_and_staff_may_name_the_learner() {
     let max = Caller::signed_in(&site, "max").await;
     let (_, mine) = max.get("/api/enrollment/v1/enrollment").await;
     assert_eq!(mine[0]["course_details"]["course_id"], COURSE);
+    // The mobile list my_user_info links to.
+    let (_, info) = max.get("/api/mobile/v0.5/my_user_info").await;
+    let (status, mobile) = max.get(info["course_enrollments"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mobile[0]["course"]["id"], COURSE);
+    assert_eq!(mobile[0]["mode"], "audit");
+    let (status, _) = lea
+        .get("/api/mobile/v0.5/users/max/course_enrollments/")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -479,6 +489,10 @@ async fn every_new_endpoint_is_in_the_openapi_document() {
         ("/api/enrollment/v1/enrollment", "post"),
         ("/user_api/v1/account/password_reset/", "post"),
         ("/oauth2/revoke_token/", "post"),
+        (
+            "/api/mobile/v0.5/users/{username}/course_enrollments/",
+            "get",
+        ),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

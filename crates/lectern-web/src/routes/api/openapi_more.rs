@@ -63,6 +63,9 @@ pub fn paths() -> Map<String, Value> {
     m.insert("/oauth2/revoke_token/".into(), json!({"post": revoke}));
     m.insert("/api/mobile/v0.5/my_user_info".into(), json!({"get": get("The caller's id, username, e-mail and name", "accounts", json!([]),
         json!({"type": "object", "properties": {"id": {"type": "integer"}, "username": s, "email": s, "name": s, "course_enrollments": s}}))}));
+    m.insert("/api/mobile/v0.5/users/{username}/course_enrollments/".into(), json!({"get": get("The caller's active enrollments (mobile API shape)", "enrollment",
+        json!([p("username", "the caller's own username")]),
+        json!({"type": "array", "items": {"type": "object", "properties": {"created": s, "mode": s, "is_active": {"type": "boolean"}, "course": {"type": "object"}, "certificate": {"type": "object"}}}}))}));
     let mut patch = get("Change the caller's own account (JSON merge patch); read-only fields are refused with field_errors", "accounts", json!([p("username", "the account")]), account.clone());
     patch["requestBody"] = json!({"required": true, "content": {"application/merge-patch+json": {"schema": {"type": "object"}}}});
     patch["responses"]["415"] = json!({"$ref": "#/components/responses/Error"});

@@ -21,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/mobile/v0.5/my_user_info", get(my_user_info))
         .route("/api/mobile/v0.5/my_user_info/", get(my_user_info))
         .route(
+            "/api/mobile/v0.5/users/{username}/course_enrollments/",
+            get(mobile_enrollments),
+        )
+        .route(
             "/api/user/v1/accounts/{username}",
             get(account).patch(patch_account),
         )
@@ -201,4 +205,46 @@ async fn patch_account(
         }) => Ok(field_errors_response(message, &field_errors)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The link `my_user_info` gives: the caller's active enrolments, in the
+/// mobile API's shape (only your own, as on Open edX).
+async fn mobile_enrollments(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    if !username.eq_ignore_ascii_case(&user.username) {
+        return Err(AppError::Forbidden("You may only list your own enrollments.".into()).into());
+    }
+    let site = base_url(&headers, &state);
+    let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    let list: Vec<Value> = state
+        .app
+        .dashboard(&user)
+        .await?
+        .iter()
+        .map(|(e, c)| {
+            json!({
+                "created": e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "mode": e.mode,
+                "is_active": e.is_active,
+                "course": {
+                    "id": c.key.to_string(),
+                    "name": c.display_name,
+                    "number": c.key.number,
+                    "org": c.key.org,
+                    "start": date(c.start),
+                    "end": date(c.end),
+                    "course_about": format!("{site}/courses/{}/about", c.key),
+                    "courseware_url": format!("{site}/courses/{}/", c.key),
+                },
+                "certificate": {},
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(list)))
 }
