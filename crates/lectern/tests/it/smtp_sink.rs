@@ -1,6 +1,6 @@
 //! A real SMTP server for the mail tests: Python's `aiosmtpd` with its
 //! Maildir handler, started on a free port; each message lands as a file.
-//! `scripts/test.sh` installs it and sets `LECTERN_TEST_SMTP_PYTHON`. Under
+//! `scripts/test.sh` installs it and sets `TEST_SMTP_PYTHON`. Under
 //! plain `cargo test` without it the mail tests print a NOTE and skip; in CI
 //! (`CI=true`) a missing server is a failure, never a silent skip.
 
@@ -17,14 +17,14 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> Option<SmtpSink> {
-        let python = match std::env::var("LECTERN_TEST_SMTP_PYTHON") {
+        let python = match std::env::var("TEST_SMTP_PYTHON") {
             Ok(p) if !p.is_empty() => p,
             _ => {
                 assert!(
                     std::env::var("CI").map(|v| v != "true").unwrap_or(true),
-                    "LECTERN_TEST_SMTP_PYTHON is not set in CI: scripts/test.sh must install aiosmtpd"
+                    "TEST_SMTP_PYTHON is not set in CI: scripts/test.sh must install aiosmtpd"
                 );
-                eprintln!("NOTE: LECTERN_TEST_SMTP_PYTHON is not set (run scripts/test.sh): the SMTP mail test is skipped");
+                eprintln!("NOTE: TEST_SMTP_PYTHON is not set (run scripts/test.sh): the SMTP mail test is skipped");
                 return None;
             }
         };
