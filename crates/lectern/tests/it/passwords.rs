@@ -298,3 +298,37 @@ async fn a_password_is_reset_through_a_mailed_link_once() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_dead_mail_relay_changes_nothing_the_asker_sees() {
+    // Nothing listens on port 9: every send fails (and is logged).
+    let mailer = SmtpMailer::new(&SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: 9,
+        tls: TlsMode::None,
+        timeout_secs: 2,
+        ..SmtpSettings::default()
+    })
+    .unwrap();
+    let site = TestSite::spawn_custom(AppSettings::default(), move |app| {
+        app.with_mailer(Arc::new(mailer))
+    })
+    .await;
+    site.user("di", false).await;
+    let visitor = site.client();
+    let known = visitor
+        .post_form("/password_reset", &[("email", s("di@example.org"))])
+        .await;
+    assert_eq!(known.status(), StatusCode::OK);
+    let known = known.text().await.unwrap();
+    let unknown = visitor
+        .post_form("/password_reset", &[("email", s("nobody@example.org"))])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(known.contains("If an account exists"));
+    assert_eq!(known, unknown);
+    // The account still works as before.
+    assert_eq!(sign_in(&site, "di", PASSWORD).await.0, StatusCode::OK);
+}
