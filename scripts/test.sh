@@ -34,6 +34,16 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Mail tests talk to a real SMTP server: Python's aiosmtpd, which the test
+# starts itself (tests/it/smtp_sink.rs) with the interpreter named here
+# (not a LECTERN_ variable: the binary refuses unknown ones).
+step "SMTP test server (aiosmtpd)"
+smtp_venv=target/smtp-venv
+[ -x "$smtp_venv/bin/python" ] || python3 -m venv "$smtp_venv"
+"$smtp_venv/bin/pip" install -q --disable-pip-version-check aiosmtpd
+"$smtp_venv/bin/python" -c 'import aiosmtpd.handlers'
+export TEST_SMTP_PYTHON="$PWD/$smtp_venv/bin/python"
+
 step "unit and integration tests"
 cargo test --workspace --locked
 

@@ -68,20 +68,29 @@ pub fn validate_registration(r: &Registration) -> Result<(), BTreeMap<String, St
             "Your name must be at most 255 characters long.".into(),
         );
     }
-    if r.password.chars().count() < MIN_PASSWORD_LEN {
-        errors.insert("password".into(), format!("This password is too short. It must contain at least {MIN_PASSWORD_LEN} characters."));
-    } else if r.password.len() > MAX_PASSWORD_LEN {
-        errors.insert("password".into(), "This password is too long.".into());
-    } else if r.password.eq_ignore_ascii_case(username) {
-        errors.insert(
-            "password".into(),
-            "The password is too similar to the username.".into(),
-        );
+    if let Some(problem) = password_problem(&r.password, username) {
+        errors.insert("password".into(), problem);
     }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// What is wrong with a new password for `username`, if anything: the one
+/// rule set for registration, password change and reset.
+pub fn password_problem(password: &str, username: &str) -> Option<String> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        Some(format!(
+            "This password is too short. It must contain at least {MIN_PASSWORD_LEN} characters."
+        ))
+    } else if password.len() > MAX_PASSWORD_LEN {
+        Some("This password is too long.".into())
+    } else if password.eq_ignore_ascii_case(username.trim()) {
+        Some("The password is too similar to the username.".into())
+    } else {
+        None
     }
 }
 
@@ -160,7 +169,7 @@ impl Lectern {
         Ok((user, token))
     }
 
-    async fn issue_token(&self, user: &User, kind: TokenKind) -> AppResult<IssuedToken> {
+    pub(crate) async fn issue_token(&self, user: &User, kind: TokenKind) -> AppResult<IssuedToken> {
         let ttl = match kind {
             TokenKind::Session => self.settings.session_ttl,
             TokenKind::Bearer => self.settings.bearer_ttl,
@@ -273,7 +282,7 @@ pub const CONCURRENT_HASHES: usize = 2;
 impl Lectern {
     /// Runs a password hash or check on a blocking thread, at most
     /// [`CONCURRENT_HASHES`] at a time.
-    async fn with_hasher<T: Send + 'static>(
+    pub(crate) async fn with_hasher<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> AppResult<T> {

@@ -8,12 +8,16 @@
 pub mod accounts;
 pub mod admin;
 mod cache;
+pub mod credentials;
 pub mod error;
 pub mod grades;
 pub mod learning;
+pub mod mail;
 pub mod model;
 pub mod passwords;
 pub mod problems;
+pub mod profile;
+pub mod roster;
 pub mod store;
 pub mod studio;
 pub mod transfer;
@@ -32,6 +36,10 @@ pub struct AppSettings {
     pub session_ttl: chrono::Duration,
     pub bearer_ttl: chrono::Duration,
     pub setup_ttl: chrono::Duration,
+    /// How long a password reset link works.
+    pub reset_ttl: chrono::Duration,
+    /// The site's public address, for links in mail (no trailing slash).
+    pub site_url: String,
 }
 
 impl Default for AppSettings {
@@ -40,6 +48,8 @@ impl Default for AppSettings {
             session_ttl: chrono::Duration::days(14),
             bearer_ttl: chrono::Duration::hours(10),
             setup_ttl: chrono::Duration::days(7),
+            reset_ttl: chrono::Duration::hours(2),
+            site_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -55,6 +65,8 @@ pub struct Lectern {
     courses: Arc<cache::CourseCache>,
     problems: Arc<cache::ProblemCache>,
     hashing: Arc<tokio::sync::Semaphore>,
+    mailer: Option<Arc<dyn mail::Mailer>>,
+    sending: Arc<tokio::sync::Semaphore>,
 }
 
 impl Lectern {
@@ -66,7 +78,15 @@ impl Lectern {
             courses: Arc::new(cache::CourseCache::default()),
             problems: Arc::new(cache::ProblemCache::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
+            mailer: None,
+            sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),
         }
+    }
+
+    /// Sends mail through `mailer` (without one, mail is logged and dropped).
+    pub fn with_mailer(mut self, mailer: Arc<dyn mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// Replaces the clock (tests of due dates and expiry).

@@ -14,8 +14,19 @@ use lectern_content::{CourseKey, CourseTree, UsageKey};
 use crate::error::StoreError;
 use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
-    Submission, User, UserId,
+    Submission, TokenKind, User, UserId,
 };
+use crate::profile::Profile;
+use crate::roster::EnrollmentQuery;
+
+/// A password reset link as stored: the SHA-256 of its secret.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -32,6 +43,19 @@ pub trait UserStore {
     async fn set_user_admin(&self, id: UserId, admin: bool) -> StoreResult<()>;
     async fn set_user_course_creator(&self, id: UserId, creator: bool) -> StoreResult<()>;
     async fn count_admins(&self) -> StoreResult<i64>;
+    /// In one transaction: replaces the password hash and ends every session
+    /// and bearer token of the user except `keep` (a token hash), and every
+    /// pending password reset link.
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<()>;
+    /// The optional profile fields (defaults when never set).
+    async fn profile(&self, id: UserId) -> StoreResult<Profile>;
+    /// Writes the full name and the profile together.
+    async fn update_account(&self, id: UserId, name: &str, profile: &Profile) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -42,6 +66,28 @@ pub trait TokenStore {
     async fn delete_token(&self, token_hash: &str) -> StoreResult<()>;
     async fn delete_user_tokens(&self, user_id: UserId) -> StoreResult<()>;
     async fn delete_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Ends every token of one kind a user holds; returns how many.
+    async fn delete_user_tokens_of_kind(
+        &self,
+        user_id: UserId,
+        kind: TokenKind,
+    ) -> StoreResult<u64>;
+    async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()>;
+    /// How many unexpired reset links a user has (to refuse mail floods).
+    async fn count_password_resets(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Deletes the reset link with this hash and returns its user if it had
+    /// not expired: a link works once, even under concurrent use.
+    async fn take_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
+    /// The user of an unexpired reset link, without using it up.
+    async fn peek_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
 }
 
 /// A course's static file bytes, to store beside its tree.
@@ -119,6 +165,12 @@ pub trait EnrollmentStore {
     async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64>;
     /// Users actively enrolled in a course.
     async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>>;
+    /// One page of enrolments (active or not) with their usernames, newest
+    /// first, keyset-paginated: see [`EnrollmentQuery`].
+    async fn list_enrollments(
+        &self,
+        query: &EnrollmentQuery,
+    ) -> StoreResult<Vec<(Enrollment, String)>>;
 }
 
 #[async_trait]

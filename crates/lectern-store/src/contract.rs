@@ -30,6 +30,7 @@ pub async fn run(store: &dyn Store) {
     enrollments(store).await;
     learner_state(store).await;
     blobs(store).await;
+    crate::contract_accounts::run(store).await;
 }
 
 async fn users(store: &dyn Store) {

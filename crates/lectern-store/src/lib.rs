@@ -6,6 +6,7 @@
 //! lives here.
 
 pub mod contract;
+mod contract_accounts;
 pub mod sqlite;
 mod time;
 

@@ -26,7 +26,16 @@ pub struct CsrfToken(pub String);
 
 /// API endpoints an anonymous client (a mobile app) may call without any
 /// cookie: signing up and getting a token.
-const ANONYMOUS_API: &[&str] = &["/api/user/v1/account/registration/", "/oauth2/access_token"];
+const ANONYMOUS_API: &[&str] = &[
+    "/api/user/v1/account/registration/",
+    "/oauth2/access_token",
+    "/oauth2/access_token/",
+    // Revoking needs the token itself; asking for a reset link needs nothing.
+    "/oauth2/revoke_token",
+    "/oauth2/revoke_token/",
+    "/user_api/v1/account/password_reset/",
+    "/api/user/v1/account/password_reset/",
+];
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()

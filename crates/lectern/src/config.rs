@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
 /// Every setting, with its default.
@@ -32,6 +33,10 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// The site's name in page titles.
     pub site_name: String,
+    /// The address users reach the site at, for links in mail; empty: `http://LISTEN`.
+    pub site_url: String,
+    /// The SMTP relay mail (password reset links) goes through.
+    pub smtp: SmtpSettings,
 }
 
 impl Default for Config {
@@ -47,6 +52,8 @@ impl Default for Config {
             max_upload_bytes: 512 * 1024 * 1024,
             shutdown_drain_secs: 1,
             site_name: "Lectern".into(),
+            site_url: String::new(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -84,6 +91,28 @@ const KEYS: &[(&str, &str)] = &[
         "Seconds between readiness turning off and the listener closing on shutdown.",
     ),
     ("site_name", "The site's name in page titles."),
+    (
+        "site_url",
+        "The address users reach the site at, for links in mail, e.g. \"https://learn.example.org\" (empty: http://LISTEN).",
+    ),
+];
+
+/// The `[smtp]` section: (key, description), in file order. The environment
+/// variable of `host` is `LECTERN_SMTP_HOST`, and so on.
+const SMTP_KEYS: &[(&str, &str)] = &[
+    (
+        "host",
+        "The SMTP relay's host name; empty: no mail is sent (password reset links are only logged as not sent).",
+    ),
+    ("port", "The relay's port (587 for starttls, 465 for tls, 25 for none)."),
+    ("username", "User name for the relay; empty: no authentication."),
+    ("password", "Password for the relay."),
+    ("from", "The sender of Lectern's mail."),
+    (
+        "tls",
+        "\"starttls\", \"tls\" (implicit TLS) or \"none\" (only for a relay on a trusted network).",
+    ),
+    ("timeout_secs", "Longest wait for the relay, in seconds."),
 ];
 
 /// Flags that override the file and the environment.
@@ -129,10 +158,33 @@ impl Config {
         };
         for (name, value) in &env {
             let key = name.trim_start_matches("LECTERN_").to_lowercase();
+            if let Some(smtp_key) = key
+                .strip_prefix("smtp_")
+                .filter(|k| SMTP_KEYS.iter().any(|(s, _)| s == k))
+            {
+                let section = table
+                    .entry("smtp")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = section {
+                    // Text settings stay text even when they look like numbers.
+                    let v = if smtp_key == "port" || smtp_key == "timeout_secs" {
+                        env_value(value)
+                    } else {
+                        toml::Value::String(value.clone())
+                    };
+                    t.insert(smtp_key.to_string(), v);
+                }
+                continue;
+            }
             if !KEYS.iter().any(|(k, _)| *k == key) {
                 let known: Vec<String> = KEYS
                     .iter()
                     .map(|(k, _)| format!("LECTERN_{}", k.to_uppercase()))
+                    .chain(
+                        SMTP_KEYS
+                            .iter()
+                            .map(|(k, _)| format!("LECTERN_SMTP_{}", k.to_uppercase())),
+                    )
                     .collect();
                 bail!(
                     "unknown environment variable {name}; Lectern knows {}",
@@ -163,6 +215,15 @@ impl Config {
         Ok(config)
     }
 
+    /// The public address for links in mail, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.site_url.trim().is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.site_url.trim().trim_end_matches('/').to_string()
+        }
+    }
+
     /// Where the SQLite database lives.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("lectern.db")
@@ -183,6 +244,15 @@ impl Config {
                 out.push_str(&format!("{key} = {v}\n"));
             }
         }
+        out.push_str("\n# Outgoing mail (password reset links).\n[smtp]\n");
+        if let Some(toml::Value::Table(smtp)) = defaults.get("smtp") {
+            for (key, help) in SMTP_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = smtp.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -190,7 +260,7 @@ impl Config {
 impl serde::Serialize for Config {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Config", KEYS.len())?;
+        let mut st = s.serialize_struct("Config", KEYS.len() + 1)?;
         st.serialize_field("data_dir", &self.data_dir)?;
         st.serialize_field("listen", &self.listen)?;
         st.serialize_field("database_url", &self.database_url)?;
@@ -201,6 +271,8 @@ impl serde::Serialize for Config {
         st.serialize_field("max_upload_bytes", &self.max_upload_bytes)?;
         st.serialize_field("shutdown_drain_secs", &self.shutdown_drain_secs)?;
         st.serialize_field("site_name", &self.site_name)?;
+        st.serialize_field("site_url", &self.site_url)?;
+        st.serialize_field("smtp", &self.smtp)?;
         st.end()
     }
 }
@@ -219,6 +291,7 @@ fn env_value(v: &str) -> toml::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lectern_mail::TlsMode;
     use std::path::Path;
 
     fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
@@ -284,6 +357,37 @@ mod tests {
         };
         let err = Config::load_from(&flags, env(&[])).unwrap_err();
         assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn smtp_settings_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("l.toml");
+        std::fs::write(
+            &file,
+            "[smtp]\nhost = \"mail.example.org\"\nport = 465\ntls = \"tls\"\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let c = Config::load_from(
+            &flags,
+            env(&[
+                ("LECTERN_SMTP_PASSWORD", "1234"),
+                ("LECTERN_SMTP_PORT", "2465"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.smtp.host, "mail.example.org");
+        assert_eq!(c.smtp.port, 2465);
+        assert_eq!(c.smtp.tls, TlsMode::Tls);
+        assert_eq!(c.smtp.password, "1234");
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+        let err = Config::load_from(&Overrides::default(), env(&[("LECTERN_SMTP_HOTS", "x")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("LECTERN_SMTP_HOST"), "{err}");
     }
 
     #[test]

@@ -119,6 +119,13 @@ impl EnrollmentStore for SqliteStore {
             .await
             .map_err(map_err)
     }
+
+    async fn list_enrollments(
+        &self,
+        query: &lectern_app::roster::EnrollmentQuery,
+    ) -> StoreResult<Vec<(Enrollment, String)>> {
+        self.enrollment_page(query).await
+    }
 }
 
 #[async_trait]

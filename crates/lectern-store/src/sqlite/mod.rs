@@ -8,6 +8,7 @@
 mod courses;
 mod learner;
 mod misc;
+mod profiles;
 mod users;
 
 use std::path::Path;

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
-use lectern_app::store::{StoreResult, TokenStore, UserStore};
+use lectern_app::profile::Profile;
+use lectern_app::store::{PasswordReset, StoreResult, TokenStore, UserStore};
 use sqlx::Row;
 
 use super::{map_err, SqliteStore};
@@ -147,6 +148,23 @@ impl UserStore for SqliteStore {
             .await
             .map_err(map_err)
     }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<()> {
+        self.set_password_now(id, password_hash, keep).await
+    }
+
+    async fn profile(&self, id: UserId) -> StoreResult<Profile> {
+        self.read_profile(id).await
+    }
+
+    async fn update_account(&self, id: UserId, name: &str, profile: &Profile) -> StoreResult<()> {
+        self.write_account(id, name, profile).await
+    }
 }
 
 fn kind_from_str(s: &str) -> TokenKind {
@@ -215,5 +233,37 @@ impl TokenStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(r.rows_affected())
+    }
+
+    async fn delete_user_tokens_of_kind(
+        &self,
+        user_id: UserId,
+        kind: TokenKind,
+    ) -> StoreResult<u64> {
+        self.delete_tokens_of_kind(user_id, kind).await
+    }
+
+    async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()> {
+        self.add_password_reset(reset).await
+    }
+
+    async fn count_password_resets(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<i64> {
+        self.pending_resets(user_id, now).await
+    }
+
+    async fn take_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>> {
+        self.use_password_reset(token_hash, now).await
+    }
+
+    async fn peek_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>> {
+        self.find_password_reset(token_hash, now).await
     }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod health;
 mod lms;
+mod password;
 mod studio;
 
 use axum::extract::Extension;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/problem.js", get(problem_script))
         .merge(health::router())
         .merge(accounts::router())
+        .merge(password::router())
         .merge(lms::router())
         .merge(studio::router(&state))
         .merge(admin::router())

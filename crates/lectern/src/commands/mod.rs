@@ -37,8 +37,15 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
 /// The app over the configured store.
 pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, SqliteStore)> {
     let store = open_store(config).await?;
-    Ok((
-        Lectern::new(Arc::new(store.clone()), AppSettings::default()),
-        store,
-    ))
+    let settings = AppSettings {
+        site_url: config.public_url(),
+        ..AppSettings::default()
+    };
+    let mut app = Lectern::new(Arc::new(store.clone()), settings);
+    if !config.smtp.host.trim().is_empty() {
+        let mailer = lectern_mail::SmtpMailer::new(&config.smtp)
+            .map_err(|e| anyhow::anyhow!("bad [smtp] setting: {e}"))?;
+        app = app.with_mailer(Arc::new(mailer));
+    }
+    Ok((app, store))
 }

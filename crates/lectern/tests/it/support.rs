@@ -43,6 +43,35 @@ impl TestSite {
         }
     }
 
+    /// A site whose app is adjusted by `configure` (a mailer, a clock);
+    /// `settings.site_url` is set to the site's own address.
+    pub async fn spawn_custom(
+        mut settings: AppSettings,
+        configure: impl FnOnce(Lectern) -> Lectern,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .expect("store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        settings.site_url = format!("http://{addr}");
+        let app = configure(Lectern::new(Arc::new(store), settings));
+        let state = AppState::new(app.clone(), WebConfig::default());
+        let router = lectern_web::app(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        TestSite {
+            base: format!("http://{addr}"),
+            app,
+            state,
+            _dir: dir,
+        }
+    }
+
     pub fn client(&self) -> Client {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()

@@ -197,6 +197,12 @@ struct EnrollRequest {
     course_details: CourseDetails,
     #[serde(default)]
     is_active: Option<bool>,
+    /// `audit` (the only mode offered); others are refused.
+    #[serde(default)]
+    mode: Option<String>,
+    /// Someone else's username (site staff or the course's team).
+    #[serde(default)]
+    user: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,14 +217,16 @@ async fn enroll(
 ) -> ApiResult<Json<Value>> {
     let user = user.ok_or(AppError::Unauthenticated)?;
     let key = course_key(&req.course_details.course_id)?;
-    if req.is_active == Some(false) {
-        state.app.unenroll(&user, &key).await?;
-        let e = state.app.published_course(&key).await?;
-        return Ok(Json(
-            json!({"is_active": false, "user": user.username, "course_details": {"course_id": e.record.key.to_string()}}),
-        ));
-    }
-    let e = state.app.enroll(&user, &key).await?;
+    let (e, username) = state
+        .app
+        .change_enrollment(
+            &user,
+            req.user.as_deref(),
+            &key,
+            req.mode.as_deref(),
+            req.is_active != Some(false),
+        )
+        .await?;
     let c = state.app.published_course(&key).await?.record;
-    Ok(Json(enrollment_json(&e, Some(&c), &user.username)))
+    Ok(Json(enrollment_json(&e, Some(&c), &username)))
 }

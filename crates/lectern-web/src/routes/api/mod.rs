@@ -2,9 +2,14 @@
 //! clients written for Open edX need little change.
 
 mod accounts;
+mod blocks_v1;
 mod courses;
+mod modes;
 mod openapi;
+mod openapi_more;
 pub mod problems;
+mod roster;
+mod user;
 
 use axum::Router;
 use serde::Serialize;
@@ -17,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .merge(courses::router())
         .merge(openapi::router())
         .merge(problems::router())
+        .merge(user::router())
+        .merge(modes::router())
+        .merge(roster::router())
+        .merge(blocks_v1::router())
 }
 
 /// Open edX's list envelope.

@@ -50,6 +50,14 @@ fn query_param(name: &str, desc: &str, required: bool) -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(super::openapi_more::paths());
+    }
+    doc
+}
+
+fn base_document() -> Value {
     let course = json!({"$ref": "#/components/schemas/Course"});
     let registration = json!({
         "type": "object", "required": ["email", "username", "name", "password"],
@@ -79,8 +87,8 @@ pub fn document() -> Value {
                 json!({"type": "object", "properties": {"root": {"type": "string"}, "blocks": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Block"}}}}), true)},
             "/api/enrollment/v1/enrollment": {
                 "get": op("The caller's enrollments", "enrollment", json!([]), None, json!({"type": "array", "items": {"$ref": "#/components/schemas/Enrollment"}}), true),
-                "post": op("Enroll the caller (or unenroll with is_active: false)", "enrollment", json!([]),
-                    Some(json!({"application/json": {"schema": {"type": "object", "required": ["course_details"], "properties": {"course_details": {"type": "object", "properties": {"course_id": {"type": "string"}}}, "is_active": {"type": "boolean"}}}}})),
+                "post": op("Enroll the caller, or with user someone else (course team); unenroll with is_active: false; mode: audit", "enrollment", json!([]),
+                    Some(json!({"application/json": {"schema": {"type": "object", "required": ["course_details"], "properties": {"course_details": {"type": "object", "properties": {"course_id": {"type": "string"}}}, "is_active": {"type": "boolean"}, "mode": {"type": "string", "enum": ["audit"]}, "user": {"type": "string"}}}}})),
                     json!({"$ref": "#/components/schemas/Enrollment"}), true)
             },
             "/api/problems/v1/{usage_key}": {"get": op("A problem as the caller sees it: inputs, attempts used, max attempts, score", "problems",

@@ -1,0 +1,245 @@
+//! Changing and resetting passwords, and ending sessions and tokens.
+//!
+//! A password change or reset ends every session and bearer token of the
+//! account (the browser that changed it gets a fresh session), so a stolen
+//! cookie or token dies with the old password. Reset links work as on Open
+//! edX: asking always gets the same answer whether or not the address has an
+//! account; the link is single-use, expires, and only its SHA-256 is stored.
+//! The mail is sent on a background task with a bounded wait, so neither a
+//! slow relay nor the response time tells an asker whether the account
+//! exists. (When the job queue arrives, issue 15, sending moves there.)
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::accounts::{password_problem, IssuedToken};
+use crate::error::{AppError, AppResult};
+use crate::mail::Mail;
+use crate::model::{TokenKind, User};
+use crate::passwords::{hash_password, new_secret, secret_hash};
+use crate::store::PasswordReset;
+use crate::Lectern;
+
+/// Mails being sent at once; more reset requests than this are dropped (and logged).
+pub const CONCURRENT_MAILS: usize = 4;
+/// Unexpired reset links one account may have: a flood of requests cannot
+/// flood the owner's mailbox.
+pub const MAX_PENDING_RESETS: i64 = 3;
+/// The longest a send may take, whatever the relay does.
+const SEND_DEADLINE: Duration = Duration::from_secs(60);
+const LINK_GONE: &str = "This password reset link has expired or was already used.";
+
+/// The password change form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PasswordChange {
+    #[serde(default)]
+    pub current_password: String,
+    #[serde(default)]
+    pub new_password: String,
+    #[serde(default)]
+    pub new_password_confirm: String,
+}
+
+fn check_new_password(user: &User, new: &str, confirm: &str) -> BTreeMap<String, String> {
+    let mut errors = BTreeMap::new();
+    if let Some(problem) = password_problem(new, &user.username) {
+        errors.insert("new_password".into(), problem);
+    } else if new != confirm {
+        errors.insert(
+            "new_password_confirm".into(),
+            "The two password fields didn't match.".into(),
+        );
+    }
+    errors
+}
+
+fn invalid(errors: BTreeMap<String, String>) -> AppError {
+    AppError::Invalid {
+        message: "Please correct the marked fields.".into(),
+        field_errors: errors,
+    }
+}
+
+impl Lectern {
+    /// Changes a signed-in user's password after checking the current one.
+    /// Every session and token of the account ends; the caller gets a new
+    /// session to stay signed in with.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        form: &PasswordChange,
+    ) -> AppResult<IssuedToken> {
+        let mut errors = check_new_password(user, &form.new_password, &form.new_password_confirm);
+        if form.current_password.len() > crate::accounts::MAX_PASSWORD_LEN
+            || self
+                .check_credentials(&user.username, &form.current_password)
+                .await
+                .is_err()
+        {
+            errors.insert(
+                "current_password".into(),
+                "Your current password is incorrect.".into(),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(invalid(errors));
+        }
+        self.store_new_password(user, &form.new_password).await?;
+        tracing::info!(user = %user.username, "password changed; every session and token ended");
+        self.issue_token(user, TokenKind::Session).await
+    }
+
+    async fn store_new_password(&self, user: &User, password: &str) -> AppResult<()> {
+        let password = password.to_string();
+        let hash = self.with_hasher(move || hash_password(&password)).await??;
+        Ok(self.store.set_password(user.id, &hash, None).await?)
+    }
+
+    /// Starts a reset: when `email` belongs to an active account, mails it a
+    /// link. The answer is the same either way (only a malformed address is
+    /// refused), and the mail goes out in the background.
+    pub async fn request_password_reset(&self, email: &str) -> AppResult<()> {
+        let email = email.trim().to_lowercase();
+        if email.is_empty() || email.len() > 254 || !email.contains('@') {
+            return Err(AppError::field(
+                "email",
+                "A properly formatted e-mail is required.",
+            ));
+        }
+        let user = match self.store.user_for_login(&email).await? {
+            Some((u, _)) if u.email == email && u.is_active => u,
+            _ => {
+                tracing::info!("password reset asked for an address with no active account");
+                return Ok(());
+            }
+        };
+        let now = self.now();
+        if self.store.count_password_resets(user.id, now).await? >= MAX_PENDING_RESETS {
+            tracing::warn!(user = %user.username, "password reset refused: too many unused links");
+            return Ok(());
+        }
+        let secret = new_secret();
+        self.store
+            .insert_password_reset(&PasswordReset {
+                token_hash: secret_hash(&secret),
+                user_id: user.id,
+                expires_at: now + self.settings.reset_ttl,
+                created_at: now,
+            })
+            .await?;
+        let mail = Mail {
+            to: user.email.clone(),
+            subject: "Reset your password".into(),
+            body: format!(
+                "Hello {name},\n\n\
+                 Someone (we hope you) asked to reset the password of the account \"{username}\".\n\
+                 To choose a new password, open this link:\n\n\
+                 {site}/password_reset_confirm/{secret}/\n\n\
+                 The link works once and expires in {hours} hours. Using it signs the\n\
+                 account out everywhere. If you did not ask for this, ignore this\n\
+                 message: your password stays as it is.\n",
+                name = user.name,
+                username = user.username,
+                site = self.settings.site_url.trim_end_matches('/'),
+                hours = self.settings.reset_ttl.num_hours().max(1),
+            ),
+        };
+        self.send_in_background(mail, &user.username);
+        Ok(())
+    }
+
+    /// Hands a message to the mailer on its own task, bounded in number and time.
+    fn send_in_background(&self, mail: Mail, username: &str) {
+        let username = username.to_string();
+        let Some(mailer) = self.mailer.clone() else {
+            tracing::warn!(user = %username, "no SMTP relay is configured ([smtp] host): the password reset mail was not sent");
+            return;
+        };
+        let Ok(permit) = self.sending.clone().try_acquire_owned() else {
+            tracing::warn!(user = %username, "too many mails in flight: the password reset mail was dropped");
+            return;
+        };
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tokio::time::timeout(SEND_DEADLINE, mailer.send(&mail)).await {
+                Ok(Ok(())) => tracing::info!(user = %username, "password reset mail sent"),
+                Ok(Err(e)) => {
+                    tracing::error!(user = %username, error = %e, "password reset mail failed")
+                }
+                Err(_) => tracing::error!(user = %username, "password reset mail timed out"),
+            }
+        });
+    }
+
+    /// The account a reset link belongs to, while the link still works.
+    pub async fn reset_link_user(&self, secret: &str) -> AppResult<User> {
+        let found = if secret.is_empty() || secret.len() > 200 {
+            None
+        } else {
+            self.store
+                .peek_password_reset(&secret_hash(secret), self.now())
+                .await?
+        };
+        let user = match found {
+            Some(id) => self.store.user_by_id(id).await?.filter(|u| u.is_active),
+            None => None,
+        };
+        user.ok_or_else(|| AppError::Forbidden(LINK_GONE.into()))
+    }
+
+    /// Sets a new password through a reset link; the link is used up and
+    /// every session and token of the account ends.
+    pub async fn reset_password(&self, secret: &str, new: &str, confirm: &str) -> AppResult<User> {
+        let user = self.reset_link_user(secret).await?;
+        let errors = check_new_password(&user, new, confirm);
+        if !errors.is_empty() {
+            return Err(invalid(errors));
+        }
+        let password = new.to_string();
+        let hash = self.with_hasher(move || hash_password(&password)).await??;
+        // Taking the link is the single-use guard: of two concurrent uses, one wins.
+        match self
+            .store
+            .take_password_reset(&secret_hash(secret), self.now())
+            .await?
+        {
+            Some(id) if id == user.id => {}
+            _ => return Err(AppError::Forbidden(LINK_GONE.into())),
+        }
+        self.store.set_password(user.id, &hash, None).await?;
+        tracing::info!(user = %user.username, "password reset; every session and token ended");
+        Ok(user)
+    }
+
+    /// Revokes a bearer token given by whoever holds it (RFC 7009: the answer
+    /// is the same whether or not the token was valid).
+    pub async fn revoke_token(&self, secret: &str) -> AppResult<()> {
+        if secret.is_empty() || secret.len() > 200 {
+            return Ok(());
+        }
+        let hash = secret_hash(secret);
+        if let Some(token) = self.store.token(&hash, self.now()).await? {
+            if token.kind == TokenKind::Bearer {
+                self.store.delete_token(&hash).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every session and bearer token of the account.
+    pub async fn sign_out_everywhere(&self, user: &User) -> AppResult<()> {
+        self.store.delete_user_tokens(user.id).await?;
+        tracing::info!(user = %user.username, "signed out everywhere");
+        Ok(())
+    }
+
+    /// Ends every bearer token of the account; returns how many.
+    pub async fn revoke_api_tokens(&self, user: &User) -> AppResult<u64> {
+        Ok(self
+            .store
+            .delete_user_tokens_of_kind(user.id, TokenKind::Bearer)
+            .await?)
+    }
+}
