@@ -68,7 +68,8 @@ impl RetryAfter {
         (self.0.as_secs() + u64::from(self.0.subsec_nanos() > 0)).max(1)
     }
 
-    fn message(self) -> String {
+    /// What to tell the person refused.
+    pub fn message(self) -> String {
         let minutes = self.seconds().div_ceil(60);
         let when = if minutes <= 1 {
             "in a minute".to_string()
@@ -78,7 +79,8 @@ impl RetryAfter {
         format!("Too many attempts from here or for this account. Try again {when}.")
     }
 
-    fn with_header(self, mut resp: Response) -> Response {
+    /// Makes `resp` a 429 with `Retry-After`.
+    pub fn with_header(self, mut resp: Response) -> Response {
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(self.seconds()));

@@ -82,7 +82,16 @@ async fn login(
 ) -> PageResult<Response> {
     let attempt = match state.throttle.begin_login(client, &form.login) {
         Ok(a) => a,
-        Err(retry) => return Ok(retry.page()),
+        Err(retry) => {
+            // The form again, with the wait, so the person knows when to retry.
+            let ctx = page_ctx(&state, None, &csrf).await;
+            return Ok(retry.with_header(render(&Login {
+                ctx,
+                error: Some(retry.message()),
+                login: form.login,
+                next: form.next,
+            })));
+        }
     };
     let result = state.app.login(&form.login, &form.password).await;
     attempt.finish(&result);

@@ -232,7 +232,9 @@ async fn thirty_wrong_passwords_lock_the_account_until_the_window_ends() {
         statuses.push(r.status());
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             assert!((1..=2).contains(&retry_after(&r)), "Retry-After");
-            assert!(r.text().await.unwrap().contains("Too many attempts"));
+            let page = r.text().await.unwrap();
+            assert!(page.contains("Too many attempts"), "{page}");
+            assert!(page.contains("name=\"password\""), "the form is shown again");
         }
     }
     assert!(
