@@ -1,17 +1,19 @@
 //! Sign-in and sign-up throttling: a password guess costs the guesser, not
 //! the site.
 //!
-//! Three budgets, each over a sliding lockout window
-//! ([`ThrottleConfig::window`]):
+//! Four budgets, each over a lockout window ([`ThrottleConfig::window`]):
 //! - failed sign-ins per account (the login as typed, trimmed and lower-cased;
 //!   a username and its e-mail address are two budgets), as Open edX locks an
 //!   account after a few failures;
 //! - failed sign-ins per client address, larger, so one address cannot try
 //!   many accounts;
+//! - all sign-ins per client address, larger still (a school behind one NAT
+//!   signs in together), so even right passwords cannot keep the two password
+//!   hashers busy for everyone else;
 //! - registrations per client address.
 //!
-//! An attempt is counted *before* its password is hashed and forgiven when it
-//! succeeds, so a flood of parallel guesses is capped too, and a refused
+//! An attempt is counted *before* its password is hashed (a success is then
+//! forgiven by the failure budgets), so a flood of parallel guesses is capped too, and a refused
 //! request costs no hash at all. Once a budget is spent, every attempt on it
 //! (the right password included) is answered `429` with `Retry-After` until
 //! the lockout ends.
@@ -31,7 +33,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use lectern_app::AppError;
 
-/// Keys kept per table (accounts, addresses, registrations).
+/// Keys kept per table (accounts, addresses, attempts, registrations).
 pub const MAX_TRACKED: usize = 20_000;
 
 /// Budgets; see the module docs.
@@ -41,6 +43,8 @@ pub struct ThrottleConfig {
     pub account_failures: u32,
     /// Failed sign-ins allowed per client address within the window.
     pub address_failures: u32,
+    /// Sign-ins (right or wrong) allowed per client address within the window.
+    pub address_attempts: u32,
     /// Registrations allowed per client address within the window.
     pub registrations_per_address: u32,
     /// How long failures are remembered, and how long a spent budget locks.
@@ -52,6 +56,7 @@ impl Default for ThrottleConfig {
         Self {
             account_failures: 6,
             address_failures: 60,
+            address_attempts: 300,
             registrations_per_address: 30,
             window: Duration::from_secs(15 * 60),
         }
@@ -209,6 +214,7 @@ impl Table {
 pub struct Throttle {
     accounts: Mutex<Table>,
     addresses: Mutex<Table>,
+    attempts: Mutex<Table>,
     registrations: Mutex<Table>,
 }
 
@@ -224,7 +230,7 @@ impl LoginAttempt<'_> {
     /// Reports how the attempt ended: a wrong password (or a deactivated
     /// account) stays counted; the right one clears the account's failures
     /// and gives the address its attempt back; any other outcome (the
-    /// database was unavailable) gives both their attempt back.
+    /// database was unavailable) gives every budget its attempt back.
     pub fn finish<T>(self, result: &Result<T, AppError>) {
         match result {
             Ok(_) => {
@@ -235,6 +241,7 @@ impl LoginAttempt<'_> {
             Err(_) => {
                 lock(&self.throttle.accounts).forgive(&self.account);
                 lock(&self.throttle.addresses).forgive(&self.address);
+                lock(&self.throttle.attempts).forgive(&self.address);
             }
         }
     }
@@ -273,6 +280,7 @@ impl Throttle {
         Self {
             accounts: Mutex::new(Table::new(config.account_failures, config.window)),
             addresses: Mutex::new(Table::new(config.address_failures, config.window)),
+            attempts: Mutex::new(Table::new(config.address_attempts, config.window)),
             registrations: Mutex::new(Table::new(config.registrations_per_address, config.window)),
         }
     }
@@ -283,9 +291,15 @@ impl Throttle {
         let now = Instant::now();
         let address = address_key(client);
         let account = account_key(login);
-        lock(&self.addresses).take(&address, now)?;
+        // A budget that refuses gives back what the ones before it counted:
+        // a refused attempt costs nothing but is not tried either.
+        lock(&self.attempts).take(&address, now)?;
+        if let Err(retry) = lock(&self.addresses).take(&address, now) {
+            lock(&self.attempts).forgive(&address);
+            return Err(retry);
+        }
         if let Err(retry) = lock(&self.accounts).take(&account, now) {
-            // Refused without trying: the address keeps its budget.
+            lock(&self.attempts).forgive(&address);
             lock(&self.addresses).forgive(&address);
             return Err(retry);
         }

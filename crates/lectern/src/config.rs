@@ -36,6 +36,8 @@ pub struct Config {
     pub login_failures_per_account: u32,
     /// Failed sign-ins per client address within the lockout window.
     pub login_failures_per_address: u32,
+    /// Sign-ins, right or wrong, per client address within the lockout window.
+    pub login_attempts_per_address: u32,
     /// Registrations per client address within the lockout window.
     pub registrations_per_address: u32,
     /// Seconds failures are remembered and a spent budget stays locked.
@@ -59,6 +61,7 @@ impl Default for Config {
             site_name: "Lectern".into(),
             login_failures_per_account: 6,
             login_failures_per_address: 60,
+            login_attempts_per_address: 300,
             registrations_per_address: 30,
             login_lockout_secs: 900,
             trusted_proxies: Vec::new(),
@@ -108,6 +111,11 @@ const KEYS: &[(&str, &str)] = &[
     (
         "login_failures_per_address",
         "Failed sign-ins per client address (IPv6: per /64) within login_lockout_secs.",
+    ),
+    (
+        "login_attempts_per_address",
+        "Sign-ins, right or wrong, per client address within login_lockout_secs\n\
+         # (keeps one client from occupying the password hashers).",
     ),
     (
         "registrations_per_address",
@@ -222,6 +230,10 @@ impl Config {
                 config.login_failures_per_address,
             ),
             (
+                "login_attempts_per_address",
+                config.login_attempts_per_address,
+            ),
+            (
                 "registrations_per_address",
                 config.registrations_per_address,
             ),
@@ -292,6 +304,10 @@ impl serde::Serialize for Config {
         st.serialize_field(
             "login_failures_per_address",
             &self.login_failures_per_address,
+        )?;
+        st.serialize_field(
+            "login_attempts_per_address",
+            &self.login_attempts_per_address,
         )?;
         st.serialize_field("registrations_per_address", &self.registrations_per_address)?;
         st.serialize_field("login_lockout_secs", &self.login_lockout_secs)?;

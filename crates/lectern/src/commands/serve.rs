@@ -22,6 +22,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         throttle: ThrottleConfig {
             account_failures: config.login_failures_per_account,
             address_failures: config.login_failures_per_address,
+            address_attempts: config.login_attempts_per_address,
             registrations_per_address: config.registrations_per_address,
             window: Duration::from_secs(config.login_lockout_secs),
         },

@@ -199,10 +199,21 @@ async fn throttled_site(
     registrations: u32,
     window_ms: u64,
 ) -> TestSite {
+    throttled_site_with_attempts(account, address, 300, registrations, window_ms).await
+}
+
+async fn throttled_site_with_attempts(
+    account: u32,
+    address: u32,
+    attempts: u32,
+    registrations: u32,
+    window_ms: u64,
+) -> TestSite {
     TestSite::spawn_with(WebConfig {
         throttle: ThrottleConfig {
             account_failures: account,
             address_failures: address,
+            address_attempts: attempts,
             registrations_per_address: registrations,
             window: Duration::from_millis(window_ms),
         },
@@ -234,7 +245,10 @@ async fn thirty_wrong_passwords_lock_the_account_until_the_window_ends() {
             assert!((1..=2).contains(&retry_after(&r)), "Retry-After");
             let page = r.text().await.unwrap();
             assert!(page.contains("Too many attempts"), "{page}");
-            assert!(page.contains("name=\"password\""), "the form is shown again");
+            assert!(
+                page.contains("name=\"password\""),
+                "the form is shown again"
+            );
         }
     }
     assert!(
@@ -495,4 +509,22 @@ async fn the_token_endpoint_needs_no_csrf_token_with_or_without_the_slash() {
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert!(json(r).await["access_token"].is_string(), "{path}");
     }
+}
+
+#[tokio::test]
+async fn right_passwords_cannot_occupy_the_hashers_forever_either() {
+    // A flood of correct sign-ins from one address (an attacker's own
+    // account) still costs a hash each: the address's attempt budget caps it.
+    let site = throttled_site_with_attempts(6, 60, 5, 30, 60_000).await;
+    site.user("amy", false).await;
+    let c = no_redirects(&site);
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in(&c, "amy", PASSWORD, "/").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let r = sign_in(&c, "amy", PASSWORD, "/").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&r) > 50);
 }
