@@ -10,11 +10,15 @@
 //! ([`lectern_content::sanitize::FRAME_HOSTS`]). Nobody may frame Lectern,
 //! which protects the admin console and Studio from clickjacking. A handler
 //! that sets its own policy (course static files are sandboxed) keeps it.
+//! A site served over HTTPS (`secure_cookies`) also asks browsers, through
+//! HSTS, never to reach it over plain HTTP.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+
+use crate::state::AppState;
 
 /// The policy of every page and API answer.
 pub fn content_security_policy() -> String {
@@ -37,7 +41,7 @@ const PERMISSIONS_POLICY: &str =
 /// Adds the security headers (where a handler has not set its own) and
 /// answers paths holding control characters with a 400 before any handler
 /// can trip over them (a redirect to such a path cannot even be written).
-pub async fn headers(req: Request, next: Next) -> Response {
+pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = if path_has_control_chars(req.uri().path()) {
         bad_path(req.uri().path())
     } else {
@@ -70,6 +74,12 @@ pub async fn headers(req: Request, next: Next) -> Response {
         if !h.contains_key(&name) {
             h.insert(name, value);
         }
+    }
+    if state.config.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     resp
 }

@@ -87,7 +87,7 @@ const KEYS: &[(&str, &str)] = &[
     ),
     (
         "secure_cookies",
-        "Mark cookies Secure; set when users reach the site over HTTPS.",
+        "Mark cookies Secure and send HSTS; set when users reach the site over HTTPS.",
     ),
     (
         "max_body_bytes",

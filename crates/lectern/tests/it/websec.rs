@@ -528,3 +528,17 @@ async fn right_passwords_cannot_occupy_the_hashers_forever_either() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after(&r) > 50);
 }
+
+#[tokio::test]
+async fn https_sites_ask_for_https_only() {
+    let plain = TestSite::spawn().await;
+    let r = plain.client().get("/").await;
+    assert!(!r.headers().contains_key("strict-transport-security"));
+    let https = TestSite::spawn_with(WebConfig {
+        secure_cookies: true,
+        ..WebConfig::default()
+    })
+    .await;
+    let r = https.client().get("/").await;
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+}
