@@ -5,6 +5,10 @@
 //! the `csrf_token` query parameter. A request authenticated with a bearer
 //! token carries no ambient credentials and needs none. `SameSite=Lax` on the
 //! session cookie is a second line, not the only one.
+//!
+//! The token is replaced whenever the session changes (sign-in, sign-out,
+//! sign-up): a token someone saw or planted before does not carry over into
+//! the account.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -25,7 +29,8 @@ pub const CSRF_HEADER: &str = "x-csrftoken";
 pub struct CsrfToken(pub String);
 
 /// API endpoints an anonymous client (a mobile app) may call without any
-/// cookie: signing up and getting a token.
+/// cookie: signing up and getting a token (with or without the trailing
+/// slash, which Open edX clients send either way).
 const ANONYMOUS_API: &[&str] = &[
     "/api/user/v1/account/registration/",
     "/oauth2/access_token",
@@ -98,6 +103,21 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         }
     }
     resp
+}
+
+/// Gives the visitor a fresh token with this response (called when the
+/// session changes), replacing whatever the browser held.
+pub fn rotate(state: &AppState, resp: &mut Response) {
+    let c = set_cookie(
+        CSRF_COOKIE,
+        &lectern_app::passwords::new_secret(),
+        365 * 24 * 3600,
+        false,
+        state.config.secure_cookies,
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 /// Finds the submitted token (header, query, or form field) and compares it.

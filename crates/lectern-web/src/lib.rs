@@ -7,15 +7,19 @@
 
 mod auth;
 mod blocks;
+mod client_addr;
 mod csrf;
 mod error;
 mod extract;
 mod metrics;
+mod next_path;
 mod pages;
 mod problem_form;
 mod progress;
 mod routes;
+mod security;
 mod state;
+mod throttle;
 
 use std::time::Duration;
 
@@ -23,6 +27,7 @@ use axum::Router;
 
 pub use metrics::Metrics;
 pub use state::{AppState, WebConfig};
+pub use throttle::ThrottleConfig;
 
 /// The whole site as one router.
 pub fn app(state: AppState) -> Router {
@@ -43,6 +48,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests by route and status, latency histograms,
 //! requests in flight. Routes are labelled by their pattern
-//! (`/courses/{course_key}/`), never by the raw path, so cardinality stays bounded.
+//! (`/courses/{course_key}/`), never by the raw path; methods outside the
+//! standard set are counted as `other` and every unmatched path as
+//! `unmatched`, so no request can add a series the code does not name.
 
 use std::sync::atomic::AtomicI64;
 use std::time::Instant;
@@ -90,13 +92,33 @@ impl Metrics {
     }
 }
 
+/// The method as a label: one of the standard methods, else `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("other", |(_, label)| label)
+}
+
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let m = &state.metrics;
     m.in_flight.inc();
     let started = Instant::now();

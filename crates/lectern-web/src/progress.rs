@@ -32,7 +32,7 @@ fn chart(report: &GradeReport, policy: &GradingPolicy) -> String {
     let (w, h, left, bottom) = (36.0_f64, 220.0_f64, 40.0_f64, 60.0_f64);
     let width = left + w * bars.len() as f64 + 20.0;
     let mut svg = format!(
-        r#"<svg role="img" aria-label="Scores by assignment" width="{width}" height="{}" viewBox="0 0 {width} {}" xmlns="http://www.w3.org/2000/svg" style="max-width:100%;height:auto">"#,
+        r#"<svg role="img" aria-label="Scores by assignment" width="{width}" height="{}" viewBox="0 0 {width} {}" xmlns="http://www.w3.org/2000/svg" class="chart">"#,
         h + bottom,
         h + bottom
     );

@@ -1,5 +1,5 @@
-//! What every handler can reach: the app, the web settings, metrics, and
-//! whether the process is shutting down.
+//! What every handler can reach: the app, the web settings, metrics, the
+//! sign-in throttle, and whether the process is shutting down.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use lectern_app::Lectern;
 
 use crate::metrics::Metrics;
+use crate::throttle::{Throttle, ThrottleConfig};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -20,6 +21,10 @@ pub struct WebConfig {
     pub request_timeout_secs: u64,
     /// The site's name in page titles.
     pub site_name: String,
+    /// Sign-in and registration budgets.
+    pub throttle: ThrottleConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -30,6 +35,8 @@ impl Default for WebConfig {
             max_upload_bytes: 512 * 1024 * 1024,
             request_timeout_secs: 120,
             site_name: "Lectern".into(),
+            throttle: ThrottleConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -39,6 +46,7 @@ pub struct AppState {
     pub app: Lectern,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<Metrics>,
+    pub throttle: Arc<Throttle>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -46,6 +54,7 @@ impl AppState {
     pub fn new(app: Lectern, config: WebConfig) -> Self {
         Self {
             app,
+            throttle: Arc::new(Throttle::new(&config.throttle)),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             shutting_down: Arc::new(AtomicBool::new(false)),

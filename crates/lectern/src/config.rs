@@ -33,6 +33,18 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// The site's name in page titles.
     pub site_name: String,
+    /// Failed sign-ins per account within the lockout window before it locks.
+    pub login_failures_per_account: u32,
+    /// Failed sign-ins per client address within the lockout window.
+    pub login_failures_per_address: u32,
+    /// Sign-ins, right or wrong, per client address within the lockout window.
+    pub login_attempts_per_address: u32,
+    /// Registrations per client address within the lockout window.
+    pub registrations_per_address: u32,
+    /// Seconds failures are remembered and a spent budget stays locked.
+    pub login_lockout_secs: u64,
+    /// Reverse proxies (IP addresses) whose X-Forwarded-For names the client.
+    pub trusted_proxies: Vec<String>,
     /// The address users reach the site at, for links in mail; empty: `http://LISTEN`.
     pub site_url: String,
     /// The SMTP relay mail (password reset links) goes through.
@@ -52,6 +64,12 @@ impl Default for Config {
             max_upload_bytes: 512 * 1024 * 1024,
             shutdown_drain_secs: 1,
             site_name: "Lectern".into(),
+            login_failures_per_account: 6,
+            login_failures_per_address: 60,
+            login_attempts_per_address: 300,
+            registrations_per_address: 30,
+            login_lockout_secs: 900,
+            trusted_proxies: Vec::new(),
             site_url: String::new(),
             smtp: SmtpSettings::default(),
         }
@@ -76,7 +94,7 @@ const KEYS: &[(&str, &str)] = &[
     ),
     (
         "secure_cookies",
-        "Mark cookies Secure; set when users reach the site over HTTPS.",
+        "Mark cookies Secure and send HSTS; set when users reach the site over HTTPS.",
     ),
     (
         "max_body_bytes",
@@ -91,6 +109,35 @@ const KEYS: &[(&str, &str)] = &[
         "Seconds between readiness turning off and the listener closing on shutdown.",
     ),
     ("site_name", "The site's name in page titles."),
+    (
+        "login_failures_per_account",
+        "Failed sign-ins (pages and /oauth2/access_token) per account within\n\
+         # login_lockout_secs before the account is locked for login_lockout_secs.\n\
+         # Counted per node, in memory.",
+    ),
+    (
+        "login_failures_per_address",
+        "Failed sign-ins per client address (IPv6: per /64) within login_lockout_secs.",
+    ),
+    (
+        "login_attempts_per_address",
+        "Sign-ins, right or wrong, per client address within login_lockout_secs\n\
+         # (keeps one client from occupying the password hashers).",
+    ),
+    (
+        "registrations_per_address",
+        "Registrations per client address within login_lockout_secs.",
+    ),
+    (
+        "login_lockout_secs",
+        "Seconds failures are remembered, and how long a spent budget answers 429.",
+    ),
+    (
+        "trusted_proxies",
+        "IP addresses of reverse proxies whose X-Forwarded-For names the client\n\
+         # (e.g. [\"127.0.0.1\"]); empty: the connection's address is the client.\n\
+         # As a variable: LECTERN_TRUSTED_PROXIES=\"10.0.0.1,10.0.0.2\".",
+    ),
     (
         "site_url",
         "The address users reach the site at, for links in mail, e.g. \"https://learn.example.org\" (empty: http://LISTEN).",
@@ -191,7 +238,19 @@ impl Config {
                     known.join(", ")
                 );
             }
-            table.insert(key, env_value(value));
+            let value = if key == "trusted_proxies" {
+                toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| toml::Value::String(v.to_string()))
+                        .collect(),
+                )
+            } else {
+                env_value(value)
+            };
+            table.insert(key, value);
         }
         let mut config: Config =
             toml::Value::Table(table)
@@ -212,7 +271,44 @@ impl Config {
                 config.log_format
             );
         }
+        config.trusted_proxy_addrs()?;
+        for (name, value) in [
+            (
+                "login_failures_per_account",
+                config.login_failures_per_account,
+            ),
+            (
+                "login_failures_per_address",
+                config.login_failures_per_address,
+            ),
+            (
+                "login_attempts_per_address",
+                config.login_attempts_per_address,
+            ),
+            (
+                "registrations_per_address",
+                config.registrations_per_address,
+            ),
+        ] {
+            if value == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        if config.login_lockout_secs == 0 {
+            bail!("login_lockout_secs must be at least 1");
+        }
         Ok(config)
+    }
+
+    /// `trusted_proxies` as addresses; an entry that is not one is an error.
+    pub fn trusted_proxy_addrs(&self) -> anyhow::Result<Vec<std::net::IpAddr>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse()
+                    .with_context(|| format!("trusted_proxies: {p:?} is not an IP address"))
+            })
+            .collect()
     }
 
     /// The public address for links in mail, without a trailing slash.
@@ -271,6 +367,21 @@ impl serde::Serialize for Config {
         st.serialize_field("max_upload_bytes", &self.max_upload_bytes)?;
         st.serialize_field("shutdown_drain_secs", &self.shutdown_drain_secs)?;
         st.serialize_field("site_name", &self.site_name)?;
+        st.serialize_field(
+            "login_failures_per_account",
+            &self.login_failures_per_account,
+        )?;
+        st.serialize_field(
+            "login_failures_per_address",
+            &self.login_failures_per_address,
+        )?;
+        st.serialize_field(
+            "login_attempts_per_address",
+            &self.login_attempts_per_address,
+        )?;
+        st.serialize_field("registrations_per_address", &self.registrations_per_address)?;
+        st.serialize_field("login_lockout_secs", &self.login_lockout_secs)?;
+        st.serialize_field("trusted_proxies", &self.trusted_proxies)?;
         st.serialize_field("site_url", &self.site_url)?;
         st.serialize_field("smtp", &self.smtp)?;
         st.end()

@@ -13,9 +13,11 @@ use serde::Deserialize;
 
 use super::page_ctx;
 use crate::auth::{cookie, set_cookie, MaybeUser, SESSION_COOKIE};
+use crate::client_addr::ClientAddr;
 use crate::csrf::CsrfToken;
 use crate::error::PageResult;
 use crate::extract::PageForm;
+use crate::next_path::safe_next;
 use crate::pages::{render, Login, Register};
 use crate::state::AppState;
 
@@ -25,15 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/register", get(register_page).post(register))
         .route("/logout", post(logout))
         .route("/setup/{secret}", get(setup_page).post(setup))
-}
-
-/// Only same-site paths are followed after sign-in (no open redirects).
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/dashboard"
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -83,16 +76,33 @@ fn session_cookie(state: &AppState, secret: &str, max_age: i64) -> HeaderValue {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     csrf: Extension<CsrfToken>,
     PageForm(form): PageForm<LoginForm>,
 ) -> PageResult<Response> {
-    match state.app.login(&form.login, &form.password).await {
+    let attempt = match state.throttle.begin_login(client, &form.login) {
+        Ok(a) => a,
+        Err(retry) => {
+            // The form again, with the wait, so the person knows when to retry.
+            let ctx = page_ctx(&state, None, &csrf).await;
+            return Ok(retry.with_header(render(&Login {
+                ctx,
+                error: Some(retry.message()),
+                login: form.login,
+                next: form.next,
+            })));
+        }
+    };
+    let result = state.app.login(&form.login, &form.password).await;
+    attempt.finish(&result);
+    match result {
         Ok((_, token)) => {
             let mut resp = Redirect::to(safe_next(&form.next)).into_response();
             resp.headers_mut().append(
                 header::SET_COOKIE,
                 session_cookie(&state, &token.secret, token.expires_in_seconds),
             );
+            crate::csrf::rotate(&state, &mut resp);
             Ok(resp)
         }
         Err(AppError::Invalid { message, .. }) | Err(AppError::Forbidden(message)) => {
@@ -175,6 +185,7 @@ async fn sign_in_and_go(
         header::SET_COOKIE,
         session_cookie(state, &token.secret, token.expires_in_seconds),
     );
+    crate::csrf::rotate(state, &mut resp);
     Ok(resp)
 }
 
@@ -184,9 +195,13 @@ async fn register_page(State(state): State<AppState>, csrf: Extension<CsrfToken>
 
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     csrf: Extension<CsrfToken>,
     PageForm(form): PageForm<Registration>,
 ) -> PageResult<Response> {
+    if let Err(retry) = state.throttle.begin_registration(client) {
+        return Ok(retry.page());
+    }
     match state.app.register(&form).await {
         // A new account is signed in straight away, as on Open edX.
         Ok(user) => sign_in_and_go(&state, &user.username, &form.password, "/dashboard").await,
@@ -205,6 +220,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> PageResult
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, session_cookie(&state, "", 0));
+    crate::csrf::rotate(&state, &mut resp);
     Ok(resp)
 }
 

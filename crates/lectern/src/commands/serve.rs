@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use lectern_web::{AppState, WebConfig};
+use lectern_web::{AppState, ThrottleConfig, WebConfig};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -19,6 +19,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
         max_upload_bytes: config.max_upload_bytes,
         site_name: config.site_name.clone(),
+        throttle: ThrottleConfig {
+            account_failures: config.login_failures_per_account,
+            address_failures: config.login_failures_per_address,
+            address_attempts: config.login_attempts_per_address,
+            registrations_per_address: config.registrations_per_address,
+            window: Duration::from_secs(config.login_lockout_secs),
+        },
+        trusted_proxies: config.trusted_proxy_addrs()?,
         ..WebConfig::default()
     };
     let state = AppState::new(app.clone(), web);
@@ -55,15 +63,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let drain = Duration::from_secs(config.shutdown_drain_secs);
     let shutdown_state = state.clone();
     let router = lectern_web::app(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: readiness off, draining");
-            shutdown_state.begin_shutdown();
-            tokio::time::sleep(drain).await;
-        })
-        .await
-        .context("serving HTTP")?;
+    // The peer address feeds the sign-in throttle.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: readiness off, draining");
+        shutdown_state.begin_shutdown();
+        tokio::time::sleep(drain).await;
+    })
+    .await
+    .context("serving HTTP")?;
     cleaner.abort();
     store.close().await;
     tracing::info!("stopped");

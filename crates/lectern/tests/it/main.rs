@@ -15,3 +15,4 @@ mod problems;
 mod smtp_sink;
 mod support;
 mod transfer;
+mod websec;

@@ -33,7 +33,8 @@ impl TestSite {
         let addr = listener.local_addr().expect("addr");
         let router = lectern_web::app(state.clone());
         tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.expect("serve");
         });
         TestSite {
             base: format!("http://{addr}"),

@@ -10,6 +10,7 @@ use lectern_app::AppError;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::FormOrJson;
 use crate::state::AppState;
@@ -23,12 +24,17 @@ pub fn router() -> Router<AppState> {
 
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     FormOrJson(form): FormOrJson<Registration>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
+    if let Err(retry) = state.throttle.begin_registration(client) {
+        return Ok(retry.json());
+    }
     let user = state.app.register(&form).await?;
-    Ok(Json(
-        json!({"success": true, "username": user.username, "redirect_url": "/dashboard"}),
-    ))
+    Ok(
+        Json(json!({"success": true, "username": user.username, "redirect_url": "/dashboard"}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -46,13 +52,20 @@ struct TokenRequest {
 
 async fn access_token(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     FormOrJson(req): FormOrJson<TokenRequest>,
 ) -> Result<Response, ApiError> {
     if req.grant_type != "password" {
         // OAuth2's own error shape (RFC 6749 §5.2).
         return Ok((StatusCode::BAD_REQUEST, Json(json!({"error": "unsupported_grant_type", "error_description": "Only grant_type=password is supported."}))).into_response());
     }
-    match state.app.access_token(&req.username, &req.password).await {
+    let attempt = match state.throttle.begin_login(client, &req.username) {
+        Ok(a) => a,
+        Err(retry) => return Ok(retry.json()),
+    };
+    let result = state.app.access_token(&req.username, &req.password).await;
+    attempt.finish(&result);
+    match result {
         Ok((_, token)) => Ok(Json(json!({
             "access_token": token.secret,
             "token_type": "Bearer",
