@@ -11,6 +11,7 @@ mod cache;
 pub mod error;
 pub mod grades;
 pub mod learning;
+pub mod media;
 pub mod model;
 pub mod passwords;
 pub mod problems;

@@ -101,8 +101,13 @@ pub fn parse_srt(text: &str) -> Result<Vec<Cue>, TranscriptError> {
                 }
             }
         };
-        let (start_ms, end_ms) = timing_line(timing)
-            .ok_or_else(|| err(format!("line {}: unreadable time range “{}”", n + 1, timing.trim())))?;
+        let (start_ms, end_ms) = timing_line(timing).ok_or_else(|| {
+            err(format!(
+                "line {}: unreadable time range “{}”",
+                n + 1,
+                timing.trim()
+            ))
+        })?;
         let mut parts = Vec::new();
         while let Some((_, l)) = lines.next_if(|(_, l)| !l.trim().is_empty()) {
             parts.push(l.trim());
@@ -115,7 +120,12 @@ pub fn parse_srt(text: &str) -> Result<Vec<Cue>, TranscriptError> {
     Ok(cues)
 }
 
-fn push_cue(cues: &mut Vec<Cue>, start_ms: u64, end_ms: u64, raw: &str) -> Result<(), TranscriptError> {
+fn push_cue(
+    cues: &mut Vec<Cue>,
+    start_ms: u64,
+    end_ms: u64,
+    raw: &str,
+) -> Result<(), TranscriptError> {
     if cues.len() >= MAX_CUES {
         return Err(err(format!("the file has more than {MAX_CUES} captions")));
     }
@@ -186,7 +196,12 @@ pub fn parse_sjson(text: &str) -> Result<Vec<Cue>, TranscriptError> {
         v.as_f64()
             .filter(|x| x.is_finite() && *x >= 0.0 && *x < 1e12)
             .map(|x| x.round() as u64)
-            .ok_or_else(|| err(format!("caption {}: times must be non-negative milliseconds", i + 1)))
+            .ok_or_else(|| {
+                err(format!(
+                    "caption {}: times must be non-negative milliseconds",
+                    i + 1
+                ))
+            })
     };
     let mut cues = Vec::new();
     for (i, ((a, b), t)) in s.start.iter().zip(&s.end).zip(&s.text).enumerate() {
@@ -212,7 +227,12 @@ fn strip_tags(s: &str) -> String {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
         match after.find('>') {
-            Some(j) if after[1..j].chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '/') => {
+            Some(j)
+                if after[1..j]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '/') =>
+            {
                 rest = &after[j + 1..];
             }
             _ => {
@@ -288,7 +308,10 @@ mod tests {
             ("1\n00:00:61,000 --> 00:00:62,000\nx\n", "line 2"),
             ("1\n00:00:01,0000 --> 00:00:02,000\nx\n", "line 2"),
             ("1\n00:00:01,000 --> \nx\n", "line 2"),
-            ("1\n99999999999999999999:00:01,000 --> 00:00:02,000\nx\n", "line 2"),
+            (
+                "1\n99999999999999999999:00:01,000 --> 00:00:02,000\nx\n",
+                "line 2",
+            ),
             ("1\n-1:00:01,000 --> 00:00:02,000\nx\n", "line 2"),
         ];
         for (input, want) in cases {
@@ -303,7 +326,11 @@ mod tests {
         let cues = parse(s.as_bytes(), Format::Sjson).unwrap();
         assert_eq!(
             cues,
-            vec![cue(0, 1500, "One"), cue(1500, 3000, "Two"), cue(3000, 3000, "")]
+            vec![
+                cue(0, 1500, "One"),
+                cue(1500, 3000, "Two"),
+                cue(3000, 3000, "")
+            ]
         );
     }
 
@@ -312,10 +339,22 @@ mod tests {
         let cases = [
             ("not json", "not an Open edX"),
             (r#"{"start": [0], "end": [1]}"#, "not an Open edX"),
-            (r#"{"start": [0, 1], "end": [1], "text": ["a"]}"#, "different lengths"),
-            (r#"{"start": [-5], "end": [1], "text": ["a"]}"#, "non-negative"),
-            (r#"{"start": ["x"], "end": [1], "text": ["a"]}"#, "non-negative"),
-            (r#"{"start": [0], "end": [1], "text": [7]}"#, "must be a string"),
+            (
+                r#"{"start": [0, 1], "end": [1], "text": ["a"]}"#,
+                "different lengths",
+            ),
+            (
+                r#"{"start": [-5], "end": [1], "text": ["a"]}"#,
+                "non-negative",
+            ),
+            (
+                r#"{"start": ["x"], "end": [1], "text": ["a"]}"#,
+                "non-negative",
+            ),
+            (
+                r#"{"start": [0], "end": [1], "text": [7]}"#,
+                "must be a string",
+            ),
             (r#"{"start": [], "end": [], "text": []}"#, "no captions"),
         ];
         for (input, want) in cases {

@@ -10,12 +10,15 @@ mod blocks;
 mod csrf;
 mod error;
 mod extract;
+mod math;
+mod media;
 mod metrics;
 mod pages;
 mod problem_form;
 mod progress;
 mod routes;
 mod state;
+mod video;
 
 use std::time::Duration;
 

@@ -23,9 +23,7 @@ fn patterns() -> &'static [Regex; 3] {
         [
             with_prefix(r#"(?i)\b(src|href|poster)(\s*=\s*)"/static/([^"?#]*)(?:[?#][^"]*)?""#),
             with_prefix(r#"(?i)\b(src|href|poster)(\s*=\s*)'/static/([^'?#]*)(?:[?#][^']*)?'"#),
-            with_prefix(
-                r#"(?i)url\(\s*(["']?)/static/([^"'()?#\s]*)(?:[?#][^"'()]*)?["']?\s*\)"#,
-            ),
+            with_prefix(r#"(?i)url\(\s*(["']?)/static/([^"'()?#\s]*)(?:[?#][^"'()]*)?["']?\s*\)"#),
         ]
     })
 }

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod health;
 mod lms;
+mod media;
 mod studio;
 
 use axum::extract::Extension;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/lectern.css", get(stylesheet))
         .route("/assets/upload.js", get(upload_script))
         .route("/assets/problem.js", get(problem_script))
+        .merge(media::router())
         .merge(health::router())
         .merge(accounts::router())
         .merge(lms::router())
