@@ -93,10 +93,11 @@ pub fn parse_srt(text: &str) -> Result<Vec<Cue>, TranscriptError> {
         } else {
             match lines.next() {
                 Some((m, l)) if l.contains("-->") => (m, l),
-                _ => {
+                // The index line is followed by something else (or nothing).
+                next => {
                     return Err(err(format!(
                         "line {}: expected a time range such as 00:00:01,000 --> 00:00:02,000",
-                        n + 1
+                        next.map_or(n + 2, |(m, _)| m + 1)
                     )))
                 }
             }
@@ -303,8 +304,10 @@ mod tests {
         let cases = [
             ("", "no captions"),
             ("\n\n  \n", "no captions"),
-            ("1\nhello\n", "line 1"),
-            ("1\n00:00:01,000 -> 00:00:02,000\nx\n", "line 1"),
+            ("1\nhello\n", "line 2"),
+            ("1\n", "line 2"),
+            ("hello\n", "line 2"),
+            ("1\n00:00:01,000 -> 00:00:02,000\nx\n", "line 2"),
             ("1\n00:00:61,000 --> 00:00:62,000\nx\n", "line 2"),
             ("1\n00:00:01,0000 --> 00:00:02,000\nx\n", "line 2"),
             ("1\n00:00:01,000 --> \nx\n", "line 2"),

@@ -154,6 +154,8 @@ struct CueView {
 }
 
 struct TranscriptView {
+    /// Shown unfolded: the first transcript that has captions.
+    open: bool,
     lang: String,
     language: String,
     file: String,
@@ -213,6 +215,7 @@ pub fn render(
     };
     let view_of =
         |r: &TranscriptRef, cues: Option<&Result<Vec<Cue>, TranscriptError>>| TranscriptView {
+            open: false,
             lang: r.lang.clone(),
             language: language_name(&r.lang),
             file: r.file.clone(),
@@ -236,10 +239,13 @@ pub fn render(
         };
     let (transcripts, links) = match loaded {
         Some(loaded) => {
-            let shown: Vec<TranscriptView> = loaded
+            let mut shown: Vec<TranscriptView> = loaded
                 .iter()
                 .map(|t| view_of(&t.reference, Some(&t.cues)))
                 .collect();
+            if let Some(first) = shown.iter_mut().find(|t| !t.cues.is_empty()) {
+                first.open = true;
+            }
             let rest = transcript_refs(block, &exists)
                 .into_iter()
                 .filter(|r| !loaded.iter().any(|t| t.reference.lang == r.lang))
