@@ -274,7 +274,7 @@ pub fn render(
             .field("handout")
             .and_then(|h| file_url(h, key))
             .filter(|u| {
-                u.starts_with("http") || u.strip_prefix(&static_base(key)).is_none_or(|f| exists(f))
+                u.starts_with("http") || u.strip_prefix(&static_base(key)).is_none_or(exists)
             }),
         transcripts,
         links,
@@ -320,7 +320,7 @@ pub async fn render_for_learner(
 
 /// Seconds with milliseconds, as media fragments and `currentTime` take them.
 fn seconds(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         (ms / 1000).to_string()
     } else {
         format!("{}.{:03}", ms / 1000, ms % 1000)
