@@ -186,6 +186,21 @@ async fn mathjax_and_media_scripts_are_served_with_types_and_caching() {
     }
     let mathjax = c.get(MATHJAX).await.text().await.unwrap();
     assert!(mathjax.contains("MathJax") && mathjax.len() > 1_000_000);
+    // Browsers that accept gzip get a third of the bytes, the same script.
+    let r = c
+        .http
+        .get(c.url(MATHJAX))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(r.headers()["vary"], "accept-encoding");
+    let gz = r.bytes().await.unwrap();
+    assert!(gz.len() < mathjax.len() / 2);
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
+    assert_eq!(plain, mathjax);
 }
 
 #[tokio::test]
