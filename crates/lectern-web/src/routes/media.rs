@@ -75,26 +75,6 @@ async fn mathjax(headers: HeaderMap) -> Response {
     (common, MATHJAX).into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_is_chosen_as_accept_encoding_says() {
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
-            accepts_gzip(&h)
-        };
-        assert!(with("gzip, deflate, br"));
-        assert!(with("br;q=1.0, GZIP;q=0.5"));
-        assert!(!with("br, deflate"));
-        assert!(!with("gzip;q=0"));
-        assert!(!with("x-gzip"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
-}
-
 async fn math_config() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, JS), (header::CACHE_CONTROL, HOUR)],
@@ -117,4 +97,24 @@ async fn stylesheet() -> impl IntoResponse {
         ],
         include_str!("../../assets/media.css"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_chosen_as_accept_encoding_says() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip, deflate, br"));
+        assert!(with("br;q=1.0, GZIP;q=0.5"));
+        assert!(!with("br, deflate"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("x-gzip"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 }
