@@ -31,13 +31,9 @@ fn mathjax_gzip() -> &'static [u8] {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         // Writing to a Vec cannot fail; an empty result falls back to plain.
-        match enc
-            .write_all(MATHJAX.as_bytes())
+        enc.write_all(MATHJAX.as_bytes())
             .and_then(|()| enc.finish())
-        {
-            Ok(gz) => gz,
-            Err(_) => Vec::new(),
-        }
+            .unwrap_or_default()
     })
 }
 
