@@ -195,22 +195,41 @@ pub fn render(
         .filter_map(|s| file_url(s, key))
         .collect();
     let youtube = youtube_id(block).map(str::to_string);
+    // Open edX plays only the part between `start_time` and `end_time`.
+    let start = block
+        .field("start_time")
+        .and_then(clock_seconds)
+        .filter(|s| *s > 0);
+    let end = block
+        .field("end_time")
+        .and_then(clock_seconds)
+        .filter(|e| *e > start.unwrap_or(0));
+    let window = match (start, end) {
+        (None, None) => String::new(),
+        (s, None) => format!("#t={}", s.unwrap_or(0)),
+        (s, Some(e)) => format!("#t={},{e}", s.unwrap_or(0)),
+    };
     let player = if !sources.is_empty() {
         Player::Html5 {
-            sources: sources.clone(),
+            sources: sources.iter().map(|s| format!("{s}{window}")).collect(),
         }
     } else if let Some(id) = &youtube {
         Player::YouTube {
-            url: format!("https://www.youtube.com/watch?v={id}"),
+            url: match start {
+                Some(s) => format!("https://www.youtube.com/watch?v={id}&t={s}s"),
+                None => format!("https://www.youtube.com/watch?v={id}"),
+            },
         }
     } else {
         Player::Nothing
     };
     let seek = |ms: u64| -> Option<String> {
-        match &player {
-            Player::Html5 { sources } => sources.first().map(|s| format!("{s}#t={}", seconds(ms))),
-            Player::YouTube { url } => Some(format!("{url}&t={}s", ms / 1000)),
-            Player::Nothing => None,
+        if let Some(s) = sources.first() {
+            Some(format!("{s}#t={}", seconds(ms)))
+        } else {
+            youtube
+                .as_ref()
+                .map(|id| format!("https://www.youtube.com/watch?v={id}&t={}s", ms / 1000))
         }
     };
     let view_of =
@@ -316,6 +335,18 @@ pub async fn render_for_learner(
         title: Some(block.title()),
         html: render(block, &tree.key, Some(tree), Some(loaded)),
     }
+}
+
+/// `HH:MM:SS` (how OLX writes `start_time`/`end_time`) as seconds.
+fn clock_seconds(s: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut fields = 0;
+    for part in s.trim().split(':') {
+        let n: u64 = part.parse().ok().filter(|_| part.len() <= 6)?;
+        total = total.checked_mul(60)?.checked_add(n)?;
+        fields += 1;
+    }
+    (fields <= 3).then_some(total)
 }
 
 /// Seconds with milliseconds, as media fragments and `currentTime` take them.
@@ -459,6 +490,35 @@ mod tests {
             html.contains(r#"href="/courses/course-v1:O+N+R/static/j.srt""#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn start_and_end_times_limit_what_plays() {
+        let window = [("start_time", "00:11:39"), ("end_time", "00:12:57")];
+        let html5 = video(
+            &[
+                window[0],
+                window[1],
+                ("html5_sources", r#"["/static/j.mp4"]"#),
+            ],
+            None,
+        );
+        let html = render(&html5, &key(), None, None);
+        assert!(
+            html.contains(r#"<source src="/courses/course-v1:O+N+R/static/j.mp4#t=699,777">"#),
+            "{html}"
+        );
+        let yt = video(&[window[0], window[1], ("youtube_id_1_0", "abc")], None);
+        let html = render(&yt, &key(), None, None);
+        assert!(
+            html.contains(r#"href="https://www.youtube.com/watch?v=abc&#38;t=699s""#),
+            "{html}"
+        );
+        assert_eq!(clock_seconds("00:00:00"), Some(0));
+        assert_eq!(clock_seconds("1:02:03"), Some(3723));
+        assert_eq!(clock_seconds("x"), None);
+        assert_eq!(clock_seconds("1:2:3:4"), None);
+        assert_eq!(clock_seconds("99999999999999999999"), None);
     }
 
     #[test]
