@@ -17,10 +17,13 @@ pub const VIDEO_SCRIPT: &str = "/assets/video.js";
 
 /// Finishes `blocks` in place; returns the scripts the page must reference,
 /// in order.
-pub fn finish_blocks(blocks: &mut [RenderedBlock], key: &CourseKey) -> Vec<&'static str> {
+pub fn finish_blocks<'a>(
+    blocks: impl IntoIterator<Item = &'a mut RenderedBlock>,
+    key: &CourseKey,
+) -> Vec<&'static str> {
     let base = static_base(key);
     let (mut has_math, mut has_transcript) = (false, false);
-    for b in blocks.iter_mut() {
+    for b in blocks {
         let html = rewrite_static_links(&b.html, &base);
         let html = math::convert_markers(&html).into_owned();
         has_math |= math::has_math(&html);

@@ -111,7 +111,7 @@ async fn learner_in(site: &TestSite, key: &str) -> crate::support::Client {
 #[tokio::test]
 async fn math_in_html_problems_hints_and_solutions_is_typeset_from_lecterns_own_mathjax() {
     let site = TestSite::spawn().await;
-    site.user("root", true).await;
+    let author = site.user("root", true).await;
     import(&site, math_course()).await;
     let key = "course-v1:M+A+R";
     let learner = learner_in(&site, key).await;
@@ -153,6 +153,14 @@ async fn math_in_html_problems_hints_and_solutions_is_typeset_from_lecterns_own_
     let r = learner.get(&img).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/png");
+
+    // Studio's preview of the unit typesets the same way.
+    let (status, preview) = author
+        .text(&format!("/studio/course/{key}/unit/math"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(preview.contains(r"marker \(x_1\)"), "{preview}");
+    assert!(attr_values(&preview, "src").contains(&MATHJAX.to_string()));
 
     // A page without math does not load MathJax.
     let (_, plain) = learner.text(&format!("/courses/{key}/unit/plain")).await;
