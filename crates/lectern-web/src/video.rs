@@ -10,9 +10,11 @@
 //!
 //! Where Open edX courses name transcripts (all are files below `static/`):
 //! the `transcripts` attribute (`{"en": "x-en.srt"}`), `<transcript
-//! language="en" src="x-en.srt"/>` children, and the older `sub` attribute,
-//! whose captions are stored as `subs_{sub}.srt.sjson` (for YouTube videos
-//! without either, `subs_{youtube id}.srt.sjson` when it exists).
+//! language="en" src="x-en.srt"/>` children, the languages listed under
+//! `<video_asset><transcripts>` (files `{edx_video_id}-{lang}.srt`, when they
+//! exist), and the older `sub` attribute, whose captions are stored as
+//! `subs_{sub}.srt.sjson` (for YouTube videos without any of these,
+//! `subs_{youtube id}.srt.sjson` when it exists).
 
 use askama::Template;
 use lectern_content::transcript::{clock, Cue, TranscriptError};
@@ -75,6 +77,23 @@ pub fn transcript_refs(block: &Block, exists: &dyn Fn(&str) -> bool) -> Vec<Tran
             {
                 if let (Some(lang), Some(src)) = (t.attribute("language"), t.attribute("src")) {
                     add(lang, src);
+                }
+            }
+            // Languages Open edX's video pipeline (VAL) lists under
+            // <video_asset><transcripts>; their files are `{edx_video_id}-{lang}.{format}`.
+            let video_id = block.field("edx_video_id").map(str::trim);
+            for t in doc.descendants().filter(|n| {
+                n.has_tag_name("transcript")
+                    && n.parent().is_some_and(|p| p.has_tag_name("transcripts"))
+            }) {
+                if let (Some(id), Some(lang)) = (video_id, t.attribute("language_code")) {
+                    let file = format!(
+                        "{id}-{lang}.{}",
+                        t.attribute("file_format").unwrap_or("srt")
+                    );
+                    if !id.is_empty() && exists(&file) {
+                        add(lang, &file);
+                    }
                 }
             }
         }
@@ -419,6 +438,16 @@ mod tests {
         assert_eq!(
             langs(&refs),
             [("en", "t-en.srt"), ("es", "t-es.srt"), ("fr", "t-fr.srt")]
+        );
+        let val = video(
+            &[("edx_video_id", "abc")],
+            Some(
+                r#"<video_asset client_video_id="x"><transcripts><transcript language_code="de" file_format="srt" provider="Custom"/><transcript language_code="it" file_format="sjson"/></transcripts></video_asset>"#,
+            ),
+        );
+        assert_eq!(
+            langs(&transcript_refs(&val, &|f| f == "abc-de.srt")),
+            [("de", "abc-de.srt")]
         );
         let old = video(&[("sub", "OEoXaMPEzfM")], None);
         assert_eq!(
