@@ -12,7 +12,7 @@ use crate::blocks::static_base;
 use crate::math;
 use crate::pages::RenderedBlock;
 
-/// Transcript seeking and highlighting (see `video.rs`).
+/// Transcript seeking and highlighting (see `video/`).
 pub const VIDEO_SCRIPT: &str = "/assets/video.js";
 
 /// Finishes `blocks` in place; returns the scripts the page must reference,
