@@ -378,6 +378,45 @@ mod tests {
         assert_eq!(parse_srt(&long).unwrap()[0].text.len(), MAX_CUE_CHARS);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {
+            for format in [Format::Srt, Format::Sjson] {
+                if let Ok(cues) = parse(&bytes, format) {
+                    proptest::prop_assert!(!cues.is_empty() && cues.len() <= MAX_CUES);
+                    proptest::prop_assert!(cues.iter().all(|c| c.end_ms >= c.start_ms));
+                }
+            }
+        }
+
+        #[test]
+        fn written_srt_reads_back(cues in proptest::collection::vec(
+            (0u64..360_000_000, 0u64..100_000, "[a-zA-Z0-9 ,.!?]{0,40}"), 1..50)
+        ) {
+            let srt: String = cues
+                .iter()
+                .enumerate()
+                .map(|(i, (start, len, text))| {
+                    let t = |ms: u64| format!(
+                        "{:02}:{:02}:{:02},{:03}",
+                        ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000
+                    );
+                    // A caption with no text still has its (empty) line.
+                    let text = if text.trim().is_empty() { "-" } else { text.as_str() };
+                    format!("{}\n{} --> {}\n{}\n\n", i + 1, t(*start), t(start + len), text)
+                })
+                .collect();
+            let read = parse_srt(&srt).unwrap();
+            proptest::prop_assert_eq!(read.len(), cues.len());
+            for (c, (start, len, text)) in read.iter().zip(&cues) {
+                proptest::prop_assert_eq!(c.start_ms, *start);
+                proptest::prop_assert_eq!(c.end_ms, start + len);
+                let want = if text.trim().is_empty() { "-".to_string() } else { text.split_whitespace().collect::<Vec<_>>().join(" ") };
+                proptest::prop_assert_eq!(&c.text, &want);
+            }
+        }
+    }
+
     #[test]
     fn formats_and_clock() {
         assert_eq!(Format::of("subs_abc.srt.sjson"), Some(Format::Sjson));
