@@ -417,6 +417,25 @@ mod tests {
         }
     }
 
+    /// The fuzz target's committed seeds (`fuzz/corpus/transcript`), replayed.
+    #[test]
+    fn fuzz_corpus_replays() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/transcript");
+        let mut read = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if let Ok(cues) = parse(&bytes, Format::of(&name).unwrap()) {
+                assert!(cues.iter().all(|c| c.end_ms >= c.start_ms), "{name}");
+                read.push(name);
+            }
+        }
+        read.sort();
+        assert_eq!(read, ["crlf-bom.srt", "demo-en.srt", "small.sjson"]);
+    }
+
     #[test]
     fn formats_and_clock() {
         assert_eq!(Format::of("subs_abc.srt.sjson"), Some(Format::Sjson));
