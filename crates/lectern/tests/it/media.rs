@@ -62,6 +62,7 @@ fn attr_values(html: &str, attr: &str) -> Vec<String> {
 
 const MATH_PROBLEM: &str = r#"<problem url_name="pm" display_name="Halves" showanswer="always">
 <p>What is [mathjaxinline]\frac{1}{2}[/mathjaxinline] as a decimal, given \(x &lt; 1\)?</p>
+<p><img src="/static/dot.png" alt="a dot"/></p>
 <numericalresponse answer="0.5"><responseparam type="tolerance" default="0.01"/><formulaequationinput/></numericalresponse>
 <demandhint><hint>Think of \(1 \div 2\).</hint></demandhint>
 <solution><div class="detailed-solution"><p>[mathjax]\frac{1}{2} = 0.5[/mathjax]</p></div></solution>
@@ -147,9 +148,10 @@ async fn math_in_html_problems_hints_and_solutions_is_typeset_from_lecterns_own_
         !page.contains("<script>") && !page.contains("cdn"),
         "no inline script, no other host"
     );
-    // The /asset-v1: image in the HTML block resolves to the course's file.
+    // The /asset-v1: image in the HTML block and the /static/ one in the
+    // problem both resolve to the course's file.
     let img = format!("/courses/{key}/static/dot.png");
-    assert!(scripts.contains(&img), "{scripts:?}");
+    assert_eq!(scripts.iter().filter(|s| **s == img).count(), 2, "{scripts:?}");
     let r = learner.get(&img).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/png");
