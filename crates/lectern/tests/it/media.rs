@@ -151,7 +151,11 @@ async fn math_in_html_problems_hints_and_solutions_is_typeset_from_lecterns_own_
     // The /asset-v1: image in the HTML block and the /static/ one in the
     // problem both resolve to the course's file.
     let img = format!("/courses/{key}/static/dot.png");
-    assert_eq!(scripts.iter().filter(|s| **s == img).count(), 2, "{scripts:?}");
+    assert_eq!(
+        scripts.iter().filter(|s| **s == img).count(),
+        2,
+        "{scripts:?}"
+    );
     let r = learner.get(&img).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/png");
