@@ -13,6 +13,7 @@ pub mod error;
 pub mod grades;
 pub mod learning;
 pub mod mail;
+pub mod media;
 pub mod model;
 pub mod passwords;
 pub mod problems;

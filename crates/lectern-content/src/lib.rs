@@ -10,6 +10,7 @@ pub mod keys;
 pub mod olx;
 pub mod problem;
 pub mod sanitize;
+pub mod transcript;
 pub mod tree;
 
 pub use keys::{BlockRef, CourseKey, KeyError, UsageKey};

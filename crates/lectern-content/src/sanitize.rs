@@ -264,4 +264,18 @@ mod tests {
         assert!(clean.contains("<h2>Title</h2>"));
         assert!(clean.contains(r#"href="/static/a.pdf""#));
     }
+
+    #[test]
+    fn math_text_survives_intact() {
+        // MathJax reads the text: `<`, `&` and backslashes must come through
+        // (as entities where HTML needs them).
+        let cases = [
+            r"<p>\(a &lt; b\) and \[x &amp; y \\ z\]</p>",
+            r"<p>[mathjaxinline]\frac{1}{2} &gt; 0[/mathjaxinline] [mathjax]\begin{align}a&amp;=b\end{align}[/mathjax]</p>",
+        ];
+        for html in cases {
+            assert_eq!(clean_html(html), html);
+        }
+        assert_eq!(clean_html(r"<p>\(a < b\)</p>"), r"<p>\(a &lt; b\)</p>");
+    }
 }

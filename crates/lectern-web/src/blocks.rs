@@ -36,86 +36,6 @@ pub fn author_html(html: &str, key: &CourseKey) -> String {
     ))
 }
 
-fn video_html(block: &Block, key: &CourseKey) -> String {
-    let youtube = block
-        .field("youtube_id_1_0")
-        .filter(|id| !id.is_empty())
-        .or_else(|| {
-            block
-                .field("youtube")
-                .and_then(|y| y.split(',').find_map(|p| p.trim().strip_prefix("1.00:")))
-        });
-    let sources: Vec<String> = block
-        .field("html5_sources")
-        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| {
-            s.starts_with("https://") || s.starts_with("http://") || s.starts_with("/static/")
-        })
-        .collect();
-    let mut out = String::new();
-    if let Some(id) = youtube.filter(|id| {
-        id.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    }) {
-        out.push_str(&format!(
-            r#"<iframe class="video-frame" src="https://www.youtube-nocookie.com/embed/{id}" title="{}" allowfullscreen></iframe>"#,
-            esc(&block.title())
-        ));
-    } else if !sources.is_empty() {
-        out.push_str(r#"<video class="video-frame" controls preload="metadata">"#);
-        for s in &sources {
-            let src = s
-                .strip_prefix("/static/")
-                .map(|p| format!("{}{p}", static_base(key)))
-                .unwrap_or_else(|| s.clone());
-            out.push_str(&format!(r#"<source src="{}">"#, esc(&src)));
-        }
-        out.push_str("Your browser cannot play this video.</video>");
-    } else {
-        out.push_str(r#"<p class="placeholder">This video has no playable source yet.</p>"#);
-    }
-    let downloads: Vec<&String> = sources.iter().filter(|s| s.starts_with("http")).collect();
-    if !downloads.is_empty() {
-        out.push_str("<p class=\"muted\">Download: ");
-        for s in downloads {
-            out.push_str(&format!(r#"<a href="{0}">{0}</a> "#, esc(s)));
-        }
-        out.push_str("</p>");
-    }
-    // Open edX keeps transcripts as static files named in `transcripts` ({"en": "x.srt"}).
-    if let Some(map) = block
-        .field("transcripts")
-        .and_then(|t| serde_json::from_str::<std::collections::BTreeMap<String, String>>(t).ok())
-    {
-        let links: Vec<String> = map
-            .iter()
-            .filter(|(_, file)| crate::routes::safe_static_name(file))
-            .map(|(lang, file)| {
-                let (base, file, lang) = (esc(&static_base(key)), esc(file), esc(lang));
-                format!(r#"<a href="{base}{file}" hreflang="{lang}">{lang}</a>"#)
-            })
-            .collect();
-        if !links.is_empty() {
-            out.push_str(&format!("<p>Transcript: {}</p>", links.join(" · ")));
-        }
-    }
-    if let Some(t) = block.field("transcript_url").filter(|t| !t.is_empty()) {
-        let href = t
-            .strip_prefix("/static/")
-            .map(|p| format!("{}{p}", static_base(key)))
-            .unwrap_or_else(|| t.to_string());
-        if href.starts_with('/') || href.starts_with("https://") {
-            out.push_str(&format!(
-                r#"<p><a href="{}">Transcript</a></p>"#,
-                esc(&href)
-            ));
-        }
-    }
-    out
-}
-
 /// A problem as it will look, without a learner's state (Studio previews).
 fn problem_preview(block: &Block) -> String {
     match lectern_content::problem::Problem::parse(block.body.as_deref().unwrap_or(""), &block.id) {
@@ -145,7 +65,7 @@ pub fn render_leaf(block: &Block, key: &CourseKey) -> RenderedBlock {
     let anchor = format!("{}-{}", block.block_type, block.id);
     let (title, html) = match block.block_type.as_str() {
         "html" => (None, author_html(block.body.as_deref().unwrap_or(""), key)),
-        "video" => (Some(block.title()), video_html(block, key)),
+        "video" => (Some(block.title()), crate::video::render(block, key, None, None)),
         "discussion" => (Some(block.title()), placeholder(block, "discussions are not available on this site yet.")),
         "problem" => (Some(block.title()), problem_preview(block)),
         other => (None, placeholder(block, &format!("Lectern does not support “{other}” blocks yet; the content is kept for export."))),
@@ -209,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn video_ids_are_checked_before_embedding() {
+    fn video_ids_are_checked_before_linking() {
         let mut b = Block::new("video", "v");
         b.fields
             .insert("youtube_id_1_0".into(), "\"><script>".into());
@@ -218,6 +138,6 @@ mod tests {
             .insert("youtube_id_1_0".into(), "3_yD_cEKoCk".into());
         assert!(render_leaf(&b, &key())
             .html
-            .contains("youtube-nocookie.com/embed/3_yD_cEKoCk"));
+            .contains("https://www.youtube.com/watch?v=3_yD_cEKoCk"));
     }
 }

@@ -11,6 +11,8 @@ mod client_addr;
 mod csrf;
 mod error;
 mod extract;
+mod math;
+mod media;
 mod metrics;
 mod next_path;
 mod pages;
@@ -20,6 +22,7 @@ mod routes;
 mod security;
 mod state;
 mod throttle;
+mod video;
 
 use std::time::Duration;
 

@@ -111,6 +111,8 @@ pub struct About {
     pub name: String,
     pub start: Option<String>,
     pub overview: String,
+    /// The course image (`course_image`), when the course has that file.
+    pub image: Option<String>,
     pub enrolled: bool,
 }
 
@@ -161,6 +163,8 @@ pub struct Unit {
     pub previous: Option<String>,
     pub next: Option<String>,
     pub blocks: Vec<RenderedBlock>,
+    /// Served scripts the blocks need (math, transcripts), in order.
+    pub scripts: Vec<&'static str>,
 }
 
 #[derive(Template)]

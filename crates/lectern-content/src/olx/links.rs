@@ -1,21 +1,29 @@
 //! Static links at render time: course HTML and problems refer to their
 //! assets as `/static/NAME` (Open edX's convention, kept as-is in the stored
 //! body so that export gives it back); pages serve them from a course-specific
-//! address, so the links are rewritten when the block is shown.
+//! address, so the links are rewritten when the block is shown. Open edX's
+//! other spellings of the same files are rewritten too: Studio's
+//! `/asset-v1:ORG+COURSE+RUN+type@asset+block@NAME` and the older
+//! `/c4x/ORG/COURSE/asset/NAME` (both name a file of the course, whatever
+//! run the export came from).
 
 use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
+
+/// The three ways an Open edX link names a course file, before its name.
+const PREFIX: &str = r#"(?:/static/|/c4x/[^/"'\s]+/[^/"'\s]+/asset/|/asset-v1:[^/"'\s+]+\+[^/"'\s+]+\+[^/"'\s+]+\+type@asset\+block@)"#;
 
 fn patterns() -> &'static [Regex; 3] {
     static RE: OnceLock<[Regex; 3]> = OnceLock::new();
     RE.get_or_init(|| {
         let build =
             |p: &str| Regex::new(p).unwrap_or_else(|e| unreachable!("static pattern {p}: {e}"));
+        let with_prefix = |p: &str| build(&p.replace("/static/", PREFIX));
         [
-            build(r#"(?i)\b(src|href|poster)(\s*=\s*)"/static/([^"?#]*)(?:[?#][^"]*)?""#),
-            build(r#"(?i)\b(src|href|poster)(\s*=\s*)'/static/([^'?#]*)(?:[?#][^']*)?'"#),
-            build(r#"(?i)url\(\s*(["']?)/static/([^"'()?#\s]*)(?:[?#][^"'()]*)?["']?\s*\)"#),
+            with_prefix(r#"(?i)\b(src|href|poster)(\s*=\s*)"/static/([^"?#]*)(?:[?#][^"]*)?""#),
+            with_prefix(r#"(?i)\b(src|href|poster)(\s*=\s*)'/static/([^'?#]*)(?:[?#][^']*)?'"#),
+            with_prefix(r#"(?i)url\(\s*(["']?)/static/([^"'()?#\s]*)(?:[?#][^"'()]*)?["']?\s*\)"#),
         ]
     })
 }
@@ -77,6 +85,26 @@ mod tests {
                 r#"<p>see /static/x.png in text</p>"#,
             ),
             (r#"<img src="static/x.png">"#, r#"<img src="static/x.png">"#),
+            (
+                r#"<img src="/asset-v1:OpenedX+DemoX+DemoCourse+type@asset+block@romeo.jpeg">"#,
+                r#"<img src="/assets/c1/romeo.jpeg">"#,
+            ),
+            (
+                r#"<a href='/c4x/MITx/6.002x/asset/notes.pdf?raw'>n</a>"#,
+                r#"<a href='/assets/c1/notes.pdf'>n</a>"#,
+            ),
+            (
+                r#"<div style="background: url(/asset-v1:O+N+R+type@asset+block@bg.jpg)">"#,
+                r#"<div style="background: url(/assets/c1/bg.jpg)">"#,
+            ),
+            (
+                r#"<a href="/asset-v1:O+N+R+type@other+block@x">"#,
+                r#"<a href="/asset-v1:O+N+R+type@other+block@x">"#,
+            ),
+            (
+                r#"<a href="https://x.org/c4x/A/B/asset/y.pdf">"#,
+                r#"<a href="https://x.org/c4x/A/B/asset/y.pdf">"#,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(rewrite_static_links(input, base), want, "{input}");

@@ -94,6 +94,7 @@ async fn about(
             .start
             .map(|d| d.format("%-d %B %Y").to_string()),
         overview,
+        image: crate::media::course_image(&course.tree),
         enrolled,
     }))
 }
@@ -236,6 +237,7 @@ async fn unit(
         }
         blocks.push(render_for_learner(&state, &user, tree, child, &q, &csrf.0 .0).await);
     }
+    let scripts = crate::media::finish_blocks(&mut blocks, &key);
     let crumbs = page
         .ancestry
         .iter()
@@ -254,6 +256,7 @@ async fn unit(
         previous: page.previous.map(|r| r.id),
         next: page.next.map(|r| r.id),
         blocks,
+        scripts,
     }))
 }
 
@@ -307,6 +310,9 @@ async fn render_for_learner(
     q: &UnitQuery,
     csrf: &str,
 ) -> RenderedBlock {
+    if block.block_type == "video" {
+        return crate::video::render_for_learner(&state.app, tree, block).await;
+    }
     if block.block_type != "problem" {
         return render_leaf(block, &tree.key);
     }

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod health;
 mod lms;
+mod media;
 mod password;
 mod studio;
 
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/lectern.css", get(stylesheet))
         .route("/assets/upload.js", get(upload_script))
         .route("/assets/problem.js", get(problem_script))
+        .merge(media::router())
         .merge(health::router())
         .merge(accounts::router())
         .merge(password::router())

@@ -9,6 +9,7 @@ mod authz;
 mod bad_input;
 mod binary;
 mod journey;
+mod media;
 mod openedx_api;
 mod passwords;
 mod problems;

@@ -45,6 +45,8 @@ struct UnitPage {
     unit_name: String,
     unit_ref: String,
     blocks: Vec<UnitBlock>,
+    /// Served scripts the previews need (math).
+    scripts: Vec<&'static str>,
 }
 
 async fn unit(
@@ -59,7 +61,7 @@ async fn unit(
     let unit = tree
         .block(&r)
         .ok_or_else(|| AppError::not_found(format!("unit {unit_id}")))?;
-    let blocks = tree
+    let mut blocks: Vec<UnitBlock> = tree
         .children(unit)
         .map(|b| UnitBlock {
             r: b.block_ref().to_string(),
@@ -67,6 +69,7 @@ async fn unit(
             rendered: render_leaf(b, &key),
         })
         .collect();
+    let scripts = crate::media::finish_blocks(blocks.iter_mut().map(|b| &mut b.rendered), &key);
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
     Ok(render(&UnitPage {
         ctx,
@@ -75,6 +78,7 @@ async fn unit(
         unit_name: unit.title(),
         unit_ref: r.to_string(),
         blocks,
+        scripts,
     }))
 }
 
