@@ -458,7 +458,7 @@ mod tests {
             ("course/empty".to_string(), Vec::new()),
         ]);
         let packed = pack(&files).unwrap();
-        let back = unpack(&packed, &ImportLimits::default()).unwrap();
+        let back = unpack(packed.as_slice(), &ImportLimits::default()).unwrap();
         assert_eq!(back.files, files);
         assert!(back.warnings.is_empty());
     }
@@ -466,11 +466,11 @@ mod tests {
     #[test]
     fn not_gzip_is_refused() {
         assert_eq!(
-            unpack(b"PK\x03\x04zip", &ImportLimits::default()).err(),
+            unpack(&b"PK\x03\x04zip"[..], &ImportLimits::default()).err(),
             Some(OlxError::NotGzip)
         );
         assert_eq!(
-            unpack(b"", &ImportLimits::default()).err(),
+            unpack(&b""[..], &ImportLimits::default()).err(),
             Some(OlxError::NotGzip)
         );
     }
