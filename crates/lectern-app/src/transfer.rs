@@ -31,6 +31,9 @@ pub struct ImportOutcome {
 pub enum ImportSource {
     /// A `.tar.gz` export.
     Archive(Vec<u8>),
+    /// A `.tar.gz` export in a file (an upload spooled to disk, or the
+    /// CLI's argument), read as a stream: never held in memory whole.
+    ArchiveFile(std::fs::File),
     /// An unpacked course folder: relative path → bytes.
     Files(BTreeMap<String, Vec<u8>>),
 }
@@ -65,6 +68,29 @@ fn ungradable_problems(tree: &lectern_content::CourseTree) -> Vec<String> {
 }
 
 impl Lectern {
+    /// Whether `user` may import courses at all. Upload handlers ask this
+    /// before reading a byte of the archive, so a refused caller costs
+    /// nothing; `import_course` asks again.
+    pub fn may_import(&self, user: &User) -> AppResult<()> {
+        if user.is_admin || user.is_course_creator {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "Only course creators can import courses.".into(),
+            ))
+        }
+    }
+
+    /// Whether `user` may upload static files to `key` (its team), asked
+    /// before the upload is read.
+    pub async fn may_upload_asset(&self, user: &User, key: &CourseKey) -> AppResult<()> {
+        if self.is_course_author(user, key).await? {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!("course {key}")))
+        }
+    }
+
     /// Imports a course. `by` is the person importing (None: the operator's CLI).
     pub async fn import_course(
         &self,
@@ -73,14 +99,11 @@ impl Lectern {
         limits: ImportLimits,
     ) -> AppResult<ImportOutcome> {
         if let Some(u) = by {
-            if !(u.is_admin || u.is_course_creator) {
-                return Err(AppError::Forbidden(
-                    "Only course creators can import courses.".into(),
-                ));
-            }
+            self.may_import(u)?;
         }
         let imported = tokio::task::spawn_blocking(move || match source {
             ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
+            ImportSource::ArchiveFile(file) => olx::read_archive_from(file, &limits),
             ImportSource::Files(files) => olx::read_files(files, &limits),
         })
         .await

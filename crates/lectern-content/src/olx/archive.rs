@@ -225,7 +225,12 @@ pub(super) struct TextTally {
 }
 
 impl TextTally {
-    pub(super) fn add(&mut self, path: &str, size: u64, limits: &ImportLimits) -> Result<(), OlxError> {
+    pub(super) fn add(
+        &mut self,
+        path: &str,
+        size: u64,
+        limits: &ImportLimits,
+    ) -> Result<(), OlxError> {
         if size > limits.max_text_file_bytes {
             return Err(OlxError::TextFileTooLarge {
                 path: path.to_string(),

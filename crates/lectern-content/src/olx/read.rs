@@ -483,8 +483,7 @@ pub(super) fn as_text(bytes: &[u8]) -> Option<&str> {
         .filter(|s| !s.chars().any(is_binary_char))
 }
 
-impl Reader<'_> {
-}
+impl Reader<'_> {}
 
 /// Open edX's rule: a pointer has no children, no text, and exactly the
 /// attributes `expected` (just `url_name`, or for `course.xml` also `org`

@@ -231,10 +231,14 @@ fn hostile_archives_are_refused_with_the_file_and_the_problem() {
         ..ImportLimits::default()
     };
     let text_over_total = course(
-        ["course/tabs/1.txt", "course/tabs/2.txt", "course/tabs/3.txt"]
-            .into_iter()
-            .map(|p| file(p, &"t".repeat(3_900)))
-            .collect(),
+        [
+            "course/tabs/1.txt",
+            "course/tabs/2.txt",
+            "course/tabs/3.txt",
+        ]
+        .into_iter()
+        .map(|p| file(p, &"t".repeat(3_900)))
+        .collect(),
     );
     let text_many = course(
         ["course/tabs/1", "course/tabs/2", "course/tabs/3"]
@@ -554,7 +558,11 @@ fn binary_files_outside_static_are_not_kept_as_text() {
     assert_eq!(c.tree.about["overview"], "abcd");
     assert_eq!(c.asset_bytes["blob.bin"], b"ab\0\0\x01cd");
     let warned = |words: &str| c.report.warnings.iter().any(|w| w.contains(words));
-    assert!(warned("policies/blob.bin: not text"), "{:?}", c.report.warnings);
+    assert!(
+        warned("policies/blob.bin: not text"),
+        "{:?}",
+        c.report.warnings
+    );
     assert!(
         warned("about/overview.html: holds NUL or other control characters"),
         "{:?}",
