@@ -16,6 +16,8 @@ mod problem_form;
 mod progress;
 mod routes;
 mod state;
+mod static_files;
+mod upload;
 
 use std::time::Duration;
 
