@@ -12,3 +12,4 @@ mod journey;
 mod problems;
 mod support;
 mod transfer;
+mod uploads;
