@@ -105,12 +105,7 @@ async fn an_archive_hiding_zeros_is_refused_through_http_and_changes_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     let port = crate::binary::free_port();
-    let mut server = limited(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = serve_limited(dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let admin = crate::support::Client {
@@ -305,6 +300,23 @@ fn peak_rss(pid: u32) -> u64 {
     kb * 1024
 }
 
+/// `lectern serve` under `MEMORY_LIMIT`, once it answers.
+fn serve_limited(dir: &Path, port: u16) -> std::process::Child {
+    let child = limited(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 fn raw_post(port: u16, path: &str, body: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
@@ -322,7 +334,7 @@ fn raw_post(port: u16, path: &str, body: &str) -> String {
 fn a_learners_200_mb_imports_leave_the_servers_memory_flat() {
     let dir = tempfile::tempdir().unwrap();
     let port = crate::binary::free_port();
-    let (mut child, _) = crate::binary::serve(dir.path(), port);
+    let mut child = serve_limited(dir.path(), port);
     let reply = raw_post(
         port,
         "/api/user/v1/account/registration/",
@@ -375,6 +387,10 @@ fn a_learners_200_mb_imports_leave_the_servers_memory_flat() {
             "{reply}"
         );
     }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server is still up"
+    );
     let grown = peak_rss(child.id()).saturating_sub(before);
     assert!(grown < 32 << 20, "peak memory grew by {grown} bytes");
     crate::binary::sigterm(&child);
