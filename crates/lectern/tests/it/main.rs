@@ -11,5 +11,6 @@ mod binary;
 mod journey;
 mod problems;
 mod support;
+mod static_files;
 mod transfer;
 mod uploads;
