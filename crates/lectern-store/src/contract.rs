@@ -450,7 +450,7 @@ async fn blobs(store: &dyn Store) {
 /// A blob larger than a chunk, stored from a stream and from memory, reads
 /// back whole and in ranges that cross chunk boundaries.
 async fn chunked_blobs(store: &dyn Store) {
-    let bytes: Vec<u8> = (0..(2_500_000u32)).map(|i| (i % 251) as u8).collect();
+    let bytes: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
     let mut source: &[u8] = &bytes;
     store
         .put_blob_stream("cc33", bytes.len() as u64, &mut source)

@@ -10,7 +10,7 @@ mod bad_input;
 mod binary;
 mod journey;
 mod problems;
-mod support;
 mod static_files;
+mod support;
 mod transfer;
 mod uploads;

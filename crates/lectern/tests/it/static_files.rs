@@ -58,7 +58,7 @@ async fn a_video_is_served_in_ranges_as_a_browser_asks() {
     let modified = r.headers()[LAST_MODIFIED].to_str().unwrap().to_string();
     assert!(etag.starts_with('"') && etag.len() == 66, "{etag}");
     assert!(modified.ends_with(" GMT"), "{modified}");
-    assert_eq!(r.bytes().await.unwrap().to_vec(), bytes);
+    assert!(r.bytes().await.unwrap()[..] == bytes[..], "other bytes");
 
     // What <video> sends: the start, open-ended; then a seek past the first
     // stored chunk; then a range across the chunk boundary; the tail.
@@ -82,11 +82,9 @@ async fn a_video_is_served_in_ranges_as_a_browser_asks() {
             (end - start + 1).to_string(),
             "{range}"
         );
-        assert_eq!(
-            r.bytes().await.unwrap().to_vec(),
-            bytes[start..=end].to_vec(),
-            "{range}"
-        );
+        // Compared without printing megabytes when they differ.
+        let got = r.bytes().await.unwrap();
+        assert!(got[..] == bytes[start..=end], "{range}: other bytes");
     }
 
     // Past the end: 416 naming the size.
@@ -117,9 +115,12 @@ async fn a_video_is_served_in_ranges_as_a_browser_asks() {
     .await
     .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = get(vec![(IF_MODIFIED_SINCE, "Sun, 06 Nov 1994 08:49:37 GMT".into())])
-        .await
-        .unwrap();
+    let r = get(vec![(
+        IF_MODIFIED_SINCE,
+        "Sun, 06 Nov 1994 08:49:37 GMT".into(),
+    )])
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
     // If-Range: the range only while the file is the one the client had.
@@ -127,9 +128,12 @@ async fn a_video_is_served_in_ranges_as_a_browser_asks() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-    let r = get(vec![(RANGE, "bytes=0-9".into()), (IF_RANGE, "\"old\"".into())])
-        .await
-        .unwrap();
+    let r = get(vec![
+        (RANGE, "bytes=0-9".into()),
+        (IF_RANGE, "\"old\"".into()),
+    ])
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.unwrap().len(), n);
 }

@@ -43,11 +43,6 @@ impl TestSite {
         }
     }
 
-    /// The site's data folder (database files).
-    pub fn data_dir(&self) -> &std::path::Path {
-        self._dir.path()
-    }
-
     pub fn client(&self) -> Client {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
