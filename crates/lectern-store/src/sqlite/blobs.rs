@@ -202,7 +202,36 @@ impl BlobStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::chunk_span;
+    use super::*;
+
+    #[tokio::test]
+    async fn blobs_stored_whole_before_chunking_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .unwrap();
+        // A row as the first schema wrote it: the bytes in `data`, chunk_size 0.
+        sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES ('old', 6, X'616263646566', 0)")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.blob("old").await.unwrap().as_deref(),
+            Some(&b"abcdef"[..])
+        );
+        assert_eq!(
+            store.blob_range("old", 2, 3).await.unwrap().as_deref(),
+            Some(&b"cde"[..])
+        );
+        assert_eq!(
+            store.blob_range("old", 4, 100).await.unwrap().as_deref(),
+            Some(&b"ef"[..])
+        );
+        assert_eq!(
+            store.blob_info("old").await.unwrap().map(|i| i.size),
+            Some(6)
+        );
+    }
 
     #[test]
     fn ranges_map_to_the_chunks_that_hold_them() {
