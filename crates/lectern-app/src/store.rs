@@ -207,11 +207,38 @@ pub trait LearnerStateStore {
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()>;
 }
 
+/// What is known about a stored blob without reading its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub size: u64,
+    /// When these bytes were first stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where the bytes of a blob stored piece by piece come from (an upload
+/// spooled to a temporary file).
+pub type BlobSource<'a> = &'a mut (dyn tokio::io::AsyncRead + Send + Unpin);
+
 #[async_trait]
 pub trait BlobStore {
     /// Stores bytes under their SHA-256 (idempotent).
     async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()>;
+    /// Stores `size` bytes read from `source` under `sha256` (which the
+    /// caller computed), holding one chunk in memory at a time; idempotent.
+    /// A source that ends early is an error and stores nothing.
+    async fn put_blob_stream(
+        &self,
+        sha256: &str,
+        size: u64,
+        source: BlobSource<'_>,
+    ) -> StoreResult<()>;
+    /// The whole blob. Large blobs are better read with `blob_range`.
     async fn blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn blob_info(&self, sha256: &str) -> StoreResult<Option<BlobInfo>>;
+    /// Up to `len` bytes from `offset` (fewer at the end, none past it);
+    /// the work and memory are proportional to `len`, not to the blob.
+    async fn blob_range(&self, sha256: &str, offset: u64, len: u64)
+        -> StoreResult<Option<Vec<u8>>>;
 }
 
 #[async_trait]

@@ -14,7 +14,7 @@ use lectern_content::{Asset, CourseKey};
 
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRecord, User};
-use crate::store::NewBlob;
+use crate::store::{BlobInfo, BlobSource, NewBlob};
 use crate::Lectern;
 
 /// What an import did.
@@ -27,10 +27,21 @@ pub struct ImportOutcome {
     pub report: ImportReport,
 }
 
+/// A static file's bytes as uploaded: where to read them, how many, and
+/// their SHA-256 (computed while the upload arrived).
+pub struct AssetUpload<'a> {
+    pub sha256: String,
+    pub size: u64,
+    pub source: BlobSource<'a>,
+}
+
 /// Where an archive to import comes from.
 pub enum ImportSource {
     /// A `.tar.gz` export.
     Archive(Vec<u8>),
+    /// A `.tar.gz` export in a file (an upload spooled to disk, or the
+    /// CLI's argument), read as a stream: never held in memory whole.
+    ArchiveFile(std::fs::File),
     /// An unpacked course folder: relative path → bytes.
     Files(BTreeMap<String, Vec<u8>>),
 }
@@ -65,6 +76,29 @@ fn ungradable_problems(tree: &lectern_content::CourseTree) -> Vec<String> {
 }
 
 impl Lectern {
+    /// Whether `user` may import courses at all. Upload handlers ask this
+    /// before reading a byte of the archive, so a refused caller costs
+    /// nothing; `import_course` asks again.
+    pub fn may_import(&self, user: &User) -> AppResult<()> {
+        if user.is_admin || user.is_course_creator {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "Only course creators can import courses.".into(),
+            ))
+        }
+    }
+
+    /// Whether `user` may upload static files to `key` (its team), asked
+    /// before the upload is read.
+    pub async fn may_upload_asset(&self, user: &User, key: &CourseKey) -> AppResult<()> {
+        if self.is_course_author(user, key).await? {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!("course {key}")))
+        }
+    }
+
     /// Imports a course. `by` is the person importing (None: the operator's CLI).
     pub async fn import_course(
         &self,
@@ -73,14 +107,11 @@ impl Lectern {
         limits: ImportLimits,
     ) -> AppResult<ImportOutcome> {
         if let Some(u) = by {
-            if !(u.is_admin || u.is_course_creator) {
-                return Err(AppError::Forbidden(
-                    "Only course creators can import courses.".into(),
-                ));
-            }
+            self.may_import(u)?;
         }
         let imported = tokio::task::spawn_blocking(move || match source {
             ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
+            ImportSource::ArchiveFile(file) => olx::read_archive_from(file, &limits),
             ImportSource::Files(files) => olx::read_files(files, &limits),
         })
         .await
@@ -157,14 +188,15 @@ impl Lectern {
         .map_err(|e| AppError::Internal(format!("writing the export failed: {e}")))
     }
 
-    /// A static file of a course: from the published version for everyone,
-    /// or from the draft for the course's team (Studio previews).
+    /// A static file of a course, without its bytes: from the published
+    /// version for everyone, or from the draft for the course's team (Studio
+    /// previews). The bytes are read a range at a time (`asset_range`).
     pub async fn course_asset(
         &self,
         user: Option<&User>,
         key: &CourseKey,
         path: &str,
-    ) -> AppResult<(Asset, Vec<u8>)> {
+    ) -> AppResult<(Asset, BlobInfo)> {
         let not_found = || AppError::not_found(format!("file {path}"));
         let mut asset = match self.published_course(key).await {
             Ok(c) => c.tree.assets.get(path).cloned(),
@@ -181,12 +213,20 @@ impl Lectern {
             }
         }
         let asset = asset.ok_or_else(not_found)?;
-        let bytes = self
+        let info = self
             .store
-            .blob(&asset.sha256)
+            .blob_info(&asset.sha256)
             .await?
             .ok_or_else(not_found)?;
-        Ok((asset, bytes))
+        Ok((asset, info))
+    }
+
+    /// Up to `len` bytes of an asset that `course_asset` returned, from `offset`.
+    pub async fn asset_range(&self, asset: &Asset, offset: u64, len: u64) -> AppResult<Vec<u8>> {
+        self.store
+            .blob_range(&asset.sha256, offset, len)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("file {}", asset.path)))
     }
 }
 
@@ -215,33 +255,29 @@ pub fn valid_asset_path(path: &str) -> bool {
 }
 
 impl Lectern {
-    /// Adds (or replaces) a static file of the course's draft.
+    /// Adds (or replaces) a static file of the course's draft, its `size`
+    /// bytes (whose SHA-256 the caller computed) read from `source` a chunk
+    /// at a time.
     pub async fn upload_asset(
         &self,
         user: &User,
         key: &CourseKey,
         path: &str,
-        bytes: &[u8],
+        upload: AssetUpload<'_>,
     ) -> AppResult<Asset> {
         let path = path.trim().trim_start_matches("/static/").to_string();
         if !valid_asset_path(&path) {
             return Err(AppError::field("path", "File names use letters, digits, - _ . and / between folders; no .. or hidden names."));
         }
-        if !self.is_course_author(user, key).await? {
-            return Err(AppError::not_found(format!("course {key}")));
-        }
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        self.may_upload_asset(user, key).await?;
         // The blob first: content-addressed, so an edit that fails leaves only an unused blob.
         self.store
-            .put_blob(&NewBlob {
-                sha256: &sha256,
-                bytes,
-            })
+            .put_blob_stream(&upload.sha256, upload.size, upload.source)
             .await?;
         let asset = Asset {
             path: path.clone(),
-            sha256,
-            size: bytes.len() as u64,
+            sha256: upload.sha256,
+            size: upload.size,
             content_type: olx::content_type(&path).to_string(),
         };
         let stored = asset.clone();

@@ -439,10 +439,63 @@ async fn blobs(store: &dyn Store) {
         .expect("put again is idempotent");
     assert_eq!(store.blob("bb22").await.expect("get"), Some(b"x".to_vec()));
     assert_eq!(store.blob("missing").await.expect("get"), None);
+    chunked_blobs(store).await;
     store.ping().await.expect("ping");
     let stats = store.stats(Utc::now()).await.expect("stats");
     assert!(
         stats.users >= 4 && stats.courses >= 2 && stats.blobs >= 2,
         "{stats:?}"
     );
+}
+
+/// A blob larger than a chunk, stored from a stream and from memory, reads
+/// back whole and in ranges that cross chunk boundaries.
+async fn chunked_blobs(store: &dyn Store) {
+    let bytes: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    let mut source: &[u8] = &bytes;
+    store
+        .put_blob_stream("cc33", bytes.len() as u64, &mut source)
+        .await
+        .expect("put stream");
+    store
+        .put_blob(&NewBlob {
+            sha256: "dd44",
+            bytes: &bytes,
+        })
+        .await
+        .expect("put");
+    for sha in ["cc33", "dd44"] {
+        let info = store.blob_info(sha).await.expect("info").expect("present");
+        assert_eq!(info.size, bytes.len() as u64);
+        assert_eq!(
+            store.blob(sha).await.expect("get").as_deref(),
+            Some(&bytes[..])
+        );
+        for (offset, len) in [
+            (0u64, 1u64),
+            (1_048_570, 20),
+            (2_000_000, 1_000_000),
+            (5, 0),
+        ] {
+            let got = store.blob_range(sha, offset, len).await.expect("range");
+            let end = (offset + len).min(bytes.len() as u64) as usize;
+            assert_eq!(
+                got.as_deref(),
+                Some(&bytes[offset as usize..end]),
+                "{sha} {offset}+{len}"
+            );
+        }
+        assert_eq!(
+            store
+                .blob_range(sha, 9_000_000, 10)
+                .await
+                .expect("past the end"),
+            Some(Vec::new())
+        );
+    }
+    // A stream that ends before its declared size stores nothing.
+    let mut short: &[u8] = &bytes[..10];
+    assert!(store.put_blob_stream("ee55", 20, &mut short).await.is_err());
+    assert_eq!(store.blob_info("ee55").await.expect("info"), None);
+    assert_eq!(store.blob_range("ee55", 0, 1).await.expect("range"), None);
 }

@@ -21,7 +21,9 @@ mod progress;
 mod routes;
 mod security;
 mod state;
+mod static_files;
 mod throttle;
+mod upload;
 mod video;
 
 use std::time::Duration;

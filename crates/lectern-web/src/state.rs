@@ -18,6 +18,10 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// The largest course archive Studio accepts.
     pub max_upload_bytes: usize,
+    /// Where uploads are spooled while they arrive (anonymous files that
+    /// vanish when done); the server puts it in the data folder, since the
+    /// system's temporary folder may be memory.
+    pub upload_dir: std::path::PathBuf,
     pub request_timeout_secs: u64,
     /// The site's name in page titles.
     pub site_name: String,
@@ -33,6 +37,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             max_body_bytes: 2 * 1024 * 1024,
             max_upload_bytes: 512 * 1024 * 1024,
+            upload_dir: std::env::temp_dir(),
             request_timeout_secs: 120,
             site_name: "Lectern".into(),
             throttle: ThrottleConfig::default(),

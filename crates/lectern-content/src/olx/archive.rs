@@ -10,7 +10,7 @@
 //! read here, with their own small caps, instead of being buffered unchecked.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use super::error::OlxError;
 use super::ImportLimits;
@@ -43,15 +43,19 @@ impl<R: Read> Read for Capped<R> {
 
 const CAP_MESSAGE: &str = "decompressed size cap reached";
 
-/// Unpacks a `.tar.gz` into memory.
-pub fn unpack(tar_gz: &[u8], limits: &ImportLimits) -> Result<Unpacked, OlxError> {
-    if tar_gz.len() < 2 || tar_gz[..2] != [0x1f, 0x8b] {
+/// Unpacks a `.tar.gz` into memory. Only the files themselves are held,
+/// never the compressed stream, and each file only once its declared size
+/// has passed the limits.
+pub fn unpack(tar_gz: impl Read, limits: &ImportLimits) -> Result<Unpacked, OlxError> {
+    let mut input = io::BufReader::new(tar_gz);
+    let head = input.fill_buf().map_err(|e| io_error(None, &e, limits))?;
+    if head.len() < 2 || head[..2] != [0x1f, 0x8b] {
         return Err(OlxError::NotGzip);
     }
     // Headers and padding take up to ~1.5 KiB per entry on top of the data.
     let overhead = (limits.max_files as u64 + 16).saturating_mul(2048);
     let capped = Capped {
-        inner: flate2::read::GzDecoder::new(tar_gz),
+        inner: flate2::bufread::GzDecoder::new(input),
         left: limits.max_total_bytes.saturating_add(overhead),
     };
     let mut archive = tar::Archive::new(capped);
@@ -60,6 +64,7 @@ pub fn unpack(tar_gz: &[u8], limits: &ImportLimits) -> Result<Unpacked, OlxError
         warnings: Vec::new(),
     };
     let mut total: u64 = 0;
+    let mut text = TextTally::default();
     {
         let entries = archive.entries().map_err(|e| io_error(None, &e, limits))?;
         let mut pending = PendingMeta::default();
@@ -170,6 +175,9 @@ pub fn unpack(tar_gz: &[u8], limits: &ImportLimits) -> Result<Unpacked, OlxError
                     limit: limits.max_total_bytes,
                 });
             }
+            if !in_static(&path) {
+                text.add(&path, declared, limits)?;
+            }
             if out.files.contains_key(&path) {
                 return Err(OlxError::DuplicateEntry { path });
             }
@@ -197,6 +205,55 @@ pub fn unpack(tar_gz: &[u8], limits: &ImportLimits) -> Result<Unpacked, OlxError
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(|e| io_error(None, &e, limits))?;
     Ok(out)
+}
+
+/// Whether an archive member is a course's static file: under `static/` of
+/// the top folder or of a folder one level down (where a course folder may
+/// be). Everything else is course text, held to the `max_text_*` caps.
+fn in_static(path: &str) -> bool {
+    path.starts_with("static/")
+        || path
+            .split_once('/')
+            .is_some_and(|(_, rest)| rest.starts_with("static/"))
+}
+
+/// The files outside `static/` seen so far, against their caps.
+#[derive(Default)]
+pub(super) struct TextTally {
+    files: usize,
+    bytes: u64,
+}
+
+impl TextTally {
+    pub(super) fn add(
+        &mut self,
+        path: &str,
+        size: u64,
+        limits: &ImportLimits,
+    ) -> Result<(), OlxError> {
+        if size > limits.max_text_file_bytes {
+            return Err(OlxError::TextFileTooLarge {
+                path: path.to_string(),
+                size,
+                limit: limits.max_text_file_bytes,
+            });
+        }
+        self.files += 1;
+        if self.files > limits.max_text_files {
+            return Err(OlxError::TooManyTextFiles {
+                path: path.to_string(),
+                limit: limits.max_text_files,
+            });
+        }
+        self.bytes = self.bytes.saturating_add(size);
+        if self.bytes > limits.max_text_bytes {
+            return Err(OlxError::TextTotalTooLarge {
+                path: path.to_string(),
+                limit: limits.max_text_bytes,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -406,7 +463,7 @@ mod tests {
             ("course/empty".to_string(), Vec::new()),
         ]);
         let packed = pack(&files).unwrap();
-        let back = unpack(&packed, &ImportLimits::default()).unwrap();
+        let back = unpack(packed.as_slice(), &ImportLimits::default()).unwrap();
         assert_eq!(back.files, files);
         assert!(back.warnings.is_empty());
     }
@@ -414,11 +471,11 @@ mod tests {
     #[test]
     fn not_gzip_is_refused() {
         assert_eq!(
-            unpack(b"PK\x03\x04zip", &ImportLimits::default()).err(),
+            unpack(&b"PK\x03\x04zip"[..], &ImportLimits::default()).err(),
             Some(OlxError::NotGzip)
         );
         assert_eq!(
-            unpack(b"", &ImportLimits::default()).err(),
+            unpack(&b""[..], &ImportLimits::default()).err(),
             Some(OlxError::NotGzip)
         );
     }

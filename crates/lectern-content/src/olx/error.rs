@@ -29,6 +29,18 @@ pub enum OlxError {
     DuplicateEntry { path: String },
     #[error("{path}: too large ({size} bytes declared; the limit is {limit} bytes)")]
     FileTooLarge { path: String, size: u64, limit: u64 },
+    #[error(
+        "{path}: too large for a file outside static/ ({size} bytes; the limit is {limit} bytes): \
+         only static/ may hold media and other large files"
+    )]
+    TextFileTooLarge { path: String, size: u64, limit: u64 },
+    #[error(
+        "{path}: the files outside static/ add up to more than {limit} bytes, the limit for a \
+         course's XML, HTML and other text"
+    )]
+    TextTotalTooLarge { path: String, limit: u64 },
+    #[error("{path}: more than {limit} files outside static/, the limit for a course")]
+    TooManyTextFiles { path: String, limit: usize },
     #[error("the archive is too large once unpacked{}: more than {limit} bytes", at(.path))]
     TotalTooLarge { path: Option<String>, limit: u64 },
     #[error("the archive holds too many files{}: the limit is {limit}", at(.path))]
@@ -83,6 +95,9 @@ impl OlxError {
             | OlxError::UnsupportedEntry { path, .. }
             | OlxError::DuplicateEntry { path }
             | OlxError::FileTooLarge { path, .. }
+            | OlxError::TextFileTooLarge { path, .. }
+            | OlxError::TextTotalTooLarge { path, .. }
+            | OlxError::TooManyTextFiles { path, .. }
             | OlxError::Library { path }
             | OlxError::Xml { path, .. }
             | OlxError::MissingFile { path, .. }

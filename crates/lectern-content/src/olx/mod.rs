@@ -32,7 +32,11 @@
 //!   changes: not part of the imported course; reported as a warning),
 //!   `policies/assets.json`, `assets/assets.xml`, `tabs/`, block files no
 //!   block points to (reported), anything else that is text. Binary files
-//!   outside `static/` are reported and dropped.
+//!   outside `static/` (not UTF-8, or holding NUL or other control
+//!   characters that no XML or HTML file has) are reported and dropped: kept
+//!   as text they would be stored escaped, six bytes for each NUL. Files
+//!   outside `static/` have their own small size and count caps
+//!   (`ImportLimits::max_text_*`), checked before their bytes are read.
 //! - Content libraries (`library.xml`) are refused: a library is not a course.
 //! - Symbolic links inside an archive are never followed: one pointing at an
 //!   absolute path or out of the archive is refused, one pointing inside it
@@ -69,6 +73,14 @@ pub struct ImportLimits {
     /// before its data is read).
     pub max_file_bytes: u64,
     pub max_files: usize,
+    /// Files outside `static/` become course text (block XML, HTML, about
+    /// pages, files kept for export) that every load of the course parses,
+    /// so they get much smaller caps than media: one file, all of them
+    /// together, and how many. Checked on the size an archive declares,
+    /// before the data is read.
+    pub max_text_file_bytes: u64,
+    pub max_text_bytes: u64,
+    pub max_text_files: usize,
     /// Element nesting within one XML file, and block nesting in the course.
     pub max_xml_depth: usize,
     /// Nodes (elements, text, …) in one XML file.
@@ -82,6 +94,9 @@ impl Default for ImportLimits {
             max_total_bytes: 1 << 30,
             max_file_bytes: 256 << 20,
             max_files: 50_000,
+            max_text_file_bytes: 8 << 20,
+            max_text_bytes: 64 << 20,
+            max_text_files: 20_000,
             max_xml_depth: 200,
             max_xml_nodes: 2_000_000,
             max_blocks: 100_000,
@@ -125,6 +140,15 @@ fn is_modelled(block_type: &str) -> bool {
 /// one holding `course.xml` (Studio names it `course/`); files outside it are
 /// ignored with a warning.
 pub fn read_archive(tar_gz: &[u8], limits: &ImportLimits) -> Result<ImportedCourse, OlxError> {
+    read_archive_from(tar_gz, limits)
+}
+
+/// `read_archive` from a reader (an upload spooled to a file), so that the
+/// compressed archive is never held in memory whole.
+pub fn read_archive_from(
+    tar_gz: impl std::io::Read,
+    limits: &ImportLimits,
+) -> Result<ImportedCourse, OlxError> {
     let unpacked = archive::unpack(tar_gz, limits)?;
     let mut warnings = unpacked.warnings;
     let prefix = course_folder(&unpacked.files)?;

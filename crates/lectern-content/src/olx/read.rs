@@ -90,8 +90,12 @@ fn check_limits(files: &BTreeMap<String, Vec<u8>>, limits: &ImportLimits) -> Res
         });
     }
     let mut total = 0u64;
+    let mut text = super::archive::TextTally::default();
     for (path, data) in files {
         let size = data.len() as u64;
+        if !path.starts_with("static/") {
+            text.add(path, size, limits)?;
+        }
         if size > limits.max_file_bytes {
             return Err(OlxError::FileTooLarge {
                 path: path.clone(),
@@ -443,8 +447,11 @@ impl<'f> Reader<'f> {
         Ok(self.decode(&file, bytes))
     }
 
+    /// A file's text, with bytes that are not UTF-8 replaced and control
+    /// characters (which no HTML page needs, and which would be stored
+    /// escaped at six bytes each) dropped, each with a warning.
     pub(super) fn decode(&mut self, path: &str, bytes: &[u8]) -> String {
-        match std::str::from_utf8(bytes) {
+        let text = match std::str::from_utf8(bytes) {
             Ok(s) => s.to_string(),
             Err(_) => {
                 self.warnings.push(format!(
@@ -452,9 +459,31 @@ impl<'f> Reader<'f> {
                 ));
                 String::from_utf8_lossy(bytes).into_owned()
             }
+        };
+        if text.chars().any(is_binary_char) {
+            self.warnings.push(format!(
+                "{path}: holds NUL or other control characters; they were dropped"
+            ));
+            return text.chars().filter(|c| !is_binary_char(*c)).collect();
         }
+        text
     }
 }
+
+/// A control character that marks a file as binary: C0 controls other than
+/// tab, line feed, form feed and carriage return. XML forbids them all.
+pub(super) fn is_binary_char(c: char) -> bool {
+    c < ' ' && !matches!(c, '\t' | '\n' | '\r' | '\x0c')
+}
+
+/// The file's text when it is text: UTF-8 with no binary control characters.
+pub(super) fn as_text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .filter(|s| !s.chars().any(is_binary_char))
+}
+
+impl Reader<'_> {}
 
 /// Open edX's rule: a pointer has no children, no text, and exactly the
 /// attributes `expected` (just `url_name`, or for `course.xml` also `org`

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::OlxError;
-use super::read::Reader;
+use super::read::{as_text, Reader};
 use super::{assets, xml, ImportReport, ImportedCourse};
 use crate::tree::CourseTree;
 
@@ -55,9 +55,9 @@ impl Reader<'_> {
                 tree.info.insert(name.to_string(), text);
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(bytes) else {
+            let Some(text) = as_text(bytes) else {
                 self.warnings.push(format!(
-                    "{path}: not text and not under static/; not imported"
+                    "{path}: not text (binary content belongs under static/); not imported"
                 ));
                 continue;
             };

@@ -200,7 +200,96 @@ fn hostile_archives_are_refused_with_the_file_and_the_problem() {
             .collect(),
     );
 
+    // Issue 13's attack: 120 MiB of NUL bytes outside static/ (a few
+    // hundred KiB compressed), refused on the declared size before a byte
+    // of it is read, wherever it hides outside static/. Once for real, then
+    // (to keep the test quick) as a header declaring that size.
+    let nul_real = course(vec![Member {
+        path: "course/about/x.html",
+        kind: EntryType::Regular,
+        data: vec![0; 120 << 20],
+        link: "",
+        declared: None,
+    }]);
+    assert!(nul_real.len() < 1 << 20);
+    let nul_in = |path: &'static str| {
+        course(vec![Member {
+            path,
+            kind: EntryType::Regular,
+            data: Vec::new(),
+            link: "",
+            declared: Some(120 << 20),
+        }])
+    };
+    let text_cap = ImportLimits {
+        max_text_bytes: 10_000,
+        max_text_file_bytes: 4_000,
+        ..ImportLimits::default()
+    };
+    let few_text = ImportLimits {
+        max_text_files: 5,
+        ..ImportLimits::default()
+    };
+    let text_over_total = course(
+        [
+            "course/tabs/1.txt",
+            "course/tabs/2.txt",
+            "course/tabs/3.txt",
+        ]
+        .into_iter()
+        .map(|p| file(p, &"t".repeat(3_900)))
+        .collect(),
+    );
+    let text_many = course(
+        ["course/tabs/1", "course/tabs/2", "course/tabs/3"]
+            .into_iter()
+            .map(|p| file(p, "t"))
+            .collect(),
+    );
+
     let cases: Vec<Case> = vec![
+        (
+            "120 MiB of NUL in an about page",
+            nul_real,
+            ImportLimits::default(),
+            Some("course/about/x.html"),
+            "too large for a file outside static/ (125829120 bytes; the limit is 8388608 bytes)",
+        ),
+        (
+            "120 MiB of NUL under policies/",
+            nul_in("course/policies/blob.bin"),
+            ImportLimits::default(),
+            Some("course/policies/blob.bin"),
+            "too large for a file outside static/",
+        ),
+        (
+            "120 MiB of NUL in a folder of its own",
+            nul_in("course/zzz/blob"),
+            ImportLimits::default(),
+            Some("course/zzz/blob"),
+            "too large for a file outside static/",
+        ),
+        (
+            "120 MiB of NUL beside the course folder",
+            nul_in("elsewhere/blob"),
+            ImportLimits::default(),
+            Some("elsewhere/blob"),
+            "too large for a file outside static/",
+        ),
+        (
+            "text outside static/ over its total",
+            text_over_total,
+            text_cap,
+            Some("course/tabs/3.txt"),
+            "add up to more than 10000 bytes",
+        ),
+        (
+            "too many files outside static/",
+            text_many,
+            few_text,
+            None,
+            "more than 5 files outside static/",
+        ),
         (
             "not gzip",
             b"PK\x03\x04 this is a zip".to_vec(),
@@ -439,5 +528,44 @@ fn a_gzip_bomb_stops_at_the_cap() {
     assert!(
         matches!(&err, OlxError::FileTooLarge { path, .. } if path == "course/static/zeros.bin"),
         "{err}"
+    );
+}
+
+#[test]
+fn binary_files_outside_static_are_not_kept_as_text() {
+    // Under the size caps, binary content outside static/ is dropped with a
+    // warning (never stored as escaped text); in an about page its control
+    // characters are dropped; under static/ the same bytes are an asset.
+    let nul = |path: &'static str| Member {
+        path,
+        kind: EntryType::Regular,
+        data: b"ab\0\0\x01cd".to_vec(),
+        link: "",
+        declared: None,
+    };
+    let c = read_archive(
+        &course(vec![
+            nul("course/policies/blob.bin"),
+            nul("course/about/overview.html"),
+            nul("course/static/blob.bin"),
+            file("course/tabs/notes.txt", "plain\ttext\n"),
+        ]),
+        &ImportLimits::default(),
+    )
+    .unwrap();
+    assert!(!c.tree.extra_files.contains_key("policies/blob.bin"));
+    assert_eq!(c.tree.extra_files["tabs/notes.txt"], "plain\ttext\n");
+    assert_eq!(c.tree.about["overview"], "abcd");
+    assert_eq!(c.asset_bytes["blob.bin"], b"ab\0\0\x01cd");
+    let warned = |words: &str| c.report.warnings.iter().any(|w| w.contains(words));
+    assert!(
+        warned("policies/blob.bin: not text"),
+        "{:?}",
+        c.report.warnings
+    );
+    assert!(
+        warned("about/overview.html: holds NUL or other control characters"),
+        "{:?}",
+        c.report.warnings
     );
 }

@@ -272,7 +272,7 @@ impl CourseStore for SqliteStore {
         let key = tree.key.to_string();
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         for blob in blobs {
-            super::misc::put_blob_in(&mut tx, blob, now).await?;
+            super::blobs::put_blob_in(&mut tx, blob, now).await?;
         }
         let existing: Option<i64> =
             sqlx::query_scalar("SELECT draft_revision FROM courses WHERE course_key = ?")

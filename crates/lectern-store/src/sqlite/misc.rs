@@ -1,12 +1,12 @@
-//! Enrolments, blobs and health.
+//! Enrolments and health.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{Enrollment, SiteStats, UserId};
-use lectern_app::store::{BlobStore, EnrollmentStore, HealthStore, NewBlob, StoreResult};
+use lectern_app::store::{EnrollmentStore, HealthStore, StoreResult};
 use lectern_app::StoreError;
 use lectern_content::CourseKey;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use super::{map_err, SqliteStore};
 use crate::time::{from_millis, to_millis};
@@ -22,22 +22,6 @@ fn enrollment_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Enrollment>
         is_active: row.try_get("is_active").map_err(map_err)?,
         created_at: from_millis(row.try_get("created_at").map_err(map_err)?),
     })
-}
-
-pub(crate) async fn put_blob_in(
-    tx: &mut Transaction<'_, Sqlite>,
-    blob: &NewBlob<'_>,
-    now: i64,
-) -> StoreResult<()> {
-    sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING")
-        .bind(blob.sha256)
-        .bind(blob.bytes.len() as i64)
-        .bind(blob.bytes)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-    Ok(())
 }
 
 #[async_trait]
@@ -125,23 +109,6 @@ impl EnrollmentStore for SqliteStore {
         query: &lectern_app::roster::EnrollmentQuery,
     ) -> StoreResult<Vec<(Enrollment, String)>> {
         self.enrollment_page(query).await
-    }
-}
-
-#[async_trait]
-impl BlobStore for SqliteStore {
-    async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
-        put_blob_in(&mut tx, blob, to_millis(Utc::now())).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar("SELECT data FROM blobs WHERE sha256 = ?")
-            .bind(sha256)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(map_err)
     }
 }
 

@@ -359,43 +359,32 @@ async fn progress_body(
     ))
 }
 
-/// A course's static file (`/static/NAME` in its HTML and problems).
+/// A course's static file (`/static/NAME` in its HTML and problems), with
+/// ranges, validators and a streamed body (`crate::static_files`).
 async fn static_file(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     headers: axum::http::HeaderMap,
     Path((raw, path)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::http::{header, HeaderValue};
     let key = course_key(&raw)?;
-    let (asset, bytes) = state.app.course_asset(user.as_ref(), &key, &path).await?;
-    let etag = format!("\"{}\"", asset.sha256);
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return Ok(StatusCode::NOT_MODIFIED.into_response());
-    }
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    if let Ok(ct) = HeaderValue::from_str(&asset.content_type) {
-        h.insert(header::CONTENT_TYPE, ct);
-    }
-    if let Ok(e) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, e);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Uploaded HTML or SVG must not run scripts with the site's cookies.
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; media-src 'self'"));
-    Ok(resp)
+    let (asset, info) = state.app.course_asset(user.as_ref(), &key, &path).await?;
+    let extra = [
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        // Uploaded HTML or SVG must not run scripts with the site's cookies.
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; media-src 'self'")),
+    ];
+    Ok(crate::static_files::respond(
+        &state.app, asset, &info, &headers, &extra,
+    ))
 }
 
 /// The problem form: `action` = check | save | reset | show, inputs named by id.

@@ -18,6 +18,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         secure_cookies: config.secure_cookies,
         max_body_bytes: config.max_body_bytes,
         max_upload_bytes: config.max_upload_bytes,
+        upload_dir: config.data_dir.join("uploads"),
         site_name: config.site_name.clone(),
         throttle: ThrottleConfig {
             account_failures: config.login_failures_per_account,

@@ -35,6 +35,13 @@ fn read_folder(root: &Path, limits: &ImportLimits) -> anyhow::Result<BTreeMap<St
                 stack.push(path);
             } else if meta.is_file() {
                 total += meta.len();
+                if !rel.starts_with("static/") && meta.len() > limits.max_text_file_bytes {
+                    bail!(
+                        "{rel}: too large for a file outside static/ ({} bytes; the limit is {} bytes)",
+                        meta.len(),
+                        limits.max_text_file_bytes
+                    );
+                }
                 if meta.len() > limits.max_file_bytes
                     || total > limits.max_total_bytes
                     || files.len() >= limits.max_files
@@ -65,8 +72,10 @@ pub async fn import(config: Config, archive: &Path, owner: Option<&str>) -> anyh
                 archive.display()
             );
         }
-        ImportSource::Archive(
-            std::fs::read(archive).with_context(|| format!("reading {}", archive.display()))?,
+        // Read as a stream: the archive is never held in memory whole.
+        ImportSource::ArchiveFile(
+            std::fs::File::open(archive)
+                .with_context(|| format!("reading {}", archive.display()))?,
         )
     };
     let (app, store) = super::open_app(&config).await?;

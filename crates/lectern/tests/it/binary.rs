@@ -6,9 +6,9 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lectern");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_lectern");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -18,7 +18,7 @@ fn free_port() -> u16 {
 
 /// Starts `lectern serve` in `dir`; returns it with the lines it printed
 /// within its first moments (the URL, and the setup link if there is one).
-fn serve(dir: &std::path::Path, port: u16) -> (Child, Vec<String>) {
+pub(crate) fn serve(dir: &std::path::Path, port: u16) -> (Child, Vec<String>) {
     let mut child = Command::new(BIN)
         .current_dir(dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -46,7 +46,7 @@ fn serve(dir: &std::path::Path, port: u16) -> (Child, Vec<String>) {
     (child, lines)
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -54,7 +54,7 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(s) = child.try_wait().unwrap() {

@@ -14,6 +14,8 @@ mod openedx_api;
 mod passwords;
 mod problems;
 mod smtp_sink;
+mod static_files;
 mod support;
 mod transfer;
+mod uploads;
 mod websec;

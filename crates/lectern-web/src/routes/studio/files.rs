@@ -1,9 +1,11 @@
 //! Studio's "Files & uploads": a course's static files (`/static/NAME`).
 
 use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use lectern_app::transfer::AssetUpload;
 use lectern_app::AppError;
 use lectern_content::Asset;
 use serde::Deserialize;
@@ -15,6 +17,7 @@ use crate::extract::PageForm;
 use crate::pages::{render, PageCtx};
 use crate::routes::{course_key, page_ctx};
 use crate::state::AppState;
+use crate::upload::{declared_size, is_body_limit, spool, SpoolError, FORM_OVERHEAD};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
@@ -70,14 +73,23 @@ async fn list(
     files_page(&state, &user, &csrf, &raw, None).await
 }
 
+/// Upload: the caller's place on the course team is checked before a byte
+/// of the body is read; the file is then spooled to disk under the upload
+/// cap and stored from there a chunk at a time.
 async fn upload(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     csrf: Extension<CsrfToken>,
     Path(raw): Path<String>,
+    headers: HeaderMap,
     mut form: Multipart,
 ) -> PageResult<Response> {
     let key = course_key(&raw)?;
+    state.app.may_upload_asset(&user, &key).await?;
+    let limit = state.config.max_upload_bytes as u64;
+    if declared_size(&headers).is_some_and(|n| n > limit + FORM_OVERHEAD) {
+        return Ok(SpoolError::TooLarge { limit }.page_response("file"));
+    }
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         AppError::field("file", format!("The upload could not be read: {e}"))
     };
@@ -86,13 +98,17 @@ async fn upload(
         match field.name() {
             Some("file") => {
                 let filename = field.file_name().unwrap_or_default().to_string();
-                file = Some((filename, field.bytes().await.map_err(unreadable)?));
+                let spooled = spool(field, limit, &state.config.upload_dir, is_body_limit).await;
+                match spooled {
+                    Ok(s) => file = Some((filename, s)),
+                    Err(e) => return Ok(e.page_response("file")),
+                }
             }
             Some("path") => name = field.text().await.map_err(unreadable)?,
             _ => {}
         }
     }
-    let Some((filename, bytes)) = file else {
+    let Some((filename, mut spooled)) = file else {
         return files_page(
             &state,
             &user,
@@ -107,7 +123,12 @@ async fn upload(
     } else {
         name
     };
-    match state.app.upload_asset(&user, &key, &path, &bytes).await {
+    let upload = AssetUpload {
+        sha256: spooled.sha256.clone(),
+        size: spooled.size,
+        source: &mut spooled.file,
+    };
+    match state.app.upload_asset(&user, &key, &path, upload).await {
         Ok(_) => Ok(Redirect::to(&format!("/studio/course/{key}/files")).into_response()),
         Err(AppError::Invalid { message, .. }) => {
             files_page(&state, &user, &csrf, &raw, Some(message)).await

@@ -1,9 +1,9 @@
 //! Course import (upload an Open edX export) and export (download one), in
 //! Studio and in the JSON API.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,10 +14,11 @@ use serde_json::json;
 
 use crate::auth::{ApiUser, PageUser};
 use crate::csrf::CsrfToken;
-use crate::error::{ApiResult, PageResult};
+use crate::error::{ApiError, ApiResult, PageResult};
 use crate::pages::{render, PageCtx};
 use crate::routes::{course_key, page_ctx};
 use crate::state::AppState;
+use crate::upload::{declared_size, is_body_limit, spool, SpoolError, FORM_OVERHEAD};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes);
@@ -53,12 +54,21 @@ struct ImportPage {
     warnings: Vec<String>,
 }
 
+/// Studio's import form. The caller's right to import is checked before a
+/// byte of the body is read; the archive is spooled to disk under the cap
+/// and read from there as a stream.
 async fn studio_import(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     csrf: Extension<CsrfToken>,
+    headers: HeaderMap,
     mut form: Multipart,
 ) -> PageResult<Response> {
+    state.app.may_import(&user)?;
+    let limit = state.config.max_upload_bytes as u64;
+    if declared_size(&headers).is_some_and(|n| n > limit + FORM_OVERHEAD) {
+        return Ok(SpoolError::TooLarge { limit }.page_response("course archive"));
+    }
     let mut archive = None;
     while let Some(field) = form
         .next_field()
@@ -66,18 +76,19 @@ async fn studio_import(
         .map_err(|e| AppError::field("archive", format!("The upload could not be read: {e}")))?
     {
         if field.name() == Some("archive") {
-            let bytes = field.bytes().await.map_err(|e| {
-                AppError::field("archive", format!("The upload could not be read: {e}"))
-            })?;
-            archive = Some(bytes.to_vec());
+            match spool(field, limit, &state.config.upload_dir, is_body_limit).await {
+                Ok(s) => archive = Some(s),
+                Err(e) => return Ok(e.page_response("course archive")),
+            }
         }
     }
     let archive = archive
-        .filter(|a| !a.is_empty())
+        .filter(|a| a.size > 0)
         .ok_or_else(|| AppError::field("archive", "Choose a course export (.tar.gz) to upload."))?;
+    let source = ImportSource::ArchiveFile(archive.file.into_std().await);
     let outcome = state
         .app
-        .import_course(Some(&user), ImportSource::Archive(archive), limits(&state))
+        .import_course(Some(&user), source, limits(&state))
         .await?;
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
     let r = &outcome.report;
@@ -135,26 +146,40 @@ pub fn outcome_json(o: &ImportOutcome) -> serde_json::Value {
     })
 }
 
+/// The API's import: the archive is the request body. The caller's right
+/// to import is checked before a byte of it is read.
 async fn api_import(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    body: Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
-    if body.is_empty() {
-        return Err(AppError::field(
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<serde_json::Value>, Response> {
+    let api = |e: AppError| ApiError(e).into_response();
+    state.app.may_import(&user).map_err(api)?;
+    let limit = state.config.max_upload_bytes as u64;
+    if declared_size(&headers).is_some_and(|n| n > limit) {
+        return Err(SpoolError::TooLarge { limit }.api_response("course archive"));
+    }
+    let archive = spool(
+        body.into_data_stream(),
+        limit,
+        &state.config.upload_dir,
+        |_| false,
+    )
+    .await
+    .map_err(|e| e.api_response("course archive"))?;
+    if archive.size == 0 {
+        return Err(api(AppError::field(
             "archive",
             "Send the course export (.tar.gz) as the request body.",
-        )
-        .into());
+        )));
     }
+    let source = ImportSource::ArchiveFile(archive.file.into_std().await);
     let outcome = state
         .app
-        .import_course(
-            Some(&user),
-            ImportSource::Archive(body.to_vec()),
-            limits(&state),
-        )
-        .await?;
+        .import_course(Some(&user), source, limits(&state))
+        .await
+        .map_err(api)?;
     Ok(Json(outcome_json(&outcome)))
 }
 
