@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod admin;
 mod cache;
+pub mod cpu;
 pub mod error;
 pub mod grades;
 pub mod learning;

@@ -50,6 +50,17 @@ pub(crate) fn tree_from_json(json: &str) -> StoreResult<CourseTree> {
         .map_err(|e| StoreError::Internal(format!("stored course does not parse: {e}")))
 }
 
+/// [`tree_from_json`] on Lectern's CPU pool: a stored course can be large,
+/// and parsing it must not hold up an async worker (see `lectern_app::cpu`).
+async fn tree_from_json_off_thread(json: String) -> StoreResult<CourseTree> {
+    lectern_app::cpu::run(move || tree_from_json(&json))
+        .await
+        .map_err(|e| match e {
+            lectern_app::AppError::Unavailable(m) => StoreError::Unavailable(m),
+            other => StoreError::Internal(other.to_string()),
+        })?
+}
+
 fn course_dates(tree: &CourseTree) -> (Option<i64>, Option<i64>) {
     let date = |f: &str| {
         tree.root()
@@ -200,10 +211,8 @@ impl CourseStore for SqliteStore {
         match row {
             Some(r) => {
                 let json: String = r.try_get("draft_tree").map_err(map_err)?;
-                Ok(Some((
-                    tree_from_json(&json)?,
-                    r.try_get("draft_revision").map_err(map_err)?,
-                )))
+                let revision = r.try_get("draft_revision").map_err(map_err)?;
+                Ok(Some((tree_from_json_off_thread(json).await?, revision)))
             }
             None => Ok(None),
         }
@@ -258,7 +267,10 @@ impl CourseStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(map_err)?;
-        json.map(|j| tree_from_json(&j)).transpose()
+        match json {
+            Some(j) => Ok(Some(tree_from_json_off_thread(j).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn import_course(

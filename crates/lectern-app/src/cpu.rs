@@ -1,0 +1,186 @@
+//! The one place CPU-heavy work runs: grading, problem parsing, course
+//! (de)serialisation, OLX import and export.
+//!
+//! Why: the async runtime has one worker thread per core. A request that
+//! computes for a while on one of them (a learner's check of an expensive
+//! formula problem, parsing a large stored course) stops every other request
+//! scheduled there, `/health/live` included; a handful of such requests at
+//! once took the whole site down. So such work goes to tokio's blocking
+//! threads through [`run`], and a semaphore keeps at most one job per core
+//! running there ([`workers`]): the blocking pool itself would otherwise grow
+//! to 512 threads, each with its own memory.
+//!
+//! Jobs past the running ones wait in a queue of bounded length
+//! ([`queue_limit`]); when it is full the caller gets
+//! [`AppError::Unavailable`] at once (503 with `Retry-After`), rather than
+//! an ever-growing backlog. A panic inside a job becomes
+//! [`AppError::Internal`] for that request; the server carries on.
+//!
+//! Rules for callers: pass owned data (or `Arc`s) into the closure; never
+//! call [`run`] from inside a job (a job waiting for a permit that only jobs
+//! hold would stall); keep I/O and database calls out of jobs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::Semaphore;
+
+use crate::error::{AppError, AppResult};
+
+/// Jobs allowed to wait per running job before new ones are refused.
+const QUEUE_PER_WORKER: usize = 32;
+
+struct Pool {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    workers: usize,
+    queue_limit: usize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .max(1);
+        Pool::new(workers, workers * QUEUE_PER_WORKER)
+    })
+}
+
+/// How many jobs run at once: the number of cores.
+pub fn workers() -> usize {
+    pool().workers
+}
+
+/// How many jobs may wait for a worker before new ones get a 503.
+pub fn queue_limit() -> usize {
+    pool().queue_limit
+}
+
+/// Runs `work` on a blocking thread of the bounded pool and gives back its
+/// result. The permit is held until `work` returns, even if the caller stops
+/// waiting, so the bound is on work actually running.
+pub async fn run<T, F>(work: F) -> AppResult<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pool().run(work).await
+}
+
+/// Counts a job as waiting for as long as it waits, even if the caller
+/// gives up (its request is cancelled) meanwhile.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Pool {
+    fn new(workers: usize, queue_limit: usize) -> Self {
+        Pool {
+            permits: Arc::new(Semaphore::new(workers)),
+            waiting: AtomicUsize::new(0),
+            workers,
+            queue_limit,
+        }
+    }
+
+    async fn run<T, F>(&self, work: F) -> AppResult<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = {
+            let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+            let _waiting = Waiting(&self.waiting);
+            if queued >= self.queue_limit {
+                tracing::warn!(queued, "CPU work queue full; refusing a request");
+                return Err(AppError::Unavailable(
+                    "the server is busy with other work (CPU queue full)".into(),
+                ));
+            }
+            self.permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| AppError::Internal(format!("CPU pool closed: {e}")))?
+        };
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| {
+            if e.is_panic() {
+                tracing::error!(error = %e, "a CPU job panicked");
+                AppError::Internal("a background computation failed (it panicked)".into())
+            } else {
+                AppError::Internal(format!("a background computation was cancelled: {e}"))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn gives_back_the_result() {
+        assert_eq!(run(|| 6 * 7).await.unwrap(), 42);
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_an_internal_error_and_the_pool_carries_on() {
+        let pool = Pool::new(2, 8);
+        let r: AppResult<()> = pool.run(|| panic!("boom")).await;
+        assert!(matches!(r, Err(AppError::Internal(_))), "{r:?}");
+        assert_eq!(pool.permits.available_permits(), 2, "the permit came back");
+        assert_eq!(pool.run(|| 1).await.unwrap(), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn work_runs_off_the_async_thread() {
+        let here = std::thread::current().id();
+        let there = run(|| std::thread::current().id()).await.unwrap();
+        assert_ne!(here, there);
+    }
+
+    #[tokio::test]
+    async fn at_most_workers_jobs_run_at_once_and_a_full_queue_is_refused() {
+        let pool = Arc::new(Pool::new(2, 3));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let job = |pool: Arc<Pool>| {
+            let (running, most) = (running.clone(), most.clone());
+            tokio::spawn(async move {
+                pool.run(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(300));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            })
+        };
+        // 2 run, 3 wait: the pool is at its bound.
+        let accepted: Vec<_> = (0..5).map(|_| job(pool.clone())).collect();
+        while running.load(Ordering::SeqCst) < 2 || pool.waiting.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let refused = pool.run(|| ()).await;
+        assert!(matches!(refused, Err(AppError::Unavailable(_))), "{refused:?}");
+        for h in accepted {
+            h.await.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        assert_eq!(pool.waiting.load(Ordering::SeqCst), 0);
+        assert_eq!(pool.run(|| 7).await.unwrap(), 7, "room again once drained");
+    }
+}
