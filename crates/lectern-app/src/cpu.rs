@@ -8,7 +8,10 @@
 //! once took the whole site down. So such work goes to tokio's blocking
 //! threads through [`run`], and a semaphore keeps at most one job per core
 //! running there ([`workers`]): the blocking pool itself would otherwise grow
-//! to 512 threads, each with its own memory.
+//! to 512 threads, each with its own memory. Grading learners' answers has a
+//! pool of its own ([`run_grading`]), since its cost is chosen by whoever
+//! submits: a flood of expensive checks then delays other checks, but never
+//! the parsing and grade sums that pages need.
 //!
 //! Jobs past the running ones wait in a queue of bounded length
 //! ([`queue_limit`]); when it is full the caller gets
@@ -37,9 +40,24 @@ struct Pool {
     queue_limit: usize,
 }
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
+/// Which pool a job goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Parsing, (de)serialisation, grade sums: work whose size the site's
+    /// authors and operators control.
+    General,
+    /// Grading a learner's answers: its cost is chosen by whoever submits.
+    Grading,
+}
+
+fn pool(lane: Lane) -> &'static Pool {
+    static GENERAL: OnceLock<Pool> = OnceLock::new();
+    static GRADING: OnceLock<Pool> = OnceLock::new();
+    let cell = match lane {
+        Lane::General => &GENERAL,
+        Lane::Grading => &GRADING,
+    };
+    cell.get_or_init(|| {
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -48,14 +66,14 @@ fn pool() -> &'static Pool {
     })
 }
 
-/// How many jobs run at once: the number of cores.
+/// How many jobs of one lane run at once: the number of cores.
 pub fn workers() -> usize {
-    pool().workers
+    pool(Lane::General).workers
 }
 
-/// How many jobs may wait for a worker before new ones get a 503.
+/// How many jobs of one lane may wait for a worker before new ones get a 503.
 pub fn queue_limit() -> usize {
-    pool().queue_limit
+    pool(Lane::General).queue_limit
 }
 
 /// Runs `work` on a blocking thread of the bounded pool and gives back its
@@ -66,7 +84,18 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    pool().run(work).await
+    pool(Lane::General).run(work).await
+}
+
+/// [`run`] for grading learners' answers, in a pool of its own: however
+/// expensive the answers some learners send, they only queue behind each
+/// other, and pages, parsing and grade sums keep their workers.
+pub async fn run_grading<T, F>(work: F) -> AppResult<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pool(Lane::Grading).run(work).await
 }
 
 /// Counts a job as waiting for as long as it waits, even if the caller
@@ -175,7 +204,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let refused = pool.run(|| ()).await;
-        assert!(matches!(refused, Err(AppError::Unavailable(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(AppError::Unavailable(_))),
+            "{refused:?}"
+        );
         for h in accepted {
             h.await.unwrap().unwrap();
         }

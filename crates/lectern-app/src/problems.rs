@@ -120,10 +120,7 @@ impl Lectern {
         course: &PublishedCourse,
         block: &Block,
     ) -> AppResult<Arc<Problem>> {
-        if let Some(p) = self
-            .problems
-            .get(&course.record.key, course.version, block)
-        {
+        if let Some(p) = self.problems.get(&course.record.key, course.version, block) {
             return Ok(p);
         }
         let (this, course, block) = (self.clone(), course.clone(), block.clone());
@@ -223,7 +220,7 @@ impl Lectern {
             // it runs on the bounded pool, never on an async worker.
             let grading = {
                 let (problem, answers, seed) = (view.problem.clone(), answers.clone(), view.seed);
-                cpu::run(move || problem.grade(&answers, seed))
+                cpu::run_grading(move || problem.grade(&answers, seed))
                     .await?
                     .map_err(|e| AppError::field(&e.input_id, e.message.clone()))?
             };

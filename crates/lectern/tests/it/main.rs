@@ -10,5 +10,6 @@ mod bad_input;
 mod binary;
 mod journey;
 mod problems;
+mod responsive;
 mod support;
 mod transfer;
