@@ -11,6 +11,7 @@ mod cache;
 pub mod cpu;
 pub mod error;
 pub mod grades;
+mod hasher;
 pub mod learning;
 pub mod model;
 pub mod passwords;
