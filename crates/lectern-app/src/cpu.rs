@@ -26,7 +26,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{AppError, AppResult};
 
@@ -98,6 +98,30 @@ where
     pool(Lane::Grading).run(work).await
 }
 
+/// [`run`] for work that borrows from the caller (serialising a course the
+/// caller holds by reference): it waits for a worker of the same pool, then
+/// runs on the current thread after telling a multi-threaded runtime to move
+/// its other tasks elsewhere (`block_in_place`). On a single-threaded runtime
+/// (unit tests) it simply runs.
+pub async fn run_borrowed<T>(work: impl FnOnce() -> T) -> AppResult<T> {
+    let pool = pool(Lane::General);
+    let _permit = pool.permit().await?;
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    // The caller's data is only borrowed, so a panic leaves nothing half-changed
+    // that anyone else sees: report it like a panic in a pooled job.
+    let guarded = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    let outcome = if multi_thread {
+        tokio::task::block_in_place(guarded)
+    } else {
+        guarded()
+    };
+    outcome.map_err(|_| {
+        tracing::error!("a CPU job panicked");
+        AppError::Internal("a background computation failed (it panicked)".into())
+    })
+}
+
 /// Counts a job as waiting for as long as it waits, even if the caller
 /// gives up (its request is cancelled) meanwhile.
 struct Waiting<'a>(&'a AtomicUsize);
@@ -118,26 +142,29 @@ impl Pool {
         }
     }
 
+    /// Waits for a free worker, or refuses at once when the queue is full.
+    async fn permit(&self) -> AppResult<OwnedSemaphorePermit> {
+        let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
+        if queued >= self.queue_limit {
+            tracing::warn!(queued, "CPU work queue full; refusing a request");
+            return Err(AppError::Unavailable(
+                "the server is busy with other work (CPU queue full)".into(),
+            ));
+        }
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(format!("CPU pool closed: {e}")))
+    }
+
     async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = {
-            let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
-            let _waiting = Waiting(&self.waiting);
-            if queued >= self.queue_limit {
-                tracing::warn!(queued, "CPU work queue full; refusing a request");
-                return Err(AppError::Unavailable(
-                    "the server is busy with other work (CPU queue full)".into(),
-                ));
-            }
-            self.permits
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| AppError::Internal(format!("CPU pool closed: {e}")))?
-        };
+        let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
@@ -179,6 +206,20 @@ mod tests {
         let here = std::thread::current().id();
         let there = run(|| std::thread::current().id()).await.unwrap();
         assert_ne!(here, there);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn borrowed_work_runs_with_a_permit_on_either_runtime() {
+        let text = String::from("borrowed");
+        assert_eq!(run_borrowed(|| text.len()).await.unwrap(), 8);
+        let r: AppResult<()> = run_borrowed(|| panic!("boom")).await;
+        assert!(matches!(r, Err(AppError::Internal(_))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn borrowed_work_runs_inline_on_a_single_thread() {
+        let text = String::from("borrowed");
+        assert_eq!(run_borrowed(|| text.len()).await.unwrap(), 8);
     }
 
     #[tokio::test]

@@ -50,6 +50,16 @@ pub(crate) fn tree_from_json(json: &str) -> StoreResult<CourseTree> {
         .map_err(|e| StoreError::Internal(format!("stored course does not parse: {e}")))
 }
 
+/// [`tree_to_json`] through Lectern's CPU pool (see `lectern_app::cpu`).
+async fn tree_to_json_off_async(tree: &CourseTree) -> StoreResult<String> {
+    lectern_app::cpu::run_borrowed(|| tree_to_json(tree))
+        .await
+        .map_err(|e| match e {
+            lectern_app::AppError::Unavailable(m) => StoreError::Unavailable(m),
+            other => StoreError::Internal(other.to_string()),
+        })?
+}
+
 /// [`tree_from_json`] on Lectern's CPU pool: a stored course can be large,
 /// and parsing it must not hold up an async worker (see `lectern_app::cpu`).
 async fn tree_from_json_off_thread(json: String) -> StoreResult<CourseTree> {
@@ -84,7 +94,7 @@ async fn insert_course(
     .bind(tree.key.to_string())
     .bind(tree.display_name())
     .bind(now)
-    .bind(tree_to_json(tree)?)
+    .bind(tree_to_json_off_async(tree).await?)
     .bind(now)
     .bind(start)
     .bind(end)
@@ -229,7 +239,7 @@ impl CourseStore for SqliteStore {
             "UPDATE courses SET draft_tree = ?, draft_revision = draft_revision + 1, draft_updated_at = ?, \
              display_name = ?, start_at = ?, end_at = ? WHERE course_key = ? AND draft_revision = ?",
         )
-        .bind(tree_to_json(tree)?)
+        .bind(tree_to_json_off_async(tree).await?)
         .bind(to_millis(now))
         .bind(tree.display_name())
         .bind(start)
@@ -299,7 +309,7 @@ impl CourseStore for SqliteStore {
                     "UPDATE courses SET draft_tree = ?, draft_revision = ?, draft_updated_at = ?, display_name = ?, \
                      start_at = ?, end_at = ? WHERE course_key = ?",
                 )
-                .bind(tree_to_json(tree)?)
+                .bind(tree_to_json_off_async(tree).await?)
                 .bind(rev + 1)
                 .bind(now)
                 .bind(tree.display_name())
