@@ -57,6 +57,23 @@ pub struct ProblemCache {
 const PROBLEM_CAPACITY: usize = 20_000;
 
 impl ProblemCache {
+    /// The parsed problem if it is cached.
+    pub fn get(
+        &self,
+        key: &CourseKey,
+        version: i64,
+        block: &lectern_content::Block,
+    ) -> Option<Arc<lectern_content::problem::Problem>> {
+        let k = (key.clone(), version, block.block_ref());
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&k)
+            .cloned()
+    }
+
+    /// The cached problem, or parses and caches it. Parsing is CPU work: run
+    /// it through [`crate::cpu::run`].
     pub fn get_or_parse(
         &self,
         key: &CourseKey,
@@ -64,10 +81,10 @@ impl ProblemCache {
         block: &lectern_content::Block,
     ) -> Result<Arc<lectern_content::problem::Problem>, lectern_content::problem::ProblemError>
     {
-        let k = (key.clone(), version, block.block_ref());
-        if let Some(p) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).get(&k) {
-            return Ok(p.clone());
+        if let Some(p) = self.get(key, version, block) {
+            return Ok(p);
         }
+        let k = (key.clone(), version, block.block_ref());
         let parsed = Arc::new(lectern_content::problem::Problem::parse(
             block.body.as_deref().unwrap_or(""),
             &block.id,

@@ -14,6 +14,7 @@ use lectern_content::problem::settings::weighted_score;
 use lectern_content::{Block, CourseKey, UsageKey};
 use serde::Serialize;
 
+use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
 use crate::learning::{released_to_learners, PublishedCourse};
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
@@ -95,6 +96,21 @@ impl Lectern {
         }
         let staff = self.sees_unreleased(user, &course.record.key).await?;
         let now = self.now();
+        // Parsing problems and walking the course is CPU work: the bounded pool.
+        let (this, course, username) = (self.clone(), course.clone(), user.username.clone());
+        cpu::run(move || this.grade_report(username, &course, &states, staff, now)).await
+    }
+
+    /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
+    /// per subsection and graded. Runs inside a [`cpu::run`] job.
+    fn grade_report(
+        &self,
+        username: String,
+        course: &PublishedCourse,
+        states: &HashMap<UsageKey, ProblemState>,
+        staff: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> GradeReport {
         let tree = &course.tree;
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
@@ -166,12 +182,12 @@ impl Lectern {
             chapters.push((chapter.title(), subs));
         }
         let grade = grade_course(&tree.grading_policy, &inputs);
-        Ok(GradeReport {
-            username: user.username.clone(),
+        GradeReport {
+            username,
             course_key: course.record.key.clone(),
             grade,
             chapters,
-        })
+        }
     }
 
     /// The record to persist for a learner's grade, guarded by the stored revision.

@@ -102,9 +102,13 @@ impl Lectern {
                 let tree = self.store.published(key, version).await?.ok_or_else(|| {
                     AppError::Internal(format!("published version {version} of {key} is missing"))
                 })?;
-                // A published version never changes: index it once for every reader.
-                tree.build_index();
-                let tree = Arc::new(tree);
+                // A published version never changes: index it once for every
+                // reader (on the CPU pool: it walks the whole course).
+                let tree = crate::cpu::run(move || {
+                    tree.build_index();
+                    Arc::new(tree)
+                })
+                .await?;
                 self.courses.put(key, version, tree.clone());
                 tree
             }

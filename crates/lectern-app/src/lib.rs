@@ -8,9 +8,11 @@
 pub mod accounts;
 pub mod admin;
 mod cache;
+pub mod cpu;
 pub mod credentials;
 pub mod error;
 pub mod grades;
+mod hasher;
 pub mod learning;
 pub mod mail;
 pub mod media;

@@ -4,17 +4,17 @@
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
-use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::hasher::ReturningArgon2;
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$…`). CPU-heavy: call
 /// from a blocking thread.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    ReturningArgon2
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::Internal(format!("hashing a password failed: {e}")))
@@ -23,7 +23,7 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 /// Whether `password` matches a stored PHC hash. A malformed stored hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
+        Ok(parsed) => ReturningArgon2
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,

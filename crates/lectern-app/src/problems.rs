@@ -15,6 +15,7 @@ use lectern_content::problem::settings::{seed_for, weighted_score, AttemptState,
 use lectern_content::problem::{Answer, Grading, InputKind, Problem};
 use lectern_content::{Block, UsageKey};
 
+use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
 use crate::learning::{released_to_learners, PublishedCourse};
 use crate::model::{ProblemState, Submission, User};
@@ -100,7 +101,8 @@ pub fn problem_settings(course: &PublishedCourse, block: &Block) -> ProblemSetti
 }
 
 impl Lectern {
-    /// Parses (or finds cached) the problem of a block in a published version.
+    /// Parses (or finds cached) the problem of a block in a published version,
+    /// on the calling thread: for code already running in a [`cpu::run`] job.
     pub fn parsed_problem(
         &self,
         course: &PublishedCourse,
@@ -109,6 +111,20 @@ impl Lectern {
         self.problems
             .get_or_parse(&course.record.key, course.version, block)
             .map_err(|e| AppError::invalid(format!("This problem cannot be shown: {e}")))
+    }
+
+    /// [`Self::parsed_problem`] for async code: a cache hit is answered here,
+    /// a miss is parsed on the CPU pool.
+    pub async fn parsed_problem_async(
+        &self,
+        course: &PublishedCourse,
+        block: &Block,
+    ) -> AppResult<Arc<Problem>> {
+        if let Some(p) = self.problems.get(&course.record.key, course.version, block) {
+            return Ok(p);
+        }
+        let (this, course, block) = (self.clone(), course.clone(), block.clone());
+        cpu::run(move || this.parsed_problem(&course, &block)).await?
     }
 
     /// A problem as `user` sees it: state, seed, whether it is closed and
@@ -124,7 +140,7 @@ impl Lectern {
             .filter(|_| staff || released_to_learners(&course.tree, &usage.block, now))
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("problem {usage}")))?;
-        let problem = self.parsed_problem(&course, &block)?;
+        let problem = self.parsed_problem_async(&course, &block).await?;
         let settings = problem_settings(&course, &block);
         let state = self
             .store
@@ -200,10 +216,14 @@ impl Lectern {
                     "This problem is past its due date.".into(),
                 ));
             }
-            let grading = view
-                .problem
-                .grade(&answers, view.seed)
-                .map_err(|e| AppError::field(&e.input_id, e.message.clone()))?;
+            // Grading can cost real CPU (formula samples, long expressions):
+            // it runs on the bounded pool, never on an async worker.
+            let grading = {
+                let (problem, answers, seed) = (view.problem.clone(), answers.clone(), view.seed);
+                cpu::run_grading(move || problem.grade(&answers, seed))
+                    .await?
+                    .map_err(|e| AppError::field(&e.input_id, e.message.clone()))?
+            };
             let (earned, possible) = weighted_score(
                 grading.raw_earned,
                 grading.raw_possible,
@@ -353,7 +373,8 @@ impl Lectern {
                 "The answer to this problem is not available yet.".into(),
             ));
         }
-        let answers = view.problem.correct_answers(view.seed);
+        let (problem, seed) = (view.problem.clone(), view.seed);
+        let answers = cpu::run(move || problem.correct_answers(seed)).await?;
         Ok((view, answers))
     }
 

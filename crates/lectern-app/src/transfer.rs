@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use lectern_content::olx::{self, ImportLimits, ImportReport};
 use lectern_content::{Asset, CourseKey};
 
+use crate::cpu;
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRecord, User};
 use crate::store::{BlobInfo, BlobSource, NewBlob};
@@ -109,19 +110,18 @@ impl Lectern {
         if let Some(u) = by {
             self.may_import(u)?;
         }
-        let imported = tokio::task::spawn_blocking(move || match source {
-            ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
-            ImportSource::ArchiveFile(file) => olx::read_archive_from(file, &limits),
-            ImportSource::Files(files) => olx::read_files(files, &limits),
+        let imported = cpu::run(move || {
+            let mut imported = match source {
+                ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
+                ImportSource::ArchiveFile(file) => olx::read_archive_from(file, &limits),
+                ImportSource::Files(files) => olx::read_files(files, &limits),
+            }?;
+            let warnings = ungradable_problems(&imported.tree);
+            imported.report.warnings.extend(warnings);
+            Ok(imported)
         })
-        .await
-        .map_err(|e| AppError::Internal(format!("import task failed: {e}")))?
+        .await?
         .map_err(olx_error)?;
-        let mut imported = imported;
-        imported
-            .report
-            .warnings
-            .extend(ungradable_problems(&imported.tree));
         let key = imported.tree.key.clone();
         let existing = self.store.course(&key).await?;
         if let (Some(u), Some(_)) = (by, &existing) {
@@ -180,12 +180,9 @@ impl Lectern {
                 bytes.insert(asset.sha256.clone(), b);
             }
         }
-        tokio::task::spawn_blocking(move || {
-            olx::write_archive(&tree, &|a: &Asset| bytes.get(&a.sha256).cloned())
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("export task failed: {e}")))?
-        .map_err(|e| AppError::Internal(format!("writing the export failed: {e}")))
+        cpu::run(move || olx::write_archive(&tree, &|a: &Asset| bytes.get(&a.sha256).cloned()))
+            .await?
+            .map_err(|e| AppError::Internal(format!("writing the export failed: {e}")))
     }
 
     /// A static file of a course, without its bytes: from the published

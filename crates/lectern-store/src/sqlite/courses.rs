@@ -50,6 +50,27 @@ pub(crate) fn tree_from_json(json: &str) -> StoreResult<CourseTree> {
         .map_err(|e| StoreError::Internal(format!("stored course does not parse: {e}")))
 }
 
+/// [`tree_to_json`] through Lectern's CPU pool (see `lectern_app::cpu`).
+async fn tree_to_json_off_async(tree: &CourseTree) -> StoreResult<String> {
+    lectern_app::cpu::run_borrowed(|| tree_to_json(tree))
+        .await
+        .map_err(|e| match e {
+            lectern_app::AppError::Unavailable(m) => StoreError::Unavailable(m),
+            other => StoreError::Internal(other.to_string()),
+        })?
+}
+
+/// [`tree_from_json`] on Lectern's CPU pool: a stored course can be large,
+/// and parsing it must not hold up an async worker (see `lectern_app::cpu`).
+async fn tree_from_json_off_thread(json: String) -> StoreResult<CourseTree> {
+    lectern_app::cpu::run(move || tree_from_json(&json))
+        .await
+        .map_err(|e| match e {
+            lectern_app::AppError::Unavailable(m) => StoreError::Unavailable(m),
+            other => StoreError::Internal(other.to_string()),
+        })?
+}
+
 fn course_dates(tree: &CourseTree) -> (Option<i64>, Option<i64>) {
     let date = |f: &str| {
         tree.root()
@@ -73,7 +94,7 @@ async fn insert_course(
     .bind(tree.key.to_string())
     .bind(tree.display_name())
     .bind(now)
-    .bind(tree_to_json(tree)?)
+    .bind(tree_to_json_off_async(tree).await?)
     .bind(now)
     .bind(start)
     .bind(end)
@@ -200,10 +221,8 @@ impl CourseStore for SqliteStore {
         match row {
             Some(r) => {
                 let json: String = r.try_get("draft_tree").map_err(map_err)?;
-                Ok(Some((
-                    tree_from_json(&json)?,
-                    r.try_get("draft_revision").map_err(map_err)?,
-                )))
+                let revision = r.try_get("draft_revision").map_err(map_err)?;
+                Ok(Some((tree_from_json_off_thread(json).await?, revision)))
             }
             None => Ok(None),
         }
@@ -220,7 +239,7 @@ impl CourseStore for SqliteStore {
             "UPDATE courses SET draft_tree = ?, draft_revision = draft_revision + 1, draft_updated_at = ?, \
              display_name = ?, start_at = ?, end_at = ? WHERE course_key = ? AND draft_revision = ?",
         )
-        .bind(tree_to_json(tree)?)
+        .bind(tree_to_json_off_async(tree).await?)
         .bind(to_millis(now))
         .bind(tree.display_name())
         .bind(start)
@@ -258,7 +277,10 @@ impl CourseStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(map_err)?;
-        json.map(|j| tree_from_json(&j)).transpose()
+        match json {
+            Some(j) => Ok(Some(tree_from_json_off_thread(j).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn import_course(
@@ -287,7 +309,7 @@ impl CourseStore for SqliteStore {
                     "UPDATE courses SET draft_tree = ?, draft_revision = ?, draft_updated_at = ?, display_name = ?, \
                      start_at = ?, end_at = ? WHERE course_key = ?",
                 )
-                .bind(tree_to_json(tree)?)
+                .bind(tree_to_json_off_async(tree).await?)
                 .bind(rev + 1)
                 .bind(now)
                 .bind(tree.display_name())

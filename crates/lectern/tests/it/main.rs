@@ -13,6 +13,7 @@ mod media;
 mod openedx_api;
 mod passwords;
 mod problems;
+mod responsive;
 mod smtp_sink;
 mod static_files;
 mod support;
