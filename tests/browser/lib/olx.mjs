@@ -109,14 +109,19 @@ export async function answersFor(page, xml, inputIds) {
         const answer = resp.getAttribute('answer') ?? (resp.getElementsByTagName('answer')[0]?.textContent || null);
         const type = (resp.getAttribute('type') || '').toLowerCase();
         let noRight;
+        let noWrong;
+        const wrong = 'lectern wrong answer 7';
         if (answer === null) noRight = 'no answer attribute';
         else if (type.includes('regexp')) {
-          // A pattern is used as the answer only when it matches itself.
+          // A pattern is used as the answer only when it matches itself, and
+          // the wrong answer only when it does not match.
           try {
-            if (!new RegExp(`^(?:${answer})$`, type.includes('ci') ? 'i' : '').test(answer)) noRight = 'regexp answer';
-          } catch { noRight = 'regexp answer'; }
+            const re = new RegExp(`^(?:${answer})$`, type.includes('ci') ? 'i' : '');
+            if (!re.test(answer)) noRight = `regexp answer ${answer}`;
+            if (re.test(wrong)) noWrong = `every answer matches the regexp ${answer}`;
+          } catch { noRight = `regexp answer ${answer}`; }
         }
-        out[id] = { kind: 'text', right: answer, wrong: 'lectern wrong answer 7', noRight };
+        out[id] = { kind: 'text', right: answer, wrong: noWrong ? undefined : wrong, noRight, noWrong };
       } else if (rt === 'numericalresponse' || rt === 'formularesponse') {
         let answer = resp.getAttribute('answer');
         let noRight;

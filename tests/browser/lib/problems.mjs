@@ -24,7 +24,26 @@ async function courseProblems(base, context, courseKey) {
   const q = new URLSearchParams({ course_id: courseKey, depth: 'all', all_blocks: 'true' });
   const { status, body } = await apiJson(context, `${base}/api/courses/v2/blocks/?${q}`);
   if (status !== 200) throw new Error(`blocks API for ${courseKey}: ${status}`);
-  return Object.values(body.blocks).filter((b) => b.type === 'problem').map((b) => b.id).sort();
+  const parents = {};
+  for (const b of Object.values(body.blocks)) for (const c of b.children || []) parents[c] = body.blocks[b.id] || b;
+  const keys = Object.values(body.blocks).filter((b) => b.type === 'problem').map((b) => b.id).sort();
+  return { keys, parents };
+}
+
+const p0 = (course, key, block) => ({ course: course.key, key, block });
+
+/// When the problem is not on its unit page: `{container}` when it sits in a
+/// block the page shows as a named placeholder (library_content, split_test…),
+/// else `{why}` (the page lost it).
+async function notShown(base, page, p, parents) {
+  await page.goto(`${base}/courses/${p.course}/jump_to/${p.key}`);
+  if (await page.locator(`section#problem-${p.block}`).count()) return null;
+  let container = null;
+  // Up to the unit (the vertical in a sequential), naming the outermost container.
+  const isUnit = (b) => b.type === 'vertical' && parents[b.id] && parents[b.id].type === 'sequential';
+  for (let b = parents[p.key]; b && !isUnit(b); b = parents[b.id]) if (b.type !== 'vertical') container = b.type;
+  if (container && await page.locator(`.placeholder[data-block-type="${container}"]`).count()) return { container };
+  return { why: `its unit page ${page.url()} does not show it${container ? ` nor a placeholder for its ${container}` : ''}` };
 }
 
 /// Sets the page's controls for one input; returns a reason when it cannot.
@@ -123,7 +142,7 @@ async function answerOnce(base, learner, p, specs) {
     if (!want) { problems.push(`the API has no result for ${id}`); continue; }
     const apiMark = want.correctness === 'submitted' ? null : want.correctness;
     if (got.status !== apiMark) problems.push(`input ${id}: page marks ${got.status}, API says ${want.correctness}`);
-    if (norm(got.msg) !== stripTags(want.msg)) problems.push(`input ${id}: page message "${norm(got.msg)}", API "${stripTags(want.msg)}"`);
+    if (got.msg.replace(/\s+/g, '') !== stripTags(want.msg).replace(/\s+/g, '')) problems.push(`input ${id}: page message "${norm(got.msg)}", API "${stripTags(want.msg)}"`);
     if (learner.mode === 'right' && want.correctness !== 'correct') problems.push(`input ${id}: the right answer was graded ${want.correctness}`);
   }
   if (!close(shown.earned, api.score.earned) || !close(shown.possible, api.score.possible)) {
@@ -143,7 +162,7 @@ export async function walkProblems({ base, courses, learners, parsePage, report 
   const probe = learners[0].context;
   for (const course of courses) {
     const xml = await problemXml(parsePage, course.archive);
-    const keys = await courseProblems(base, probe, course.key);
+    const { keys, parents } = await courseProblems(base, probe, course.key);
     report.note(`${course.key}: ${keys.length} problems, ${Object.keys(xml).length} problem XMLs in ${course.name}`);
     for (const key of keys) {
       const block = key.split('@').pop();
@@ -154,6 +173,12 @@ export async function walkProblems({ base, courses, learners, parsePage, report 
       if (!api.gradable) { report.skip(`${name} ${types}: not gradable by Lectern (${api.unsupported.join('; ')})`); continue; }
       if (api.closed) { report.skip(`${name} ${types}: closed to learners`); continue; }
       if (!xml[block]) { report.fail(`${name} ${types}: its XML is not in ${course.name}`); continue; }
+      const hidden = await notShown(base, learners[0].page, p0(course, key, block), parents);
+      if (hidden) {
+        if (hidden.container) report.skip(`${name} ${types}: not shown to learners: inside ${hidden.container}, which the unit page shows as a placeholder`);
+        else report.fail(`${name} ${types}`, [hidden.why]);
+        continue;
+      }
       const specs = await answersFor(parsePage, xml[block], api.inputs.map((i) => i.id));
       const noRight = Object.entries(specs).filter(([, s]) => s.noRight)
         .map(([id, s]) => `${id}: ${s.noRight}`);
@@ -161,9 +186,9 @@ export async function walkProblems({ base, courses, learners, parsePage, report 
       const runs = learners.map(async (l) => {
         const label = `${name} ${types} ${l.mode} JS-${l.js ? 'on' : 'off'}`;
         if (l.mode === 'right' && noRight.length) return () => report.skip(`${label}: no right answer from the XML (${noRight.join('; ')})`);
-        if (l.mode === 'wrong' && Object.values(specs).some((s) => s.wrong === undefined && s.kind !== 'dropdown')) {
-          return () => report.skip(`${label}: no wrong answer known`);
-        }
+        const noWrong = Object.entries(specs).filter(([, s]) => s.wrong === undefined && s.kind !== 'dropdown')
+          .map(([id, s]) => `${id}: ${s.noWrong || s.noRight}`);
+        if (l.mode === 'wrong' && noWrong.length) return () => report.skip(`${label}: no wrong answer (${noWrong.join('; ')})`);
         try {
           const problems = await answerOnce(base, l, p, specs);
           return problems.length ? () => report.fail(label, problems) : () => report.pass(`${label}: ${l.last}`);
