@@ -67,10 +67,15 @@ async function main() {
       const admin = await newContext();
       const adminPage = await admin.newPage();
       await signIn(adminPage, site.base, 'admin', adminPassword);
-      await adminJourney(env, adminPage);
-      await authorJourney(env, adminPage);
-      await learnerJourney(env);
-      await otherPages(env, adminPage);
+      // Each journey on its own: one that stops is a failure, the next still runs.
+      for (const [name, journey] of [['admin console', adminJourney], ['Studio', authorJourney],
+        ['learner', learnerJourney], ['other pages', otherPages]]) {
+        try {
+          await journey(env, adminPage);
+        } catch (e) {
+          report.fail(`${name} journey stopped`, [String(e.message || e).split('\n').slice(0, 3).join(' ')]);
+        }
+      }
       await admin.close();
     }
     if (!only || only === 'problems') {
