@@ -30,8 +30,6 @@ async function courseProblems(base, context, courseKey) {
   return { keys, parents };
 }
 
-const p0 = (course, key, block) => ({ course: course.key, key, block });
-
 /// When the problem is not on its unit page: `{container}` when it sits in a
 /// block the page shows as a named placeholder (library_content, split_test…),
 /// else `{why}` (the page lost it).
@@ -173,7 +171,8 @@ export async function walkProblems({ base, courses, learners, parsePage, report 
       if (!api.gradable) { report.skip(`${name} ${types}: not gradable by Lectern (${api.unsupported.join('; ')})`); continue; }
       if (api.closed) { report.skip(`${name} ${types}: closed to learners`); continue; }
       if (!xml[block]) { report.fail(`${name} ${types}: its XML is not in ${course.name}`); continue; }
-      const hidden = await notShown(base, learners[0].page, p0(course, key, block), parents);
+      const p = { course: course.key, key, block };
+      const hidden = await notShown(base, learners[0].page, p, parents);
       if (hidden) {
         if (hidden.container) report.skip(`${name} ${types}: not shown to learners: inside ${hidden.container}, which the unit page shows as a placeholder`);
         else report.fail(`${name} ${types}`, [hidden.why]);
@@ -182,7 +181,8 @@ export async function walkProblems({ base, courses, learners, parsePage, report 
       const specs = await answersFor(parsePage, xml[block], api.inputs.map((i) => i.id));
       const noRight = Object.entries(specs).filter(([, s]) => s.noRight)
         .map(([id, s]) => `${id}: ${s.noRight}`);
-      const p = { course: course.key, key, block };
+      const lost = Object.entries(specs).filter(([, s]) => s.kind === 'unknown').map(([id]) => id);
+      if (lost.length) { report.fail(`${name} ${types}`, [`the API's inputs ${lost.join(', ')} are not in the problem's XML`]); continue; }
       const runs = learners.map(async (l) => {
         const label = `${name} ${types} ${l.mode} JS-${l.js ? 'on' : 'off'}`;
         if (l.mode === 'right' && noRight.length) return () => report.skip(`${label}: no right answer from the XML (${noRight.join('; ')})`);
