@@ -61,7 +61,9 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi dej
 fi
 (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 cargo build -q --locked -p lectern
-SCREENSHOTS=target/browser-screenshots node tests/browser/run.mjs
+browser_status=0
+SCREENSHOTS=target/browser-screenshots node tests/browser/run.mjs || browser_status=$?
 echo "real-browser suite took $(( $(date +%s) - browser_start )) s"
+[ "$browser_status" -eq 0 ]
 
 step "all tests passed"
