@@ -9,6 +9,21 @@ import { join } from 'node:path';
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
+/// Rules about the controls Lectern itself draws around course content
+/// (names, labels, ARIA, ids); the authors' own HTML is not judged here.
+const CONTROL_RULES = ['label', 'select-name', 'button-name', 'aria-prohibited-attr', 'aria-allowed-attr',
+  'aria-allowed-role', 'aria-required-attr', 'duplicate-id-aria', 'nested-interactive', 'form-field-multiple-labels'];
+
+/// axe on the problems of the unit page as it is now; returns the violations.
+export async function problemControls(page) {
+  await page.evaluate(`${axeSource};0`);
+  const result = await page.evaluate((rules) => window.axe.run(
+    { include: [['section[id^="problem-"]']] },
+    { resultTypes: ['violations'], runOnly: { type: 'rule', values: rules } },
+  ), CONTROL_RULES);
+  return result.violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 2).map((n) => n.html.slice(0, 120)).join(' | ')}`);
+}
+
 export function pageKinds({ report, shotsDir }) {
   mkdirSync(shotsDir, { recursive: true });
   const seen = new Set();

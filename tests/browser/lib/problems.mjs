@@ -4,6 +4,7 @@
 // page reloads) — and what the page then shows (correctness marks, messages,
 // points, attempts) compared with the problem API read with the same session.
 
+import { problemControls } from './a11y.mjs';
 import { answersFor, problemXml } from './olx.mjs';
 
 const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
@@ -107,6 +108,8 @@ async function readSection(section) {
   });
 }
 
+const axedUnits = new Set();
+
 /// One learner answers one problem once; returns the list of mismatches.
 async function answerOnce(base, learner, p, specs) {
   const { page, context } = learner;
@@ -149,6 +152,12 @@ async function answerOnce(base, learner, p, specs) {
   if (shown.attempts !== api.attempts) problems.push(`attempts: page ${shown.attempts}, API ${api.attempts}`);
   if (learner.mode === 'right' && !close(api.score.earned, api.score.possible)) problems.push(`right answers earned ${api.score.earned} of ${api.score.possible}`);
   if (learner.mode === 'wrong' && !(api.score.earned < api.score.possible)) problems.push(`wrong answers earned ${api.score.earned} of ${api.score.possible}`);
+  // Once per unit, with its problems graded: axe on the problems' controls.
+  const unit = new URL(page.url()).pathname;
+  if (learner.js && learner.mode === 'right' && !axedUnits.has(unit)) {
+    axedUnits.add(unit);
+    for (const v of await problemControls(page)) problems.push(`axe on the unit's problems: ${v}`);
+  }
   learner.last = `${shown.earned}/${shown.possible} points, attempts ${shown.attempts}, ` +
     Object.values(shown.marks).map((m) => m.status || 'unmarked').join(' ');
   return problems;
