@@ -74,6 +74,22 @@ else
   "$venv/bin/python" tests/oracle/calc_diff.py --bin "$bin/calc_eval"
 fi
 
+# Real-browser suite (tests/browser/README.md): Debian's Chromium driven by
+# Playwright against the debug binary, every fixture problem answered in the
+# page, the Studio/learner/admin journeys, axe-core on every kind of page.
+step "real-browser suite (Chromium + Playwright + axe-core)"
+browser_start=$(date +%s)
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi dejavu; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+cargo build -q --locked -p lectern
+browser_status=0
+SCREENSHOTS=target/browser-screenshots node tests/browser/run.mjs || browser_status=$?
+echo "real-browser suite took $(( $(date +%s) - browser_start )) s"
+[ "$browser_status" -eq 0 ]
+
 leg_done
 leg_name=""
 printf '\n== all tests passed in %ss ==\n' "$(( $(date +%s) - suite_start ))"

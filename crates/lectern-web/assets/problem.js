@@ -7,7 +7,8 @@ document.addEventListener("submit", function (event) {
   var body = new URLSearchParams(new FormData(form));
   if (event.submitter && event.submitter.name) body.append(event.submitter.name, event.submitter.value);
   var section = form.closest("section.block");
-  fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+  // getAttribute: the buttons named "action" shadow the form's `action` property.
+  fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin" })
     .then(function (r) { return r.text().then(function (html) { return { url: r.url, html: html }; }); })
     .then(function (res) {
       var doc = new DOMParser().parseFromString(res.html, "text/html");

@@ -232,7 +232,7 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
         ctx.response_index += 1;
         ctx.stack.push((index, 0));
         out.push_str(&format!(
-            r#"<div class="problem-response" aria-label="Question {}">"#,
+            r#"<div class="problem-response" role="group" aria-label="Question {}">"#,
             index + 1
         ));
         let single = ctx.labels.get(index).is_none_or(|l| l.single_input);
@@ -317,6 +317,12 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
         spec.label_html.clone()
     } else {
         label.html.clone()
+    };
+    // Every control gets a name, even when the author wrote no label.
+    let label_html = if label_html.trim().is_empty() {
+        r#"<span class="visually-hidden">Your answer</span>"#.to_string()
+    } else {
+        label_html
     };
     let descriptions: String = label
         .descriptions
