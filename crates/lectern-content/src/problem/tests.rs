@@ -580,5 +580,8 @@ fn every_choice_input_shows_every_choice() {
             checked += 1;
         }
     }
-    assert!(checked >= 30, "only {checked} choice inputs in the fixtures");
+    assert!(
+        checked >= 30,
+        "only {checked} choice inputs in the fixtures"
+    );
 }
