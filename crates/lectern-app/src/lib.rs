@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod correctness;
 mod cache;
 pub mod error;
 pub mod grades;
