@@ -104,7 +104,10 @@ mod tests {
     fn hidden_maps_keep_only_the_inputs() {
         let map = json!({"p_2_1": {"correctness": "correct", "npoints": 1.0, "msg": "Well done"}});
         let hidden = hide_correct_map(&map);
-        assert_eq!(hidden, json!({"p_2_1": {"correctness": "submitted", "msg": ""}}));
+        assert_eq!(
+            hidden,
+            json!({"p_2_1": {"correctness": "submitted", "msg": ""}})
+        );
         assert_eq!(hide_correct_map(&json!(null)), json!({}));
     }
 }

@@ -158,8 +158,8 @@ impl Lectern {
                             (0.0, possible, false)
                         }
                     };
-                    let visible = audience == Audience::Record
-                        || settings.correctness_available(staff, now);
+                    let visible =
+                        audience == Audience::Record || settings.correctness_available(staff, now);
                     if !visible && settings.show_correctness == ShowCorrectness::PastDue {
                         hidden_until = settings.close_date().map(|d| d.to_rfc3339());
                     }

@@ -7,8 +7,8 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod correctness;
 mod cache;
+pub mod correctness;
 pub mod error;
 pub mod grades;
 pub mod learning;

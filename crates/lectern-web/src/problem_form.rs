@@ -58,9 +58,16 @@ pub fn render(
     let mut html = String::new();
     let plural = if possible == 1.0 { "" } else { "s" };
     let score = if let Some(earned) = view.visible_earned().filter(|_| view.state.ever_attempted) {
-        format!("{}/{} point{plural} (graded)", points(earned), points(possible))
+        format!(
+            "{}/{} point{plural} (graded)",
+            points(earned),
+            points(possible)
+        )
     } else if view.state.ever_attempted {
-        format!("{} point{plural} possible (graded, results hidden)", points(possible))
+        format!(
+            "{} point{plural} possible (graded, results hidden)",
+            points(possible)
+        )
     } else {
         format!(
             "{} point{} possible",
