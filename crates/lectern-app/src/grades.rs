@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use lectern_content::grader::{grade_course, CourseGrade, ProblemScore, SubsectionInput};
-use lectern_content::problem::settings::weighted_score;
+use lectern_content::problem::settings::{weighted_score, ShowCorrectness};
 use lectern_content::{Block, CourseKey, UsageKey};
 use serde::Serialize;
 
@@ -26,9 +26,12 @@ use crate::Lectern;
 pub struct ProblemScoreView {
     pub usage_key: String,
     pub display_name: String,
+    /// 0 while `hidden`.
     pub earned: f64,
     pub possible: f64,
     pub attempted: bool,
+    /// `show_correctness` hides this score from the learner now.
+    pub hidden: bool,
 }
 
 /// One subsection's score for the progress page.
@@ -39,9 +42,14 @@ pub struct SubsectionView {
     pub graded: bool,
     pub format: Option<String>,
     pub due: Option<String>,
+    /// The visible problems' points only.
     pub earned: f64,
     pub possible: f64,
     pub problems: Vec<ProblemScoreView>,
+    /// Some of its scores are hidden from the learner now.
+    pub hidden: bool,
+    /// When hidden scores will show (`past_due`: the close date), if ever.
+    pub hidden_until: Option<String>,
 }
 
 /// A learner's grade in a course, with what it is made of.
@@ -51,6 +59,20 @@ pub struct GradeReport {
     pub course_key: CourseKey,
     pub grade: CourseGrade,
     pub chapters: Vec<(String, Vec<SubsectionView>)>,
+    /// Subsections whose scores the learner may not see now (their entries
+    /// in `grade` are zeroed).
+    pub hidden_subsections: Vec<String>,
+}
+
+/// Whom a grade is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// The full grade: what is stored and what the course team sees.
+    Record,
+    /// What the learner may see now: scores hidden by `show_correctness`
+    /// count as nothing earned (unless `never_but_include_grade`), so the
+    /// grade cannot reveal whether an answer was right.
+    Learner,
 }
 
 /// The problems a learner can answer in a subsection, in course order: those
@@ -83,6 +105,7 @@ impl Lectern {
         user: &User,
         course: &PublishedCourse,
         replacing: Option<&ProblemState>,
+        audience: Audience,
     ) -> AppResult<GradeReport> {
         let mut states: HashMap<UsageKey, ProblemState> = self
             .store
@@ -98,7 +121,7 @@ impl Lectern {
         let now = self.now();
         // Parsing problems and walking the course is CPU work: the bounded pool.
         let (this, course, username) = (self.clone(), course.clone(), user.username.clone());
-        cpu::run(move || this.grade_report(username, &course, &states, staff, now)).await
+        cpu::run(move || this.grade_report(username, &course, &states, staff, now, audience)).await
     }
 
     /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
@@ -110,10 +133,12 @@ impl Lectern {
         states: &HashMap<UsageKey, ProblemState>,
         staff: bool,
         now: chrono::DateTime<chrono::Utc>,
+        audience: Audience,
     ) -> GradeReport {
         let tree = &course.tree;
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
+        let mut hidden_subsections = Vec::new();
         for chapter in tree
             .root()
             .map(|r| tree.children(r).collect::<Vec<_>>())
@@ -129,6 +154,7 @@ impl Lectern {
                 let format = tree.effective_field(&r, "format").filter(|f| !f.is_empty());
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
+                let mut hidden_until = None;
                 for p in problems_under(course, seq) {
                     let pr = p.block_ref();
                     if !staff && !released_to_learners(tree, &pr, now) {
@@ -149,18 +175,36 @@ impl Lectern {
                             (0.0, possible, false)
                         }
                     };
-                    scores.push(ProblemScore { earned, possible });
+                    let visible =
+                        audience == Audience::Record || settings.correctness_available(staff, now);
+                    if !visible && settings.show_correctness == ShowCorrectness::PastDue {
+                        hidden_until = settings.close_date().map(|d| d.to_rfc3339());
+                    }
+                    let counted = if visible || settings.hidden_score_counts() {
+                        earned
+                    } else {
+                        0.0
+                    };
+                    scores.push(ProblemScore {
+                        earned: counted,
+                        possible,
+                    });
                     views.push(ProblemScoreView {
                         usage_key: usage.to_string(),
                         display_name: p.title(),
-                        earned,
+                        earned: if visible { earned } else { 0.0 },
                         possible,
                         attempted,
+                        hidden: !visible,
                     });
                 }
-                let (earned, possible) = scores
+                let (earned, possible) = views
                     .iter()
                     .fold((0.0, 0.0), |(e, p), s| (e + s.earned, p + s.possible));
+                let hidden = views.iter().any(|v| v.hidden);
+                if hidden {
+                    hidden_subsections.push(seq.id.clone());
+                }
                 inputs.push(SubsectionInput {
                     id: seq.id.clone(),
                     display_name: seq.title(),
@@ -177,16 +221,29 @@ impl Lectern {
                     earned,
                     possible,
                     problems: views,
+                    hidden,
+                    hidden_until: hidden_until.filter(|_| hidden),
                 });
             }
             chapters.push((chapter.title(), subs));
         }
-        let grade = grade_course(&tree.grading_policy, &inputs);
+        let mut grade = grade_course(&tree.grading_policy, &inputs);
+        for entry in grade.by_type.iter_mut().flat_map(|t| t.entries.iter_mut()) {
+            if entry
+                .subsection_id
+                .as_ref()
+                .is_some_and(|id| hidden_subsections.contains(id))
+            {
+                entry.earned = 0.0;
+                entry.percent = 0.0;
+            }
+        }
         GradeReport {
             username,
             course_key: course.record.key.clone(),
             grade,
             chapters,
+            hidden_subsections,
         }
     }
 
@@ -197,7 +254,9 @@ impl Lectern {
         course: &PublishedCourse,
         replacing: Option<&ProblemState>,
     ) -> AppResult<GradeRecord> {
-        let report = self.compute_grade(user, course, replacing).await?;
+        let report = self
+            .compute_grade(user, course, replacing, Audience::Record)
+            .await?;
         let revision = self
             .store
             .course_grade(user.id, &course.record.key)
@@ -230,10 +289,12 @@ impl Lectern {
         })
     }
 
-    /// `user`'s own grade report in a course (the progress page).
+    /// `user`'s own grade report in a course (the progress page), as they
+    /// may see it now: scores `show_correctness` hides are left out.
     pub async fn my_grade(&self, user: &User, key: &CourseKey) -> AppResult<GradeReport> {
         let course = self.courseware(user, key).await?;
-        self.compute_grade(user, &course, None).await
+        self.compute_grade(user, &course, None, Audience::Learner)
+            .await
     }
 
     /// The grade of `username` in a course: learners may ask for themselves,
@@ -257,7 +318,8 @@ impl Lectern {
         if self.enrollment(&learner, key).await?.is_none() {
             return Err(AppError::not_found(format!("{username} in {key}")));
         }
-        self.compute_grade(&learner, &course, None).await
+        self.compute_grade(&learner, &course, None, Audience::Record)
+            .await
     }
 
     /// Every enrolled learner's grade (course team only).
@@ -274,7 +336,10 @@ impl Lectern {
         let course = self.published_course(key).await?;
         let mut out = Vec::new();
         for learner in self.store.enrolled_users(key).await? {
-            out.push(self.compute_grade(&learner, &course, None).await?);
+            out.push(
+                self.compute_grade(&learner, &course, None, Audience::Record)
+                    .await?,
+            );
         }
         Ok(out)
     }

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod admin;
 mod cache;
+pub mod correctness;
 pub mod cpu;
 pub mod credentials;
 pub mod error;

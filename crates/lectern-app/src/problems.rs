@@ -15,6 +15,7 @@ use lectern_content::problem::settings::{seed_for, weighted_score, AttemptState,
 use lectern_content::problem::{Answer, Grading, InputKind, Problem};
 use lectern_content::{Block, UsageKey};
 
+use crate::correctness::SubmissionView;
 use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
 use crate::learning::{released_to_learners, PublishedCourse};
@@ -378,10 +379,22 @@ impl Lectern {
         Ok((view, answers))
     }
 
-    /// The history of a learner's graded submissions to a problem.
-    pub async fn submissions(&self, user: &User, usage: &UsageKey) -> AppResult<Vec<Submission>> {
-        self.problem_view(user, usage).await?;
-        Ok(self.store.submissions(user.id, usage).await?)
+    /// The history of a learner's graded submissions to a problem, with
+    /// correctness and points hidden while `show_correctness` hides them.
+    pub async fn submissions(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+    ) -> AppResult<Vec<SubmissionView>> {
+        let view = self.problem_view(user, usage).await?;
+        let visible = view.correctness_available;
+        Ok(self
+            .store
+            .submissions(user.id, usage)
+            .await?
+            .into_iter()
+            .map(|s| SubmissionView::new(s, visible))
+            .collect())
     }
 }
 

@@ -37,7 +37,8 @@ pub fn render(
     let rv = RenderView {
         seed: view.seed,
         answers: Some(&answers),
-        results: view.correctness_available.then_some(&results),
+        results: Some(&results),
+        hide_correctness: !view.correctness_available,
         show_answer,
         hints_shown: asked.hints,
         disabled: view.closed,
@@ -55,12 +56,17 @@ pub fn render(
         .1
     };
     let mut html = String::new();
-    let score = if view.state.ever_attempted && view.correctness_available {
+    let plural = if possible == 1.0 { "" } else { "s" };
+    let score = if let Some(earned) = view.visible_earned().filter(|_| view.state.ever_attempted) {
         format!(
-            "{}/{} point{} (graded)",
-            points(view.state.earned),
-            points(possible),
-            if possible == 1.0 { "" } else { "s" }
+            "{}/{} point{plural} (graded)",
+            points(earned),
+            points(possible)
+        )
+    } else if view.state.ever_attempted {
+        format!(
+            "{} point{plural} possible (graded, results hidden)",
+            points(possible)
         )
     } else {
         format!(
@@ -70,6 +76,14 @@ pub fn render(
         )
     };
     html.push_str(&format!(r#"<p class="muted">{}</p>"#, esc(&score)));
+    if let Some(n) = view.notification().filter(|_| message.is_none()) {
+        let class = n.to_lowercase().replace([' ', '.'], "-");
+        html.push_str(&format!(
+            r#"<p class="notification {}" role="status">{}</p>"#,
+            class.trim_end_matches('-'),
+            esc(n)
+        ));
+    }
     if let Some(m) = message {
         html.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, esc(m)));
     }

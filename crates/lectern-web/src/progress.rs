@@ -18,17 +18,22 @@ fn num(x: f64) -> String {
 
 /// The chart: one bar per assignment entry, then one per type average, then the total.
 fn chart(report: &GradeReport, policy: &GradingPolicy) -> String {
-    let mut bars: Vec<(String, f64, bool)> = Vec::new();
+    // (label, value, dropped, hidden by show_correctness)
+    let mut bars: Vec<(String, f64, bool, bool)> = Vec::new();
     for t in &report.grade.by_type {
         for e in &t.entries {
-            bars.push((e.label.clone(), e.percent, e.dropped));
+            let hidden = e
+                .subsection_id
+                .as_ref()
+                .is_some_and(|id| report.hidden_subsections.contains(id));
+            bars.push((e.label.clone(), e.percent, e.dropped, hidden));
         }
     }
     for t in &report.grade.by_type {
         let label = t.short_label.clone();
-        bars.push((format!("{label} Avg"), t.average, false));
+        bars.push((format!("{label} Avg"), t.average, false, false));
     }
-    bars.push(("Total".into(), report.grade.percent, false));
+    bars.push(("Total".into(), report.grade.percent, false, false));
     let (w, h, left, bottom) = (36.0_f64, 220.0_f64, 40.0_f64, 60.0_f64);
     let width = left + w * bars.len() as f64 + 20.0;
     let mut svg = format!(
@@ -50,7 +55,7 @@ fn chart(report: &GradeReport, policy: &GradingPolicy) -> String {
             pct(*cut)
         ));
     }
-    for (i, (label, value, dropped)) in bars.iter().enumerate() {
+    for (i, (label, value, dropped, hidden)) in bars.iter().enumerate() {
         let x = left + i as f64 * w + 6.0;
         let bh = value.clamp(0.0, 1.2) * (h - 10.0);
         let color = if *dropped {
@@ -65,7 +70,7 @@ fn chart(report: &GradeReport, policy: &GradingPolicy) -> String {
             h - bh,
             w - 10.0,
             esc(label),
-            pct(*value),
+            if *hidden { "hidden".to_string() } else { pct(*value) },
             if *dropped { " (dropped)" } else { "" }
         ));
         svg.push_str(&format!(
@@ -79,6 +84,14 @@ fn chart(report: &GradeReport, policy: &GradingPolicy) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Why a subsection shows no scores (Open edX's wording on its progress page).
+fn hidden_note(until: Option<&str>) -> String {
+    match until {
+        Some(d) => format!("Problem scores are hidden until the due date ({}).", esc(d)),
+        None => "Problem scores are hidden.".to_string(),
+    }
 }
 
 pub fn render(report: &GradeReport, policy: &GradingPolicy) -> String {
@@ -119,6 +132,14 @@ pub fn render(report: &GradeReport, policy: &GradingPolicy) -> String {
                 (Some(f), true) => format!(r#" <span class="badge graded">{}</span>"#, esc(f)),
                 _ => r#" <span class="badge">practice</span>"#.to_string(),
             };
+            if s.hidden {
+                out.push_str(&format!(
+                    r#"<li><strong>{}</strong>{kind} <span class="muted">{}</span></li>"#,
+                    esc(&s.display_name),
+                    hidden_note(s.hidden_until.as_deref())
+                ));
+                continue;
+            }
             out.push_str(&format!(
                 "<li><strong>{}</strong>{kind} {}/{}<ul>",
                 esc(&s.display_name),

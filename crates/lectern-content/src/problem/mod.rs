@@ -388,20 +388,25 @@ impl Problem {
     /// group shuffles or draws an answer pool). One shared generator for
     /// the whole problem, responses in order, as in Open edX.
     pub fn display_order(&self, input_id: &str, seed: u64) -> Vec<usize> {
-        let orders = self.display_orders(seed);
-        self.responses
+        let shuffled = self
+            .responses
             .iter()
-            .zip(orders)
-            .find(|(r, _)| r.input_ids.first().is_some_and(|f| f == input_id))
-            .map(|(_, o)| o)
-            .unwrap_or_else(|| {
-                let n = self
-                    .inputs
-                    .iter()
-                    .find(|i| i.id == input_id)
-                    .map_or(0, |i| i.choices.len());
-                (0..n).collect()
+            .zip(self.display_orders(seed))
+            .find(|(r, _)| {
+                matches!(r.kind, Kind::MultipleChoice(_))
+                    && r.input_ids.first().is_some_and(|f| f == input_id)
             })
+            .map(|(_, o)| o);
+        // Only multiple choice reorders; every other input (checkboxes,
+        // dropdowns) shows its choices in document order.
+        shuffled.unwrap_or_else(|| {
+            let n = self
+                .inputs
+                .iter()
+                .find(|i| i.id == input_id)
+                .map_or(0, |i| i.choices.len());
+            (0..n).collect()
+        })
     }
 
     fn display_orders(&self, seed: u64) -> Vec<Vec<usize>> {

@@ -25,6 +25,9 @@ pub struct RenderView<'a> {
     pub answers: Option<&'a BTreeMap<String, Answer>>,
     /// The last grading's per-input results, to mark inputs.
     pub results: Option<&'a BTreeMap<String, InputResult>>,
+    /// `show_correctness` hides the results now: graded inputs are marked
+    /// only as submitted, without correctness or messages.
+    pub hide_correctness: bool,
     /// Show solutions and correct answers (see `settings::answer_available`).
     pub show_answer: bool,
     /// How many demand hints the learner has asked for.
@@ -391,7 +394,11 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
             ));
         }
     }
-    if let Some(r) = view.results.and_then(|m| m.get(&spec.id)) {
+    if view.hide_correctness {
+        if view.results.is_some_and(|m| m.contains_key(&spec.id)) {
+            out.push_str(r#"<span class="status submitted">submitted</span>"#);
+        }
+    } else if let Some(r) = view.results.and_then(|m| m.get(&spec.id)) {
         let text = match r.correctness {
             super::Correctness::Correct => "correct",
             super::Correctness::Incorrect => "incorrect",

@@ -81,6 +81,9 @@ impl Rerandomize {
 pub enum ShowCorrectness {
     Always,
     Never,
+    /// Hidden like `Never`, but the hidden scores count in the course grade
+    /// the learner sees.
+    NeverButIncludeGrade,
     PastDue,
 }
 
@@ -181,7 +184,8 @@ impl ProblemSettings {
         }
         if let Some(v) = get("show_correctness") {
             s.show_correctness = match v {
-                "never" | "never_but_include_grade" => ShowCorrectness::Never,
+                "never" => ShowCorrectness::Never,
+                "never_but_include_grade" => ShowCorrectness::NeverButIncludeGrade,
                 "past_due" => ShowCorrectness::PastDue,
                 _ => ShowCorrectness::Always,
             };
@@ -217,14 +221,25 @@ impl ProblemSettings {
         self.used_all_attempts(attempts) || self.is_past_due(now)
     }
 
-    /// Whether marks and the score may be shown.
+    /// Whether marks, messages and the score may be shown now: the one rule
+    /// every surface (check response, problem API, submission history, the
+    /// page, the progress page and grades) asks. As in Open edX: `never`
+    /// hides them from everyone, staff included; otherwise staff see them;
+    /// `past_due` shows them once the problem has closed (due date plus
+    /// grace period, or the course end) or when it has no due date.
     pub fn correctness_available(&self, staff: bool, now: DateTime<Utc>) -> bool {
         match self.show_correctness {
-            ShowCorrectness::Never => false,
+            ShowCorrectness::Never | ShowCorrectness::NeverButIncludeGrade => false,
             _ if staff => true,
             ShowCorrectness::PastDue => self.close_date().is_none_or(|c| c < now),
             ShowCorrectness::Always => true,
         }
+    }
+
+    /// Whether a score hidden by [`Self::correctness_available`] still counts
+    /// in the course grade the learner is shown (`never_but_include_grade`).
+    pub fn hidden_score_counts(&self) -> bool {
+        self.show_correctness == ShowCorrectness::NeverButIncludeGrade
     }
 
     /// Whether the learner may see the answer now, for every `showanswer`.

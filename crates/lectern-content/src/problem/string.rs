@@ -4,6 +4,14 @@
 //! `'^' + '|'.join(answers) + '$'`, searched without a group: only the first alternative is anchored
 //! at the start and only the last at the end. An `_or_` in `answer` is the
 //! legacy list form; then regexp and additional answers are ignored.
+//!
+//! Patterns are Python `re` patterns, so they are matched by a backtracking
+//! engine (`fancy-regex`: backreferences, lookaround, atomic groups) after
+//! the few syntax differences are rewritten. An author's pattern could make
+//! backtracking explode, so patterns are bounded in length and every match in
+//! steps; a match that runs out of steps refuses the submission (no attempt
+//! used) instead of spinning. A pattern Python cannot compile refuses every
+//! non-blank answer, as Open edX's `ResponseError` does.
 
 use super::common::{hint_div, hint_html, single};
 use super::types::{Answer, InputError, InputResult};
@@ -15,7 +23,7 @@ pub(crate) struct Text {
     answers: Vec<String>,
     backward: bool,
     case_insensitive: bool,
-    regexp: Option<Result<regex::Regex, String>>,
+    regexp: Option<Result<fancy_regex::Regex, String>>,
     main_answer: String,
     correct_hint: Option<Element>,
     /// (answer, hint) for each `additional_answer` with a `correcthint`.
@@ -118,7 +126,12 @@ impl Text {
         }
         if let Some(re) = &self.regexp {
             return match re {
-                Ok(re) => Ok(re.is_match(given)),
+                Ok(re) => re.is_match(given).map_err(|_| {
+                    InputError::new(
+                        input_id,
+                        "this answer could not be checked: the problem's answer pattern needs too much work to match it",
+                    )
+                }),
                 Err(e) => Err(InputError::new(
                     input_id,
                     format!("this problem is misconfigured: its answer pattern is not a valid regular expression ({e})"),
@@ -141,7 +154,8 @@ impl Text {
                 return false;
             }
             if re {
-                compile(pattern, self.case_insensitive).is_ok_and(|r| r.is_match(given))
+                compile(pattern, self.case_insensitive)
+                    .is_ok_and(|r| r.is_match(given).unwrap_or(false))
             } else if self.case_insensitive {
                 pattern.to_lowercase() == given.to_lowercase()
             } else {
@@ -184,14 +198,30 @@ impl Text {
     }
 }
 
+/// Longest answer pattern (all answers joined) compiled, in characters.
+pub(crate) const MAX_PATTERN_CHARS: usize = 4_000;
+
+/// Most backtracking steps one match may take (fancy-regex counts them); a
+/// pattern needing more on some answer refuses that answer.
+const BACKTRACK_LIMIT: usize = 200_000;
+
 /// `^` + pattern + `$` as a search (Python `re.search` with `^`/`$` and no
 /// MULTILINE behaves as Rust's default anchors; the learner's text is trimmed,
 /// so Python's `$` before a final newline never differs).
-fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
+fn compile(pattern: &str, case_insensitive: bool) -> Result<fancy_regex::Regex, String> {
+    if pattern.chars().count() > MAX_PATTERN_CHARS {
+        return Err(format!(
+            "the pattern is longer than {MAX_PATTERN_CHARS} characters"
+        ));
+    }
     let pattern = python_regex(pattern)?;
-    regex::RegexBuilder::new(&format!("^{pattern}$"))
-        .case_insensitive(case_insensitive)
-        .size_limit(1 << 20)
+    // The flag is written into the pattern rather than set on the builder so
+    // that backreferences compare case-insensitively too, as Python's do.
+    let flags = if case_insensitive { "(?i)" } else { "" };
+    fancy_regex::RegexBuilder::new(&format!("{flags}^{pattern}$"))
+        .backtrack_limit(BACKTRACK_LIMIT)
+        .delegate_size_limit(1 << 20)
+        .delegate_dfa_size_limit(1 << 20)
         .build()
         .map_err(|e| {
             e.to_string()
@@ -205,14 +235,21 @@ fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String
 /// Rewrites the parts of Python's `re` syntax that Rust's `regex` reads
 /// differently: a `{` that is no quantifier is literal, `{,n}` means
 /// `{0,n}`, `[`, `&` and `~` inside a class are literal, `\Z` is the end,
-/// `(?#…)` is a comment. What Python accepts and Rust cannot match
-/// (backreferences, lookaround) is an error, and so is a global flag such as
-/// `(?i)` — Python refuses it once Open edX has put `^` in front.
+/// `(?#…)` is a comment. A global flag such as `(?i)` is an error — Python
+/// refuses it once Open edX has put `^` in front. Backreferences,
+/// lookaround and atomic groups pass through to fancy-regex.
+/// Letters Python's `re` accepts after a backslash, outside and inside a class.
+const ESCAPES: &str = "aAbBdDfnrsStvwWxuUNZ";
+const CLASS_ESCAPES: &str = "abdDfnrsStvwWxuUN";
+
 fn python_regex(p: &str) -> Result<String, String> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::with_capacity(p.len() + 8);
     let mut in_class = false;
     let mut class_start = 0usize;
+    // Named groups with their numbers, and how many groups have opened.
+    let mut group_names: Vec<(String, usize)> = Vec::new();
+    let mut groups = 0usize;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -221,11 +258,20 @@ fn python_regex(p: &str) -> Result<String, String> {
                 let Some(&n) = chars.get(i + 1) else {
                     return Err("pattern ends with a backslash".into());
                 };
-                if !in_class && n.is_ascii_digit() && n != '0' {
-                    return Err("backreferences are not supported".into());
+                // Python refuses an escaped ASCII letter it does not know
+                // (Rust knows more: \k, \p, \z, …); `\b` in a class is a backspace.
+                let known = if in_class { CLASS_ESCAPES } else { ESCAPES };
+                if n.is_ascii_alphabetic() && !known.contains(n) {
+                    return Err(format!("bad escape \\{n}"));
                 }
-                out.push('\\');
-                out.push(if n == 'Z' { 'z' } else { n });
+                match n {
+                    'Z' => out.push_str("\\z"),
+                    'b' if in_class => out.push_str("\\x08"),
+                    _ => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                }
                 i += 2;
                 continue;
             }
@@ -297,16 +343,52 @@ fn python_regex(p: &str) -> Result<String, String> {
             }
             '(' if !in_class && chars.get(i + 1) == Some(&'?') => {
                 let next = chars.get(i + 2).copied().unwrap_or(')');
-                let after = chars.get(i + 3).copied().unwrap_or(')');
+                if next == '<' && !matches!(chars.get(i + 3), Some('=' | '!')) {
+                    return Err("unknown extension ?<".into());
+                }
+                if next == 'P' && chars.get(i + 3) == Some(&'<') {
+                    let name: String = chars[i + 4..].iter().take_while(|c| **c != '>').collect();
+                    let mut first = name.chars();
+                    let identifier = first.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                        && first.all(|c| c.is_alphanumeric() || c == '_');
+                    if !identifier {
+                        return Err(format!("bad character in group name '{name}'"));
+                    }
+                    if group_names.iter().any(|(n, _)| *n == name) {
+                        return Err(format!("redefinition of group name '{name}'"));
+                    }
+                    // Python numbers named groups too, and fancy-regex refuses
+                    // numbered references once a group has a name: every
+                    // group becomes a numbered one.
+                    groups += 1;
+                    i += 4 + name.chars().count() + 1;
+                    group_names.push((name, groups));
+                    out.push('(');
+                    continue;
+                }
+                if next == 'P' && chars.get(i + 3) == Some(&'=') {
+                    let name: String = chars[i + 4..].iter().take_while(|c| **c != ')').collect();
+                    let Some((_, n)) = group_names.iter().find(|(g, _)| *g == name) else {
+                        return Err(format!("unknown group name '{name}'"));
+                    };
+                    out.push_str(&format!("(?:\\{n})"));
+                    i += 4 + name.chars().count() + 1;
+                    continue;
+                }
+                if next == '(' {
+                    let name: String = chars[i + 3..].iter().take_while(|c| **c != ')').collect();
+                    if let Some((_, n)) = group_names.iter().find(|(g, _)| *g == name) {
+                        out.push_str(&format!("(?({n})"));
+                        i += 3 + name.chars().count() + 1;
+                        continue;
+                    }
+                }
                 if next == '#' {
                     while i < chars.len() && chars[i] != ')' {
                         i += 1;
                     }
                     i += 1;
                     continue;
-                }
-                if matches!(next, '=' | '!' | '>') || (next == '<' && matches!(after, '=' | '!')) {
-                    return Err("lookaround and atomic groups are not supported".into());
                 }
                 if next.is_ascii_alphabetic() && next != 'P' {
                     let flags: String = chars[i + 2..]
@@ -318,6 +400,7 @@ fn python_regex(p: &str) -> Result<String, String> {
                     }
                 }
             }
+            '(' if !in_class => groups += 1,
             _ => {}
         }
         out.push(c);
@@ -384,6 +467,50 @@ mod tests {
     }
 
     #[test]
+    fn python_dialect_patterns_grade() {
+        let cases = [
+            (r"(\w)\1", "aa", Ok("correct")),
+            (r"(\w)\1", "ab", Ok("incorrect")),
+            ("(?P<c>[a-c])(?P=c)+", "bbb", Ok("correct")),
+            (r"(?=.*\d)\w+", "abc1", Ok("correct")),
+            (r"(?=.*\d)\w+", "abc", Ok("incorrect")),
+            ("(?<![0-9])x", "x", Ok("correct")),
+            ("a(?=b)", "a", Ok("incorrect")),
+            // Python refuses these, so Open edX refuses every answer.
+            (r"\k<x>", "k", Err(())),
+            ("(?P<x>a)(?P<x>b)", "ab", Err(())),
+        ];
+        for (pattern, given, want) in cases {
+            let xml = format!(
+                r#"<stringresponse answer="{}" type="regexp"><textline/></stringresponse>"#,
+                super::super::xml::escape_attr(pattern)
+            );
+            assert_eq!(grade(&xml, Some(given)), want, "{pattern} on {given}");
+        }
+        let ci = r#"<stringresponse answer="(a)\1" type="regexp ci"><textline/></stringresponse>"#;
+        assert_eq!(
+            grade(ci, Some("aA")),
+            Ok("correct"),
+            "backreferences ignore case too"
+        );
+    }
+
+    #[test]
+    fn hostile_patterns_are_bounded() {
+        // Exponential backtracking (the backreference keeps the match in the
+        // backtracking engine): the step limit refuses the answer, no attempt used.
+        let blowup =
+            r#"<stringresponse answer="(a*)*c\1" type="regexp"><textline/></stringresponse>"#;
+        assert_eq!(grade(blowup, Some(&"a".repeat(40))), Err(()));
+        assert_eq!(grade(blowup, Some("aac")), Ok("correct"));
+        let long = format!(
+            r#"<stringresponse answer="{}" type="regexp"><textline/></stringresponse>"#,
+            "a".repeat(MAX_PATTERN_CHARS + 1)
+        );
+        assert_eq!(grade(&long, Some("a")), Err(()));
+    }
+
+    #[test]
     fn a_list_is_refused() {
         let t = Text::parse(&super::super::xml::parse(r#"<stringresponse answer="a"/>"#).unwrap())
             .unwrap();
@@ -433,11 +560,22 @@ mod tests {
             (r"\d+\Z", Some(r"\d+\z")),
             ("a(?#note)b", Some("ab")),
             ("(?i:ab)c", Some("(?i:ab)c")),
-            ("(?P<x>a)", Some("(?P<x>a)")),
-            (r"(a)\1", None),
-            ("a(?=b)", None),
-            ("(?<!a)b", None),
+            ("(?P<x>a)", Some("(a)")),
+            (r"(a)\1", Some(r"(a)\1")),
+            ("a(?=b)", Some("a(?=b)")),
+            ("(?<!a)b", Some("(?<!a)b")),
             ("(?i)abc", None),
+            (r"\k<x>", None),
+            (r"\p{L}", None),
+            (r"[\b]", Some(r"[\x08]")),
+            (r"[\Z]", None),
+            ("(?<x>a)", None),
+            ("(?P<1>a)", None),
+            ("(?P<x>a)(?P<x>b)", None),
+            ("(?P<x>a)(?P=x)", Some(r"(a)(?:\1)")),
+            (r"(a)(?P<y>b)\1(?P=y)1", Some(r"(a)(b)\1(?:\2)1")),
+            ("(?P<y>b)?(?(y)c|d)", Some("(b)?(?(1)c|d)")),
+            ("(?P=z)", None),
         ];
         for (py, want) in cases {
             assert_eq!(python_regex(py).ok().as_deref(), *want, "{py}");

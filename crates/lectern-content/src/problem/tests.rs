@@ -548,3 +548,40 @@ fn points_and_multiple_responses() {
     // One refused input refuses the whole submission.
     assert_eq!(outcome(&p, &a("choice_0", "ten")), Want::Rejected);
 }
+
+#[test]
+fn every_choice_input_shows_every_choice() {
+    let mut checked = 0;
+    for (key, xml) in fixtures() {
+        let p = Problem::parse(xml, "p").unwrap_or_else(|e| panic!("{key}: {e}"));
+        let html = p.render(&RenderView::new(5));
+        for input in p.inputs() {
+            let ty = match input.kind {
+                InputKind::Radio => "radio",
+                InputKind::Checkbox => "checkbox",
+                InputKind::Dropdown => "option",
+                _ => continue,
+            };
+            assert!(!input.choices.is_empty(), "{key} {}: no choices", input.id);
+            let mut order = p.display_order(&input.id, 5);
+            assert!(!order.is_empty(), "{key} {}: nothing to show", input.id);
+            order.sort_unstable();
+            order.dedup();
+            assert!(order.iter().all(|&i| i < input.choices.len()), "{key}");
+            for &i in &order {
+                let value = xml::escape_attr(&input.choices[i].name);
+                let control = if ty == "option" {
+                    format!(r#"<option value="{value}""#)
+                } else {
+                    format!(r#"type="{ty}" name="{}" value="{value}""#, input.id)
+                };
+                assert!(html.contains(&control), "{key}: no {control} in {html}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 30,
+        "only {checked} choice inputs in the fixtures"
+    );
+}

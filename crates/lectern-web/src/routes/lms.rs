@@ -290,7 +290,7 @@ async fn jump_to(
         .tree
         .ancestry(&usage.block)
         .into_iter()
-        .find(|r| r.block_type == "vertical")
+        .rfind(|r| r.block_type == "vertical")
         .ok_or_else(|| AppError::not_found(format!("block {usage}")))?;
     let anchor = format!("#{}-{}", usage.block.block_type, usage.block.id);
     Ok(Redirect::to(&format!(
@@ -407,7 +407,9 @@ async fn problem_action(
         .tree
         .ancestry(&usage.block)
         .into_iter()
-        .find(|r| r.block_type == "vertical");
+        // The nearest unit: a problem in a vertical inside a split test is
+        // shown by that inner vertical's page.
+        .rfind(|r| r.block_type == "vertical");
     let unit_id = unit
         .map(|u| u.id)
         .ok_or_else(|| AppError::not_found(format!("problem {block_id}")))?;

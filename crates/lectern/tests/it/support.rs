@@ -1,5 +1,6 @@
 //! The test harness: a site on an ephemeral port and a browser-like client.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use lectern_app::{AppSettings, Lectern};
@@ -21,11 +22,26 @@ impl TestSite {
     }
 
     pub async fn spawn_with(web: WebConfig) -> Self {
+        Self::spawn_full(web, None).await
+    }
+
+    /// A site whose clock is real time plus `offset` seconds, which the test
+    /// may change while it runs (due dates).
+    pub async fn spawn_with_clock(offset: Arc<AtomicI64>) -> Self {
+        Self::spawn_full(WebConfig::default(), Some(offset)).await
+    }
+
+    async fn spawn_full(web: WebConfig, offset: Option<Arc<AtomicI64>>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("lectern.db"))
             .await
             .expect("store");
-        let app = Lectern::new(Arc::new(store), AppSettings::default());
+        let mut app = Lectern::new(Arc::new(store), AppSettings::default());
+        if let Some(offset) = offset {
+            app = app.with_clock(move || {
+                chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
+            });
+        }
         let state = AppState::new(app.clone(), web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -72,6 +72,7 @@ fn previous_answers_markers_answers_and_hints() {
         show_answer: false,
         hints_shown: 1,
         disabled: true,
+        hide_correctness: false,
     };
     let html = p.render(&view);
     for want in [
@@ -129,4 +130,39 @@ fn shuffled_choices_follow_the_seed() {
     assert_eq!(order(4), order(4));
     assert!((0..20).any(|s| order(s) != vec![0, 1, 2, 3, 4]));
     assert_eq!(p.display_order("s_2_1", 4), order(4));
+}
+
+#[test]
+fn checked_boxes_and_hidden_correctness() {
+    let p = Problem::parse(
+        r#"<problem><choiceresponse><checkboxgroup><choice correct="true">a<choicehint selected="true">HINT-A</choicehint></choice><choice correct="false">b</choice><choice correct="true">c</choice></checkboxgroup></choiceresponse></problem>"#,
+        "cb",
+    )
+    .unwrap();
+    let answers = BTreeMap::from([(
+        "cb_2_1".to_string(),
+        Answer::Multiple(vec!["choice_0".into(), "choice_2".into()]),
+    )]);
+    let grading = p.grade(&answers, 1).unwrap();
+    let mut view = RenderView {
+        answers: Some(&answers),
+        results: Some(&grading.correct_map),
+        ..RenderView::new(1)
+    };
+    let html = p.render(&view);
+    assert!(html.contains(r#"value="choice_0" checked>"#), "{html}");
+    assert!(html.contains(r#"value="choice_1">"#), "{html}");
+    assert!(html.contains(r#"value="choice_2" checked>"#), "{html}");
+    assert!(
+        html.contains("status correct") && html.contains("HINT-A"),
+        "{html}"
+    );
+    view.hide_correctness = true;
+    let html = p.render(&view);
+    assert!(html.contains(r#"value="choice_2" checked>"#), "{html}");
+    assert!(html.contains("status submitted"), "{html}");
+    assert!(
+        !html.contains("status correct") && !html.contains("HINT-A"),
+        "{html}"
+    );
 }

@@ -232,3 +232,37 @@ fn weighting() {
         assert_eq!(weighted_score(e, p, w), want, "{e}/{p} weight {w:?}");
     }
 }
+
+#[test]
+fn correctness_follows_show_correctness() {
+    let due = "2030-01-01T00:00:00Z";
+    let before = parse_date("2029-12-31T00:00:00Z").unwrap();
+    let after = parse_date("2030-01-02T00:00:00Z").unwrap();
+    let with = |mode: &str| settings(&[("show_correctness", mode), ("due", due)]);
+    // (mode, learner before, learner after, staff before)
+    let cases = [
+        ("always", true, true, true),
+        ("", true, true, true),
+        ("past_due", false, true, true),
+        ("never", false, false, false),
+        ("never_but_include_grade", false, false, false),
+    ];
+    for (mode, lb, la, sb) in cases {
+        let s = with(mode);
+        assert_eq!(s.correctness_available(false, before), lb, "{mode}");
+        assert_eq!(s.correctness_available(false, after), la, "{mode}");
+        assert_eq!(s.correctness_available(true, before), sb, "{mode}");
+    }
+    // past_due without a due date shows correctness at once.
+    let undated = settings(&[("show_correctness", "past_due")]);
+    assert!(undated.correctness_available(false, before));
+    // A grace period keeps it hidden until the problem closes.
+    let grace = settings(&[
+        ("show_correctness", "past_due"),
+        ("due", due),
+        ("graceperiod", "2 days"),
+    ]);
+    assert!(!grace.correctness_available(false, after));
+    assert!(with("never_but_include_grade").hidden_score_counts());
+    assert!(!with("never").hidden_score_counts());
+}

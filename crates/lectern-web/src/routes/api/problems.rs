@@ -49,21 +49,6 @@ fn kind_name(k: &InputKind) -> String {
     }
 }
 
-/// What the caller may know of the last grading.
-fn correct_map(view: &ProblemView) -> Value {
-    if view.correctness_available {
-        view.state.correct_map.clone()
-    } else {
-        // show_correctness hides it: say only that it was submitted.
-        let hidden: BTreeMap<String, Value> = view
-            .results()
-            .keys()
-            .map(|k| (k.clone(), json!({"correctness": "submitted", "msg": ""})))
-            .collect();
-        json!(hidden)
-    }
-}
-
 pub fn problem_json(view: &ProblemView) -> Value {
     let inputs: Vec<Value> = view
         .problem
@@ -86,10 +71,12 @@ pub fn problem_json(view: &ProblemView) -> Value {
         "inputs": inputs,
         "attempts": view.state.attempts,
         "max_attempts": view.settings.max_attempts,
-        "score": {"earned": view.state.earned, "possible": if view.state.ever_attempted { view.state.possible } else {
-            lectern_content::problem::settings::weighted_score(0.0, view.problem.raw_possible(), view.settings.weight).1 }},
+        "score": {"earned": view.visible_earned(), "possible": if view.state.ever_attempted { view.state.possible } else {
+            lectern_content::problem::settings::weighted_score(0.0, view.problem.raw_possible(), view.settings.weight).1 },
+            "hidden": !view.correctness_available},
         "answers": view.state.answers,
-        "correct_map": correct_map(view),
+        "correct_map": view.visible_correct_map(),
+        "correctness_hidden": !view.correctness_available,
         "closed": view.closed,
         "can_show_answer": view.answer_available,
         "gradable": view.problem.is_gradable(),
@@ -124,12 +111,16 @@ async fn check(
         .check_problem(&user, &usage(&raw)?, body.answers)
         .await?;
     let view = &outcome.view;
+    // Graded and stored in full; the caller learns only what
+    // show_correctness allows now.
     Ok(Json(json!({
-        "earned": outcome.earned,
+        "earned": view.visible_earned(),
         "possible": outcome.possible,
         "attempts": outcome.attempts,
         "max_attempts": view.settings.max_attempts,
-        "correct_map": correct_map(view),
+        "correct_map": view.visible_correct_map(),
+        "correctness_hidden": !view.correctness_available,
+        "message": view.notification(),
         "closed": view.closed,
         "can_show_answer": view.answer_available,
     })))
