@@ -260,6 +260,9 @@ impl Lectern {
             }
             if let Some(body) = &edit.body {
                 block.body = Some(body.clone());
+                if let Some(why) = crate::content_limits::problem_over_limit(block) {
+                    return Err(AppError::field("body", why));
+                }
             }
             for (name, value) in &edit.fields {
                 if value.trim().is_empty() {

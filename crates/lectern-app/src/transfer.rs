@@ -79,13 +79,24 @@ impl Lectern {
                 ));
             }
         }
-        let imported = tokio::task::spawn_blocking(move || match source {
-            ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
-            ImportSource::Files(files) => olx::read_files(files, &limits),
+        let imported = tokio::task::spawn_blocking(move || {
+            let imported = match source {
+                ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
+                ImportSource::Files(files) => olx::read_files(files, &limits),
+            }
+            .map_err(olx_error)?;
+            // Work bounds first: an over-limit problem refuses the whole course.
+            let over = crate::content_limits::course_over_limits(&imported.tree);
+            if !over.is_empty() {
+                return Err(AppError::field(
+                    "archive",
+                    format!("The course archive was refused: {}", over.join("; ")),
+                ));
+            }
+            Ok(imported)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("import task failed: {e}")))?
-        .map_err(olx_error)?;
+        .map_err(|e| AppError::Internal(format!("import task failed: {e}")))??;
         let mut imported = imported;
         imported
             .report

@@ -8,9 +8,9 @@
 use super::funcs;
 use super::parse::{MulOp, Node, Sign};
 use super::value::{binop, Op, Value};
-use num_traits::ToPrimitive;
 use super::{Budget, CalcError};
 use num_bigint::BigInt;
+use num_traits::ToPrimitive;
 use std::collections::HashMap;
 
 /// The names an expression may use, already in lookup form, and the work

@@ -299,7 +299,10 @@ fn long_expressions_are_refused() {
     let e = evaluate(&over, &HashMap::new(), false).unwrap_err();
     assert!(matches!(e, CalcError::TooComplex(_)), "{e}");
     assert!(e.to_string().contains("longer than"), "{e}");
-    assert!(matches!(variables_used(&over), Err(CalcError::TooComplex(_))));
+    assert!(matches!(
+        variables_used(&over),
+        Err(CalcError::TooComplex(_))
+    ));
 }
 
 #[test]

@@ -45,7 +45,9 @@ impl Formula {
             .ok_or_else(|| format!("formularesponse samples {spec:?} are malformed"))?;
         // Problem::parse refuses this first; kept here so no path builds one.
         if samples.count > crate::limits::MAX_FORMULA_SAMPLES {
-            return Err(format!("formularesponse samples {spec:?} asks for too many samples"));
+            return Err(format!(
+                "formularesponse samples {spec:?} asks for too many samples"
+            ));
         }
         let tolerance =
             super::common::tolerance_param(resp).unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());

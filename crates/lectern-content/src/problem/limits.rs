@@ -82,9 +82,7 @@ pub(crate) fn check(root: &Element) -> Result<(), LimitError> {
         "inputs",
         "input elements",
     )?;
-    let is_hint = |e: &Element| {
-        HINT_TAGS.contains(&e.tag.as_str())
-    };
+    let is_hint = |e: &Element| HINT_TAGS.contains(&e.tag.as_str());
     let demand_hints: usize = all
         .iter()
         .filter(|e| e.tag == "demandhint")
@@ -164,7 +162,12 @@ fn check_response(resp: &Element, samples_total: &mut usize) -> Result<(), Limit
         .filter(|e| e.tag == "responseparam" && e.attr("type") == Some("tolerance"))
     {
         if let Some(t) = param.attr("default") {
-            max_chars("tolerance", "<responseparam> tolerance", t, MAX_TOLERANCE_CHARS)?;
+            max_chars(
+                "tolerance",
+                "<responseparam> tolerance",
+                t,
+                MAX_TOLERANCE_CHARS,
+            )?;
         }
     }
     match tag {

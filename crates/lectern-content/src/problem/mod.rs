@@ -282,7 +282,8 @@ impl Problem {
         seed: u64,
     ) -> Result<Grading, InputError> {
         // Every expression this check evaluates draws on one budget.
-        calc::Budget::new(crate::limits::MAX_GRADING_WORK).scope(|| self.grade_within(answers, seed))
+        calc::Budget::new(crate::limits::MAX_GRADING_WORK)
+            .scope(|| self.grade_within(answers, seed))
     }
 
     fn grade_within(

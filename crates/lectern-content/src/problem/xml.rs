@@ -44,14 +44,13 @@ pub(crate) fn parse(xml: &str) -> Result<Element, ProblemError> {
         // Elements and text nodes; the element count is checked exactly later.
         nodes_limit: (MAX_PROBLEM_ELEMENTS * 4) as u32,
     };
-    let doc = roxmltree::Document::parse_with_options(&text, opts)
-        .map_err(|e| match e {
-            roxmltree::Error::NodesLimitReached => ProblemError::OverLimit(LimitError::new(
-                "elements",
-                format!("the problem has more than {MAX_PROBLEM_ELEMENTS} elements"),
-            )),
-            e => ProblemError::Xml(e.to_string()),
-        })?;
+    let doc = roxmltree::Document::parse_with_options(&text, opts).map_err(|e| match e {
+        roxmltree::Error::NodesLimitReached => ProblemError::OverLimit(LimitError::new(
+            "elements",
+            format!("the problem has more than {MAX_PROBLEM_ELEMENTS} elements"),
+        )),
+        e => ProblemError::Xml(e.to_string()),
+    })?;
     let depth = max_depth(doc.root_element());
     if depth > MAX_PROBLEM_XML_DEPTH {
         return Err(ProblemError::OverLimit(LimitError::new(

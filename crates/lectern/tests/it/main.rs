@@ -9,6 +9,7 @@ mod authz;
 mod bad_input;
 mod binary;
 mod journey;
+mod limits;
 mod problems;
 mod support;
 mod transfer;
