@@ -284,3 +284,6 @@ fn check_patterns(resp: &Element, additional: &[&Element]) -> Result<(), LimitEr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

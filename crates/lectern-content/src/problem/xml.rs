@@ -38,6 +38,14 @@ pub(crate) fn parse(xml: &str) -> Result<Element, ProblemError> {
             ),
         )));
     }
+    // Before parsing: the parser recurses once per open element.
+    let depth = crate::olx::nesting_depth(xml);
+    if depth > MAX_PROBLEM_XML_DEPTH {
+        return Err(ProblemError::OverLimit(LimitError::new(
+            "nesting",
+            format!("elements are nested {depth} deep (at most {MAX_PROBLEM_XML_DEPTH})"),
+        )));
+    }
     let text = rewrite_outtext(xml);
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
@@ -51,33 +59,7 @@ pub(crate) fn parse(xml: &str) -> Result<Element, ProblemError> {
         )),
         e => ProblemError::Xml(e.to_string()),
     })?;
-    let depth = max_depth(doc.root_element());
-    if depth > MAX_PROBLEM_XML_DEPTH {
-        return Err(ProblemError::OverLimit(LimitError::new(
-            "nesting",
-            format!("elements are nested {depth} deep (at most {MAX_PROBLEM_XML_DEPTH})"),
-        )));
-    }
     Ok(own(doc.root_element()))
-}
-
-/// The deepest element nesting under `root` (1 for a lone element),
-/// without recursion.
-fn max_depth(root: roxmltree::Node<'_, '_>) -> usize {
-    // Nodes come in document order, parents first; ids index the document.
-    let mut depth_of: std::collections::HashMap<u32, usize> = Default::default();
-    let mut deepest = 0;
-    for n in root.descendants().filter(|n| n.is_element()) {
-        let d = n
-            .parent()
-            .and_then(|p| depth_of.get(&p.id().get()))
-            .copied()
-            .unwrap_or(0)
-            + 1;
-        deepest = deepest.max(d);
-        depth_of.insert(n.id().get(), d);
-    }
-    deepest
 }
 
 /// `startouttext\s*/` → `text` and `endouttext\s*/` → `/text`, like Open edX.

@@ -179,6 +179,21 @@ async fn studio_refuses_to_save_an_over_limit_problem() {
         page.contains("problem/energy") && page.contains("samples"),
         "{page}"
     );
+    // XML nested deeper than any recursive parser survives is refused
+    // before it is parsed, and the server goes on answering.
+    let deep = format!(
+        "<problem>{}{}</problem>",
+        "<a>".repeat(100_000),
+        "</a>".repeat(100_000)
+    );
+    let r = admin
+        .post_form(
+            &format!("{studio}/block/{problem_ref}/update"),
+            &[("body", deep), ("action", s("save"))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("deep"));
     assert_eq!(admin.text(&edit).await.1, before, "the draft is unchanged");
 }
 
