@@ -41,6 +41,10 @@ pub const MAX_CHOICES: usize = 200;
 /// string and regexp hints, and demand hints).
 pub const MAX_HINTS: usize = 200;
 
+/// Most markup in all of a problem's hints together, in bytes: hints are
+/// sanitized again at every check that shows one.
+pub const MAX_HINT_TEXT_BYTES: usize = 100_000;
+
 /// Most `<additional_answer>` elements in one response.
 pub const MAX_ADDITIONAL_ANSWERS: usize = 100;
 

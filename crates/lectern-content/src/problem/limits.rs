@@ -95,6 +95,17 @@ pub(crate) fn check(root: &Element) -> Result<(), LimitError> {
             format!("the problem has {hints} hints (at most {MAX_HINTS})"),
         ));
     }
+    let hint_bytes: usize = all
+        .iter()
+        .filter(|e| is_hint(e) || e.tag == "demandhint")
+        .map(|e| e.inner_xml_without(&[]).len())
+        .sum();
+    if hint_bytes > MAX_HINT_TEXT_BYTES {
+        return Err(LimitError::new(
+            "hint text",
+            format!("the problem's hints hold {hint_bytes} bytes of text (at most {MAX_HINT_TEXT_BYTES})"),
+        ));
+    }
     let mut samples_total = 0usize;
     for resp in all
         .iter()

@@ -191,7 +191,8 @@ fn compile(pattern: &str, case_insensitive: bool) -> Result<regex::Regex, String
     let pattern = python_regex(pattern)?;
     regex::RegexBuilder::new(&format!("^{pattern}$"))
         .case_insensitive(case_insensitive)
-        .size_limit(1 << 20)
+        .size_limit(crate::limits::MAX_REGEX_COMPILED_BYTES)
+        .dfa_size_limit(crate::limits::MAX_REGEX_COMPILED_BYTES)
         .build()
         .map_err(|e| {
             e.to_string()

@@ -110,6 +110,18 @@ fn cases() -> Vec<(&'static str, String, String, &'static str)> {
         ),
         ("hints", demand(MAX_HINTS), demand(MAX_HINTS + 1), "hints"),
         (
+            "hint text",
+            format!(
+                "<demandhint><hint>{}</hint></demandhint>",
+                "h".repeat(MAX_HINT_TEXT_BYTES - 20)
+            ),
+            format!(
+                "<demandhint><hint>{}</hint></demandhint>",
+                "h".repeat(MAX_HINT_TEXT_BYTES)
+            ),
+            "hint text",
+        ),
+        (
             "additional answers",
             additional(MAX_ADDITIONAL_ANSWERS),
             additional(MAX_ADDITIONAL_ANSWERS + 1),
