@@ -36,7 +36,8 @@ mod value;
 mod tests;
 
 use crate::limits::{MAX_EVALUATION_WORK, MAX_EXPRESSION_CHARS};
-use num_complex::Complex64;
+/// The number type of variables and results.
+pub use num_complex::Complex64;
 use std::cell::Cell;
 use std::collections::HashMap;
 
