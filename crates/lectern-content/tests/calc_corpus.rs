@@ -7,6 +7,8 @@
 //! value or a clean error (a panic fails the child too), and the named
 //! seeds as the kind of answer written below.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;

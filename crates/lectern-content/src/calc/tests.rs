@@ -313,7 +313,7 @@ fn work_is_bounded_by_a_budget() {
         evaluate("fact(9999)/fact(9998)", &vars, false),
         Ok(z) if z.re == 9999.0
     ));
-    let many = vec!["fact(9999)"; 8].join("+");
+    let many = ["fact(9999)"; 8].join("+");
     assert!(matches!(
         evaluate(&many, &vars, false),
         Err(CalcError::TooComplex(_))

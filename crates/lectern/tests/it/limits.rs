@@ -225,7 +225,7 @@ async fn over_limit_answers_are_invalid_input_and_use_no_attempt() {
     let long = format!("1{}", "+1".repeat(3_000));
     let deep = format!("{}1{}", "(".repeat(4_000), ")".repeat(4_000));
     let nested_calls = format!("{}v{}", "sqrt(".repeat(1_000), ")".repeat(1_000));
-    let factorials = vec!["fact(9999)"; 20].join("+");
+    let factorials = ["fact(9999)"; 20].join("+");
     let cases = [
         ("n1", "n1_2_1", long.clone()),
         ("n1", "n1_2_1", deep.clone()),

@@ -268,7 +268,7 @@ fn the_largest_sample_count_grades_within_one_shared_budget() {
     let p = Problem::parse(&xml, "p").unwrap();
     let answers = std::collections::BTreeMap::from([(
         "p_2_1".to_string(),
-        super::super::Answer::Single(format!("x+0*({})", vec!["fact(999)"; 5].join("+"))),
+        super::super::Answer::Single(format!("x+0*({})", ["fact(999)"; 5].join("+"))),
     )]);
     let e = p.grade(&answers, 1).unwrap_err();
     assert!(e.message.contains("more computation"), "{e}");
