@@ -93,7 +93,7 @@ pub(crate) fn eval(node: &Node, env: &Env) -> Result<Value, CalcError> {
                 .unwrap_or_else(|| Err(CalcError::UndefinedFunction(name.clone())))?;
             // A factorial multiplies n times into a number as large as its result.
             let n = limbs(&out);
-            if n > 1 {
+            if n > 1 && (key == "fact" || key == "factorial") {
                 let times = match &value {
                     Value::Int(k) => k.to_u64().unwrap_or(u64::MAX),
                     Value::NpInt(k) => k.unsigned_abs(),
