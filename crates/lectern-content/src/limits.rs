@@ -73,6 +73,16 @@ pub const MAX_FORMULA_SAMPLES: usize = 1_000;
 /// Most variables a formula response's `samples` may name.
 pub const MAX_FORMULA_VARIABLES: usize = 30;
 
+// ---- The grading policy (`grading_policy.json`; refused at import and in Studio) ----
+
+/// Most assignment types (`GRADER` entries) in a grading policy; every
+/// course grade walks each one.
+pub const MAX_ASSIGNMENT_TYPES: usize = 100;
+
+/// Largest `min_count` of an assignment type: the grade pads the type with
+/// that many empty entries at every computation (every check).
+pub const MAX_ASSIGNMENT_MIN_COUNT: u32 = 1_000;
+
 // ---- Learner answers (checked before grading) ----
 
 /// Longest single answer accepted (characters); longer ones are refused.
