@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod admin;
 mod cache;
+mod content_limits;
 pub mod correctness;
 pub mod cpu;
 pub mod credentials;

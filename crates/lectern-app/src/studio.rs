@@ -260,6 +260,9 @@ impl Lectern {
             }
             if let Some(body) = &edit.body {
                 block.body = Some(body.clone());
+                if let Some(why) = crate::content_limits::problem_over_limit(block) {
+                    return Err(AppError::field("body", why));
+                }
             }
             for (name, value) in &edit.fields {
                 if value.trim().is_empty() {
@@ -387,6 +390,14 @@ fn check_setting(name: &str, value: &str) -> Result<(), String> {
 /// Checks that problem XML is well-formed with a `<problem>` root before it
 /// is saved, so a typo never reaches learners as a broken page.
 fn check_problem_xml(xml: &str) -> Result<(), String> {
+    // The parser recurses once per open element: bound the depth first.
+    let depth = lectern_content::olx::nesting_depth(xml);
+    let max = lectern_content::limits::MAX_PROBLEM_XML_DEPTH;
+    if depth > max {
+        return Err(format!(
+            "The problem XML nests elements {depth} deep; Lectern allows at most {max}."
+        ));
+    }
     let doc = roxmltree::Document::parse(xml)
         .map_err(|e| format!("The problem XML is not well-formed: {e}"))?;
     if doc.root_element().tag_name().name() != "problem" {

@@ -115,13 +115,21 @@ impl Lectern {
                 ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
                 ImportSource::ArchiveFile(file) => olx::read_archive_from(file, &limits),
                 ImportSource::Files(files) => olx::read_files(files, &limits),
-            }?;
+            }
+            .map_err(olx_error)?;
+            // Work bounds first: an over-limit problem refuses the whole course.
+            let over = crate::content_limits::course_over_limits(&imported.tree);
+            if !over.is_empty() {
+                return Err(AppError::field(
+                    "archive",
+                    format!("The course archive was refused: {}", over.join("; ")),
+                ));
+            }
             let warnings = ungradable_problems(&imported.tree);
             imported.report.warnings.extend(warnings);
             Ok(imported)
         })
-        .await?
-        .map_err(olx_error)?;
+        .await??;
         let key = imported.tree.key.clone();
         let existing = self.store.course(&key).await?;
         if let (Some(u), Some(_)) = (by, &existing) {

@@ -24,6 +24,7 @@ fn kind(e: &CalcError) -> &'static str {
         CalcError::DivisionByZero => "division_by_zero",
         CalcError::Domain(_) => "domain",
         CalcError::Overflow(_) => "overflow",
+        CalcError::TooComplex(_) => "too_complex",
     }
 }
 

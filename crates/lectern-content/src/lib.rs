@@ -7,6 +7,7 @@
 pub mod calc;
 pub mod grader;
 pub mod keys;
+pub mod limits;
 pub mod olx;
 pub mod problem;
 pub mod sanitize;

@@ -8,23 +8,50 @@
 use super::funcs;
 use super::parse::{MulOp, Node, Sign};
 use super::value::{binop, Op, Value};
-use super::CalcError;
+use super::{Budget, CalcError};
 use num_bigint::BigInt;
+use num_traits::ToPrimitive;
 use std::collections::HashMap;
 
-/// The names an expression may use, already in lookup form.
-pub(crate) struct Env {
+/// The names an expression may use, already in lookup form, and the work
+/// it may still do.
+pub(crate) struct Env<'b> {
     pub(crate) vars: HashMap<String, Value>,
     pub(crate) case_sensitive: bool,
+    pub(crate) budget: &'b Budget,
 }
 
-impl Env {
+impl Env<'_> {
     pub(crate) fn key(&self, name: &str) -> String {
         if self.case_sensitive {
             name.to_string()
         } else {
             name.to_ascii_lowercase()
         }
+    }
+
+    /// `binop`, paid for: exact integers cost their size in machine
+    /// words, and a product or power its size squared (what multiplying
+    /// costs), so long chains of huge numbers run out of budget.
+    fn op(&self, op: Op, a: Value, b: Value) -> Result<Value, CalcError> {
+        let inputs = limbs(&a) + limbs(&b);
+        let out = binop(op, a, b)?;
+        let n = limbs(&out);
+        let squared = if matches!(op, Op::Mul | Op::Pow) {
+            n * n / 64
+        } else {
+            0
+        };
+        self.budget.spend(1 + inputs + n + squared)?;
+        Ok(out)
+    }
+}
+
+/// The size of an exact integer in 64-bit words (0 for other numbers).
+fn limbs(v: &Value) -> u64 {
+    match v {
+        Value::Int(n) => n.bits() / 64 + 1,
+        _ => 0,
     }
 }
 
@@ -51,6 +78,7 @@ fn eval_all<'a>(nodes: impl Iterator<Item = &'a Node>, env: &Env) -> Result<Vec<
 }
 
 pub(crate) fn eval(node: &Node, env: &Env) -> Result<Value, CalcError> {
+    env.budget.spend(1)?;
     match node {
         Node::Number(text) => number(text),
         Node::Variable(name) => env
@@ -61,8 +89,19 @@ pub(crate) fn eval(node: &Node, env: &Env) -> Result<Value, CalcError> {
         Node::Function(name, arg) => {
             let value = eval(arg, env)?;
             let key = env.key(name);
-            funcs::call(&key, &value)
-                .unwrap_or_else(|| Err(CalcError::UndefinedFunction(name.clone())))
+            let out = funcs::call(&key, &value)
+                .unwrap_or_else(|| Err(CalcError::UndefinedFunction(name.clone())))?;
+            // A factorial multiplies n times into a number as large as its result.
+            let n = limbs(&out);
+            if n > 1 && (key == "fact" || key == "factorial") {
+                let times = match &value {
+                    Value::Int(k) => k.to_u64().unwrap_or(u64::MAX),
+                    Value::NpInt(k) => k.unsigned_abs(),
+                    _ => 1,
+                };
+                env.budget.spend(n.saturating_mul(times) / 2)?;
+            }
+            Ok(out)
         }
         Node::Sum(terms) => {
             let values = eval_all(terms.iter().map(|(_, t)| t), env)?;
@@ -72,20 +111,20 @@ pub(crate) fn eval(node: &Node, env: &Env) -> Result<Value, CalcError> {
                     Sign::Plus => Op::Add,
                     Sign::Minus => Op::Sub,
                 };
-                total = binop(op, total, v)?;
+                total = env.op(op, total, v)?;
             }
             Ok(total)
         }
         Node::Product(first, rest) => {
             let head = eval(first, env)?;
             let values = eval_all(rest.iter().map(|(_, t)| t), env)?;
-            let mut prod = binop(Op::Mul, Value::Int(BigInt::from(1)), head)?;
+            let mut prod = env.op(Op::Mul, Value::Int(BigInt::from(1)), head)?;
             for ((op, _), v) in rest.iter().zip(values) {
                 let op = match op {
                     MulOp::Mul => Op::Mul,
                     MulOp::Div => Op::Div,
                 };
-                prod = binop(op, prod, v)?;
+                prod = env.op(op, prod, v)?;
             }
             Ok(prod)
         }
@@ -99,16 +138,16 @@ pub(crate) fn eval(node: &Node, env: &Env) -> Result<Value, CalcError> {
             }
             let mut sum = Value::Int(BigInt::from(0));
             for v in values {
-                let reciprocal = binop(Op::Div, Value::Float(1.0), v)?;
-                sum = binop(Op::Add, sum, reciprocal)?;
+                let reciprocal = env.op(Op::Div, Value::Float(1.0), v)?;
+                sum = env.op(Op::Add, sum, reciprocal)?;
             }
-            binop(Op::Div, Value::Float(1.0), sum)
+            env.op(Op::Div, Value::Float(1.0), sum)
         }
         Node::Power(atoms) => {
             let mut values = eval_all(atoms.iter(), env)?;
             let mut acc = values.pop().ok_or(CalcError::DivisionByZero)?;
             while let Some(base) = values.pop() {
-                acc = binop(Op::Pow, base, acc)?;
+                acc = env.op(Op::Pow, base, acc)?;
             }
             Ok(acc)
         }

@@ -13,6 +13,7 @@ use super::bigint::int_to_f64;
 use super::cmath;
 use super::value::{binop, Op, Value, MAX_INT_BITS};
 use super::CalcError;
+use crate::limits::MAX_FACT;
 use num_bigint::BigInt;
 use num_complex::Complex64 as C64;
 use num_traits::{Signed, ToPrimitive};
@@ -178,9 +179,6 @@ fn abs(v: &Value) -> Value {
         Value::Complex(z) | Value::NpComplex(z) => Value::NpFloat(z.re.hypot(z.im)),
     }
 }
-
-/// Largest argument `fact` computes (its result has about 118,000 bits).
-const MAX_FACT: u64 = 10_000;
 
 /// `fact`: Python's `math.factorial`, for whole numbers only.
 fn factorial(v: &Value) -> Result<Value, CalcError> {

@@ -18,6 +18,12 @@
 //! - Division by zero is an error in plain arithmetic (`1/0`) but an
 //!   infinity after a function (`1/sin(0)`); `1e999` is infinity while
 //!   `10.0^400` is an overflow error.
+//!
+//! Work is bounded (see [`crate::limits`]): expressions longer than
+//! `MAX_EXPRESSION_CHARS` or nested deeper than `MAX_EXPRESSION_DEPTH` are
+//! refused before they are parsed, exact integers stop at `MAX_INT_BITS`,
+//! and every evaluation draws on a [`Budget`] of work, so no input can
+//! take more than a bounded amount of time or memory.
 
 mod bigint;
 mod cmath;
@@ -29,7 +35,10 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-use num_complex::Complex64;
+use crate::limits::{MAX_EVALUATION_WORK, MAX_EXPRESSION_CHARS};
+/// The number type of variables and results.
+pub use num_complex::Complex64;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// Why an expression has no value. Every variant means the input is
@@ -64,6 +73,84 @@ pub enum CalcError {
     /// `10.0^400`.
     #[error("Invalid input: {0}")]
     Overflow(String),
+    /// The expression is longer, or needs more work, than Lectern allows
+    /// (see [`crate::limits`]). Open edX has no such bound.
+    #[error("Invalid input: {0}")]
+    TooComplex(String),
+}
+
+/// The work evaluations may still do, in rough machine-word operations.
+/// One budget can be shared by several evaluations (a formula's samples)
+/// so their total is bounded, not just each one.
+#[derive(Debug)]
+pub struct Budget {
+    left: Cell<u64>,
+}
+
+impl Budget {
+    /// A budget of `units`.
+    pub fn new(units: u64) -> Self {
+        Self {
+            left: Cell::new(units),
+        }
+    }
+
+    /// The budget of one evaluation ([`MAX_EVALUATION_WORK`]).
+    pub fn standard() -> Self {
+        Self::new(MAX_EVALUATION_WORK)
+    }
+
+    /// Takes `units`, or fails when there are not that many left.
+    pub(crate) fn spend(&self, units: u64) -> Result<(), CalcError> {
+        let left = self.left.get();
+        if units > left {
+            self.left.set(0);
+            return Err(CalcError::TooComplex(
+                "the expression needs more computation than Lectern allows".to_string(),
+            ));
+        }
+        self.left.set(left - units);
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// The budget of the grading running on this thread, if any (see
+    /// [`Budget::scope`]).
+    static SCOPED: std::cell::RefCell<Option<std::rc::Rc<Budget>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl Budget {
+    /// Runs `f` with `self` as the budget of every [`evaluate`] call it
+    /// makes on this thread, so that a caller (grading a whole problem:
+    /// learner answers, staff answers, tolerances) bounds the total without
+    /// passing the budget through every layer. Scopes nest; the innermost
+    /// wins.
+    pub fn scope<T>(self, f: impl FnOnce() -> T) -> T {
+        let previous = SCOPED.with(|s| s.replace(Some(std::rc::Rc::new(self))));
+        // Restored even if `f` panics, so a later grading never inherits it.
+        struct Restore(Option<std::rc::Rc<Budget>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0.take();
+                SCOPED.with(|s| *s.borrow_mut() = previous);
+            }
+        }
+        let _restore = Restore(previous);
+        f()
+    }
+}
+
+/// Refuses text longer than the evaluator reads.
+fn check_length(expr: &str) -> Result<(), CalcError> {
+    // Bytes first: a cheap bound before counting characters.
+    if expr.len() > MAX_EXPRESSION_CHARS && expr.chars().count() > MAX_EXPRESSION_CHARS {
+        return Err(CalcError::TooComplex(format!(
+            "the expression is longer than {MAX_EXPRESSION_CHARS} characters"
+        )));
+    }
+    Ok(())
 }
 
 /// Python's `str.isspace`, used for Open edX's blank-expression check.
@@ -78,7 +165,9 @@ fn name_list(mut names: Vec<String>) -> String {
     names.join(", ")
 }
 
-/// Evaluates `expr` with the caller's variables.
+/// Evaluates `expr` with the caller's variables, within the budget of the
+/// enclosing [`Budget::scope`], or else the work of one evaluation
+/// ([`Budget::standard`]).
 ///
 /// Built-in constants are `pi`, `e`, `i` and `j`; a variable of the same
 /// name overrides them. Unless `case_sensitive`, variable, constant and
@@ -89,13 +178,30 @@ pub fn evaluate(
     vars: &HashMap<String, Complex64>,
     case_sensitive: bool,
 ) -> Result<Complex64, CalcError> {
+    match SCOPED.with(|s| s.borrow().clone()) {
+        Some(budget) => evaluate_within(expr, vars, case_sensitive, &budget),
+        None => evaluate_within(expr, vars, case_sensitive, &Budget::standard()),
+    }
+}
+
+/// [`evaluate`], drawing on a budget the caller shares between several
+/// evaluations. Reading the expression costs its length.
+pub fn evaluate_within(
+    expr: &str,
+    vars: &HashMap<String, Complex64>,
+    case_sensitive: bool,
+    budget: &Budget,
+) -> Result<Complex64, CalcError> {
+    check_length(expr)?;
     if expr.chars().all(is_py_space) {
         return Ok(Complex64::new(f64::NAN, 0.0));
     }
+    budget.spend(expr.len() as u64)?;
     let tree = parse::parse(expr)?;
     let mut env = eval::Env {
         vars: HashMap::new(),
         case_sensitive,
+        budget,
     };
     for name in funcs::CONSTANTS {
         if let Some(v) = funcs::constant(name) {
@@ -132,6 +238,7 @@ pub fn evaluate(
 /// out function names and the built-in constants (`pi`, `e`, `i`, `j`, in
 /// any case). A blank expression uses none. Fails only on a syntax error.
 pub fn variables_used(expr: &str) -> Result<Vec<String>, CalcError> {
+    check_length(expr)?;
     if expr.chars().all(is_py_space) {
         return Ok(Vec::new());
     }

@@ -27,10 +27,8 @@
 
 use super::CalcError;
 
-/// Deepest nesting of parentheses and function calls accepted. Open edX's
-/// parser runs out of Python stack at about 40 levels (it reports an error);
-/// this bound keeps Lectern's recursion safe and close to that behaviour.
-pub(crate) const MAX_DEPTH: usize = 36;
+/// Deepest nesting of parentheses and function calls (see the limits module).
+pub(crate) const MAX_DEPTH: usize = crate::limits::MAX_EXPRESSION_DEPTH;
 
 /// A sign token in a sum, or the sign written before a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +75,7 @@ pub(crate) fn parse(src: &str) -> Result<Node, CalcError> {
     };
     let tree = p.sum();
     if p.too_deep {
-        return Err(CalcError::Syntax {
-            position: 0,
-            message: format!("expression nested more than {MAX_DEPTH} levels deep"),
-        });
+        return Err(too_deep());
     }
     let Some(tree) = tree else {
         return Err(p.error_here());
@@ -92,13 +87,27 @@ pub(crate) fn parse(src: &str) -> Result<Node, CalcError> {
     Ok(tree)
 }
 
+fn too_deep() -> CalcError {
+    CalcError::Syntax {
+        position: 0,
+        message: format!("expression nested more than {MAX_DEPTH} levels deep"),
+    }
+}
+
 /// Checks parentheses balance first, as Open edX does, so that an unclosed
 /// parenthesis gets a clear message rather than a generic syntax error.
+/// Nesting deeper than [`MAX_DEPTH`] is refused here, before the parser
+/// recurses (every nesting level of the grammar opens a parenthesis).
 fn check_parens(src: &str) -> Result<(), CalcError> {
     let mut depth: i64 = 0;
     for (position, ch) in src.chars().enumerate() {
         match ch {
-            '(' => depth += 1,
+            '(' => {
+                depth += 1;
+                if depth > MAX_DEPTH as i64 {
+                    return Err(too_deep());
+                }
+            }
             ')' => {
                 depth -= 1;
                 if depth < 0 {

@@ -130,6 +130,7 @@ fn kind(e: &CalcError) -> &'static str {
         CalcError::DivisionByZero => "division by zero",
         CalcError::Domain(_) => "domain",
         CalcError::Overflow(_) => "overflow",
+        CalcError::TooComplex(_) => "too complex",
     }
 }
 
@@ -255,16 +256,80 @@ fn variables_used_lists_names_not_functions_or_constants() {
 
 #[test]
 fn deep_nesting_is_refused_not_overflowing() {
-    let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    // Within the length limit: a syntax error, as Open edX's RecursionError.
+    for deep in [
+        format!("{}1{}", "(".repeat(500), ")".repeat(500)),
+        format!("{}1{}", "sin(".repeat(300), ")".repeat(300)),
+        format!("{}1", "(".repeat(999)),
+    ] {
+        assert!(
+            matches!(
+                evaluate(&deep, &HashMap::new(), false),
+                Err(CalcError::Syntax { .. })
+            ),
+            "{}",
+            &deep[..20]
+        );
+    }
+    // Far past it (100,000 levels would overflow any recursive parser):
+    // refused before parsing.
+    let deeper = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
     assert!(matches!(
-        evaluate(&deep, &HashMap::new(), false),
-        Err(CalcError::Syntax { .. })
+        evaluate(&deeper, &HashMap::new(), false),
+        Err(CalcError::TooComplex(_))
     ));
     let ok = format!("{}1{}", "(".repeat(30), ")".repeat(30));
     assert_eq!(
         evaluate(&ok, &HashMap::new(), false).unwrap(),
         Complex64::new(1.0, 0.0)
     );
+}
+
+#[test]
+fn long_expressions_are_refused() {
+    use crate::limits::MAX_EXPRESSION_CHARS;
+    let at_limit = format!("1{}", "+1".repeat((MAX_EXPRESSION_CHARS - 1) / 2));
+    assert!(at_limit.len() <= MAX_EXPRESSION_CHARS);
+    let n = (at_limit.len() / 2 + 1) as f64;
+    assert_eq!(
+        evaluate(&at_limit, &HashMap::new(), false).unwrap(),
+        Complex64::new(n, 0.0)
+    );
+    let over = format!("{at_limit}+1+1");
+    let e = evaluate(&over, &HashMap::new(), false).unwrap_err();
+    assert!(matches!(e, CalcError::TooComplex(_)), "{e}");
+    assert!(e.to_string().contains("longer than"), "{e}");
+    assert!(matches!(
+        variables_used(&over),
+        Err(CalcError::TooComplex(_))
+    ));
+}
+
+#[test]
+fn work_is_bounded_by_a_budget() {
+    let vars = HashMap::new();
+    // One large factorial is fine; many in one answer are refused, not computed.
+    assert!(matches!(
+        evaluate("fact(9999)/fact(9998)", &vars, false),
+        Ok(z) if z.re == 9999.0
+    ));
+    // Only factorials pay per multiplication: a large argument elsewhere costs its size.
+    assert!(evaluate("abs(2^64-1)/2", &vars, false).is_ok());
+    let many = ["fact(9999)"; 8].join("+");
+    assert!(matches!(
+        evaluate(&many, &vars, false),
+        Err(CalcError::TooComplex(_))
+    ));
+    // A shared budget bounds a run of evaluations, not just each one.
+    let budget = Budget::new(2_000);
+    let runs = (0..100)
+        .take_while(|_| evaluate_within("1+2*3", &vars, false, &budget).is_ok())
+        .count();
+    assert!(runs > 10 && runs < 100, "{runs}");
+    // And a scope hands its budget to evaluate().
+    let used_up = Budget::new(3).scope(|| evaluate("1+2*3", &vars, false));
+    assert!(matches!(used_up, Err(CalcError::TooComplex(_))));
+    assert!(evaluate("1+2*3", &vars, false).is_ok());
 }
 
 mod never_panics {

@@ -16,10 +16,7 @@ use num_bigint::BigInt;
 use num_complex::Complex64 as C64;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-/// Largest exact integer kept, in bits (about 315,000 decimal digits).
-/// Python has no bound; past this Lectern reports an overflow instead of
-/// spending seconds and megabytes on a number no answer can use.
-pub(crate) const MAX_INT_BITS: u64 = 1 << 20;
+pub(crate) use crate::limits::MAX_INT_BITS;
 
 /// One number in an evaluation.
 #[derive(Debug, Clone, PartialEq)]

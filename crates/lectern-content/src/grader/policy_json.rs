@@ -45,6 +45,15 @@ impl GradingPolicy {
         };
         let graders = match root.get("GRADER") {
             None | Some(Value::Null) => GradingPolicy::default_graders(),
+            Some(Value::Array(items)) if items.len() > crate::limits::MAX_ASSIGNMENT_TYPES => {
+                return Err(GradingPolicyError::TooLarge {
+                    field: format!(
+                        "GRADER (at most {} assignment types)",
+                        crate::limits::MAX_ASSIGNMENT_TYPES
+                    ),
+                    value: items.len() as f64,
+                })
+            }
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
@@ -121,6 +130,13 @@ fn parse_assignment_type(index: usize, item: &Value) -> Result<AssignmentType, G
         Some(n) => count(&field("min_count"), n.trunc())?,
         None => 0,
     };
+    let max = crate::limits::MAX_ASSIGNMENT_MIN_COUNT;
+    if min_count > max {
+        return Err(GradingPolicyError::TooLarge {
+            field: format!("{} (at most {max})", field("min_count")),
+            value: f64::from(min_count),
+        });
+    }
     let drop_count = match optional_number(map, "drop_count", &field("drop_count"))? {
         Some(n) if n.fract() != 0.0 => {
             return Err(GradingPolicyError::NotWhole {
@@ -379,6 +395,11 @@ mod tests {
                 &["GRADER[0].min_count", "too large"],
             ),
             (
+                // Within u32, but every grade would pad a billion entries.
+                r#"{"GRADER": [{"type": "HW", "min_count": 1000000000}]}"#,
+                &["GRADER[0].min_count", "too large", "at most 1000"],
+            ),
+            (
                 r#"{"GRADER": [{"weight": 1}]}"#,
                 &["GRADER[0].type", "required"],
             ),
@@ -407,12 +428,18 @@ mod tests {
             (r#"[1, 2]"#, &["top level", "an object"]),
             (r#"{"GRADER": ["#, &["not valid JSON"]),
         ];
+        let many_types = format!(r#"{{"GRADER": [{}]}}"#, [r#"{"type": "T"}"#; 101].join(","));
+        let cases: Vec<(&str, &[&str])> = cases
+            .iter()
+            .copied()
+            .chain([(many_types.as_str(), &["GRADER", "at most 100", "101"][..])])
+            .collect();
         for (text, words) in cases {
             let err = match GradingPolicy::from_json(text) {
                 Ok(p) => panic!("{text} should be refused, got {p:?}"),
                 Err(e) => e.to_string(),
             };
-            for word in *words {
+            for word in words {
                 assert!(err.contains(word), "{text}: message {err:?} lacks {word:?}");
             }
         }

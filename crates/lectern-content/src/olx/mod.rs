@@ -61,6 +61,7 @@ use serde::{Deserialize, Serialize};
 pub use assets::content_type;
 pub use error::OlxError;
 pub use links::rewrite_static_links;
+pub use xml::nesting_depth;
 
 use crate::tree::{Asset, CourseTree};
 

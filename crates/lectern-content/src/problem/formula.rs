@@ -7,6 +7,10 @@
 //!
 //! Open edX draws samples from an unseeded global generator; Lectern draws
 //! them from the learner's seed so a grade can be reproduced.
+//!
+//! The sample count and the number of variables are bounded
+//! ([`crate::limits`]); all samples of one answer share one evaluation
+//! budget.
 
 use super::calc;
 use super::common::{shorten, single};
@@ -39,6 +43,12 @@ impl Formula {
         let spec = super::common::required_attr(resp, "samples")?;
         let samples = parse_samples(&spec)
             .ok_or_else(|| format!("formularesponse samples {spec:?} are malformed"))?;
+        // Problem::parse refuses this first; kept here so no path builds one.
+        if samples.count > crate::limits::MAX_FORMULA_SAMPLES {
+            return Err(format!(
+                "formularesponse samples {spec:?} asks for too many samples"
+            ));
+        }
         let tolerance =
             super::common::tolerance_param(resp).unwrap_or_else(|| DEFAULT_TOLERANCE.to_string());
         let types: Vec<&str> = resp
@@ -107,9 +117,12 @@ impl Formula {
         expr: &str,
         points: &[HashMap<String, Complex64>],
     ) -> Result<Vec<Complex64>, calc::CalcError> {
+        // One budget for every sample: the sample count cannot multiply
+        // the work an answer may ask for.
+        let budget = calc::Budget::standard();
         points
             .iter()
-            .map(|vars| calc::evaluate(expr, vars, self.case_sensitive))
+            .map(|vars| calc::evaluate_within(expr, vars, self.case_sensitive, &budget))
             .collect()
     }
 

@@ -22,6 +22,7 @@ mod checkbox;
 mod choice;
 mod common;
 mod formula;
+mod limits;
 mod numerical;
 mod option;
 mod pynum;
@@ -33,6 +34,7 @@ mod xml;
 
 use crate::calc;
 
+pub use limits::LimitError;
 pub use render::RenderView;
 pub use types::{
     Answer, ChoiceSpec, Correctness, Grading, InputError, InputKind, InputResult, InputSpec,
@@ -88,10 +90,7 @@ pub(crate) const INPUT_TAGS: &[&str] = &[
     "checkboxtextgroup",
 ];
 
-/// Longest single answer accepted (characters); longer ones are refused.
-pub const MAX_ANSWER_CHARS: usize = 10_000;
-/// Most values accepted in one checkbox answer.
-pub const MAX_ANSWER_VALUES: usize = 1_000;
+pub use crate::limits::{MAX_ANSWER_CHARS, MAX_ANSWER_VALUES};
 
 #[derive(Debug, Clone)]
 enum Kind {
@@ -140,11 +139,14 @@ pub fn problem_html_id(url_name: &str) -> String {
 
 impl Problem {
     /// Parses problem XML. `problem_id` is the block's url_name (it is
-    /// passed through [`problem_html_id`]). Fails only on XML that is not
-    /// well-formed (or has a DTD); unsupported content is reported by
+    /// passed through [`problem_html_id`]). Fails on XML that is not
+    /// well-formed (or has a DTD) and on a problem that asks for more work
+    /// than [`crate::limits`] allows ([`ProblemError::OverLimit`], naming
+    /// the attribute); unsupported content is reported by
     /// [`Problem::unsupported`] instead.
     pub fn parse(xml: &str, problem_id: &str) -> Result<Problem, ProblemError> {
         let mut root = xml::parse(xml)?;
+        limits::check(&root)?;
         let problem_id = problem_html_id(problem_id);
         let mut unsupported = Vec::new();
         for e in std::iter::once(&root).chain(root.descendants()) {
@@ -275,6 +277,16 @@ impl Problem {
     /// is graded as blank. `Err` means the submission is refused without
     /// using an attempt (also when the problem is not gradable).
     pub fn grade(
+        &self,
+        answers: &BTreeMap<String, Answer>,
+        seed: u64,
+    ) -> Result<Grading, InputError> {
+        // Every expression this check evaluates draws on one budget.
+        calc::Budget::new(crate::limits::MAX_GRADING_WORK)
+            .scope(|| self.grade_within(answers, seed))
+    }
+
+    fn grade_within(
         &self,
         answers: &BTreeMap<String, Answer>,
         seed: u64,

@@ -8,7 +8,10 @@
 //! Author markup is sanitized as one document so tables and lists that
 //! enclose inputs stay intact: each input is first written as a placeholder,
 //! and the generated controls (built from sanitized fragments and escaped
-//! values) replace the placeholders after sanitizing.
+//! values) replace the placeholders after sanitizing. A placeholder carries
+//! a random number drawn for each render, so author text that imitates one
+//! (to move an input, or to splice a control into an attribute) can never
+//! match.
 
 use super::types::{Answer, InputKind, InputResult, InputSpec};
 use super::xml::{escape_attr, escape_text, Element, Node};
@@ -158,6 +161,8 @@ struct Ctx<'a> {
     labels: Vec<Label>,
     correct: BTreeMap<String, Answer>,
     blocks: Vec<String>,
+    /// Drawn per render; makes placeholders unguessable.
+    nonce: u128,
     response_index: usize,
     /// (response index, next input index) for the responses being walked.
     stack: Vec<(usize, usize)>,
@@ -176,6 +181,7 @@ pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
         labels,
         correct,
         blocks: Vec::new(),
+        nonce: rand::random(),
         response_index: 0,
         stack: Vec::new(),
     };
@@ -183,7 +189,7 @@ pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
     walk(&problem.root, &mut html, &mut ctx);
     let mut page = clean_html(&html);
     for (n, block) in ctx.blocks.iter().enumerate() {
-        page = page.replacen(&placeholder(n), block, 1);
+        page = page.replacen(&placeholder(ctx.nonce, n), block, 1);
     }
     let mut out = format!(
         r#"<div class="problem" data-problem-id="{}">"#,
@@ -213,8 +219,8 @@ pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
     out
 }
 
-fn placeholder(n: usize) -> String {
-    format!("\u{E000}lectern-input-{n}\u{E001}")
+fn placeholder(nonce: u128, n: usize) -> String {
+    format!("\u{E000}lectern-input-{nonce:032x}-{n}\u{E001}")
 }
 
 fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
@@ -275,7 +281,7 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
                     .cloned()
                     .unwrap_or_default();
                 let block = input_block(spec, &label, ctx);
-                out.push_str(&placeholder(ctx.blocks.len()));
+                out.push_str(&placeholder(ctx.nonce, ctx.blocks.len()));
                 ctx.blocks.push(block);
             }
         }

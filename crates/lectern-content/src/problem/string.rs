@@ -220,8 +220,8 @@ fn compile(pattern: &str, case_insensitive: bool) -> Result<fancy_regex::Regex, 
     let flags = if case_insensitive { "(?i)" } else { "" };
     fancy_regex::RegexBuilder::new(&format!("{flags}^{pattern}$"))
         .backtrack_limit(BACKTRACK_LIMIT)
-        .delegate_size_limit(1 << 20)
-        .delegate_dfa_size_limit(1 << 20)
+        .delegate_size_limit(crate::limits::MAX_REGEX_COMPILED_BYTES)
+        .delegate_dfa_size_limit(crate::limits::MAX_REGEX_COMPILED_BYTES)
         .build()
         .map_err(|e| {
             e.to_string()

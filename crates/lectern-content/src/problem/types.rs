@@ -160,6 +160,10 @@ pub enum ProblemError {
     Xml(String),
     #[error("the problem XML is empty")]
     Empty,
+    /// The problem asks for more work than Lectern allows (see
+    /// [`crate::limits`]); names the attribute.
+    #[error("the problem asks for more than Lectern allows: {0}")]
+    OverLimit(#[from] super::limits::LimitError),
 }
 
 /// A submission was refused without using an attempt: it names the input

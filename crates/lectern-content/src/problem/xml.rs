@@ -3,6 +3,7 @@
 //! that the graders read and the renderer walks. Comments and processing
 //! instructions are dropped; they never reach a learner.
 
+use super::limits::LimitError;
 use super::types::ProblemError;
 
 /// An element: its tag, attributes in document order and children.
@@ -20,18 +21,44 @@ pub(crate) enum Node {
 }
 
 /// Parses problem XML. Open edX's legacy `<startouttext/>`/`<endouttext/>`
-/// markers become `<text>`/`</text>` first, as Open edX does.
+/// markers become `<text>`/`</text>` first, as Open edX does. XML larger or
+/// deeper than [`crate::limits`] allows is refused before the tree (whose
+/// walks recurse) is built.
 pub(crate) fn parse(xml: &str) -> Result<Element, ProblemError> {
+    use crate::limits::{MAX_PROBLEM_ELEMENTS, MAX_PROBLEM_XML_BYTES, MAX_PROBLEM_XML_DEPTH};
     if xml.trim().is_empty() {
         return Err(ProblemError::Empty);
+    }
+    if xml.len() > MAX_PROBLEM_XML_BYTES {
+        return Err(ProblemError::OverLimit(LimitError::new(
+            "size",
+            format!(
+                "the problem XML is {} bytes (at most {MAX_PROBLEM_XML_BYTES})",
+                xml.len()
+            ),
+        )));
+    }
+    // Before parsing: the parser recurses once per open element.
+    let depth = crate::olx::nesting_depth(xml);
+    if depth > MAX_PROBLEM_XML_DEPTH {
+        return Err(ProblemError::OverLimit(LimitError::new(
+            "nesting",
+            format!("elements are nested {depth} deep (at most {MAX_PROBLEM_XML_DEPTH})"),
+        )));
     }
     let text = rewrite_outtext(xml);
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
-        ..Default::default()
+        // Elements and text nodes; the element count is checked exactly later.
+        nodes_limit: (MAX_PROBLEM_ELEMENTS * 4) as u32,
     };
-    let doc = roxmltree::Document::parse_with_options(&text, opts)
-        .map_err(|e| ProblemError::Xml(e.to_string()))?;
+    let doc = roxmltree::Document::parse_with_options(&text, opts).map_err(|e| match e {
+        roxmltree::Error::NodesLimitReached => ProblemError::OverLimit(LimitError::new(
+            "elements",
+            format!("the problem has more than {MAX_PROBLEM_ELEMENTS} elements"),
+        )),
+        e => ProblemError::Xml(e.to_string()),
+    })?;
     Ok(own(doc.root_element()))
 }
 

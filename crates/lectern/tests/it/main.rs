@@ -10,6 +10,7 @@ mod bad_input;
 mod binary;
 mod correctness;
 mod journey;
+mod limits;
 mod media;
 mod openedx_api;
 mod page_answers;

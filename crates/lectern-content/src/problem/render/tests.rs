@@ -166,3 +166,30 @@ fn checked_boxes_and_hidden_correctness() {
         "{html}"
     );
 }
+
+#[test]
+fn author_text_cannot_forge_an_input_placeholder() {
+    // The text the renderer once used as a placeholder, written by an
+    // author in text and in an attribute, with and without a guessed nonce.
+    let forged = [
+        "\u{E000}lectern-input-0\u{E001}",
+        &format!("\u{E000}lectern-input-{:032x}-0\u{E001}", 0),
+    ]
+    .concat();
+    let xml = format!(
+        r#"<problem><p title="{forged}">Before {forged}</p><a href="/x" title="{forged}">link</a><stringresponse answer="cat"><textline/></stringresponse></problem>"#
+    );
+    let html = Problem::parse(&xml, "f")
+        .unwrap()
+        .render(&RenderView::new(1));
+    // The input is drawn once, where the response is, and nowhere else.
+    assert_eq!(html.matches("<input").count(), 1, "{html}");
+    let control = html.find(r#"name="f_2_1""#).unwrap();
+    assert!(html.find("link</a>").unwrap() < control, "{html}");
+    // Nothing generated landed inside an attribute: every title holds only
+    // the author's text.
+    for title in html.split(r#"title=""#).skip(1) {
+        let value = title.split('"').next().unwrap();
+        assert!(!value.contains('<') && !value.contains("f_2_1"), "{value}");
+    }
+}
