@@ -10,7 +10,8 @@
 //! - all sign-ins per client address, larger still (a school behind one NAT
 //!   signs in together), so even right passwords cannot keep the two password
 //!   hashers busy for everyone else;
-//! - registrations per client address.
+//! - registrations per client address, and password reset requests per
+//!   client address (a budget of the same size, kept apart).
 //!
 //! An attempt is counted *before* its password is hashed (a success is then
 //! forgiven by the failure budgets), so a flood of parallel guesses is capped too, and a refused
@@ -216,6 +217,9 @@ pub struct Throttle {
     addresses: Mutex<Table>,
     attempts: Mutex<Table>,
     registrations: Mutex<Table>,
+    /// Password reset requests per address: each may send a mail, so a
+    /// client cannot turn the site into a mail cannon.
+    resets: Mutex<Table>,
 }
 
 /// A sign-in attempt that passed the throttle; report how it ended.
@@ -282,6 +286,7 @@ impl Throttle {
             addresses: Mutex::new(Table::new(config.address_failures, config.window)),
             attempts: Mutex::new(Table::new(config.address_attempts, config.window)),
             registrations: Mutex::new(Table::new(config.registrations_per_address, config.window)),
+            resets: Mutex::new(Table::new(config.registrations_per_address, config.window)),
         }
     }
 
@@ -313,6 +318,12 @@ impl Throttle {
     /// Counts a registration from this address, or refuses it.
     pub fn begin_registration(&self, client: IpAddr) -> Result<(), RetryAfter> {
         lock(&self.registrations).take(&address_key(client), Instant::now())
+    }
+
+    /// Counts a password reset request from this address (the same budget
+    /// size as registrations, kept apart), or refuses it.
+    pub fn begin_reset(&self, client: IpAddr) -> Result<(), RetryAfter> {
+        lock(&self.resets).take(&address_key(client), Instant::now())
     }
 }
 

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::page_ctx;
 use crate::auth::{set_cookie, PageUser, SESSION_COOKIE};
+use crate::client_addr::ClientAddr;
 use crate::csrf::CsrfToken;
 use crate::error::{ApiResult, PageResult};
 use crate::extract::{FormOrJson, PageForm};
@@ -181,9 +182,13 @@ async fn reset_page(State(state): State<AppState>, csrf: Extension<CsrfToken>) -
 
 async fn request_reset(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     csrf: Extension<CsrfToken>,
     PageForm(form): PageForm<EmailForm>,
 ) -> PageResult<Response> {
+    if let Err(retry) = state.throttle.begin_reset(client) {
+        return Ok(retry.page());
+    }
     let ctx = page_ctx(&state, None, &csrf).await;
     match state.app.request_password_reset(&form.email).await {
         Ok(()) => Ok(render(&ResetRequest {
@@ -269,13 +274,18 @@ async fn confirm(
 /// Open edX's reset API: always 200 with the same body for a well-formed address.
 async fn api_reset(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     FormOrJson(form): FormOrJson<EmailForm>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
+    if let Err(retry) = state.throttle.begin_reset(client) {
+        return Ok(retry.json());
+    }
     state.app.request_password_reset(&form.email).await?;
     Ok(Json(json!({
         "success": true,
         "value": "If an account exists for this e-mail address, a password reset link has been sent to it."
-    })))
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -369,6 +369,30 @@ async fn the_token_endpoint_and_registration_are_throttled_too() {
         .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key("retry-after"));
+
+    // Password reset requests (each may send a mail) have a budget of their
+    // own per address, shared by the API and the page.
+    let reset = || {
+        let http = http.clone();
+        let url = format!("{}/user_api/v1/account/password_reset/", site.base);
+        async move {
+            http.post(url)
+                .form(&[("email", "amy@example.org")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(reset().await.status(), StatusCode::OK);
+    }
+    let r = reset().await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&r) > 50);
+    let r = page
+        .post_form("/password_reset", &[("email", s("amy@example.org"))])
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 fn request_series(metrics: &str) -> Vec<&str> {
