@@ -11,18 +11,7 @@ const MATHJAX: &str = "/assets/vendor/mathjax-3.2.2/tex-svg-full.js";
 const DEMO: &str = "course-v1:OpenedX+DemoX+DemoCourse";
 
 fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    for (path, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, path, *bytes).unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap()
+    crate::support::tar_gz(files)
 }
 
 /// Imports `archive` through the API as the site's admin.

@@ -57,20 +57,7 @@ fn archive(samples: usize) -> Vec<u8> {
             r#"{"course/R": {}}"#.to_string(),
         ),
     ];
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    for (path, text) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, path, text.as_bytes())
-            .unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap()
+    crate::support::tar_gz(&files)
 }
 
 /// The server process, killed when the test ends however it ends.

@@ -232,3 +232,21 @@ pub async fn bearer(base: &str, username: &str) -> String {
         body["access_token"].as_str().expect("access_token")
     )
 }
+
+/// A gzipped tar archive of `(path, text)` files, as Open edX exports are
+/// packed: the one way tests build course archives of their own.
+pub fn tar_gz<T: AsRef<[u8]>>(files: &[(&str, T)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, bytes) in files {
+        let bytes = bytes.as_ref();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, path, bytes).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
