@@ -63,7 +63,8 @@ struct LoginForm {
     next: String,
 }
 
-fn session_cookie(state: &AppState, secret: &str, max_age: i64) -> HeaderValue {
+/// The session cookie's header (an empty secret with max age 0 ends it).
+pub(crate) fn session_cookie(state: &AppState, secret: &str, max_age: i64) -> HeaderValue {
     let c = set_cookie(
         SESSION_COOKIE,
         secret,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Extension, Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,8 +16,9 @@ use lectern_app::AppError;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::accounts::session_cookie;
 use super::page_ctx;
-use crate::auth::{set_cookie, PageUser, SESSION_COOKIE};
+use crate::auth::PageUser;
 use crate::client_addr::ClientAddr;
 use crate::csrf::CsrfToken;
 use crate::error::{ApiResult, PageResult};
@@ -74,17 +75,6 @@ struct ResetConfirm {
 fn with_status(mut resp: Response, status: StatusCode) -> Response {
     *resp.status_mut() = status;
     resp
-}
-
-fn session_cookie(state: &AppState, secret: &str, max_age: i64) -> HeaderValue {
-    let c = set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age,
-        true,
-        state.config.secure_cookies,
-    );
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 async fn settings_page(
