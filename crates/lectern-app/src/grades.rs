@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult, StoreError};
 use crate::learning::{released_to_learners, PublishedCourse};
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::problems::problem_settings;
+use crate::selection;
 use crate::Lectern;
 
 /// One problem's score for the progress page.
@@ -76,10 +77,11 @@ enum Audience {
 }
 
 /// The problems a learner can answer in a subsection, in course order: those
-/// in its units. Problems inside containers Lectern shows as placeholders
-/// (split_test, library_content, conditional) cannot be answered, so they are
-/// left out rather than counted as zeros.
-fn problems_under<'a>(course: &'a PublishedCourse, root: &'a Block) -> Vec<&'a Block> {
+/// in its units, and inside `library_content` and `split_test` blocks only the
+/// children this learner is shown (`crate::selection`). Problems inside other
+/// containers (conditional) are shown as placeholders and cannot be answered,
+/// so they are left out rather than counted as zeros.
+fn problems_under<'a>(course: &'a PublishedCourse, root: &'a Block, user_id: i64) -> Vec<&'a Block> {
     let mut out = Vec::new();
     let mut stack: Vec<&Block> = vec![root];
     while let Some(b) = stack.pop() {
@@ -87,10 +89,13 @@ fn problems_under<'a>(course: &'a PublishedCourse, root: &'a Block) -> Vec<&'a B
             out.push(b);
             continue;
         }
-        if !matches!(b.block_type.as_str(), "sequential" | "vertical") {
+        if !matches!(b.block_type.as_str(), "sequential" | "vertical")
+            && !selection::is_randomizing(&b.block_type)
+        {
             continue;
         }
-        for c in b.children.iter().rev().filter_map(|c| course.tree.block(c)) {
+        let shown = selection::shown_children(&course.tree, b, user_id);
+        for c in shown.iter().rev().filter_map(|c| course.tree.block(c)) {
             stack.push(c);
         }
     }
@@ -121,7 +126,11 @@ impl Lectern {
         let now = self.now();
         // Parsing problems and walking the course is CPU work: the bounded pool.
         let (this, course, username) = (self.clone(), course.clone(), user.username.clone());
-        cpu::run(move || this.grade_report(username, &course, &states, staff, now, audience)).await
+        let user_id = user.id;
+        cpu::run(move || {
+            this.grade_report(username, user_id, &course, &states, staff, now, audience)
+        })
+        .await
     }
 
     /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
@@ -129,6 +138,7 @@ impl Lectern {
     fn grade_report(
         &self,
         username: String,
+        user_id: i64,
         course: &PublishedCourse,
         states: &HashMap<UsageKey, ProblemState>,
         staff: bool,
@@ -155,7 +165,7 @@ impl Lectern {
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
                 let mut hidden_until = None;
-                for p in problems_under(course, seq) {
+                for p in problems_under(course, seq, user_id) {
                     let pr = p.block_ref();
                     if !staff && !released_to_learners(tree, &pr, now) {
                         continue;

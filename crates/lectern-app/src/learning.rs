@@ -204,7 +204,11 @@ impl Lectern {
         let staff = self.sees_unreleased(user, key).await?;
         let now = self.now();
         let unit = BlockRef::new("vertical", unit_id);
-        let visible = |r: &BlockRef| staff || released_to_learners(&course.tree, r, now);
+        // A unit inside a split_test is the learner's only if drawn for them.
+        let visible = |r: &BlockRef| {
+            (staff || released_to_learners(&course.tree, r, now))
+                && crate::selection::shown_to(&course.tree, r, user.id)
+        };
         if course.tree.block(&unit).is_none() || !visible(&unit) {
             return Err(AppError::not_found(format!("unit {unit_id}")));
         }

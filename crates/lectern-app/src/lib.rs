@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod problems;
 pub mod profile;
 pub mod roster;
+pub mod selection;
 pub mod store;
 pub mod studio;
 pub mod transfer;

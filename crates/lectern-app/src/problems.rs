@@ -139,6 +139,8 @@ impl Lectern {
             .block(&usage.block)
             .filter(|b| b.block_type == "problem")
             .filter(|_| staff || released_to_learners(&course.tree, &usage.block, now))
+            // Not drawn for this learner in a library_content/split_test: not theirs.
+            .filter(|_| crate::selection::shown_to(&course.tree, &usage.block, user.id))
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("problem {usage}")))?;
         let problem = self.parsed_problem_async(&course, &block).await?;

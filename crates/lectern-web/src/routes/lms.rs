@@ -231,7 +231,12 @@ async fn unit(
     let staff = state.app.sees_unreleased(&user, &key).await?;
     let now = state.app.now();
     let mut blocks = Vec::new();
-    for child in tree.children(unit) {
+    // library_content and split_test blocks show the children drawn for this
+    // learner as ordinary blocks of the unit.
+    let leaves = tree
+        .children(unit)
+        .flat_map(|c| lectern_app::selection::shown_leaves(tree, c, user.id));
+    for child in leaves {
         if !staff && !released_to_learners(tree, &child.block_ref(), now) {
             continue;
         }
@@ -290,7 +295,7 @@ async fn jump_to(
         .tree
         .ancestry(&usage.block)
         .into_iter()
-        .rfind(|r| r.block_type == "vertical")
+        .find(|r| r.block_type == "vertical")
         .ok_or_else(|| AppError::not_found(format!("block {usage}")))?;
     let anchor = format!("#{}-{}", usage.block.block_type, usage.block.id);
     Ok(Redirect::to(&format!(
@@ -407,9 +412,9 @@ async fn problem_action(
         .tree
         .ancestry(&usage.block)
         .into_iter()
-        // The nearest unit: a problem in a vertical inside a split test is
-        // shown by that inner vertical's page.
-        .rfind(|r| r.block_type == "vertical");
+        // The outermost unit: a problem inside a split test's vertical is
+        // shown on the unit page that holds the split test.
+        .find(|r| r.block_type == "vertical");
     let unit_id = unit
         .map(|u| u.id)
         .ok_or_else(|| AppError::not_found(format!("problem {block_id}")))?;

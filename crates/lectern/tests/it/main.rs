@@ -8,6 +8,7 @@ mod accounts;
 mod authz;
 mod bad_input;
 mod binary;
+mod containers;
 mod correctness;
 mod journey;
 mod limits;
