@@ -80,20 +80,25 @@ async function main() {
     }
     if (!only || only === 'problems') {
       const parse = await (await newContext()).newPage();
-      const learners = [];
-      for (const [js, mode] of [[true, 'right'], [true, 'wrong'], [false, 'right'], [false, 'wrong']]) {
+      // Learners are added on demand: a problem inside library_content or
+      // split_test is shown only to the learners it is drawn for.
+      const addLearner = async (js, mode, n) => {
         const context = await newContext(js);
         const page = await context.newPage();
-        const name = `walker-${js ? 'js' : 'nojs'}-${mode}`;
+        const name = `walker-${js ? 'js' : 'nojs'}-${mode}${n ? `-${n + 1}` : ''}`;
         await register(page, site.base, name);
         for (const c of site.courses) {
           await page.goto(`${site.base}/courses/${c.key}/about`);
           const enrol = page.getByRole('button', { name: 'Enroll now' });
           if (await enrol.count()) await Promise.all([page.waitForNavigation(), enrol.click()]);
         }
-        learners.push({ context, page, js, mode, name });
+        return { context, page, js, mode, name };
+      };
+      const learners = [];
+      for (const [js, mode] of [[true, 'right'], [true, 'wrong'], [false, 'right'], [false, 'wrong']]) {
+        learners.push(await addLearner(js, mode, 0));
       }
-      await walkProblems({ base: site.base, courses: site.courses, learners, parsePage: parse, report });
+      await walkProblems({ base: site.base, courses: site.courses, learners, addLearner, parsePage: parse, report });
     }
   } catch (e) {
     report.fail('the suite itself stopped', [String(e.stack || e)]);

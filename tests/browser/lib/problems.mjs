@@ -163,25 +163,47 @@ async function answerOnce(base, learner, p, specs) {
   return problems;
 }
 
+/// The most learners of one kind (JavaScript on/off, right/wrong) the walk
+/// registers to find one a drawn problem is shown to.
+const MAX_LEARNERS_PER_KIND = 12;
+
 /// Walks every problem of every course with the given learners (each one
-/// enrolled everywhere, with its own `js` and `mode`), printing a line per answer.
-export async function walkProblems({ base, courses, learners, parsePage, report }) {
-  const probe = learners[0].context;
+/// enrolled everywhere, with its own `js` and `mode`), printing a line per
+/// answer. A problem inside library_content or split_test is shown only to
+/// the learners it is drawn for: for each kind of learner the walk takes the
+/// first to whom the problem API shows it, registering more (`addLearner`)
+/// up to MAX_LEARNERS_PER_KIND; a problem still drawn for nobody is a named skip.
+export async function walkProblems({ base, courses, learners, addLearner, parsePage, report }) {
+  const pools = learners.map((l) => [l]);
+  const drawnFor = async (pool, key) => {
+    for (let i = 0; i < MAX_LEARNERS_PER_KIND; i++) {
+      if (i === pool.length) pool.push(await addLearner(pool[0].js, pool[0].mode, i));
+      const r = await apiJson(pool[i].context, `${base}/api/problems/v1/${key}`);
+      if (r.status !== 404) return { learner: pool[i], ...r };
+    }
+    return null;
+  };
   for (const course of courses) {
     const xml = await problemXml(parsePage, course.archive);
-    const { keys, parents } = await courseProblems(base, probe, course.key);
+    const { keys, parents } = await courseProblems(base, learners[0].context, course.key);
     report.note(`${course.key}: ${keys.length} problems, ${Object.keys(xml).length} problem XMLs in ${course.name}`);
     for (const key of keys) {
       const block = key.split('@').pop();
-      const { status, body: api } = await apiJson(probe, `${base}/api/problems/v1/${key}`);
       const name = `${course.key} ${key}`;
+      const found = [];
+      for (const pool of pools) found.push(await drawnFor(pool, key));
+      if (found.some((f) => !f)) {
+        report.skip(`${name}: not drawn (library_content/split_test) for any of ${MAX_LEARNERS_PER_KIND} learners of a kind`);
+        continue;
+      }
+      const { status, body: api, learner: first } = found[0];
       if (status !== 200) { report.skip(`${name}: the problem API answered ${status} (${api && api.error})`); continue; }
       const types = [...new Set(api.inputs.map((i) => i.response_type))].join('+') || 'no inputs';
       if (!api.gradable) { report.skip(`${name} ${types}: not gradable by Lectern (${api.unsupported.join('; ')})`); continue; }
       if (api.closed) { report.skip(`${name} ${types}: closed to learners`); continue; }
       if (!xml[block]) { report.fail(`${name} ${types}: its XML is not in ${course.name}`); continue; }
       const p = { course: course.key, key, block };
-      const hidden = await notShown(base, learners[0].page, p, parents);
+      const hidden = await notShown(base, first.page, p, parents);
       if (hidden) {
         if (hidden.container) report.skip(`${name} ${types}: not shown to learners: inside ${hidden.container}, which the unit page shows as a placeholder`);
         else report.fail(`${name} ${types}`, [hidden.why]);
@@ -192,8 +214,8 @@ export async function walkProblems({ base, courses, learners, parsePage, report 
         .map(([id, s]) => `${id}: ${s.noRight}`);
       const lost = Object.entries(specs).filter(([, s]) => s.kind === 'unknown').map(([id]) => id);
       if (lost.length) { report.fail(`${name} ${types}`, [`the API's inputs ${lost.join(', ')} are not in the problem's XML`]); continue; }
-      const runs = learners.map(async (l) => {
-        const label = `${name} ${types} ${l.mode} JS-${l.js ? 'on' : 'off'}`;
+      const runs = found.map(async ({ learner: l }) => {
+        const label = `${name} ${types} ${l.mode} JS-${l.js ? 'on' : 'off'}${l === pools.find((q) => q.includes(l))[0] ? '' : ` (${l.name})`}`;
         if (l.mode === 'right' && noRight.length) return () => report.skip(`${label}: no right answer from the XML (${noRight.join('; ')})`);
         const noWrong = Object.entries(specs).filter(([, s]) => s.wrong === undefined && s.kind !== 'dropdown')
           .map(([id, s]) => `${id}: ${s.noWrong || s.noRight}`);

@@ -343,6 +343,8 @@ async fn problems_of(site: &TestSite, key: &str, learner_id: i64) -> Vec<Found> 
             .tree
             .children(unit)
             .filter(|b| b.block_type == "problem")
+            // Inside a split_test, only the group drawn for this learner.
+            .filter(|b| lectern_app::selection::shown_to(&course.tree, &b.block_ref(), learner_id))
         {
             let Ok(problem) = Problem::parse(b.body.as_deref().unwrap_or(""), &b.id) else {
                 continue;
@@ -472,12 +474,14 @@ async fn every_gradable_problem_of_every_course_is_answerable_in_the_page() {
             }
         }
     }
-    // Counted from the fixtures: problems Lectern grades that sit in units
-    // (those inside `library_content` are not shown by any page yet).
-    assert_eq!(choice_inputs, 18, "choice inputs in pages");
+    // Counted from the fixtures: problems Lectern grades that sit in units,
+    // and of those in a split_test's groups only bea's group (drawn from her
+    // user id, so fixed here); problems in library_content blocks, drawn per
+    // learner too, are walked by `containers` and the browser suite.
+    assert_eq!(choice_inputs, 16, "choice inputs in pages");
     assert_eq!(checkboxes, 2, "checkbox problems answered");
     assert!(
-        answered >= 17,
+        answered >= 15,
         "only {answered} problems answered ({inputs} inputs)"
     );
 }
