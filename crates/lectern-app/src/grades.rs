@@ -81,7 +81,11 @@ enum Audience {
 /// children this learner is shown (`crate::selection`). Problems inside other
 /// containers (conditional) are shown as placeholders and cannot be answered,
 /// so they are left out rather than counted as zeros.
-fn problems_under<'a>(course: &'a PublishedCourse, root: &'a Block, user_id: i64) -> Vec<&'a Block> {
+fn problems_under<'a>(
+    course: &'a PublishedCourse,
+    root: &'a Block,
+    user_id: i64,
+) -> Vec<&'a Block> {
     let mut out = Vec::new();
     let mut stack: Vec<&Block> = vec![root];
     while let Some(b) = stack.pop() {
@@ -125,20 +129,15 @@ impl Lectern {
         let staff = self.sees_unreleased(user, &course.record.key).await?;
         let now = self.now();
         // Parsing problems and walking the course is CPU work: the bounded pool.
-        let (this, course, username) = (self.clone(), course.clone(), user.username.clone());
-        let user_id = user.id;
-        cpu::run(move || {
-            this.grade_report(username, user_id, &course, &states, staff, now, audience)
-        })
-        .await
+        let (this, course, learner) = (self.clone(), course.clone(), user.clone());
+        cpu::run(move || this.grade_report(&learner, &course, &states, staff, now, audience)).await
     }
 
     /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
     /// per subsection and graded. Runs inside a [`cpu::run`] job.
     fn grade_report(
         &self,
-        username: String,
-        user_id: i64,
+        learner: &User,
         course: &PublishedCourse,
         states: &HashMap<UsageKey, ProblemState>,
         staff: bool,
@@ -165,7 +164,7 @@ impl Lectern {
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
                 let mut hidden_until = None;
-                for p in problems_under(course, seq, user_id) {
+                for p in problems_under(course, seq, learner.id) {
                     let pr = p.block_ref();
                     if !staff && !released_to_learners(tree, &pr, now) {
                         continue;
@@ -249,7 +248,7 @@ impl Lectern {
             }
         }
         GradeReport {
-            username,
+            username: learner.username.clone(),
             course_key: course.record.key.clone(),
             grade,
             chapters,

@@ -26,7 +26,11 @@ fn draw(user_id: i64, tree: &CourseTree, container: &Block, label: &str) -> u64 
     let mut h = Sha256::new();
     h.update(user_id.to_string().as_bytes());
     h.update(b"|");
-    h.update(tree.usage_key(&container.block_ref()).to_string().as_bytes());
+    h.update(
+        tree.usage_key(&container.block_ref())
+            .to_string()
+            .as_bytes(),
+    );
     h.update(b"|");
     h.update(label.as_bytes());
     let d = h.finalize();
@@ -152,7 +156,12 @@ mod tests {
         let mut t = CourseTree::new(key, "C");
         let mut lib = Block::new("library_content", "lib");
         lib.fields.insert("max_count".into(), "2".into());
-        t.insert_child(&CourseTree::root_ref(), lib, None).unwrap();
+        let mut parent = CourseTree::root_ref();
+        for (ty, id) in [("chapter", "c"), ("sequential", "s"), ("vertical", "v")] {
+            t.insert_child(&parent, Block::new(ty, id), None).unwrap();
+            parent = BlockRef::new(ty, id);
+        }
+        t.insert_child(&parent, lib, None).unwrap();
         for i in 0..4 {
             t.insert_child(
                 &BlockRef::new("library_content", "lib"),

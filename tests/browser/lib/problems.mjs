@@ -198,6 +198,8 @@ export async function walkProblems({ base, courses, learners, addLearner, parseP
       }
       const { status, body: api, learner: first } = found[0];
       if (status !== 200) { report.skip(`${name}: the problem API answered ${status} (${api && api.error})`); continue; }
+      const odd = found.filter((f) => f.status !== 200);
+      if (odd.length) { report.fail(name, odd.map((f) => `the problem API answered ${f.status} to ${f.learner.name}`)); continue; }
       const types = [...new Set(api.inputs.map((i) => i.response_type))].join('+') || 'no inputs';
       if (!api.gradable) { report.skip(`${name} ${types}: not gradable by Lectern (${api.unsupported.join('; ')})`); continue; }
       if (api.closed) { report.skip(`${name} ${types}: closed to learners`); continue; }

@@ -40,7 +40,9 @@ export async function startSite({ bin, fixtures, adminPassword }) {
     '--email', 'admin@example.org', '--password-file', '-'], adminPassword + '\n');
   const child = spawn(bin, ['--data', data, 'serve', '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+    // The problem walk registers up to 48 learners (problems drawn per
+    // learner), more than one address may register by default.
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', LECTERN_REGISTRATIONS_PER_ADDRESS: '200' },
   });
   let log = '';
   const base = await new Promise((resolve, reject) => {

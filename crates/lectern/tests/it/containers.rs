@@ -119,8 +119,16 @@ async fn each_learner_answers_the_drawn_children_of_library_and_split_test_block
         let token = bearer(&site.base, &name).await;
 
         let mine = shown(&browser).await;
-        let library: Vec<&str> = mine.iter().copied().filter(|id| LIBRARY.contains(id)).collect();
-        let groups: Vec<&str> = mine.iter().copied().filter(|id| GROUPS.contains(id)).collect();
+        let library: Vec<&str> = mine
+            .iter()
+            .copied()
+            .filter(|id| LIBRARY.contains(id))
+            .collect();
+        let groups: Vec<&str> = mine
+            .iter()
+            .copied()
+            .filter(|id| GROUPS.contains(id))
+            .collect();
         assert_eq!(library.len(), 2, "{name}: two of four library problems");
         assert_eq!(groups.len(), 1, "{name}: one experiment group");
         assert_eq!(shown(&browser).await, mine, "{name}: stable across loads");
@@ -138,13 +146,20 @@ async fn each_learner_answers_the_drawn_children_of_library_and_split_test_block
         }
 
         // A problem not drawn is not the learner's: neither the API nor the form.
-        for id in LIBRARY.iter().chain(GROUPS.iter()).filter(|id| !mine.contains(*id)) {
+        for id in LIBRARY
+            .iter()
+            .chain(GROUPS.iter())
+            .filter(|id| !mine.contains(*id))
+        {
             let r = check_api(&site, &token, id).await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{name}: check of {id}");
             let r = browser
                 .post_form(
                     &format!("/courses/{KEY}/problem/{id}"),
-                    &[("action", "check".into()), (&format!("{id}_2_1"), "choice_0".into())],
+                    &[
+                        ("action", "check".into()),
+                        (&format!("{id}_2_1"), "choice_0".into()),
+                    ],
                 )
                 .await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{name}: form of {id}");
@@ -155,7 +170,10 @@ async fn each_learner_answers_the_drawn_children_of_library_and_split_test_block
         let r = browser
             .post_form(
                 &format!("/courses/{KEY}/problem/{first}"),
-                &[("action", "check".into()), (&format!("{first}_2_1"), "choice_0".into())],
+                &[
+                    ("action", "check".into()),
+                    (&format!("{first}_2_1"), "choice_0".into()),
+                ],
             )
             .await;
         assert_eq!(r.status(), StatusCode::OK);
