@@ -273,18 +273,7 @@ fn language_name(code: &str) -> String {
 mod tests {
     use super::*;
 
-    fn key() -> CourseKey {
-        CourseKey::new("O", "N", "R").unwrap()
-    }
-
-    fn video(fields: &[(&str, &str)], body: Option<&str>) -> Block {
-        let mut b = Block::new("video", "v1");
-        for (k, v) in fields {
-            b.fields.insert((*k).into(), (*v).into());
-        }
-        b.body = body.map(Into::into);
-        b
-    }
+    use super::sources::tests::{key, video};
 
     #[test]
     fn html5_video_with_transcript_cues_that_seek() {

@@ -141,14 +141,15 @@ pub fn file_url(raw: &str, key: &CourseKey) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn key() -> CourseKey {
+    pub(in crate::video) fn key() -> CourseKey {
         CourseKey::new("O", "N", "R").unwrap()
     }
 
-    fn video(fields: &[(&str, &str)], body: Option<&str>) -> Block {
+    /// A video block with these fields and body, for the tests of `video`.
+    pub(in crate::video) fn video(fields: &[(&str, &str)], body: Option<&str>) -> Block {
         let mut b = Block::new("video", "v1");
         for (k, v) in fields {
             b.fields.insert((*k).into(), (*v).into());

@@ -40,19 +40,7 @@ fn course() -> Vec<u8> {
     let policy = json!({"GRADER": [
         {"type": "Homework", "min_count": 1, "drop_count": 0, "weight": 1.0, "short_label": "HW"}],
         "GRADE_CUTOFFS": {"Pass": 0.5}});
-    let files = [
-        (
-            "course/course.xml",
-            r#"<course url_name="R" org="T" course="CT"/>"#.to_string(),
-        ),
-        ("course/course/R.xml", course),
-        ("course/policies/R/grading_policy.json", policy.to_string()),
-        (
-            "course/policies/R/policy.json",
-            r#"{"course/R": {}}"#.to_string(),
-        ),
-    ];
-    crate::support::tar_gz(&files)
+    crate::support::course_archive("T", "CT", &course, Some(&policy))
 }
 
 fn usage(id: &str) -> String {

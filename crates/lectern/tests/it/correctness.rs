@@ -42,19 +42,7 @@ fn course() -> Vec<u8> {
         {"type": "Homework", "min_count": 1, "drop_count": 0, "weight": 0.5, "short_label": "HW"},
         {"type": "Exam", "min_count": 1, "drop_count": 0, "weight": 0.5, "short_label": "Exam"}],
         "GRADE_CUTOFFS": {"Pass": 0.4}});
-    let files = [
-        (
-            "course/course.xml",
-            r#"<course url_name="R" org="T" course="SC"/>"#.to_string(),
-        ),
-        ("course/course/R.xml", course),
-        ("course/policies/R/grading_policy.json", policy.to_string()),
-        (
-            "course/policies/R/policy.json",
-            r#"{"course/R": {}}"#.to_string(),
-        ),
-    ];
-    crate::support::tar_gz(&files)
+    crate::support::course_archive("T", "SC", &course, Some(&policy))
 }
 
 fn usage(id: &str) -> String {

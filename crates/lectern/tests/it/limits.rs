@@ -25,18 +25,7 @@ fn course(problems: &str) -> Vec<u8> {
     let course = format!(
         r#"<course display_name="Limits"><chapter url_name="c1" display_name="W1"><sequential url_name="s1" display_name="S1"><vertical url_name="v1" display_name="U1">{problems}</vertical></sequential></chapter></course>"#
     );
-    let files = [
-        (
-            "course/course.xml",
-            r#"<course url_name="R" org="L" course="IM"/>"#.to_string(),
-        ),
-        ("course/course/R.xml", course),
-        (
-            "course/policies/R/policy.json",
-            r#"{"course/R": {}}"#.to_string(),
-        ),
-    ];
-    crate::support::tar_gz(&files)
+    crate::support::course_archive("L", "IM", &course, None)
 }
 
 async fn import(site: &TestSite, token: &str, archive: Vec<u8>) -> reqwest::Response {

@@ -26,19 +26,7 @@ pub fn grading_course(exam_weight: f64) -> Vec<u8> {
         {"type": "Homework", "min_count": 2, "drop_count": 1, "weight": 1.0 - exam_weight, "short_label": "HW"},
         {"type": "Exam", "min_count": 1, "drop_count": 0, "weight": exam_weight, "short_label": "Exam"}],
         "GRADE_CUTOFFS": {"A": 0.9, "Pass": 0.5}});
-    let files = [
-        (
-            "course/course.xml",
-            r#"<course url_name="R" org="T" course="G"/>"#.to_string(),
-        ),
-        ("course/course/R.xml", course),
-        ("course/policies/R/grading_policy.json", policy.to_string()),
-        (
-            "course/policies/R/policy.json",
-            r#"{"course/R": {}}"#.to_string(),
-        ),
-    ];
-    crate::support::tar_gz(&files)
+    crate::support::course_archive("T", "G", &course, Some(&policy))
 }
 
 struct Api {

@@ -46,18 +46,7 @@ fn archive(samples: usize) -> Vec<u8> {
         r#"<course display_name="Hostile"><chapter url_name="c" display_name="C"><sequential url_name="s" display_name="S" graded="true" format="Homework"><vertical url_name="v" display_name="V">{}</vertical></sequential></chapter></course>"#,
         hostile_problem(samples)
     );
-    let files = [
-        (
-            "course/course.xml",
-            r#"<course url_name="R" org="T" course="H"/>"#.to_string(),
-        ),
-        ("course/course/R.xml", course),
-        (
-            "course/policies/R/policy.json",
-            r#"{"course/R": {}}"#.to_string(),
-        ),
-    ];
-    crate::support::tar_gz(&files)
+    crate::support::course_archive("T", "H", &course, None)
 }
 
 /// The server process, killed when the test ends however it ends.

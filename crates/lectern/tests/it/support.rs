@@ -250,3 +250,28 @@ pub fn tar_gz<T: AsRef<[u8]>>(files: &[(&str, T)]) -> Vec<u8> {
     }
     builder.into_inner().unwrap().finish().unwrap()
 }
+
+/// A one-run course export (`course-v1:ORG+NUMBER+R`) of `course_xml` (the
+/// `<course>` element with its tree), with an optional grading policy.
+pub fn course_archive(
+    org: &str,
+    number: &str,
+    course_xml: &str,
+    grading_policy: Option<&serde_json::Value>,
+) -> Vec<u8> {
+    let mut files = vec![
+        (
+            "course/course.xml",
+            format!(r#"<course url_name="R" org="{org}" course="{number}"/>"#),
+        ),
+        ("course/course/R.xml", course_xml.to_string()),
+        (
+            "course/policies/R/policy.json",
+            r#"{"course/R": {}}"#.to_string(),
+        ),
+    ];
+    if let Some(policy) = grading_policy {
+        files.push(("course/policies/R/grading_policy.json", policy.to_string()));
+    }
+    tar_gz(&files)
+}
