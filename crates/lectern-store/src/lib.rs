@@ -7,7 +7,9 @@
 
 pub mod contract;
 mod contract_accounts;
+pub mod postgres;
 pub mod sqlite;
 mod time;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
