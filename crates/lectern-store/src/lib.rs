@@ -9,6 +9,7 @@ pub mod contract;
 mod contract_accounts;
 pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 mod time;
 
 pub use postgres::PgStore;

@@ -48,3 +48,25 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
         other => StoreError::Unavailable(format!("applying database migrations failed: {other}")),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_a_fresh_database_and_applies_migrations() {
+        let Some(admin) = crate::testing::postgres_admin_url() else {
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        let store = PgStore::open(&url).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert!(n >= 4, "{n}");
+        store.close().await;
+    }
+}

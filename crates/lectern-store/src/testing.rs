@@ -1,0 +1,56 @@
+//! Test support shared by this crate's contract tests and the binary's
+//! integration tests: a fresh, empty PostgreSQL database per test on the
+//! throwaway server that `scripts/postgres.sh` starts (the README's test
+//! command starts one and names it in `TEST_POSTGRES_URL`).
+//!
+//! Without that variable the PostgreSQL tests cannot run; they say so and
+//! pass only outside CI (`cargo test` on a laptop). Under CI (`CI` set) a
+//! missing server is a failure, so a green CI run always means both backends
+//! were tested.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+/// The variable naming the throwaway server's admin URL.
+pub const POSTGRES_URL_VAR: &str = "TEST_POSTGRES_URL";
+
+/// The admin URL of the test server, or `None` (with a note on stderr)
+/// when there is none and this is not CI. Panics under CI without one.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{POSTGRES_URL_VAR} is not set: CI must run the PostgreSQL tests (scripts/test.sh starts a server)")
+        }
+        _ => {
+            eprintln!("NOTE: {POSTGRES_URL_VAR} is not set; this PostgreSQL test did not run (scripts/postgres.sh starts a server)");
+            None
+        }
+    }
+}
+
+/// Creates an empty database with a unique name on the server at
+/// `admin_url` and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Error> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "lectern_test_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let options = PgConnectOptions::from_str(admin_url)?;
+    let mut admin = options.connect().await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(options.database(&name).to_url_lossy().to_string())
+}
