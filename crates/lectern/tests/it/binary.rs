@@ -19,8 +19,7 @@ pub(crate) fn free_port() -> u16 {
 /// Starts `lectern serve` in `dir`; returns it with the lines it printed
 /// within its first moments (the URL, and the setup link if there is one).
 pub(crate) fn serve(dir: &std::path::Path, port: u16) -> (Child, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
+    let mut child = crate::backend::lectern_in(dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -165,8 +164,7 @@ fn sigterm_lets_the_request_in_flight_finish_and_keeps_it() {
 fn user_create_makes_an_admin_from_a_password_on_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let doctor = || {
-        Command::new(BIN)
-            .current_dir(dir.path())
+        crate::backend::lectern_in(dir.path())
             .arg("doctor")
             .output()
             .unwrap()
@@ -174,8 +172,7 @@ fn user_create_makes_an_admin_from_a_password_on_stdin() {
     let out = doctor();
     assert!(!out.status.success(), "no administrator yet");
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  administrator"));
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
+    let mut child = crate::backend::lectern_in(dir.path())
         .args([
             "user",
             "create",
@@ -215,8 +212,7 @@ fn user_create_makes_an_admin_from_a_password_on_stdin() {
     // A second account with the same name is refused with the reason.
     let pw = dir.path().join("pw");
     std::fs::write(&pw, "another long password").unwrap();
-    let out = Command::new(BIN)
-        .current_dir(dir.path())
+    let out = crate::backend::lectern_in(dir.path())
         .args([
             "user",
             "create",

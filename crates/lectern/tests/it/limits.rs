@@ -116,8 +116,7 @@ fn the_cli_refuses_the_same_course() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.tar.gz");
     std::fs::write(&path, course(&formula("energy", "m,v@1,1:5,5#100000000"))).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lectern"))
-        .current_dir(dir.path())
+    let out = crate::backend::lectern_in(dir.path())
         .args(["import".as_ref(), path.as_os_str()])
         .output()
         .unwrap();

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod authz;
+mod backend;
 mod bad_input;
 mod binary;
 mod containers;
@@ -22,5 +23,6 @@ mod smtp_sink;
 mod static_files;
 mod support;
 mod transfer;
+mod two_nodes;
 mod uploads;
 mod websec;

@@ -60,8 +60,8 @@ impl Drop for Server {
 }
 
 fn lectern(data: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--data").arg(data).env_remove("RUST_LOG");
+    let mut cmd = crate::backend::lectern_in(data);
+    cmd.arg("--data").arg(data);
     cmd
 }
 
@@ -106,7 +106,7 @@ fn start(data: &std::path::Path) -> (Server, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new("prlimit")
+    let child = crate::backend::on_backend(&mut Command::new("prlimit"), data)
         .arg("--as=4000000000")
         .arg("--")
         .arg(BIN)

@@ -90,16 +90,7 @@ impl TestSite {
     }
 
     pub fn client(&self) -> Client {
-        let jar = Arc::new(Jar::default());
-        let http = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .build()
-            .expect("client");
-        Client {
-            http,
-            jar,
-            base: self.base.clone(),
-        }
+        Client::for_base(&self.base)
     }
 
     /// A signed-in client for a new account; `admin` accounts come through the setup link.
@@ -137,6 +128,20 @@ pub struct Client {
 }
 
 impl Client {
+    /// A browser-like client (its own cookie jar) for the site at `base`.
+    pub fn for_base(base: &str) -> Client {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("client");
+        Client {
+            http,
+            jar,
+            base: base.to_string(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -1,8 +1,6 @@
 //! Course import and export through Studio, the API and the CLI, on the real
 //! Open edX exports in the shared fixtures.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 
 use crate::support::{json, s, TestSite};
@@ -259,11 +257,7 @@ async fn the_api_imports_and_exports_and_reimport_replaces_the_draft() {
 
 /// Runs the compiled `lectern` in `dir` and returns what it did.
 fn lectern(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lectern"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
+    crate::backend::lectern_in(dir).args(args).output().unwrap()
 }
 
 #[test]

@@ -77,6 +77,7 @@ fn limited(dir: &Path) -> std::process::Command {
         .env("MALLOC_ARENA_MAX", "2")
         .env_remove("RUST_LOG")
         .current_dir(dir);
+    crate::backend::on_backend(&mut c, dir);
     c
 }
 

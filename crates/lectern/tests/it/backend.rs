@@ -1,0 +1,62 @@
+//! Which database the integration suite runs on. The README's test command
+//! runs the suite twice: once on SQLite (the default) and once with
+//! `TEST_DATABASE=postgres`, where every test site and every `lectern`
+//! process a test starts gets its own fresh database on the throwaway server
+//! named by `TEST_POSTGRES_URL` (see `lectern_store::testing`).
+
+use std::path::Path;
+use std::process::Command;
+
+/// The variable that selects the backend (`sqlite`, the default, or `postgres`).
+const BACKEND_VAR: &str = "TEST_DATABASE";
+
+/// Where the database URL of a data folder's PostgreSQL database is kept, so
+/// that every command a test runs in one folder uses one database.
+const URL_FILE: &str = "test-database-url";
+
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND_VAR).is_ok_and(|v| v == "postgres")
+}
+
+/// `lectern` run in `dir` on this run's backend: on PostgreSQL,
+/// `LECTERN_DATABASE_URL` names the folder's own database (made on first use).
+pub fn lectern_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lectern"));
+    cmd.current_dir(dir).env_remove("RUST_LOG");
+    on_backend(&mut cmd, dir);
+    cmd
+}
+
+/// Points a command that runs `lectern` (perhaps through `prlimit`) at the
+/// database of the data folder `dir` on this run's backend.
+pub fn on_backend<'c>(cmd: &'c mut Command, dir: &Path) -> &'c mut Command {
+    if let Some(url) = database_url_for(dir) {
+        cmd.env("LECTERN_DATABASE_URL", url);
+    }
+    cmd
+}
+
+/// The PostgreSQL URL for a data folder, or `None` on SQLite.
+pub fn database_url_for(dir: &Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let file = dir.join(URL_FILE);
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return Some(url);
+    }
+    let admin = std::env::var(lectern_store::testing::POSTGRES_URL_VAR)
+        .expect("TEST_DATABASE=postgres needs TEST_POSTGRES_URL (scripts/postgres.sh)");
+    let url = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(lectern_store::testing::fresh_postgres_database(&admin))
+    })
+    .join()
+    .expect("creating a test database")
+    .expect("creating a test database");
+    std::fs::write(&file, &url).expect("remembering the test database");
+    Some(url)
+}
