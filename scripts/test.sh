@@ -44,8 +44,24 @@ smtp_venv=target/smtp-venv
 "$smtp_venv/bin/python" -c 'import aiosmtpd.handlers'
 export TEST_SMTP_PYTHON="$PWD/$smtp_venv/bin/python"
 
-step "unit and integration tests"
-cargo test --workspace --locked
+# Both backends: a throwaway PostgreSQL (Debian's packages, installed when
+# missing) in a temporary folder with its own port and socket folder, stopped
+# when this script ends. Tests make a fresh database each on it.
+step "PostgreSQL test server (throwaway)"
+pg_dir=$(mktemp -d /tmp/lectern-pg.XXXXXX)
+trap 'bash scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pg_dir")
+export TEST_POSTGRES_URL
+echo "PostgreSQL at $TEST_POSTGRES_URL"
+
+step "store contract suite on SQLite and on PostgreSQL"
+cargo test --locked -p lectern-store
+
+step "unit and integration tests on SQLite"
+cargo test --workspace --locked --exclude lectern-store
+
+step "integration tests on PostgreSQL"
+TEST_DATABASE=postgres cargo test --locked -p lectern --test it
 
 # Differential tests: the same inputs through Lectern and through Open edX's
 # own Python code (openedx-calc; xblocks-contrib's CAPA problems), compared.
