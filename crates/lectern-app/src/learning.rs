@@ -10,6 +10,7 @@ use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRecord, Enrollment, User};
+use crate::store::CourseDates;
 use crate::Lectern;
 
 /// A published course as the learner sees it.
@@ -17,6 +18,9 @@ use crate::Lectern;
 pub struct PublishedCourse {
     pub record: CourseRecord,
     pub version: i64,
+    /// The identity of this version (`CourseRecord::publish_id`), which the
+    /// caches key on.
+    pub publish_id: String,
     pub tree: Arc<CourseTree>,
 }
 
@@ -53,6 +57,15 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
+}
+
+/// A course's start and end from its root block, for the store to keep.
+pub fn course_dates(tree: &CourseTree) -> CourseDates {
+    let date = |f: &str| tree.root().and_then(|r| r.field(f)).and_then(parse_date);
+    CourseDates {
+        start: date("start"),
+        end: date("end"),
+    }
 }
 
 /// Whether a learner (not staff) may see this block now.
@@ -96,7 +109,10 @@ impl Lectern {
         let version = record
             .published_version
             .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
-        let tree = match self.courses.get(key, version) {
+        let publish_id = record.publish_id.clone().ok_or_else(|| {
+            AppError::Internal(format!("published version {version} of {key} has no publish id"))
+        })?;
+        let tree = match self.courses.get(&publish_id) {
             Some(t) => t,
             None => {
                 let tree = self.store.published(key, version).await?.ok_or_else(|| {
@@ -109,13 +125,14 @@ impl Lectern {
                     Arc::new(tree)
                 })
                 .await?;
-                self.courses.put(key, version, tree.clone());
+                self.courses.put(&publish_id, tree.clone());
                 tree
             }
         };
         Ok(PublishedCourse {
             record,
             version,
+            publish_id,
             tree,
         })
     }

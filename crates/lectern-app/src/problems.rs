@@ -110,7 +110,7 @@ impl Lectern {
         block: &Block,
     ) -> AppResult<Arc<Problem>> {
         self.problems
-            .get_or_parse(&course.record.key, course.version, block)
+            .get_or_parse(&course.publish_id, block)
             .map_err(|e| AppError::invalid(format!("This problem cannot be shown: {e}")))
     }
 
@@ -121,7 +121,7 @@ impl Lectern {
         course: &PublishedCourse,
         block: &Block,
     ) -> AppResult<Arc<Problem>> {
-        if let Some(p) = self.problems.get(&course.record.key, course.version, block) {
+        if let Some(p) = self.problems.get(&course.publish_id, block) {
             return Ok(p);
         }
         let (this, course, block) = (self.clone(), course.clone(), block.clone());
