@@ -186,7 +186,7 @@ impl Lectern {
     /// The published course if `user` may read its content: enrolled, or on its team.
     pub async fn courseware(&self, user: &User, key: &CourseKey) -> AppResult<PublishedCourse> {
         let course = self.published_course(key).await?;
-        if self.is_course_author(user, key).await? {
+        if self.visibility(user, key).await?.sees_unreleased() {
             return Ok(course);
         }
         if self.enrollment(user, key).await?.is_some() {
@@ -205,9 +205,10 @@ impl Lectern {
         }
     }
 
-    /// Whether `user` sees unreleased content of this course (its team and admins do).
+    /// Whether `user` sees unreleased content of this course: see
+    /// [`crate::visibility`], which decides it.
     pub async fn sees_unreleased(&self, user: &User, key: &CourseKey) -> AppResult<bool> {
-        self.is_course_author(user, key).await
+        Ok(self.visibility(user, key).await?.sees_unreleased())
     }
 
     /// A unit of the published course, with previous/next units the user may see.
@@ -218,15 +219,13 @@ impl Lectern {
         unit_id: &str,
     ) -> AppResult<UnitPage> {
         let course = self.courseware(user, key).await?;
-        let staff = self.sees_unreleased(user, key).await?;
-        let now = self.now();
+        let sees = self.visibility(user, key).await?;
         let unit = BlockRef::new("vertical", unit_id);
         // A unit inside a split_test is the learner's only if drawn for them.
         let visible = |r: &BlockRef| {
-            (staff || released_to_learners(&course.tree, r, now))
-                && crate::selection::shown_to(&course.tree, r, user.id)
+            sees.shows(&course.tree, r) && crate::selection::shown_to(&course.tree, r, user.id)
         };
-        if course.tree.block(&unit).is_none() || !visible(&unit) {
+        if !visible(&unit) {
             return Err(AppError::not_found(format!("unit {unit_id}")));
         }
         let units: Vec<BlockRef> = course
@@ -252,14 +251,6 @@ impl Lectern {
         })
     }
 
-    /// The first unit a learner can open, to start a course.
-    pub fn first_visible_unit(&self, tree: &CourseTree, staff: bool) -> Option<BlockRef> {
-        let now = self.now();
-        tree.units()
-            .into_iter()
-            .map(Block::block_ref)
-            .find(|r| staff || released_to_learners(tree, r, now))
-    }
 }
 
 #[cfg(test)]
