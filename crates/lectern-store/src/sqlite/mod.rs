@@ -186,3 +186,6 @@ mod tests {
         assert!(err.to_string().contains("newer Lectern"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod node_tests;
