@@ -13,6 +13,7 @@ mod correctness;
 mod journey;
 mod limits;
 mod media;
+mod nodes;
 mod openedx_api;
 mod page_answers;
 mod passwords;
