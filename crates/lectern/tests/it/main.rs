@@ -24,4 +24,5 @@ mod static_files;
 mod support;
 mod transfer;
 mod uploads;
+mod visibility;
 mod websec;
