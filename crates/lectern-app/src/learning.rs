@@ -125,7 +125,14 @@ impl Lectern {
                     Arc::new(tree)
                 })
                 .await?;
-                self.courses.put(&publish_id, tree.clone());
+                // The record and the tree were two reads: if the database
+                // was swapped in between (a restore, a failover), the tree
+                // may belong to another publish. Serve it this once, but
+                // only cache it under an id the database still confirms.
+                let still = self.store.course(key).await?.and_then(|r| r.publish_id);
+                if still.as_deref() == Some(publish_id.as_str()) {
+                    self.courses.put(&publish_id, tree.clone());
+                }
                 tree
             }
         };
