@@ -89,32 +89,6 @@ impl TestSite {
         }
     }
 
-    /// A second node of the same site: its own `Lectern` (own caches), own
-    /// store handle and own port, over this site's database file.
-    pub async fn another_node(&self) -> TestSite {
-        let store = SqliteStore::open(&self._dir.path().join("lectern.db"))
-            .await
-            .expect("store");
-        let app = Lectern::new(Arc::new(store), AppSettings::default());
-        let state = AppState::new(app.clone(), WebConfig::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let router = lectern_web::app(state.clone());
-        tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, service).await.expect("serve");
-        });
-        TestSite {
-            base: format!("http://{addr}"),
-            app,
-            state,
-            // The database stays in the first node's folder.
-            _dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
     pub fn client(&self) -> Client {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
@@ -151,6 +125,32 @@ impl TestSite {
         let resp = c.post_form(&path, &form).await;
         assert_eq!(resp.status(), StatusCode::OK, "signing up {username}");
         c
+    }
+
+    /// A second node of the same site: its own `Lectern` (own caches), own
+    /// store handle and own port, over this site's database file.
+    pub async fn another_node(&self) -> TestSite {
+        let store = SqliteStore::open(&self._dir.path().join("lectern.db"))
+            .await
+            .expect("store");
+        let app = Lectern::new(Arc::new(store), AppSettings::default());
+        let state = AppState::new(app.clone(), WebConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = lectern_web::app(state.clone());
+        tokio::spawn(async move {
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.expect("serve");
+        });
+        TestSite {
+            base: format!("http://{addr}"),
+            app,
+            state,
+            // The database stays in the first node's folder.
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 }
 
