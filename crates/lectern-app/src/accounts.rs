@@ -249,9 +249,8 @@ impl Lectern {
     /// once (on one node or two), one becomes admin and the other is told
     /// the link was used.
     pub async fn complete_setup(&self, secret: &str, r: &Registration) -> AppResult<User> {
-        let used = || {
-            AppError::Forbidden("This setup link has expired or was already used.".into())
-        };
+        let used =
+            || AppError::Forbidden("This setup link has expired or was already used.".into());
         if !self.setup_secret_valid(secret).await? {
             return Err(used());
         }

@@ -52,12 +52,8 @@ impl CourseCache {
 /// Same reasoning: a published version's problem XML never changes.
 #[derive(Default)]
 pub struct ProblemCache {
-    inner: Mutex<
-        HashMap<
-            (String, lectern_content::BlockRef),
-            Arc<lectern_content::problem::Problem>,
-        >,
-    >,
+    inner:
+        Mutex<HashMap<(String, lectern_content::BlockRef), Arc<lectern_content::problem::Problem>>>,
 }
 
 /// Past this many parsed problems the cache starts over (a crude but bounded policy).

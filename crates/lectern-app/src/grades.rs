@@ -17,10 +17,10 @@ use serde::Serialize;
 use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
 use crate::learning::PublishedCourse;
-use crate::visibility::Visibility;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::problems::problem_settings;
 use crate::selection;
+use crate::visibility::Visibility;
 use crate::Lectern;
 
 /// One problem's score for the progress page.

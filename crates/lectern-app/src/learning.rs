@@ -110,7 +110,9 @@ impl Lectern {
             .published_version
             .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
         let publish_id = record.publish_id.clone().ok_or_else(|| {
-            AppError::Internal(format!("published version {version} of {key} has no publish id"))
+            AppError::Internal(format!(
+                "published version {version} of {key} has no publish id"
+            ))
         })?;
         let tree = match self.courses.get(&publish_id) {
             Some(t) => t,
@@ -257,7 +259,6 @@ impl Lectern {
             next,
         })
     }
-
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use lectern_content::tree::{level_of, Level};
 use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 
 use crate::error::{AppError, AppResult, StoreError};
-use crate::model::{CourseRecord, CourseRole, User};
 use crate::learning::course_dates;
+use crate::model::{CourseRecord, CourseRole, User};
 use crate::Lectern;
 
 /// Leaf block types an author can add from Studio.
@@ -160,7 +160,9 @@ impl Lectern {
             let out = edit(&mut tree)?;
             match self
                 .store
-                .save_draft(&tree, course_dates(&tree), revision, self.now()).await {
+                .save_draft(&tree, course_dates(&tree), revision, self.now())
+                .await
+            {
                 Ok(_) => return Ok(out),
                 Err(StoreError::StaleRevision) => continue,
                 Err(e) => return Err(e.into()),

@@ -37,8 +37,7 @@ impl Visibility {
 
     /// Whether block `r` exists and is shown to this person.
     pub fn shows(&self, tree: &CourseTree, r: &BlockRef) -> bool {
-        tree.block(r).is_some()
-            && (self.sees_unreleased || released_to_learners(tree, r, self.now))
+        tree.block(r).is_some() && (self.sees_unreleased || released_to_learners(tree, r, self.now))
     }
 
     /// The first unit this person can open, to start a course.

@@ -259,7 +259,10 @@ async fn courses(store: &dyn Store) {
 }
 
 async fn import(store: &dyn Store) {
-    let owner = store.create_user(&new_user("Imogen")).await.expect("imogen");
+    let owner = store
+        .create_user(&new_user("Imogen"))
+        .await
+        .expect("imogen");
     let tree = sample_tree("IMP");
     let bytes = b"static file";
     let blob = NewBlob {
@@ -276,7 +279,13 @@ async fn import(store: &dyn Store) {
         Some(&bytes[..])
     );
     let (rec, v) = store
-        .import_course(&tree, dates(), &[], Some((owner.id, CourseRole::Staff)), Utc::now())
+        .import_course(
+            &tree,
+            dates(),
+            &[],
+            Some((owner.id, CourseRole::Staff)),
+            Utc::now(),
+        )
         .await
         .expect("re-import");
     assert_eq!(

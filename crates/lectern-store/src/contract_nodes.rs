@@ -37,7 +37,10 @@ pub async fn setup_link(store: &dyn Store) {
     assert!(store.setup_link_valid("first-link", now).await.expect("v"));
     assert!(!store.setup_link_valid("second-link", now).await.expect("v"));
     assert!(
-        !store.setup_link_valid("first-link", later).await.expect("v"),
+        !store
+            .setup_link_valid("first-link", later)
+            .await
+            .expect("v"),
         "an expired link does not work"
     );
     let fresh = store
@@ -86,7 +89,10 @@ async fn first_admin_once(a: &dyn Store, b: &dyn Store) {
         a.set_user_admin(winner.id, false).await.expect("reset");
     }
     // With an admin in place, a valid link still creates nobody.
-    let admin = a.create_user(&person("standing", true)).await.expect("admin");
+    let admin = a
+        .create_user(&person("standing", true))
+        .await
+        .expect("admin");
     let secret = a
         .setup_link("late", now + Duration::hours(1), now)
         .await

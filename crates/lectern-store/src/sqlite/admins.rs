@@ -11,7 +11,11 @@ use super::{map_err, SqliteStore};
 use crate::time::to_millis;
 
 impl SqliteStore {
-    pub(super) async fn guarded_admin_loss(&self, id: UserId, loss: AdminLoss) -> StoreResult<bool> {
+    pub(super) async fn guarded_admin_loss(
+        &self,
+        id: UserId,
+        loss: AdminLoss,
+    ) -> StoreResult<bool> {
         let column = match loss {
             AdminLoss::RevokeAdmin => "is_admin",
             AdminLoss::Deactivate => "is_active",
@@ -96,15 +100,14 @@ impl SqliteStore {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         // Using the link up first takes the write lock: a second completion
         // waits, then finds no link. Dropping `tx` rolls everything back.
-        let used = sqlx::query(
-            "DELETE FROM site_setup WHERE id = 1 AND secret = ? AND expires_at > ?",
-        )
-        .bind(secret)
-        .bind(to_millis(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
+        let used =
+            sqlx::query("DELETE FROM site_setup WHERE id = 1 AND secret = ? AND expires_at > ?")
+                .bind(secret)
+                .bind(to_millis(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
         if used == 0 {
             return Ok(None);
         }

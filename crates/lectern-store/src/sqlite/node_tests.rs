@@ -17,7 +17,8 @@ fn course(name: &str, text: &str) -> CourseTree {
     let mut tree = CourseTree::new(key, name);
     let mut ch = Block::new("chapter", "ch1");
     ch.display_name = Some(text.into());
-    tree.insert_child(&CourseTree::root_ref(), ch, None).unwrap();
+    tree.insert_child(&CourseTree::root_ref(), ch, None)
+        .unwrap();
     tree
 }
 

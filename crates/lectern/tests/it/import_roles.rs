@@ -49,18 +49,28 @@ async fn the_importer_of_a_new_course_is_its_instructor_and_team_members_keep_th
     for name in ["carl", "tess"] {
         site.user(name, false).await;
         let r = root
-            .post_form(&format!("/admin/users/{name}"), &[("change", s("make_creator"))])
+            .post_form(
+                &format!("/admin/users/{name}"),
+                &[("change", s("make_creator"))],
+            )
             .await;
         assert_eq!(r.status(), StatusCode::OK);
     }
     let r = import(&site, &bearer(&site.base, "carl").await).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(roles(&site).await, vec![(s("carl"), CourseRole::Instructor)]);
+    assert_eq!(
+        roles(&site).await,
+        vec![(s("carl"), CourseRole::Instructor)]
+    );
 
     let r = root
         .post_form(
             "/admin/course-roles",
-            &[("username", s("tess")), ("course_key", s(KEY)), ("role", s("staff"))],
+            &[
+                ("username", s("tess")),
+                ("course_key", s(KEY)),
+                ("role", s("staff")),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -23,7 +23,10 @@ async fn both_nodes_print_the_same_setup_link_and_either_accepts_it() {
     let b = a.another_node().await;
     let link_a = a.app.setup_secret().await.unwrap().expect("a link");
     let link_b = b.app.setup_secret().await.unwrap().expect("a link");
-    assert_eq!(link_a, link_b, "a restart or a second node prints the same link");
+    assert_eq!(
+        link_a, link_b,
+        "a restart or a second node prints the same link"
+    );
 
     let path = format!("/setup/{link_a}");
     assert_eq!(a.client().get(&path).await.status(), StatusCode::OK);
@@ -52,7 +55,11 @@ async fn two_people_completing_setup_at_once_make_one_admin() {
         statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::FORBIDDEN),
         "one admin, one refusal: {statuses:?}"
     );
-    let loser = if ra.status() == StatusCode::OK { rb } else { ra };
+    let loser = if ra.status() == StatusCode::OK {
+        rb
+    } else {
+        ra
+    };
     let page = loser.text().await.unwrap();
     assert!(page.contains("already used"), "{page}");
     let mut admins = 0;
@@ -69,7 +76,10 @@ async fn two_people_completing_setup_at_once_make_one_admin() {
 async fn signed_in(site: &TestSite, username: &str) -> Client {
     let c = site.client();
     let r = c
-        .post_form("/login", &[("login", s(username)), ("password", s(PASSWORD))])
+        .post_form(
+            "/login",
+            &[("login", s(username)), ("password", s(PASSWORD))],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK, "signing in {username}");
     c

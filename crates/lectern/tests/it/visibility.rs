@@ -49,12 +49,13 @@ async fn sees_future(site: &TestSite, browser: &Client, token: &str, username: &
     let (status, outline) = browser.text(&format!("/courses/{KEY}/")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(outline.contains("Open week"));
-    let unit = browser.get(&format!("/courses/{KEY}/unit/vlater")).await.status();
-    let problem = api(format!(
-        "/api/problems/v1/block-v1:T+VIS+R+type@problem+block@plater"
-    ))
-    .await
-    .status();
+    let unit = browser
+        .get(&format!("/courses/{KEY}/unit/vlater"))
+        .await
+        .status();
+    let problem = api("/api/problems/v1/block-v1:T+VIS+R+type@problem+block@plater".to_string())
+        .await
+        .status();
     let v2 = api(format!("/api/courses/v2/blocks/?course_id={QKEY}"))
         .await
         .text()
@@ -107,7 +108,9 @@ async fn the_team_sees_unreleased_content_everywhere_and_learners_nowhere() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let learner = site.user("lena", false).await;
-    let r = learner.post_form(&format!("/courses/{KEY}/enroll"), &[]).await;
+    let r = learner
+        .post_form(&format!("/courses/{KEY}/enroll"), &[])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let lena = bearer(&site.base, "lena").await;
@@ -117,6 +120,12 @@ async fn the_team_sees_unreleased_content_everywhere_and_learners_nowhere() {
         vec![false; 6],
         "outline, unit, problem API, blocks v2, blocks v1, progress"
     );
-    assert_eq!(sees_future(&site, &staff, &tess, "tess").await, vec![true; 6]);
-    assert_eq!(sees_future(&site, &root, &root_token, "root").await, vec![true; 6]);
+    assert_eq!(
+        sees_future(&site, &staff, &tess, "tess").await,
+        vec![true; 6]
+    );
+    assert_eq!(
+        sees_future(&site, &root, &root_token, "root").await,
+        vec![true; 6]
+    );
 }
