@@ -195,12 +195,12 @@ impl Lectern {
     /// The published course if `user` may read its content: enrolled, or on its team.
     pub async fn courseware(&self, user: &User, key: &CourseKey) -> AppResult<PublishedCourse> {
         let course = self.published_course(key).await?;
-        if self.visibility(user, key).await?.sees_unreleased() {
+        let sees = self.visibility(user, key).await?;
+        if sees.sees_unreleased() {
             return Ok(course);
         }
         if self.enrollment(user, key).await?.is_some() {
-            // As in Open edX, enrolled learners wait for the course to start.
-            if let Some(start) = course.record.start.filter(|s| *s > self.now()) {
+            if let Some(start) = sees.opens_at(&course.record) {
                 return Err(AppError::Forbidden(format!(
                     "This course starts on {}; its content opens then.",
                     start.format("%-d %B %Y at %H:%M UTC")

@@ -13,7 +13,7 @@ use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 
 use crate::error::AppResult;
 use crate::learning::released_to_learners;
-use crate::model::User;
+use crate::model::{CourseRecord, User};
 use crate::Lectern;
 
 /// What one person may see of one course's release schedule, now.
@@ -33,6 +33,14 @@ impl Visibility {
     /// The moment the answer was taken for.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// When the course opens to this person, if it has not yet: as in Open
+    /// edX, learners wait for the course's start; the team does not.
+    pub fn opens_at(&self, course: &CourseRecord) -> Option<DateTime<Utc>> {
+        course
+            .start
+            .filter(|start| !self.sees_unreleased && *start > self.now)
     }
 
     /// Whether block `r` exists and is shown to this person.
