@@ -109,6 +109,14 @@ impl Lectern {
 
     /// Creates an account, optionally a site admin (used by `lectern user create`).
     pub async fn create_account(&self, r: &Registration, admin: bool) -> AppResult<User> {
+        let new = self.new_user(r, admin).await?;
+        let user = self.store.create_user(&new).await?;
+        tracing::info!(user = %user.username, admin, "account created");
+        Ok(user)
+    }
+
+    /// A validated registration with its password hashed, ready to store.
+    async fn new_user(&self, r: &Registration, admin: bool) -> AppResult<NewUser> {
         if let Err(field_errors) = validate_registration(r) {
             return Err(AppError::Invalid {
                 message: "Please correct the marked fields.".into(),
@@ -117,17 +125,14 @@ impl Lectern {
         }
         let password = r.password.clone();
         let password_hash = self.with_hasher(move || hash_password(&password)).await??;
-        let new = NewUser {
+        Ok(NewUser {
             username: r.username.trim().to_string(),
             email: r.email.trim().to_lowercase(),
             name: r.name.trim().to_string(),
             password_hash,
             is_admin: admin,
             is_course_creator: admin,
-        };
-        let user = self.store.create_user(&new).await?;
-        tracing::info!(user = %user.username, admin, "account created");
-        Ok(user)
+        })
     }
 
     /// Checks a username (or e-mail) and password. The same message for an
@@ -214,42 +219,48 @@ impl Lectern {
             .await?)
     }
 
-    /// On a site with no admin, a fresh one-time setup secret (to print as a
-    /// link); `None` once an admin exists.
+    /// On a site with no admin, the site's one setup secret (to print as a
+    /// link): kept in the database, so every node prints the same link and
+    /// any of them accepts it; a new one only once it has expired. `None`
+    /// once an admin exists.
     pub async fn setup_secret(&self) -> AppResult<Option<String>> {
         if self.store.count_admins().await? > 0 {
             return Ok(None);
         }
-        let secret = new_secret();
-        // Setup tokens belong to no user yet; user id 0 never exists.
-        let token = AuthToken {
-            token_hash: secret_hash(&secret),
-            user_id: 0,
-            kind: TokenKind::Setup,
-            expires_at: self.now() + self.settings.setup_ttl,
-        };
-        self.store.insert_token(&token).await?;
+        let now = self.now();
+        let secret = self
+            .store
+            .setup_link(&new_secret(), now + self.settings.setup_ttl, now)
+            .await?;
         Ok(Some(secret))
     }
 
     /// Whether a setup secret may still be used.
     pub async fn setup_secret_valid(&self, secret: &str) -> AppResult<bool> {
-        if self.store.count_admins().await? > 0 || secret.len() > 200 {
+        if secret.is_empty() || secret.len() > 200 || self.store.count_admins().await? > 0 {
             return Ok(false);
         }
-        let token = self.store.token(&secret_hash(secret), self.now()).await?;
-        Ok(token.is_some_and(|t| t.kind == TokenKind::Setup))
+        Ok(self.store.setup_link_valid(secret, self.now()).await?)
     }
 
-    /// Creates the first admin through the setup link; the link then stops working.
+    /// Creates the first admin through the setup link; the link then stops
+    /// working. Using up the link, checking that no admin exists and creating
+    /// the account are one transaction: of two people completing setup at
+    /// once (on one node or two), one becomes admin and the other is told
+    /// the link was used.
     pub async fn complete_setup(&self, secret: &str, r: &Registration) -> AppResult<User> {
+        let used =
+            || AppError::Forbidden("This setup link has expired or was already used.".into());
         if !self.setup_secret_valid(secret).await? {
-            return Err(AppError::Forbidden(
-                "This setup link has expired or was already used.".into(),
-            ));
+            return Err(used());
         }
-        let user = self.create_account(r, true).await?;
-        self.store.delete_token(&secret_hash(secret)).await?;
+        let new = self.new_user(r, true).await?;
+        let user = self
+            .store
+            .complete_setup(secret, &new, self.now())
+            .await?
+            .ok_or_else(used)?;
+        tracing::info!(user = %user.username, "first admin created through the setup link");
         Ok(user)
     }
 

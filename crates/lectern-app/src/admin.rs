@@ -5,6 +5,7 @@ use lectern_content::CourseKey;
 
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRole, SiteStats, User};
+use crate::store::AdminLoss;
 use crate::Lectern;
 
 pub const USERS_PER_PAGE: i64 = 50;
@@ -53,22 +54,23 @@ impl Lectern {
     ) -> AppResult<User> {
         self.require_admin(admin)?;
         let target = self.user_by_username(username).await?;
-        let removes_admin =
-            matches!(change, UserChange::RevokeAdmin | UserChange::Deactivate) && target.is_admin;
-        if removes_admin && self.store.count_admins().await? <= 1 {
-            return Err(AppError::invalid(
-                "The last site administrator cannot be removed or deactivated.",
-            ));
-        }
+        // Removing an admin's power is one guarded write in the store, so two
+        // admins removing each other at once (from two nodes) leave one.
+        let guarded = |loss| async move {
+            if self.store.remove_admin_power(target.id, loss).await? {
+                Ok(())
+            } else {
+                Err(AppError::invalid(
+                    "The last site administrator cannot be removed or deactivated.",
+                ))
+            }
+        };
         match change {
             UserChange::Activate => self.store.set_user_active(target.id, true).await?,
-            UserChange::Deactivate => {
-                self.store.set_user_active(target.id, false).await?;
-                // A deactivated account loses its sessions and tokens at once.
-                self.store.delete_user_tokens(target.id).await?;
-            }
+            // A deactivated account loses its sessions and tokens at once.
+            UserChange::Deactivate => guarded(AdminLoss::Deactivate).await?,
             UserChange::MakeAdmin => self.store.set_user_admin(target.id, true).await?,
-            UserChange::RevokeAdmin => self.store.set_user_admin(target.id, false).await?,
+            UserChange::RevokeAdmin => guarded(AdminLoss::RevokeAdmin).await?,
             UserChange::MakeCourseCreator => {
                 self.store.set_user_course_creator(target.id, true).await?
             }

@@ -1,17 +1,24 @@
 //! Published course versions are immutable, so a parsed version can be kept
-//! in memory by (course, version) and never needs invalidating; the only
-//! question ever asked of the database is which version is newest.
+//! in memory and never needs invalidating; the only question asked of the
+//! database on every request is which version is newest (so a node sees
+//! another node's publish on its next request).
+//!
+//! Entries are keyed by the version's `publish_id`, a random identity stored
+//! with the version, not by (course, version number): a restored backup, a
+//! failover to another database or a course deleted and created again can
+//! bring back a version number with different content, but never a
+//! `publish_id`, so no request is ever answered from a stale entry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use lectern_content::{CourseKey, CourseTree};
+use lectern_content::CourseTree;
 
 /// At most this many versions are kept; the oldest-used go first.
 const CAPACITY: usize = 64;
 
-/// (course, version) → (tree, last use).
-type Entries = HashMap<(CourseKey, i64), (Arc<CourseTree>, u64)>;
+/// publish id → (tree, last use).
+type Entries = HashMap<String, (Arc<CourseTree>, u64)>;
 
 #[derive(Default)]
 pub struct CourseCache {
@@ -20,16 +27,16 @@ pub struct CourseCache {
 }
 
 impl CourseCache {
-    pub fn get(&self, key: &CourseKey, version: i64) -> Option<Arc<CourseTree>> {
+    pub fn get(&self, publish_id: &str) -> Option<Arc<CourseTree>> {
         let tick = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        map.get_mut(&(key.clone(), version)).map(|entry| {
+        map.get_mut(publish_id).map(|entry| {
             entry.1 = tick;
             entry.0.clone()
         })
     }
 
-    pub fn put(&self, key: &CourseKey, version: i64, tree: Arc<CourseTree>) {
+    pub fn put(&self, publish_id: &str, tree: Arc<CourseTree>) {
         let tick = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= CAPACITY {
@@ -37,20 +44,16 @@ impl CourseCache {
                 map.remove(&oldest);
             }
         }
-        map.insert((key.clone(), version), (tree, tick));
+        map.insert(publish_id.to_string(), (tree, tick));
     }
 }
 
-/// Parsed problems of published versions, by (course, version, block).
+/// Parsed problems of published versions, by (publish id, block).
 /// Same reasoning: a published version's problem XML never changes.
 #[derive(Default)]
 pub struct ProblemCache {
-    inner: Mutex<
-        HashMap<
-            (CourseKey, i64, lectern_content::BlockRef),
-            Arc<lectern_content::problem::Problem>,
-        >,
-    >,
+    inner:
+        Mutex<HashMap<(String, lectern_content::BlockRef), Arc<lectern_content::problem::Problem>>>,
 }
 
 /// Past this many parsed problems the cache starts over (a crude but bounded policy).
@@ -60,11 +63,10 @@ impl ProblemCache {
     /// The parsed problem if it is cached.
     pub fn get(
         &self,
-        key: &CourseKey,
-        version: i64,
+        publish_id: &str,
         block: &lectern_content::Block,
     ) -> Option<Arc<lectern_content::problem::Problem>> {
-        let k = (key.clone(), version, block.block_ref());
+        let k = (publish_id.to_string(), block.block_ref());
         self.inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -76,15 +78,14 @@ impl ProblemCache {
     /// it through [`crate::cpu::run`].
     pub fn get_or_parse(
         &self,
-        key: &CourseKey,
-        version: i64,
+        publish_id: &str,
         block: &lectern_content::Block,
     ) -> Result<Arc<lectern_content::problem::Problem>, lectern_content::problem::ProblemError>
     {
-        if let Some(p) = self.get(key, version, block) {
+        if let Some(p) = self.get(publish_id, block) {
             return Ok(p);
         }
-        let k = (key.clone(), version, block.block_ref());
+        let k = (publish_id.to_string(), block.block_ref());
         let parsed = Arc::new(lectern_content::problem::Problem::parse(
             block.body.as_deref().unwrap_or(""),
             &block.id,

@@ -16,10 +16,11 @@ use serde::Serialize;
 
 use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
-use crate::learning::{released_to_learners, PublishedCourse};
+use crate::learning::PublishedCourse;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::problems::problem_settings;
 use crate::selection;
+use crate::visibility::Visibility;
 use crate::Lectern;
 
 /// One problem's score for the progress page.
@@ -126,11 +127,10 @@ impl Lectern {
         if let Some(r) = replacing {
             states.insert(r.usage_key.clone(), r.clone());
         }
-        let staff = self.sees_unreleased(user, &course.record.key).await?;
-        let now = self.now();
+        let sees = self.visibility(user, &course.record.key).await?;
         // Parsing problems and walking the course is CPU work: the bounded pool.
         let (this, course, learner) = (self.clone(), course.clone(), user.clone());
-        cpu::run(move || this.grade_report(&learner, &course, &states, staff, now, audience)).await
+        cpu::run(move || this.grade_report(&learner, &course, &states, sees, audience)).await
     }
 
     /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
@@ -140,10 +140,10 @@ impl Lectern {
         learner: &User,
         course: &PublishedCourse,
         states: &HashMap<UsageKey, ProblemState>,
-        staff: bool,
-        now: chrono::DateTime<chrono::Utc>,
+        sees: Visibility,
         audience: Audience,
     ) -> GradeReport {
+        let (staff, now) = (sees.sees_unreleased(), sees.now());
         let tree = &course.tree;
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
@@ -166,7 +166,7 @@ impl Lectern {
                 let mut hidden_until = None;
                 for p in problems_under(course, seq, learner.id) {
                     let pr = p.block_ref();
-                    if !staff && !released_to_learners(tree, &pr, now) {
+                    if !sees.shows(tree, &pr) {
                         continue;
                     }
                     let Ok(problem) = self.parsed_problem(course, p) else {

@@ -10,6 +10,7 @@ use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRecord, Enrollment, User};
+use crate::store::CourseDates;
 use crate::Lectern;
 
 /// A published course as the learner sees it.
@@ -17,6 +18,9 @@ use crate::Lectern;
 pub struct PublishedCourse {
     pub record: CourseRecord,
     pub version: i64,
+    /// The identity of this version (`CourseRecord::publish_id`), which the
+    /// caches key on.
+    pub publish_id: String,
     pub tree: Arc<CourseTree>,
 }
 
@@ -53,6 +57,15 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
+}
+
+/// A course's start and end from its root block, for the store to keep.
+pub fn course_dates(tree: &CourseTree) -> CourseDates {
+    let date = |f: &str| tree.root().and_then(|r| r.field(f)).and_then(parse_date);
+    CourseDates {
+        start: date("start"),
+        end: date("end"),
+    }
 }
 
 /// Whether a learner (not staff) may see this block now.
@@ -96,7 +109,12 @@ impl Lectern {
         let version = record
             .published_version
             .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
-        let tree = match self.courses.get(key, version) {
+        let publish_id = record.publish_id.clone().ok_or_else(|| {
+            AppError::Internal(format!(
+                "published version {version} of {key} has no publish id"
+            ))
+        })?;
+        let tree = match self.courses.get(&publish_id) {
             Some(t) => t,
             None => {
                 let tree = self.store.published(key, version).await?.ok_or_else(|| {
@@ -109,13 +127,21 @@ impl Lectern {
                     Arc::new(tree)
                 })
                 .await?;
-                self.courses.put(key, version, tree.clone());
+                // The record and the tree were two reads: if the database
+                // was swapped in between (a restore, a failover), the tree
+                // may belong to another publish. Serve it this once, but
+                // only cache it under an id the database still confirms.
+                let still = self.store.course(key).await?.and_then(|r| r.publish_id);
+                if still.as_deref() == Some(publish_id.as_str()) {
+                    self.courses.put(&publish_id, tree.clone());
+                }
                 tree
             }
         };
         Ok(PublishedCourse {
             record,
             version,
+            publish_id,
             tree,
         })
     }
@@ -169,12 +195,12 @@ impl Lectern {
     /// The published course if `user` may read its content: enrolled, or on its team.
     pub async fn courseware(&self, user: &User, key: &CourseKey) -> AppResult<PublishedCourse> {
         let course = self.published_course(key).await?;
-        if self.is_course_author(user, key).await? {
+        let sees = self.visibility(user, key).await?;
+        if sees.sees_unreleased() {
             return Ok(course);
         }
         if self.enrollment(user, key).await?.is_some() {
-            // As in Open edX, enrolled learners wait for the course to start.
-            if let Some(start) = course.record.start.filter(|s| *s > self.now()) {
+            if let Some(start) = sees.opens_at(&course.record) {
                 return Err(AppError::Forbidden(format!(
                     "This course starts on {}; its content opens then.",
                     start.format("%-d %B %Y at %H:%M UTC")
@@ -188,9 +214,10 @@ impl Lectern {
         }
     }
 
-    /// Whether `user` sees unreleased content of this course (its team and admins do).
+    /// Whether `user` sees unreleased content of this course: see
+    /// [`crate::visibility`], which decides it.
     pub async fn sees_unreleased(&self, user: &User, key: &CourseKey) -> AppResult<bool> {
-        self.is_course_author(user, key).await
+        Ok(self.visibility(user, key).await?.sees_unreleased())
     }
 
     /// A unit of the published course, with previous/next units the user may see.
@@ -201,15 +228,13 @@ impl Lectern {
         unit_id: &str,
     ) -> AppResult<UnitPage> {
         let course = self.courseware(user, key).await?;
-        let staff = self.sees_unreleased(user, key).await?;
-        let now = self.now();
+        let sees = self.visibility(user, key).await?;
         let unit = BlockRef::new("vertical", unit_id);
         // A unit inside a split_test is the learner's only if drawn for them.
         let visible = |r: &BlockRef| {
-            (staff || released_to_learners(&course.tree, r, now))
-                && crate::selection::shown_to(&course.tree, r, user.id)
+            sees.shows(&course.tree, r) && crate::selection::shown_to(&course.tree, r, user.id)
         };
-        if course.tree.block(&unit).is_none() || !visible(&unit) {
+        if !visible(&unit) {
             return Err(AppError::not_found(format!("unit {unit_id}")));
         }
         let units: Vec<BlockRef> = course
@@ -233,15 +258,6 @@ impl Lectern {
             previous,
             next,
         })
-    }
-
-    /// The first unit a learner can open, to start a course.
-    pub fn first_visible_unit(&self, tree: &CourseTree, staff: bool) -> Option<BlockRef> {
-        let now = self.now();
-        tree.units()
-            .into_iter()
-            .map(Block::block_ref)
-            .find(|r| staff || released_to_learners(tree, r, now))
     }
 }
 

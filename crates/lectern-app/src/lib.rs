@@ -27,6 +27,7 @@ pub mod selection;
 pub mod store;
 pub mod studio;
 pub mod transfer;
+pub mod visibility;
 
 use std::sync::Arc;
 

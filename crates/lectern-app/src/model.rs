@@ -92,6 +92,10 @@ pub struct CourseRecord {
     pub created_at: DateTime<Utc>,
     /// The newest published version, if any.
     pub published_version: Option<i64>,
+    /// The identity of that version: random, stored with it, never reused
+    /// even when a restore or a re-created course repeats a version number.
+    /// Caches of published content are keyed by it.
+    pub publish_id: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
     /// The draft's revision, bumped by every edit.
     pub draft_revision: i64,

@@ -18,7 +18,7 @@ use lectern_content::{Block, UsageKey};
 use crate::correctness::SubmissionView;
 use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
-use crate::learning::{released_to_learners, PublishedCourse};
+use crate::learning::PublishedCourse;
 use crate::model::{ProblemState, Submission, User};
 use crate::Lectern;
 
@@ -110,7 +110,7 @@ impl Lectern {
         block: &Block,
     ) -> AppResult<Arc<Problem>> {
         self.problems
-            .get_or_parse(&course.record.key, course.version, block)
+            .get_or_parse(&course.publish_id, block)
             .map_err(|e| AppError::invalid(format!("This problem cannot be shown: {e}")))
     }
 
@@ -121,7 +121,7 @@ impl Lectern {
         course: &PublishedCourse,
         block: &Block,
     ) -> AppResult<Arc<Problem>> {
-        if let Some(p) = self.problems.get(&course.record.key, course.version, block) {
+        if let Some(p) = self.problems.get(&course.publish_id, block) {
             return Ok(p);
         }
         let (this, course, block) = (self.clone(), course.clone(), block.clone());
@@ -132,13 +132,13 @@ impl Lectern {
     /// whether its answer may be shown.
     pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
         let course = self.courseware(user, &usage.course).await?;
-        let staff = self.sees_unreleased(user, &usage.course).await?;
-        let now = self.now();
+        let sees = self.visibility(user, &usage.course).await?;
+        let staff = sees.sees_unreleased();
         let block = course
             .tree
             .block(&usage.block)
             .filter(|b| b.block_type == "problem")
-            .filter(|_| staff || released_to_learners(&course.tree, &usage.block, now))
+            .filter(|_| sees.shows(&course.tree, &usage.block))
             // Not drawn for this learner in a library_content/split_test: not theirs.
             .filter(|_| crate::selection::shown_to(&course.tree, &usage.block, user.id))
             .cloned()

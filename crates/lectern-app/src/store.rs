@@ -30,6 +30,24 @@ pub struct PasswordReset {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A course's start and end as the app reads them from its root block
+/// (`learning::course_dates`): the store keeps them beside the course for
+/// listings and enrolment, and never parses dates itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CourseDates {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// How an admin loses their power: see [`UserStore::remove_admin_power`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminLoss {
+    /// `is_admin` cleared.
+    RevokeAdmin,
+    /// `is_active` cleared and every session and token of the user ended.
+    Deactivate,
+}
+
 #[async_trait]
 pub trait UserStore {
     async fn create_user(&self, new: &NewUser) -> StoreResult<User>;
@@ -43,6 +61,36 @@ pub trait UserStore {
     async fn set_user_admin(&self, id: UserId, admin: bool) -> StoreResult<()>;
     async fn set_user_course_creator(&self, id: UserId, creator: bool) -> StoreResult<()>;
     async fn count_admins(&self) -> StoreResult<i64>;
+    /// Applies `loss` to user `id` unless that would leave the site without
+    /// an active admin: then `false` and nothing changes. One guarded write,
+    /// safe when two admins remove each other at the same moment from two
+    /// nodes: exactly one of them succeeds. (PostgreSQL: lock the active
+    /// admin rows `FOR UPDATE`, ordered by id, then count and write in the
+    /// same transaction; a plain `UPDATE … WHERE (SELECT count(*) …) > 1`
+    /// is not enough at READ COMMITTED, where both statements count the
+    /// other admin from their own snapshot and both succeed.)
+    async fn remove_admin_power(&self, id: UserId, loss: AdminLoss) -> StoreResult<bool>;
+    /// The site's setup link secret while the site has no admin: the stored
+    /// one if it has not expired, else `candidate` (stored with
+    /// `expires_at`). Every node asking gets the same secret.
+    async fn setup_link(
+        &self,
+        candidate: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String>;
+    /// Whether `secret` is the site's unexpired setup link.
+    async fn setup_link_valid(&self, secret: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// In one transaction: uses up the setup link `secret` (if unexpired),
+    /// checks the site still has no active admin, and creates `admin`.
+    /// `None` (nothing written) when the link is unknown, expired or used,
+    /// or an admin exists: of two concurrent completions exactly one wins.
+    async fn complete_setup(
+        &self,
+        secret: &str,
+        admin: &NewUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
     /// In one transaction: replaces the password hash and ends every session
     /// and bearer token of the user except `keep` (a token hash), and every
     /// pending password reset link.
@@ -103,6 +151,7 @@ pub trait CourseStore {
     async fn create_course(
         &self,
         draft: &CourseTree,
+        dates: CourseDates,
         owner: Option<UserId>,
         now: DateTime<Utc>,
     ) -> StoreResult<CourseRecord>;
@@ -115,11 +164,13 @@ pub trait CourseStore {
     async fn save_draft(
         &self,
         tree: &CourseTree,
+        dates: CourseDates,
         expected_revision: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64>;
     /// Makes the draft at `expected_revision` the next published version and
-    /// returns its number (1, 2, …). Published versions never change.
+    /// returns its number (1, 2, …). Published versions never change; each
+    /// gets a random `publish_id` that never repeats (see `CourseRecord`).
     async fn publish(
         &self,
         key: &CourseKey,
@@ -128,12 +179,14 @@ pub trait CourseStore {
     ) -> StoreResult<i64>;
     async fn published(&self, key: &CourseKey, version: i64) -> StoreResult<Option<CourseTree>>;
     /// Import: in one transaction, creates the course or replaces its draft,
-    /// stores the blobs, and publishes. Returns the course and the new version.
+    /// stores the blobs, writes `grant` (a role the app decided on) if any,
+    /// and publishes. Returns the course and the new version.
     async fn import_course(
         &self,
         tree: &CourseTree,
+        dates: CourseDates,
         blobs: &[NewBlob<'_>],
-        owner: Option<UserId>,
+        grant: Option<(UserId, CourseRole)>,
         now: DateTime<Utc>,
     ) -> StoreResult<(CourseRecord, i64)>;
     async fn grant_course_role(

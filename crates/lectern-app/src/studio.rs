@@ -9,6 +9,7 @@ use lectern_content::tree::{level_of, Level};
 use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 
 use crate::error::{AppError, AppResult, StoreError};
+use crate::learning::course_dates;
 use crate::model::{CourseRecord, CourseRole, User};
 use crate::Lectern;
 
@@ -114,7 +115,7 @@ impl Lectern {
         let tree = CourseTree::new(key, name);
         let record = self
             .store
-            .create_course(&tree, Some(user.id), self.now())
+            .create_course(&tree, course_dates(&tree), Some(user.id), self.now())
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => AppError::field(
@@ -157,7 +158,11 @@ impl Lectern {
                 .await?
                 .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
             let out = edit(&mut tree)?;
-            match self.store.save_draft(&tree, revision, self.now()).await {
+            match self
+                .store
+                .save_draft(&tree, course_dates(&tree), revision, self.now())
+                .await
+            {
                 Ok(_) => return Ok(out),
                 Err(StoreError::StaleRevision) => continue,
                 Err(e) => return Err(e.into()),

@@ -151,9 +151,19 @@ impl Lectern {
                 })
             })
             .collect();
+        // The importer becomes an instructor unless they already hold a role
+        // (an instructor stays one, staff stay staff): decided here, written
+        // by the store in the import's transaction.
+        let grant = match by {
+            Some(u) if self.store.course_role(&key, u.id).await?.is_none() => {
+                Some((u.id, crate::model::CourseRole::Instructor))
+            }
+            _ => None,
+        };
+        let dates = crate::learning::course_dates(&imported.tree);
         let (course, version) = self
             .store
-            .import_course(&imported.tree, &blobs, by.map(|u| u.id), self.now())
+            .import_course(&imported.tree, dates, &blobs, grant, self.now())
             .await?;
         tracing::info!(course = %key, version, blocks = imported.tree.blocks.len(), assets = blobs.len(), "course imported");
         if existing.is_some() {

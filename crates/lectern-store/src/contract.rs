@@ -6,7 +6,7 @@
 
 use chrono::{Duration, Utc};
 use lectern_app::model::{AuthToken, CourseRole, NewUser, TokenKind};
-use lectern_app::store::{NewBlob, Store};
+use lectern_app::store::{CourseDates, NewBlob, Store};
 use lectern_app::StoreError;
 use lectern_content::{Block, CourseKey, CourseTree};
 
@@ -31,6 +31,7 @@ pub async fn run(store: &dyn Store) {
     learner_state(store).await;
     blobs(store).await;
     crate::contract_accounts::run(store).await;
+    crate::contract_nodes::setup_link(store).await;
 }
 
 async fn users(store: &dyn Store) {
@@ -124,6 +125,15 @@ async fn tokens(store: &dyn Store) {
     assert!(store.token("h-live", now).await.expect("get").is_none());
 }
 
+/// Dates the app computed; the store keeps them as handed over.
+fn dates() -> CourseDates {
+    let at = |ms| chrono::DateTime::from_timestamp_millis(ms).expect("date");
+    CourseDates {
+        start: Some(at(1_700_000_000_000)),
+        end: Some(at(1_800_000_000_000)),
+    }
+}
+
 fn sample_tree(run: &str) -> CourseTree {
     let key = CourseKey::new("Org", "C101", run).expect("key");
     let mut tree = CourseTree::new(key, "Contract Course");
@@ -138,13 +148,15 @@ async fn courses(store: &dyn Store) {
     let owner = store.create_user(&new_user("Carol")).await.expect("carol");
     let tree = sample_tree("R1");
     let rec = store
-        .create_course(&tree, Some(owner.id), Utc::now())
+        .create_course(&tree, dates(), Some(owner.id), Utc::now())
         .await
         .expect("create");
     assert_eq!(rec.display_name, "Contract Course");
     assert_eq!((rec.draft_revision, rec.published_version), (1, None));
+    assert_eq!((rec.start, rec.end), (dates().start, dates().end));
+    assert_eq!(rec.publish_id, None);
     assert!(matches!(
-        store.create_course(&tree, None, Utc::now()).await,
+        store.create_course(&tree, dates(), None, Utc::now()).await,
         Err(StoreError::Conflict { .. })
     ));
     assert_eq!(
@@ -163,12 +175,12 @@ async fn courses(store: &dyn Store) {
         .values_mut()
         .for_each(|b| b.display_name = Some("Renamed".into()));
     let rev2 = store
-        .save_draft(&draft, rev, Utc::now())
+        .save_draft(&draft, dates(), rev, Utc::now())
         .await
         .expect("save");
     assert_eq!(rev2, rev + 1);
     assert!(matches!(
-        store.save_draft(&draft, rev, Utc::now()).await,
+        store.save_draft(&draft, dates(), rev, Utc::now()).await,
         Err(StoreError::StaleRevision)
     ));
 
@@ -181,6 +193,13 @@ async fn courses(store: &dyn Store) {
         .await
         .expect("publish");
     assert_eq!(v1, 1);
+    let v1_id = store
+        .course(&tree.key)
+        .await
+        .expect("course")
+        .expect("exists")
+        .publish_id;
+    assert!(v1_id.is_some());
     let (mut again, rev3) = store
         .draft(&tree.key)
         .await
@@ -191,7 +210,7 @@ async fn courses(store: &dyn Store) {
         .values_mut()
         .for_each(|b| b.display_name = Some("Second".into()));
     let rev4 = store
-        .save_draft(&again, rev3, Utc::now())
+        .save_draft(&again, CourseDates::default(), rev3, Utc::now())
         .await
         .expect("save");
     let v2 = store
@@ -215,6 +234,18 @@ async fn courses(store: &dyn Store) {
         .expect("exists");
     assert_eq!(rec.published_version, Some(2));
     assert!(!rec.has_unpublished_changes());
+    assert_eq!(
+        (rec.start, rec.end),
+        (None, None),
+        "the last dates handed over are kept"
+    );
+    let v2_id = rec.publish_id.clone().expect("a publish id");
+    assert!(v2_id.len() >= 16, "{v2_id}");
+    assert_ne!(
+        Some(v2_id),
+        v1_id,
+        "every published version has its own identity"
+    );
     assert!(store.published(&tree.key, 3).await.expect("v3").is_none());
     assert_eq!(
         store
@@ -228,6 +259,10 @@ async fn courses(store: &dyn Store) {
 }
 
 async fn import(store: &dyn Store) {
+    let owner = store
+        .create_user(&new_user("Imogen"))
+        .await
+        .expect("imogen");
     let tree = sample_tree("IMP");
     let bytes = b"static file";
     let blob = NewBlob {
@@ -235,7 +270,7 @@ async fn import(store: &dyn Store) {
         bytes,
     };
     let (rec, v) = store
-        .import_course(&tree, &[blob], None, Utc::now())
+        .import_course(&tree, dates(), &[blob], None, Utc::now())
         .await
         .expect("import");
     assert_eq!((rec.published_version, v), (Some(1), 1));
@@ -244,7 +279,13 @@ async fn import(store: &dyn Store) {
         Some(&bytes[..])
     );
     let (rec, v) = store
-        .import_course(&tree, &[], None, Utc::now())
+        .import_course(
+            &tree,
+            dates(),
+            &[],
+            Some((owner.id, CourseRole::Staff)),
+            Utc::now(),
+        )
         .await
         .expect("re-import");
     assert_eq!(
@@ -252,6 +293,12 @@ async fn import(store: &dyn Store) {
         (Some(2), 2),
         "re-import replaces the draft and publishes"
     );
+    assert_eq!(
+        store.course_role(&tree.key, owner.id).await.expect("role"),
+        Some(CourseRole::Staff),
+        "the role the app decided on is written with the import"
+    );
+    assert_eq!(rec.start, dates().start);
 }
 
 async fn enrollments(store: &dyn Store) {

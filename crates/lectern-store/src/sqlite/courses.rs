@@ -2,9 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lectern_app::learning::parse_date;
 use lectern_app::model::{CourseRecord, CourseRole, User, UserId};
-use lectern_app::store::{CourseStore, NewBlob, StoreResult};
+use lectern_app::store::{CourseDates, CourseStore, NewBlob, StoreResult};
 use lectern_app::StoreError;
 use lectern_content::{CourseKey, CourseTree};
 use sqlx::{Row, Sqlite, Transaction};
@@ -14,7 +13,9 @@ use crate::time::{from_millis, to_millis};
 
 const COURSE_COLUMNS: &str =
     "course_key, display_name, created_at, draft_revision, published_version, \
-     published_revision, published_at, start_at, end_at";
+     published_revision, published_at, start_at, end_at, \
+     (SELECT v.publish_id FROM course_versions v WHERE v.course_key = courses.course_key \
+      AND v.version = courses.published_version) AS publish_id";
 
 fn course_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<CourseRecord> {
     let key: String = row.try_get("course_key").map_err(map_err)?;
@@ -33,6 +34,7 @@ fn course_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<CourseRecord> {
         created_at: from_millis(row.try_get("created_at").map_err(map_err)?),
         draft_revision: row.try_get("draft_revision").map_err(map_err)?,
         published_version: row.try_get("published_version").map_err(map_err)?,
+        publish_id: row.try_get("publish_id").map_err(map_err)?,
         published_revision: row.try_get("published_revision").map_err(map_err)?,
         published_at: opt_time("published_at")?,
         start: opt_time("start_at")?,
@@ -71,22 +73,18 @@ async fn tree_from_json_off_thread(json: String) -> StoreResult<CourseTree> {
         })?
 }
 
-fn course_dates(tree: &CourseTree) -> (Option<i64>, Option<i64>) {
-    let date = |f: &str| {
-        tree.root()
-            .and_then(|r| r.field(f))
-            .and_then(parse_date)
-            .map(to_millis)
-    };
-    (date("start"), date("end"))
+/// The dates as stored: Unix milliseconds.
+fn date_millis(dates: CourseDates) -> (Option<i64>, Option<i64>) {
+    (dates.start.map(to_millis), dates.end.map(to_millis))
 }
 
 async fn insert_course(
     tx: &mut Transaction<'_, Sqlite>,
     tree: &CourseTree,
+    dates: CourseDates,
     now: i64,
 ) -> StoreResult<()> {
-    let (start, end) = course_dates(tree);
+    let (start, end) = date_millis(dates);
     sqlx::query(
         "INSERT INTO courses (course_key, display_name, created_at, draft_revision, draft_tree, draft_updated_at, start_at, end_at) \
          VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
@@ -123,7 +121,10 @@ async fn publish_in(
     }
     let tree: String = row.try_get("draft_tree").map_err(map_err)?;
     let version: i64 = row.try_get::<i64, _>("v").map_err(map_err)? + 1;
-    sqlx::query("INSERT INTO course_versions (course_key, version, draft_revision, tree, created_at) VALUES (?, ?, ?, ?, ?)")
+    // The publish id: 128 random bits, so no restore or re-created course
+    // can ever bring back one a cache has seen.
+    sqlx::query("INSERT INTO course_versions (course_key, version, draft_revision, tree, created_at, publish_id) \
+                 VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(16))))")
         .bind(key)
         .bind(version)
         .bind(revision)
@@ -167,11 +168,12 @@ impl CourseStore for SqliteStore {
     async fn create_course(
         &self,
         draft: &CourseTree,
+        dates: CourseDates,
         owner: Option<UserId>,
         now: DateTime<Utc>,
     ) -> StoreResult<CourseRecord> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        insert_course(&mut tx, draft, to_millis(now))
+        insert_course(&mut tx, draft, dates, to_millis(now))
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => StoreError::Conflict {
@@ -231,10 +233,11 @@ impl CourseStore for SqliteStore {
     async fn save_draft(
         &self,
         tree: &CourseTree,
+        dates: CourseDates,
         expected_revision: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let (start, end) = course_dates(tree);
+        let (start, end) = date_millis(dates);
         let r = sqlx::query(
             "UPDATE courses SET draft_tree = ?, draft_revision = draft_revision + 1, draft_updated_at = ?, \
              display_name = ?, start_at = ?, end_at = ? WHERE course_key = ? AND draft_revision = ?",
@@ -286,8 +289,9 @@ impl CourseStore for SqliteStore {
     async fn import_course(
         &self,
         tree: &CourseTree,
+        dates: CourseDates,
         blobs: &[NewBlob<'_>],
-        owner: Option<UserId>,
+        grant: Option<(UserId, CourseRole)>,
         now: DateTime<Utc>,
     ) -> StoreResult<(CourseRecord, i64)> {
         let now = to_millis(now);
@@ -304,7 +308,7 @@ impl CourseStore for SqliteStore {
                 .map_err(map_err)?;
         let revision = match existing {
             Some(rev) => {
-                let (start, end) = course_dates(tree);
+                let (start, end) = date_millis(dates);
                 sqlx::query(
                     "UPDATE courses SET draft_tree = ?, draft_revision = ?, draft_updated_at = ?, display_name = ?, \
                      start_at = ?, end_at = ? WHERE course_key = ?",
@@ -322,22 +326,12 @@ impl CourseStore for SqliteStore {
                 rev + 1
             }
             None => {
-                insert_course(&mut tx, tree, now).await?;
+                insert_course(&mut tx, tree, dates, now).await?;
                 1
             }
         };
-        if let Some(owner) = owner {
-            let has_role: Option<String> = sqlx::query_scalar(
-                "SELECT role FROM course_roles WHERE course_key = ? AND user_id = ?",
-            )
-            .bind(&key)
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if has_role.is_none() {
-                grant_in(&mut tx, &key, owner, CourseRole::Instructor).await?;
-            }
+        if let Some((user, role)) = grant {
+            grant_in(&mut tx, &key, user, role).await?;
         }
         let version = publish_in(&mut tx, &key, revision, now).await?;
         tx.commit().await.map_err(map_err)?;

@@ -4,16 +4,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
 use lectern_app::profile::Profile;
-use lectern_app::store::{PasswordReset, StoreResult, TokenStore, UserStore};
+use lectern_app::store::{AdminLoss, PasswordReset, StoreResult, TokenStore, UserStore};
 use sqlx::Row;
 
 use super::{map_err, SqliteStore};
 use crate::time::{from_millis, to_millis};
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "id, username, email, name, is_admin, is_course_creator, is_active, created_at";
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
+pub(super) fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -147,6 +147,32 @@ impl UserStore for SqliteStore {
             .fetch_one(&self.reader)
             .await
             .map_err(map_err)
+    }
+
+    async fn remove_admin_power(&self, id: UserId, loss: AdminLoss) -> StoreResult<bool> {
+        self.guarded_admin_loss(id, loss).await
+    }
+
+    async fn setup_link(
+        &self,
+        candidate: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String> {
+        self.site_setup_link(candidate, expires_at, now).await
+    }
+
+    async fn setup_link_valid(&self, secret: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        self.site_setup_link_valid(secret, now).await
+    }
+
+    async fn complete_setup(
+        &self,
+        secret: &str,
+        admin: &NewUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.complete_site_setup(secret, admin, now).await
     }
 
     async fn set_password(

@@ -5,7 +5,8 @@ use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use lectern_app::learning::{released_to_learners, PublishedCourse};
+use lectern_app::learning::PublishedCourse;
+use lectern_app::visibility::Visibility;
 use lectern_app::{AppError, User};
 use lectern_content::tree::{level_of, Level};
 use lectern_content::{BlockRef, CourseTree, UsageKey};
@@ -169,11 +170,11 @@ async fn course_for(
     state: &AppState,
     user: &User,
     raw: &str,
-) -> PageResult<(PublishedCourse, bool)> {
+) -> PageResult<(PublishedCourse, Visibility)> {
     let key = course_key(raw)?;
     let course = state.app.courseware(user, &key).await?;
-    let staff = state.app.sees_unreleased(user, &key).await?;
-    Ok((course, staff))
+    let sees = state.app.visibility(user, &key).await?;
+    Ok((course, sees))
 }
 
 async fn outline(
@@ -182,7 +183,7 @@ async fn outline(
     csrf: Extension<CsrfToken>,
     Path(raw): Path<String>,
 ) -> PageResult<Response> {
-    let (course, staff) = match course_for(&state, &user, &raw).await {
+    let (course, sees) = match course_for(&state, &user, &raw).await {
         Ok(c) => c,
         // Not enrolled: show the about page with its enrol button instead of a bare 403.
         Err(e) if matches!(e.0, AppError::Forbidden(_)) => {
@@ -190,16 +191,15 @@ async fn outline(
         }
         Err(e) => return Err(e),
     };
-    let now = state.app.now();
     let tree = &course.tree;
-    let visible = |r: &BlockRef| staff || released_to_learners(tree, r, now);
+    let visible = |r: &BlockRef| sees.shows(tree, r);
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
     Ok(render(&pages::Outline {
         ctx,
         key: course.record.key.to_string(),
         name: tree.display_name(),
-        staff,
-        resume: state.app.first_visible_unit(tree, staff).map(|r| r.id),
+        staff: sees.sees_unreleased(),
+        resume: sees.first_unit(tree).map(|r| r.id),
         sections: build_outline(tree, &visible),
     }))
 }
@@ -228,8 +228,7 @@ async fn unit(
     let unit = tree
         .block(&page.unit)
         .ok_or_else(|| AppError::not_found(format!("unit {unit_id}")))?;
-    let staff = state.app.sees_unreleased(&user, &key).await?;
-    let now = state.app.now();
+    let sees = state.app.visibility(&user, &key).await?;
     let mut blocks = Vec::new();
     // library_content and split_test blocks show the children drawn for this
     // learner as ordinary blocks of the unit.
@@ -237,7 +236,7 @@ async fn unit(
         .children(unit)
         .flat_map(|c| lectern_app::selection::shown_leaves(tree, c, user.id));
     for child in leaves {
-        if !staff && !released_to_learners(tree, &child.block_ref(), now) {
+        if !sees.shows(tree, &child.block_ref()) {
             continue;
         }
         blocks.push(render_for_learner(&state, &user, tree, child, &q, &csrf.0 .0).await);

@@ -117,6 +117,32 @@ impl TestSite {
         assert_eq!(resp.status(), StatusCode::OK, "signing up {username}");
         c
     }
+
+    /// A second node of the same site: its own `Lectern` (own caches), own
+    /// store handle and own port, over this site's database file.
+    pub async fn another_node(&self) -> TestSite {
+        let store = SqliteStore::open(&self._dir.path().join("lectern.db"))
+            .await
+            .expect("store");
+        let app = Lectern::new(Arc::new(store), AppSettings::default());
+        let state = AppState::new(app.clone(), WebConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = lectern_web::app(state.clone());
+        tokio::spawn(async move {
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.expect("serve");
+        });
+        TestSite {
+            base: format!("http://{addr}"),
+            app,
+            state,
+            // The database stays in the first node's folder.
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery";

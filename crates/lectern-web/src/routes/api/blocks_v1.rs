@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use lectern_app::learning::{parse_date, released_to_learners};
+use lectern_app::learning::parse_date;
 use lectern_app::AppError;
 use lectern_content::tree::{level_of, Level};
 use lectern_content::{BlockRef, CourseTree};
@@ -77,11 +77,11 @@ async fn blocks(
         .filter(|u| !u.is_empty());
     let staff = state.app.is_course_author(&user, &key).await?;
     // Whose view: the named user's (yourself, or anyone for the team), or the team's whole course.
-    let sees_all = if all_blocks {
+    let sees = if all_blocks {
         if !staff {
             return Err(AppError::Forbidden("all_blocks is for the course team.".into()).into());
         }
-        true
+        state.app.visibility(&user, &key).await?
     } else {
         let name = username.ok_or_else(|| {
             AppError::field(
@@ -100,7 +100,7 @@ async fn blocks(
             .into());
         };
         state.app.courseware(&target, &key).await?;
-        state.app.sees_unreleased(&target, &key).await?
+        state.app.visibility(&target, &key).await?
     };
     let course = state.app.published_course(&key).await?;
     let max_depth =
@@ -114,10 +114,8 @@ async fn blocks(
     let fields = list(q.requested_fields.as_deref());
     let types = list(q.block_types_filter.as_deref());
     let counted = list(q.block_counts.as_deref());
-    let now = state.app.now();
     let tree = &course.tree;
-    let visible =
-        |r: &BlockRef| tree.block(r).is_some() && (sees_all || released_to_learners(tree, r, now));
+    let visible = |r: &BlockRef| sees.shows(tree, r);
 
     // Breadth-first from the root, to the requested depth, skipping what the viewer cannot see.
     let root = CourseTree::root_ref();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use lectern_app::learning::{parse_date, released_to_learners};
+use lectern_app::learning::parse_date;
 use lectern_app::{AppError, CourseRecord};
 use lectern_content::tree::{level_of, Level};
 use lectern_content::CourseTree;
@@ -115,20 +115,19 @@ async fn blocks(
         .ok_or_else(|| AppError::field("course_id", "course_id is required."))?;
     let key = course_key(&raw)?;
     let course = state.app.courseware(&user, &key).await?;
-    let staff = state.app.sees_unreleased(&user, &key).await?;
-    let now = state.app.now();
+    let sees = state.app.visibility(&user, &key).await?;
     let tree = &course.tree;
     let mut blocks = BTreeMap::new();
     for b in tree.walk() {
         let r = b.block_ref();
-        if !staff && !released_to_learners(tree, &r, now) {
+        if !sees.shows(tree, &r) {
             continue;
         }
         let usage = tree.usage_key(&r).to_string();
         let children: Vec<String> = b
             .children
             .iter()
-            .filter(|c| tree.block(c).is_some() && (staff || released_to_learners(tree, c, now)))
+            .filter(|c| sees.shows(tree, c))
             .map(|c| tree.usage_key(c).to_string())
             .collect();
         let graded = tree.effective_field(&r, "graded").as_deref() == Some("true");
