@@ -10,6 +10,7 @@ mod contract_accounts;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;
+mod shared;
 mod time;
 
 pub use postgres::PgStore;

@@ -5,6 +5,13 @@
 //! Commits are durable as PostgreSQL is configured (`synchronous_commit`
 //! stays at its default, `on`).
 
+mod blobs;
+mod courses;
+mod learner;
+mod misc;
+mod tokens;
+mod users;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -22,10 +29,15 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to a `postgres://…` URL and applies migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with_pool_size(url, 16).await
+    }
+
+    /// [`PgStore::open`] with at most `max_connections` connections.
+    pub async fn open_with_pool_size(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
@@ -52,6 +64,19 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_passes_the_contract() {
+        let Some(admin) = crate::testing::postgres_admin_url() else {
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        let store = PgStore::open(&url).await.unwrap();
+        crate::contract::run(&store).await;
+        store.close().await;
+    }
 
     #[tokio::test]
     async fn opens_a_fresh_database_and_applies_migrations() {

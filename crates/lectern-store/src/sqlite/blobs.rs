@@ -12,10 +12,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use tokio::io::AsyncReadExt;
 
 use super::{map_err, SqliteStore};
+use crate::shared::chunks::{chunk_span, join_chunks, CHUNK};
 use crate::time::{from_millis, to_millis};
-
-/// Bytes per stored chunk.
-const CHUNK: usize = 1 << 20;
 
 async fn exists(tx: &mut Transaction<'_, Sqlite>, sha256: &str) -> StoreResult<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE sha256 = ?")
@@ -75,14 +73,6 @@ pub(crate) async fn put_blob_in(
         insert_chunk(tx, blob.sha256, seq as i64, piece).await?;
     }
     Ok(())
-}
-
-/// Which chunks hold `[offset, offset + len)`, and where the range starts
-/// in the first of them.
-fn chunk_span(offset: u64, len: u64, chunk: u64) -> (i64, i64, usize) {
-    let first = offset / chunk;
-    let last = (offset + len - 1) / chunk;
-    (first as i64, last as i64, (offset % chunk) as usize)
 }
 
 #[async_trait]
@@ -183,20 +173,12 @@ impl BlobStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        let mut out = Vec::with_capacity(len as usize);
-        for (i, row) in rows.iter().enumerate() {
-            let data: &[u8] = row.try_get("data").map_err(map_err)?;
-            let from = if i == 0 { skip.min(data.len()) } else { 0 };
-            let want = (len as usize - out.len()).min(data.len() - from);
-            out.extend_from_slice(&data[from..from + want]);
-        }
-        if out.len() as u64 != len {
-            return Err(StoreError::Internal(format!(
-                "blob {sha256}: chunks missing ({} of {len} bytes)",
-                out.len()
-            )));
-        }
-        Ok(Some(out))
+        let chunks = rows
+            .iter()
+            .map(|row| row.try_get::<&[u8], _>("data"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(map_err)?;
+        join_chunks(sha256, chunks.into_iter(), skip, len).map(Some)
     }
 }
 
@@ -231,13 +213,5 @@ mod tests {
             store.blob_info("old").await.unwrap().map(|i| i.size),
             Some(6)
         );
-    }
-
-    #[test]
-    fn ranges_map_to_the_chunks_that_hold_them() {
-        assert_eq!(chunk_span(0, 1, 10), (0, 0, 0));
-        assert_eq!(chunk_span(9, 2, 10), (0, 1, 9));
-        assert_eq!(chunk_span(10, 10, 10), (1, 1, 0));
-        assert_eq!(chunk_span(25, 30, 10), (2, 5, 5));
     }
 }
