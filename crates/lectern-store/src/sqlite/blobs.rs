@@ -13,34 +13,26 @@ use tokio::io::AsyncReadExt;
 
 use super::{map_err, SqliteStore};
 use crate::shared::chunks::{chunk_span, join_chunks, CHUNK};
+use crate::shared::sql;
 use crate::time::{from_millis, to_millis};
 
-async fn exists(tx: &mut Transaction<'_, Sqlite>, sha256: &str) -> StoreResult<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE sha256 = ?")
-        .bind(sha256)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_err)?;
-    Ok(n > 0)
-}
-
+/// Inserts the head row; false if the blob is stored already.
 async fn insert_head(
     tx: &mut Transaction<'_, Sqlite>,
     sha256: &str,
     size: u64,
     now: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO blobs (sha256, size, data, created_at, chunk_size) VALUES (?, ?, X'', ?, ?)",
-    )
-    .bind(sha256)
-    .bind(size as i64)
-    .bind(now)
-    .bind(CHUNK as i64)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    Ok(())
+) -> StoreResult<bool> {
+    let r = sqlx::query(sql::INSERT_BLOB_HEAD)
+        .bind(sha256)
+        .bind(size as i64)
+        .bind(Vec::<u8>::new())
+        .bind(now)
+        .bind(CHUNK as i64)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(r.rows_affected() == 1)
 }
 
 async fn insert_chunk(
@@ -49,7 +41,7 @@ async fn insert_chunk(
     seq: i64,
     data: &[u8],
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)")
+    sqlx::query(sql::INSERT_BLOB_CHUNK)
         .bind(sha256)
         .bind(seq)
         .bind(data)
@@ -65,10 +57,9 @@ pub(crate) async fn put_blob_in(
     blob: &NewBlob<'_>,
     now: i64,
 ) -> StoreResult<()> {
-    if exists(tx, blob.sha256).await? {
+    if !insert_head(tx, blob.sha256, blob.bytes.len() as u64, now).await? {
         return Ok(());
     }
-    insert_head(tx, blob.sha256, blob.bytes.len() as u64, now).await?;
     for (seq, piece) in blob.bytes.chunks(CHUNK).enumerate() {
         insert_chunk(tx, blob.sha256, seq as i64, piece).await?;
     }
@@ -90,10 +81,9 @@ impl BlobStore for SqliteStore {
         source: BlobSource<'_>,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        if exists(&mut tx, sha256).await? {
+        if !insert_head(&mut tx, sha256, size, to_millis(Utc::now())).await? {
             return Ok(());
         }
-        insert_head(&mut tx, sha256, size, to_millis(Utc::now())).await?;
         let mut buf = vec![0u8; CHUNK];
         let (mut left, mut seq) = (size, 0i64);
         while left > 0 {

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lectern_app::learning::parse_date;
 use lectern_app::model::{CourseRecord, CourseRole, User, UserId};
 use lectern_app::store::{CourseStore, NewBlob, StoreResult};
 use lectern_app::StoreError;
@@ -10,97 +9,21 @@ use lectern_content::{CourseKey, CourseTree};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{map_err, SqliteStore};
-use crate::time::{from_millis, to_millis};
-
-const COURSE_COLUMNS: &str =
-    "course_key, display_name, created_at, draft_revision, published_version, \
-     published_revision, published_at, start_at, end_at";
-
-fn course_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<CourseRecord> {
-    let key: String = row.try_get("course_key").map_err(map_err)?;
-    let key: CourseKey = key
-        .parse()
-        .map_err(|e| StoreError::Internal(format!("stored course key: {e}")))?;
-    let opt_time = |col: &str| -> StoreResult<Option<DateTime<Utc>>> {
-        Ok(row
-            .try_get::<Option<i64>, _>(col)
-            .map_err(map_err)?
-            .map(from_millis))
-    };
-    Ok(CourseRecord {
-        key,
-        display_name: row.try_get("display_name").map_err(map_err)?,
-        created_at: from_millis(row.try_get("created_at").map_err(map_err)?),
-        draft_revision: row.try_get("draft_revision").map_err(map_err)?,
-        published_version: row.try_get("published_version").map_err(map_err)?,
-        published_revision: row.try_get("published_revision").map_err(map_err)?,
-        published_at: opt_time("published_at")?,
-        start: opt_time("start_at")?,
-        end: opt_time("end_at")?,
-    })
-}
-
-pub(crate) fn tree_to_json(tree: &CourseTree) -> StoreResult<String> {
-    serde_json::to_string(tree)
-        .map_err(|e| StoreError::Internal(format!("serialising a course: {e}")))
-}
-
-pub(crate) fn tree_from_json(json: &str) -> StoreResult<CourseTree> {
-    serde_json::from_str(json)
-        .map_err(|e| StoreError::Internal(format!("stored course does not parse: {e}")))
-}
-
-/// [`tree_to_json`] through Lectern's CPU pool (see `lectern_app::cpu`).
-async fn tree_to_json_off_async(tree: &CourseTree) -> StoreResult<String> {
-    lectern_app::cpu::run_borrowed(|| tree_to_json(tree))
-        .await
-        .map_err(|e| match e {
-            lectern_app::AppError::Unavailable(m) => StoreError::Unavailable(m),
-            other => StoreError::Internal(other.to_string()),
-        })?
-}
-
-/// [`tree_from_json`] on Lectern's CPU pool: a stored course can be large,
-/// and parsing it must not hold up an async worker (see `lectern_app::cpu`).
-async fn tree_from_json_off_thread(json: String) -> StoreResult<CourseTree> {
-    lectern_app::cpu::run(move || tree_from_json(&json))
-        .await
-        .map_err(|e| match e {
-            lectern_app::AppError::Unavailable(m) => StoreError::Unavailable(m),
-            other => StoreError::Internal(other.to_string()),
-        })?
-}
-
-fn course_dates(tree: &CourseTree) -> (Option<i64>, Option<i64>) {
-    let date = |f: &str| {
-        tree.root()
-            .and_then(|r| r.field(f))
-            .and_then(parse_date)
-            .map(to_millis)
-    };
-    (date("start"), date("end"))
-}
+use crate::shared::rows::{CourseRow, COURSE_COLUMNS};
+use crate::shared::sql;
+use crate::shared::trees::{tree_from_json_off_thread, tree_to_json_off_async};
+use crate::time::to_millis;
 
 async fn insert_course(
     tx: &mut Transaction<'_, Sqlite>,
     tree: &CourseTree,
     now: i64,
 ) -> StoreResult<()> {
-    let (start, end) = course_dates(tree);
-    sqlx::query(
-        "INSERT INTO courses (course_key, display_name, created_at, draft_revision, draft_tree, draft_updated_at, start_at, end_at) \
-         VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
-    )
-    .bind(tree.key.to_string())
-    .bind(tree.display_name())
-    .bind(now)
-    .bind(tree_to_json_off_async(tree).await?)
-    .bind(now)
-    .bind(start)
-    .bind(end)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    let json = tree_to_json_off_async(tree).await?;
+    sql::bind_course(sql::INSERT_COURSE, tree, json, now)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
     Ok(())
 }
 
@@ -123,7 +46,7 @@ async fn publish_in(
     }
     let tree: String = row.try_get("draft_tree").map_err(map_err)?;
     let version: i64 = row.try_get::<i64, _>("v").map_err(map_err)? + 1;
-    sqlx::query("INSERT INTO course_versions (course_key, version, draft_revision, tree, created_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query(sql::INSERT_VERSION)
         .bind(key)
         .bind(version)
         .bind(revision)
@@ -132,7 +55,7 @@ async fn publish_in(
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
-    sqlx::query("UPDATE courses SET published_version = ?, published_revision = ?, published_at = ? WHERE course_key = ?")
+    sqlx::query(sql::MARK_PUBLISHED)
         .bind(version)
         .bind(revision)
         .bind(now)
@@ -149,10 +72,7 @@ async fn grant_in(
     user: UserId,
     role: CourseRole,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO course_roles (course_key, user_id, role) VALUES (?, ?, ?) \
-         ON CONFLICT (course_key, user_id) DO UPDATE SET role = excluded.role",
-    )
+    sqlx::query(sql::UPSERT_ROLE)
     .bind(key)
     .bind(user)
     .bind(role.as_str())
@@ -194,21 +114,21 @@ impl CourseStore for SqliteStore {
 
     async fn course(&self, key: &CourseKey) -> StoreResult<Option<CourseRecord>> {
         let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE course_key = ?");
-        let row = sqlx::query(&sql)
+        let row: Option<CourseRow> = sqlx::query_as(&sql)
             .bind(key.to_string())
             .fetch_optional(&self.reader)
             .await
             .map_err(map_err)?;
-        row.map(|r| course_from_row(&r)).transpose()
+        row.map(CourseRow::into_record).transpose()
     }
 
     async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>> {
         let sql = format!("SELECT {COURSE_COLUMNS} FROM courses ORDER BY display_name, course_key");
-        let rows = sqlx::query(&sql)
+        let rows: Vec<CourseRow> = sqlx::query_as(&sql)
             .fetch_all(&self.reader)
             .await
             .map_err(map_err)?;
-        rows.iter().map(course_from_row).collect()
+        rows.into_iter().map(CourseRow::into_record).collect()
     }
 
     async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>> {
@@ -234,21 +154,13 @@ impl CourseStore for SqliteStore {
         expected_revision: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let (start, end) = course_dates(tree);
-        let r = sqlx::query(
-            "UPDATE courses SET draft_tree = ?, draft_revision = draft_revision + 1, draft_updated_at = ?, \
-             display_name = ?, start_at = ?, end_at = ? WHERE course_key = ? AND draft_revision = ?",
-        )
-        .bind(tree_to_json_off_async(tree).await?)
-        .bind(to_millis(now))
-        .bind(tree.display_name())
-        .bind(start)
-        .bind(end)
-        .bind(tree.key.to_string())
-        .bind(expected_revision)
-        .execute(&self.writer)
-        .await
-        .map_err(map_err)?;
+        let json = tree_to_json_off_async(tree).await?;
+        let guarded = format!("{} AND draft_revision = $7", sql::UPDATE_DRAFT);
+        let r = sql::bind_course(&guarded, tree, json, to_millis(now))
+            .bind(expected_revision)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
         if r.rows_affected() == 0 {
             return Err(StoreError::StaleRevision);
         }
@@ -304,21 +216,11 @@ impl CourseStore for SqliteStore {
                 .map_err(map_err)?;
         let revision = match existing {
             Some(rev) => {
-                let (start, end) = course_dates(tree);
-                sqlx::query(
-                    "UPDATE courses SET draft_tree = ?, draft_revision = ?, draft_updated_at = ?, display_name = ?, \
-                     start_at = ?, end_at = ? WHERE course_key = ?",
-                )
-                .bind(tree_to_json_off_async(tree).await?)
-                .bind(rev + 1)
-                .bind(now)
-                .bind(tree.display_name())
-                .bind(start)
-                .bind(end)
-                .bind(&key)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                let json = tree_to_json_off_async(tree).await?;
+                sql::bind_course(sql::UPDATE_DRAFT, tree, json, now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 rev + 1
             }
             None => {
@@ -327,17 +229,13 @@ impl CourseStore for SqliteStore {
             }
         };
         if let Some(owner) = owner {
-            let has_role: Option<String> = sqlx::query_scalar(
-                "SELECT role FROM course_roles WHERE course_key = ? AND user_id = ?",
-            )
-            .bind(&key)
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if has_role.is_none() {
-                grant_in(&mut tx, &key, owner, CourseRole::Instructor).await?;
-            }
+            sqlx::query(sql::INSERT_ROLE_IF_NONE)
+                .bind(&key)
+                .bind(owner)
+                .bind(CourseRole::Instructor.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         }
         let version = publish_in(&mut tx, &key, revision, now).await?;
         tx.commit().await.map_err(map_err)?;
@@ -423,11 +321,11 @@ impl SqliteStore {
     /// Reads a course through the writer, so a caller sees its own write at once.
     async fn course_on_writer(&self, key: &CourseKey) -> StoreResult<CourseRecord> {
         let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE course_key = ?");
-        let row = sqlx::query(&sql)
+        let row: CourseRow = sqlx::query_as(&sql)
             .bind(key.to_string())
             .fetch_one(&self.writer)
             .await
             .map_err(map_err)?;
-        course_from_row(&row)
+        row.into_record()
     }
 }

@@ -6,23 +6,10 @@ use lectern_app::model::{Enrollment, SiteStats, UserId};
 use lectern_app::store::{EnrollmentStore, HealthStore, StoreResult};
 use lectern_app::StoreError;
 use lectern_content::CourseKey;
-use sqlx::Row;
-
 use super::{map_err, SqliteStore};
-use crate::time::{from_millis, to_millis};
-
-fn enrollment_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Enrollment> {
-    let key: String = row.try_get("course_key").map_err(map_err)?;
-    Ok(Enrollment {
-        user_id: row.try_get("user_id").map_err(map_err)?,
-        course_key: key
-            .parse()
-            .map_err(|e| StoreError::Internal(format!("stored course key: {e}")))?,
-        mode: row.try_get("mode").map_err(map_err)?,
-        is_active: row.try_get("is_active").map_err(map_err)?,
-        created_at: from_millis(row.try_get("created_at").map_err(map_err)?),
-    })
-}
+use crate::shared::rows::{EnrollmentRow, StatsRow, UserRow, ENROLLMENT_COLUMNS};
+use crate::shared::sql;
+use crate::time::to_millis;
 
 #[async_trait]
 impl EnrollmentStore for SqliteStore {
@@ -33,11 +20,10 @@ impl EnrollmentStore for SqliteStore {
         mode: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Enrollment> {
-        let row = sqlx::query(
+        let row: EnrollmentRow = sqlx::query_as(&format!(
             "INSERT INTO enrollments (user_id, course_key, mode, is_active, created_at) VALUES (?, ?, ?, TRUE, ?) \
-             ON CONFLICT (user_id, course_key) DO UPDATE SET is_active = TRUE \
-             RETURNING user_id, course_key, mode, is_active, created_at",
-        )
+             ON CONFLICT (user_id, course_key) DO UPDATE SET is_active = TRUE RETURNING {ENROLLMENT_COLUMNS}"
+        ))
         .bind(user)
         .bind(key.to_string())
         .bind(mode)
@@ -45,7 +31,7 @@ impl EnrollmentStore for SqliteStore {
         .fetch_one(&self.writer)
         .await
         .map_err(map_err)?;
-        enrollment_from_row(&row)
+        row.into_enrollment()
     }
 
     async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()> {
@@ -61,39 +47,31 @@ impl EnrollmentStore for SqliteStore {
     }
 
     async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>> {
-        let row = sqlx::query("SELECT user_id, course_key, mode, is_active, created_at FROM enrollments WHERE user_id = ? AND course_key = ?")
+        let row: Option<EnrollmentRow> = sqlx::query_as(&format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = ? AND course_key = ?"))
             .bind(user)
             .bind(key.to_string())
             .fetch_optional(&self.reader)
             .await
             .map_err(map_err)?;
-        row.map(|r| enrollment_from_row(&r)).transpose()
+        row.map(EnrollmentRow::into_enrollment).transpose()
     }
 
     async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>> {
-        let rows = sqlx::query("SELECT user_id, course_key, mode, is_active, created_at FROM enrollments WHERE user_id = ? ORDER BY created_at")
+        let rows: Vec<EnrollmentRow> = sqlx::query_as(&format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = ? ORDER BY created_at"))
             .bind(user)
             .fetch_all(&self.reader)
             .await
             .map_err(map_err)?;
-        rows.iter().map(enrollment_from_row).collect()
+        rows.into_iter().map(EnrollmentRow::into_enrollment).collect()
     }
 
     async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<lectern_app::User>> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM enrollments WHERE course_key = ? AND is_active ORDER BY user_id",
-        )
-        .bind(key.to_string())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(u) = lectern_app::store::UserStore::user_by_id(self, id).await? {
-                out.push(u);
-            }
-        }
-        Ok(out)
+        let rows: Vec<UserRow> = sqlx::query_as(sql::ENROLLED_USERS)
+            .bind(key.to_string())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(lectern_app::User::from).collect())
     }
 
     async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
@@ -127,33 +105,11 @@ impl HealthStore for SqliteStore {
     }
 
     async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats> {
-        let row = sqlx::query(
-            "SELECT \
-               (SELECT COUNT(*) FROM users) AS users, \
-               (SELECT COUNT(*) FROM users WHERE is_active) AS active_users, \
-               (SELECT COUNT(*) FROM users WHERE is_admin) AS admins, \
-               (SELECT COUNT(*) FROM courses) AS courses, \
-               (SELECT COUNT(*) FROM courses WHERE published_version IS NOT NULL) AS published_courses, \
-               (SELECT COUNT(*) FROM enrollments WHERE is_active) AS enrollments, \
-               (SELECT COUNT(*) FROM auth_tokens WHERE kind = 'session' AND expires_at > ?) AS active_sessions, \
-               (SELECT COUNT(*) FROM blobs) AS blobs, \
-               (SELECT COALESCE(SUM(size), 0) FROM blobs) AS blob_bytes",
-        )
-        .bind(to_millis(now))
-        .fetch_one(&self.reader)
-        .await
-        .map_err(map_err)?;
-        let get = |c: &str| row.try_get::<i64, _>(c).map_err(map_err);
-        Ok(SiteStats {
-            users: get("users")?,
-            active_users: get("active_users")?,
-            admins: get("admins")?,
-            courses: get("courses")?,
-            published_courses: get("published_courses")?,
-            enrollments: get("enrollments")?,
-            active_sessions: get("active_sessions")?,
-            blobs: get("blobs")?,
-            blob_bytes: get("blob_bytes")?,
-        })
+        let row: StatsRow = sqlx::query_as(sql::STATS)
+            .bind(to_millis(now))
+            .fetch_one(&self.reader)
+            .await
+            .map_err(map_err)?;
+        Ok(row.into())
     }
 }

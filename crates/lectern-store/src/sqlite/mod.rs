@@ -94,30 +94,7 @@ fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Maps a driver error: unique violations name the clashing field.
-pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let msg = db.message();
-            let field = if msg.contains("username") {
-                "username"
-            } else if msg.contains("email") {
-                "email"
-            } else if msg.contains("course_key") || msg.contains("courses") {
-                "course_key"
-            } else {
-                "value"
-            };
-            StoreError::Conflict {
-                field: field.to_string(),
-            }
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        _ => StoreError::Internal(e.to_string()),
-    }
-}
+pub(crate) use crate::shared::errors::map_err;
 
 #[cfg(test)]
 mod tests {

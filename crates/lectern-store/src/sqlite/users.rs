@@ -5,36 +5,21 @@ use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
 use lectern_app::profile::Profile;
 use lectern_app::store::{PasswordReset, StoreResult, TokenStore, UserStore};
-use sqlx::Row;
 
 use super::{map_err, SqliteStore};
-use crate::time::{from_millis, to_millis};
-
-const USER_COLUMNS: &str =
-    "id, username, email, name, is_admin, is_course_creator, is_active, created_at";
-
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        is_admin: row.try_get("is_admin")?,
-        is_course_creator: row.try_get("is_course_creator")?,
-        is_active: row.try_get("is_active")?,
-        created_at: from_millis(row.try_get("created_at")?),
-    })
-}
+use crate::shared::rows::{LoginRow, TokenRow, UserRow, USER_COLUMNS};
+use crate::shared::sql;
+use crate::time::to_millis;
 
 impl SqliteStore {
     async fn user_where(&self, clause: &str, arg: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
-        let row = sqlx::query(&sql)
+        let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(arg)
             .fetch_optional(&self.reader)
             .await
             .map_err(map_err)?;
-        row.map(|r| user_from_row(&r)).transpose().map_err(map_err)
+        Ok(row.map(User::from))
     }
 
     async fn set_flag(&self, column: &str, id: UserId, value: bool) -> StoreResult<()> {
@@ -57,7 +42,7 @@ impl UserStore for SqliteStore {
             "INSERT INTO users (username, email, name, password_hash, is_admin, is_course_creator, is_active, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, TRUE, ?) RETURNING {USER_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        let row: UserRow = sqlx::query_as(&sql)
             .bind(&new.username)
             .bind(&new.email)
             .bind(&new.name)
@@ -68,17 +53,17 @@ impl UserStore for SqliteStore {
             .fetch_one(&self.writer)
             .await
             .map_err(map_err)?;
-        user_from_row(&row).map_err(map_err)
+        Ok(row.into())
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        let row = sqlx::query(&sql)
+        let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.reader)
             .await
             .map_err(map_err)?;
-        row.map(|r| user_from_row(&r)).transpose().map_err(map_err)
+        Ok(row.map(User::from))
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
@@ -90,44 +75,23 @@ impl UserStore for SqliteStore {
         let sql = format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower(?1) OR email = lower(?1)"
         );
-        let row = sqlx::query(&sql)
+        let row: Option<LoginRow> = sqlx::query_as(&sql)
             .bind(login)
             .fetch_optional(&self.reader)
             .await
             .map_err(map_err)?;
-        match row {
-            Some(r) => {
-                let user = user_from_row(&r).map_err(map_err)?;
-                let hash: String = r.try_get("password_hash").map_err(map_err)?;
-                Ok(Some((user, hash)))
-            }
-            None => Ok(None),
-        }
+        Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
 
     async fn search_users(&self, query: &str, limit: i64, offset: i64) -> StoreResult<Vec<User>> {
-        let pattern = format!(
-            "%{}%",
-            query
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\' \
-             OR name LIKE ?1 ESCAPE '\\' ORDER BY id LIMIT ?2 OFFSET ?3"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(pattern)
+        let rows: Vec<UserRow> = sqlx::query_as(&sql::search_users_sql())
+            .bind(sql::contains_pattern(query))
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.reader)
             .await
             .map_err(map_err)?;
-        rows.iter()
-            .map(user_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(map_err)
+        Ok(rows.into_iter().map(User::from).collect())
     }
 
     async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<()> {
@@ -167,14 +131,6 @@ impl UserStore for SqliteStore {
     }
 }
 
-fn kind_from_str(s: &str) -> TokenKind {
-    match s {
-        "bearer" => TokenKind::Bearer,
-        "setup" => TokenKind::Setup,
-        _ => TokenKind::Session,
-    }
-}
-
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, token: &AuthToken) -> StoreResult<()> {
@@ -192,20 +148,15 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AuthToken>> {
-        let row = sqlx::query("SELECT token_hash, user_id, kind, expires_at FROM auth_tokens WHERE token_hash = ? AND expires_at > ?")
-            .bind(token_hash)
-            .bind(to_millis(now))
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let Some(r) = row else { return Ok(None) };
-        let kind: String = r.try_get("kind").map_err(map_err)?;
-        Ok(Some(AuthToken {
-            token_hash: r.try_get("token_hash").map_err(map_err)?,
-            user_id: r.try_get("user_id").map_err(map_err)?,
-            kind: kind_from_str(&kind),
-            expires_at: from_millis(r.try_get("expires_at").map_err(map_err)?),
-        }))
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT token_hash, user_id, kind, expires_at FROM auth_tokens WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(to_millis(now))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(AuthToken::from))
     }
 
     async fn delete_token(&self, token_hash: &str) -> StoreResult<()> {
