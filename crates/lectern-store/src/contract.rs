@@ -10,7 +10,7 @@ use lectern_app::store::{NewBlob, Store};
 use lectern_app::StoreError;
 use lectern_content::{Block, CourseKey, CourseTree};
 
-fn new_user(name: &str) -> NewUser {
+pub(crate) fn new_user(name: &str) -> NewUser {
     NewUser {
         username: name.to_string(),
         email: format!("{}@example.org", name.to_lowercase()),
@@ -124,7 +124,7 @@ async fn tokens(store: &dyn Store) {
     assert!(store.token("h-live", now).await.expect("get").is_none());
 }
 
-fn sample_tree(run: &str) -> CourseTree {
+pub(crate) fn sample_tree(run: &str) -> CourseTree {
     let key = CourseKey::new("Org", "C101", run).expect("key");
     let mut tree = CourseTree::new(key, "Contract Course");
     let mut ch = Block::new("chapter", "ch1");

@@ -7,10 +7,11 @@
 
 pub mod contract;
 mod contract_accounts;
+pub mod contract_races;
 pub mod postgres;
+mod shared;
 pub mod sqlite;
 pub mod testing;
-mod shared;
 mod time;
 
 pub use postgres::PgStore;

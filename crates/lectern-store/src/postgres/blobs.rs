@@ -157,7 +157,6 @@ impl BlobStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        join_chunks(sha256, rows.iter().map(|(d,)| d.as_slice()), skip, len)
-            .map(Some)
+        join_chunks(sha256, rows.iter().map(|(d,)| d.as_slice()), skip, len).map(Some)
     }
 }

@@ -107,7 +107,14 @@ impl CourseStore for PgStore {
             .await
             .map_err(map_err)?;
         if let Some(owner) = owner {
-            grant_in(&mut tx, sql::UPSERT_ROLE, &key, owner, CourseRole::Instructor).await?;
+            grant_in(
+                &mut tx,
+                sql::UPSERT_ROLE,
+                &key,
+                owner,
+                CourseRole::Instructor,
+            )
+            .await?;
         }
         tx.commit().await.map_err(map_err)?;
         self.course_record(&draft.key)
@@ -120,8 +127,7 @@ impl CourseStore for PgStore {
     }
 
     async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>> {
-        let sql =
-            format!("SELECT {COURSE_COLUMNS} FROM courses ORDER BY display_name, course_key");
+        let sql = format!("SELECT {COURSE_COLUMNS} FROM courses ORDER BY display_name, course_key");
         let rows: Vec<CourseRow> = sqlx::query_as(&sql)
             .fetch_all(&self.pool)
             .await
@@ -130,13 +136,12 @@ impl CourseStore for PgStore {
     }
 
     async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT draft_tree, draft_revision FROM courses WHERE course_key = $1",
-        )
-        .bind(key.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT draft_tree, draft_revision FROM courses WHERE course_key = $1")
+                .bind(key.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
         match row {
             Some((json, revision)) => Ok(Some((tree_from_json_off_thread(json).await?, revision))),
             None => Ok(None),
@@ -227,7 +232,14 @@ impl CourseStore for PgStore {
         };
         super::blobs::put_blobs_in(&mut tx, blobs, now).await?;
         if let Some(owner) = owner {
-            grant_in(&mut tx, sql::INSERT_ROLE_IF_NONE, &key, owner, CourseRole::Instructor).await?;
+            grant_in(
+                &mut tx,
+                sql::INSERT_ROLE_IF_NONE,
+                &key,
+                owner,
+                CourseRole::Instructor,
+            )
+            .await?;
         }
         let version = publish_in(&mut tx, &key, revision, now).await?;
         tx.commit().await.map_err(map_err)?;

@@ -139,8 +139,9 @@ impl LearnerStateStore for PgStore {
         course: &CourseKey,
     ) -> StoreResult<Option<GradeRecord>> {
         let key = course.to_string();
-        let sql =
-            format!("SELECT {GRADE_COLUMNS} FROM course_grades WHERE user_id = $1 AND course_key = $2");
+        let sql = format!(
+            "SELECT {GRADE_COLUMNS} FROM course_grades WHERE user_id = $1 AND course_key = $2"
+        );
         let row: Option<GradeRow> = sqlx::query_as(&sql)
             .bind(user)
             .bind(&key)

@@ -72,17 +72,17 @@ impl EnrollmentStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        rows.into_iter().map(EnrollmentRow::into_enrollment).collect()
+        rows.into_iter()
+            .map(EnrollmentRow::into_enrollment)
+            .collect()
     }
 
     async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM enrollments WHERE course_key = $1 AND is_active",
-        )
-        .bind(key.to_string())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)
+        sqlx::query_scalar("SELECT COUNT(*) FROM enrollments WHERE course_key = $1 AND is_active")
+            .bind(key.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
     }
 
     async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>> {

@@ -75,6 +75,7 @@ mod tests {
             .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         crate::contract::run(&store).await;
+        crate::contract_races::run(std::sync::Arc::new(store.clone())).await;
         store.close().await;
     }
 

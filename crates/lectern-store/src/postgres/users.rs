@@ -127,12 +127,14 @@ impl UserStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
-            .bind(id)
-            .bind(keep)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+        )
+        .bind(id)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -210,7 +210,11 @@ pub(crate) struct SubmissionRow {
 }
 
 impl SubmissionRow {
-    pub(crate) fn into_submission(self, user: UserId, usage_key: &UsageKey) -> StoreResult<Submission> {
+    pub(crate) fn into_submission(
+        self,
+        user: UserId,
+        usage_key: &UsageKey,
+    ) -> StoreResult<Submission> {
         Ok(Submission {
             user_id: user,
             usage_key: usage_key.clone(),

@@ -103,7 +103,12 @@ pub(crate) const DELETE_SUBSECTION_GRADES: &str =
 pub(crate) const INSERT_SUBSECTION_GRADE: &str = "INSERT INTO subsection_grades (user_id, course_key, block_id, earned, possible, graded, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-pub(crate) fn bind_profile<'q, DB>(id: i64, p: &'q Profile, langs: String, now: i64) -> Query<'q, DB>
+pub(crate) fn bind_profile<'q, DB>(
+    id: i64,
+    p: &'q Profile,
+    langs: String,
+    now: i64,
+) -> Query<'q, DB>
 where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
@@ -172,15 +177,18 @@ where
 pub(crate) const INSERT_VERSION: &str = "INSERT INTO course_versions (course_key, version, draft_revision, tree, created_at) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const MARK_PUBLISHED: &str = "UPDATE courses SET published_version = $1, published_revision = $2, published_at = $3 WHERE course_key = $4";
 /// Grants or changes a role.
-pub(crate) const UPSERT_ROLE: &str = "INSERT INTO course_roles (course_key, user_id, role) VALUES ($1, $2, $3) \
+pub(crate) const UPSERT_ROLE: &str =
+    "INSERT INTO course_roles (course_key, user_id, role) VALUES ($1, $2, $3) \
      ON CONFLICT (course_key, user_id) DO UPDATE SET role = excluded.role";
 /// Grants a role unless the user already holds one (import keeps it).
-pub(crate) const INSERT_ROLE_IF_NONE: &str = "INSERT INTO course_roles (course_key, user_id, role) VALUES ($1, $2, $3) \
+pub(crate) const INSERT_ROLE_IF_NONE: &str =
+    "INSERT INTO course_roles (course_key, user_id, role) VALUES ($1, $2, $3) \
      ON CONFLICT (course_key, user_id) DO NOTHING";
 
 /// A blob's head row; nothing if those bytes are stored already (or being
 /// stored by a concurrent transaction, which this one then waits for).
-pub(crate) const INSERT_BLOB_HEAD: &str = "INSERT INTO blobs (sha256, size, data, created_at, chunk_size) VALUES ($1, $2, $3, $4, $5) \
+pub(crate) const INSERT_BLOB_HEAD: &str =
+    "INSERT INTO blobs (sha256, size, data, created_at, chunk_size) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (sha256) DO NOTHING";
 pub(crate) const INSERT_BLOB_CHUNK: &str =
     "INSERT INTO blob_chunks (sha256, seq, data) VALUES ($1, $2, $3)";

@@ -73,12 +73,12 @@ async fn grant_in(
     role: CourseRole,
 ) -> StoreResult<()> {
     sqlx::query(sql::UPSERT_ROLE)
-    .bind(key)
-    .bind(user)
-    .bind(role.as_str())
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+        .bind(key)
+        .bind(user)
+        .bind(role.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
     Ok(())
 }
 

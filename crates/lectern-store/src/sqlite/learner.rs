@@ -35,16 +35,16 @@ async fn write_grade(tx: &mut Transaction<'_, Sqlite>, g: &GradeRecord) -> Store
         .map_err(map_err)?;
     for s in &g.subsections {
         sqlx::query(sql::INSERT_SUBSECTION_GRADE)
-        .bind(g.user_id)
-        .bind(&key)
-        .bind(&s.block_id)
-        .bind(s.earned)
-        .bind(s.possible)
-        .bind(s.graded)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+            .bind(g.user_id)
+            .bind(&key)
+            .bind(&s.block_id)
+            .bind(s.earned)
+            .bind(s.possible)
+            .bind(s.graded)
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
     }
     Ok(())
 }
@@ -137,8 +137,9 @@ impl LearnerStateStore for SqliteStore {
         course: &CourseKey,
     ) -> StoreResult<Option<GradeRecord>> {
         let key = course.to_string();
-        let sql =
-            format!("SELECT {GRADE_COLUMNS} FROM course_grades WHERE user_id = ? AND course_key = ?");
+        let sql = format!(
+            "SELECT {GRADE_COLUMNS} FROM course_grades WHERE user_id = ? AND course_key = ?"
+        );
         let row: Option<GradeRow> = sqlx::query_as(&sql)
             .bind(user)
             .bind(&key)

@@ -1,15 +1,15 @@
 //! Enrolments and health.
 
+use super::{map_err, SqliteStore};
+use crate::shared::rows::{EnrollmentRow, StatsRow, UserRow, ENROLLMENT_COLUMNS};
+use crate::shared::sql;
+use crate::time::to_millis;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{Enrollment, SiteStats, UserId};
 use lectern_app::store::{EnrollmentStore, HealthStore, StoreResult};
 use lectern_app::StoreError;
 use lectern_content::CourseKey;
-use super::{map_err, SqliteStore};
-use crate::shared::rows::{EnrollmentRow, StatsRow, UserRow, ENROLLMENT_COLUMNS};
-use crate::shared::sql;
-use crate::time::to_millis;
 
 #[async_trait]
 impl EnrollmentStore for SqliteStore {
@@ -47,22 +47,28 @@ impl EnrollmentStore for SqliteStore {
     }
 
     async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>> {
-        let row: Option<EnrollmentRow> = sqlx::query_as(&format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = ? AND course_key = ?"))
-            .bind(user)
-            .bind(key.to_string())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(map_err)?;
+        let row: Option<EnrollmentRow> = sqlx::query_as(&format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = ? AND course_key = ?"
+        ))
+        .bind(user)
+        .bind(key.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
         row.map(EnrollmentRow::into_enrollment).transpose()
     }
 
     async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>> {
-        let rows: Vec<EnrollmentRow> = sqlx::query_as(&format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = ? ORDER BY created_at"))
-            .bind(user)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(map_err)?;
-        rows.into_iter().map(EnrollmentRow::into_enrollment).collect()
+        let rows: Vec<EnrollmentRow> = sqlx::query_as(&format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = ? ORDER BY created_at"
+        ))
+        .bind(user)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(EnrollmentRow::into_enrollment)
+            .collect()
     }
 
     async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<lectern_app::User>> {

@@ -100,13 +100,14 @@ pub(crate) use crate::shared::errors::map_err;
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_contract() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("lectern.db"))
             .await
             .unwrap();
         crate::contract::run(&store).await;
+        crate::contract_races::run(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test]

@@ -2,16 +2,16 @@
 //! the queries behind `lectern_app::credentials`, `profile` and `roster`.
 //! The trait impls in `users.rs` and `misc.rs` delegate here.
 
+use super::{map_err, SqliteStore};
+use crate::shared::rows::{ProfileRow, RosterRow, PROFILE_COLUMNS};
+use crate::shared::sql;
+use crate::time::to_millis;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{Enrollment, TokenKind, UserId};
 use lectern_app::profile::Profile;
 use lectern_app::roster::EnrollmentQuery;
 use lectern_app::store::{PasswordReset, StoreResult};
 use lectern_app::StoreError;
-use super::{map_err, SqliteStore};
-use crate::shared::rows::{ProfileRow, RosterRow, PROFILE_COLUMNS};
-use crate::shared::sql;
-use crate::time::to_millis;
 
 impl SqliteStore {
     pub(super) async fn set_password_now(
