@@ -8,6 +8,8 @@
 pub mod contract;
 mod contract_accounts;
 pub mod contract_races;
+#[cfg(test)]
+mod schema_parity;
 pub mod postgres;
 mod shared;
 pub mod sqlite;
