@@ -60,7 +60,9 @@ async fn sqlite_schema() -> Schema {
 }
 
 async fn postgres_schema(admin: &str) -> Schema {
-    let url = crate::testing::fresh_postgres_database(admin).await.unwrap();
+    let url = crate::testing::fresh_postgres_database(admin)
+        .await
+        .unwrap();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect(&url)
@@ -104,7 +106,15 @@ async fn both_backends_end_with_the_same_tables_and_columns() {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|k| lite.get(*k) != pg.get(*k))
-        .map(|k| format!("{}.{}: sqlite {:?}, postgres {:?}", k.0, k.1, lite.get(k), pg.get(k)))
+        .map(|k| {
+            format!(
+                "{}.{}: sqlite {:?}, postgres {:?}",
+                k.0,
+                k.1,
+                lite.get(k),
+                pg.get(k)
+            )
+        })
         .collect();
     assert!(
         differences.is_empty(),

@@ -132,4 +132,8 @@ impl HealthStore for PgStore {
             .map_err(map_err)?;
         Ok(row.into())
     }
+
+    async fn close(&self) {
+        Self::close(self).await;
+    }
 }

@@ -118,4 +118,8 @@ impl HealthStore for SqliteStore {
             .map_err(map_err)?;
         Ok(row.into())
     }
+
+    async fn close(&self) {
+        Self::close(self).await;
+    }
 }
