@@ -1,55 +1,16 @@
-//! Learner state on PostgreSQL: problem states and grades are written by
-//! guarded upserts (see `shared::sql::UPSERT_STATE`), which PostgreSQL
-//! serialises on the row, so of N concurrent writers from one revision
-//! exactly one wins and the rest get `StaleRevision`.
+//! Learner state, enrolments and health: the shared queries of
+//! `shared::db_learning` on this backend's pools.
 
 use async_trait::async_trait;
-use lectern_app::model::{GradeRecord, ProblemState, Submission, UserId};
-use lectern_app::store::{LearnerStateStore, StoreResult};
-use lectern_app::StoreError;
+use chrono::{DateTime, Utc};
+use lectern_app::model::{
+    Enrollment, GradeRecord, ProblemState, SiteStats, Submission, User, UserId,
+};
+use lectern_app::roster::EnrollmentQuery;
+use lectern_app::store::{EnrollmentStore, HealthStore, LearnerStateStore, StoreResult};
 use lectern_content::{CourseKey, UsageKey};
-use sqlx::{Postgres, Transaction};
 
 use super::PgStore;
-use crate::shared::errors::map_err;
-use crate::shared::rows::{
-    GradeRow, StateRow, SubmissionRow, SubsectionRow, GRADE_COLUMNS, STATE_COLUMNS,
-    SUBMISSION_COLUMNS,
-};
-use crate::shared::sql;
-use crate::time::to_millis;
-
-async fn write_grade(tx: &mut Transaction<'_, Postgres>, g: &GradeRecord) -> StoreResult<()> {
-    let changed = sql::bind_grade(g)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::StaleRevision);
-    }
-    let key = g.course_key.to_string();
-    sqlx::query(sql::DELETE_SUBSECTION_GRADES)
-        .bind(g.user_id)
-        .bind(&key)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-    for s in &g.subsections {
-        sqlx::query(sql::INSERT_SUBSECTION_GRADE)
-            .bind(g.user_id)
-            .bind(&key)
-            .bind(&s.block_id)
-            .bind(s.earned)
-            .bind(s.possible)
-            .bind(s.graded)
-            .bind(to_millis(g.updated_at))
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(())
-}
 
 #[async_trait]
 impl LearnerStateStore for PgStore {
@@ -58,16 +19,7 @@ impl LearnerStateStore for PgStore {
         user: UserId,
         usage_key: &UsageKey,
     ) -> StoreResult<Option<ProblemState>> {
-        let sql = format!(
-            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND usage_key = $2"
-        );
-        let row: Option<StateRow> = sqlx::query_as(&sql)
-            .bind(user)
-            .bind(usage_key.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.map(StateRow::into_state).transpose()
+        self.db.problem_state(user, usage_key).await
     }
 
     async fn problem_states(
@@ -75,43 +27,16 @@ impl LearnerStateStore for PgStore {
         user: UserId,
         course: &CourseKey,
     ) -> StoreResult<Vec<ProblemState>> {
-        let sql = format!(
-            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND course_key = $2"
-        );
-        let rows: Vec<StateRow> = sqlx::query_as(&sql)
-            .bind(user)
-            .bind(course.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.into_iter().map(StateRow::into_state).collect()
+        self.db.problem_states(user, course).await
     }
 
     async fn save_problem_state(
         &self,
-        s: &ProblemState,
+        state: &ProblemState,
         submission: Option<&Submission>,
         grade: Option<&GradeRecord>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let changed = sql::bind_state(s)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::StaleRevision);
-        }
-        if let Some(sub) = submission {
-            sql::bind_submission(sub)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        if let Some(g) = grade {
-            write_grade(&mut tx, g).await?;
-        }
-        tx.commit().await.map_err(map_err)
+        self.db.save_problem_state(state, submission, grade).await
     }
 
     async fn submissions(
@@ -119,18 +44,7 @@ impl LearnerStateStore for PgStore {
         user: UserId,
         usage_key: &UsageKey,
     ) -> StoreResult<Vec<Submission>> {
-        let sql = format!(
-            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE user_id = $1 AND usage_key = $2 ORDER BY id"
-        );
-        let rows: Vec<SubmissionRow> = sqlx::query_as(&sql)
-            .bind(user)
-            .bind(usage_key.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.into_iter()
-            .map(|r| r.into_submission(user, usage_key))
-            .collect()
+        self.db.submissions(user, usage_key).await
     }
 
     async fn course_grade(
@@ -138,31 +52,69 @@ impl LearnerStateStore for PgStore {
         user: UserId,
         course: &CourseKey,
     ) -> StoreResult<Option<GradeRecord>> {
-        let key = course.to_string();
-        let sql = format!(
-            "SELECT {GRADE_COLUMNS} FROM course_grades WHERE user_id = $1 AND course_key = $2"
-        );
-        let row: Option<GradeRow> = sqlx::query_as(&sql)
-            .bind(user)
-            .bind(&key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let subs: Vec<SubsectionRow> = sqlx::query_as(
-            "SELECT block_id, earned, possible, graded FROM subsection_grades WHERE user_id = $1 AND course_key = $2 ORDER BY block_id",
-        )
-        .bind(user)
-        .bind(&key)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.into_grade(user, course, subs).map(Some)
+        self.db.course_grade(user, course).await
     }
 
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        write_grade(&mut tx, grade).await?;
-        tx.commit().await.map_err(map_err)
+        self.db.save_course_grade(grade).await
+    }
+}
+
+#[async_trait]
+impl EnrollmentStore for PgStore {
+    async fn enroll(
+        &self,
+        user: UserId,
+        key: &CourseKey,
+        mode: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Enrollment> {
+        self.db.enroll(user, key, mode, now).await
+    }
+
+    async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()> {
+        self.db.unenroll(user, key).await
+    }
+
+    async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>> {
+        self.db.enrollment(user, key).await
+    }
+
+    async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>> {
+        self.db.enrollments_for_user(user).await
+    }
+
+    async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
+        self.db.count_enrollments(key).await
+    }
+
+    async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>> {
+        self.db.enrolled_users(key).await
+    }
+
+    async fn list_enrollments(
+        &self,
+        query: &EnrollmentQuery,
+    ) -> StoreResult<Vec<(Enrollment, String)>> {
+        self.db.list_enrollments(query).await
+    }
+}
+
+#[async_trait]
+impl HealthStore for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats> {
+        self.db.stats(now).await
+    }
+
+    async fn close(&self) {
+        Self::close(self).await;
     }
 }

@@ -5,11 +5,8 @@
 //! Commits are durable as PostgreSQL is configured (`synchronous_commit`
 //! stays at its default, `on`).
 
-mod blobs;
 mod courses;
 mod learner;
-mod misc;
-mod tokens;
 mod users;
 
 use std::str::FromStr;
@@ -17,6 +14,9 @@ use std::time::Duration;
 
 use lectern_app::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Postgres;
+
+use crate::shared::db::Db;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -24,6 +24,8 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 #[derive(Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// The shared queries, reading and writing through `pool`.
+    db: Db<Postgres>,
 }
 
 impl PgStore {
@@ -45,7 +47,11 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
         migrate(&pool).await?;
-        Ok(Self { pool })
+        let db = Db {
+            read: pool.clone(),
+            write: pool.clone(),
+        };
+        Ok(Self { pool, db })
     }
 
     /// Closes the pool, waiting for in-flight queries.

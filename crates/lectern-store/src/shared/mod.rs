@@ -8,6 +8,10 @@
 //! (locks, byte slicing) is written twice, side by side, in the backends.
 
 pub(crate) mod chunks;
+pub(crate) mod db;
+pub(crate) mod db_accounts;
+pub(crate) mod db_courses;
+pub(crate) mod db_learning;
 pub(crate) mod errors;
 pub(crate) mod rows;
 pub(crate) mod sql;

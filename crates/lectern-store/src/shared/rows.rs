@@ -56,6 +56,17 @@ impl From<UserRow> for User {
     }
 }
 
+/// A course's team: its users with their roles.
+pub(crate) const TEAM_SQL: &str = "SELECT u.id, u.username, u.email, u.name, u.is_admin, u.is_course_creator, u.is_active, u.created_at, r.role \
+     FROM course_roles r JOIN users u ON u.id = r.user_id WHERE r.course_key = $1 ORDER BY u.id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub role: String,
+}
+
 /// A user with the password hash (sign-in).
 #[derive(sqlx::FromRow)]
 pub(crate) struct LoginRow {

@@ -5,11 +5,8 @@
 //! connection and never fight over the lock; reads use a separate pool and
 //! run concurrently with the writer thanks to WAL.
 
-mod blobs;
 mod courses;
 mod learner;
-mod misc;
-mod profiles;
 mod users;
 
 use std::path::Path;
@@ -20,6 +17,9 @@ use lectern_app::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Sqlite;
+
+use crate::shared::db::Db;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -28,6 +28,8 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// The shared queries, reading through `reader`, writing through `writer`.
+    db: Db<Sqlite>,
 }
 
 impl SqliteStore {
@@ -66,7 +68,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(unavailable)?;
-        Ok(Self { reader, writer })
+        let db = Db {
+            read: reader.clone(),
+            write: writer.clone(),
+        };
+        Ok(Self { reader, writer, db })
     }
 
     /// Closes both pools, waiting for in-flight queries.
@@ -94,11 +100,39 @@ fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-pub(crate) use crate::shared::errors::map_err;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lectern_app::store::BlobStore;
+
+    #[tokio::test]
+    async fn blobs_stored_whole_before_chunking_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .unwrap();
+        // A row as the first schema wrote it: the bytes in `data`, chunk_size 0.
+        sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES ('old', 6, X'616263646566', 0)")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.blob("old").await.unwrap().as_deref(),
+            Some(&b"abcdef"[..])
+        );
+        assert_eq!(
+            store.blob_range("old", 2, 3).await.unwrap().as_deref(),
+            Some(&b"cde"[..])
+        );
+        assert_eq!(
+            store.blob_range("old", 4, 100).await.unwrap().as_deref(),
+            Some(&b"ef"[..])
+        );
+        assert_eq!(
+            store.blob_info("old").await.unwrap().map(|i| i.size),
+            Some(6)
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_contract() {
