@@ -5,10 +5,6 @@
 //! Commits are durable as PostgreSQL is configured (`synchronous_commit`
 //! stays at its default, `on`).
 
-mod courses;
-mod learner;
-mod users;
-
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,13 +16,8 @@ use crate::shared::db::Db;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The PostgreSQL implementation of every storage trait.
-#[derive(Clone)]
-pub struct PgStore {
-    pub(crate) pool: PgPool,
-    /// The shared queries, reading and writing through `pool`.
-    db: Db<Postgres>,
-}
+/// The PostgreSQL store: one pool for reads and writes.
+pub type PgStore = Db<Postgres>;
 
 impl PgStore {
     /// Connects to a `postgres://…` URL and applies migrations.
@@ -47,16 +38,10 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
         migrate(&pool).await?;
-        let db = Db {
+        Ok(Db {
             read: pool.clone(),
-            write: pool.clone(),
-        };
-        Ok(Self { pool, db })
-    }
-
-    /// Closes the pool, waiting for in-flight queries.
-    pub async fn close(&self) {
-        self.pool.close().await;
+            write: pool,
+        })
     }
 }
 
@@ -97,7 +82,7 @@ mod tests {
             .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-            .fetch_one(&store.pool)
+            .fetch_one(&store.write)
             .await
             .unwrap();
         assert!(n >= 4, "{n}");

@@ -1,7 +1,7 @@
-//! [`Db`]: the queries both backends run, written once, generic over the
-//! sqlx driver. Each backend's trait impls (`sqlite/`, `postgres/`) hand
-//! their pools to it and add what differs (opening, pool layout, legacy
-//! rows). What differs in SQL text is a hook of [`Backend`].
+//! [`Db`]: the store both backends are, written once, generic over the
+//! sqlx driver (`SqliteStore` is `Db<Sqlite>`, `PgStore` is `Db<Postgres>`;
+//! `sqlite/` and `postgres/` only open them). What differs in SQL text is a
+//! hook of [`Backend`].
 //!
 //! The `where` clauses on the `impl<DB> Db<DB>` blocks name what the
 //! generic code needs of a driver (encoding our value types, decoding our
@@ -11,11 +11,13 @@
 use sqlx::{Database, Pool, Postgres, Sqlite};
 
 /// What differs between the drivers where the SQL is otherwise the same.
-pub(crate) trait Backend: Database {
+pub trait Backend: Database {
     /// Appended to a `SELECT` whose rows must stay locked until commit.
     /// PostgreSQL (READ COMMITTED, many connections and nodes) needs the
     /// lock; SQLite has one writer, whose transaction already excludes all
     /// others, and no such clause.
+    /// For logs and `doctor`.
+    const NAME: &'static str;
     const FOR_UPDATE: &'static str;
     /// `$2` bytes from 1-based `$1` of a blob kept whole in `blobs.data`
     /// (rows from before chunking).
@@ -24,6 +26,7 @@ pub(crate) trait Backend: Database {
 }
 
 impl Backend for Sqlite {
+    const NAME: &'static str = "sqlite";
     const FOR_UPDATE: &'static str = "";
     const SLICE_WHOLE_BLOB: &'static str =
         "SELECT substr(data, $1, $2) FROM blobs WHERE sha256 = $3";
@@ -33,6 +36,7 @@ impl Backend for Sqlite {
 }
 
 impl Backend for Postgres {
+    const NAME: &'static str = "postgres";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SLICE_WHOLE_BLOB: &'static str = "SELECT substring(data FROM CAST($1 AS INTEGER) FOR CAST($2 AS INTEGER)) FROM blobs WHERE sha256 = $3";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
@@ -40,11 +44,20 @@ impl Backend for Postgres {
     }
 }
 
-/// The pools a backend reads and writes through (the same pool twice on
-/// PostgreSQL; SQLite's read pool and its one-connection writer).
-pub(crate) struct Db<DB: Database> {
-    pub read: Pool<DB>,
-    pub write: Pool<DB>,
+/// A store: the pools it reads and writes through (the same pool twice on
+/// PostgreSQL; SQLite's read pool and its one-connection writer). Public
+/// as `SqliteStore` and `PgStore`.
+pub struct Db<DB: Database> {
+    pub(crate) read: Pool<DB>,
+    pub(crate) write: Pool<DB>,
+}
+
+impl<DB: Database> Db<DB> {
+    /// Closes the pools, waiting for in-flight queries.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
 }
 
 impl<DB: Database> Clone for Db<DB> {

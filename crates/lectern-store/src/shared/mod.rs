@@ -15,4 +15,5 @@ pub(crate) mod db_learning;
 pub(crate) mod errors;
 pub(crate) mod rows;
 pub(crate) mod sql;
+mod store_impl;
 pub(crate) mod trees;

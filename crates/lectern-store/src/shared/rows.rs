@@ -30,7 +30,7 @@ pub(crate) const USER_COLUMNS: &str =
     "id, username, email, name, is_admin, is_course_creator, is_active, created_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
+pub struct UserRow {
     id: i64,
     username: String,
     email: String,
@@ -61,7 +61,7 @@ pub(crate) const TEAM_SQL: &str = "SELECT u.id, u.username, u.email, u.name, u.i
      FROM course_roles r JOIN users u ON u.id = r.user_id WHERE r.course_key = $1 ORDER BY u.id";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct TeamRow {
+pub struct TeamRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub role: String,
@@ -69,14 +69,14 @@ pub(crate) struct TeamRow {
 
 /// A user with the password hash (sign-in).
 #[derive(sqlx::FromRow)]
-pub(crate) struct LoginRow {
+pub struct LoginRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub password_hash: String,
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct TokenRow {
+pub struct TokenRow {
     token_hash: String,
     user_id: i64,
     kind: String,
@@ -103,7 +103,7 @@ pub(crate) const COURSE_COLUMNS: &str =
      published_revision, published_at, start_at, end_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct CourseRow {
+pub struct CourseRow {
     course_key: String,
     display_name: String,
     created_at: i64,
@@ -134,7 +134,7 @@ impl CourseRow {
 pub(crate) const ENROLLMENT_COLUMNS: &str = "user_id, course_key, mode, is_active, created_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct EnrollmentRow {
+pub struct EnrollmentRow {
     user_id: i64,
     course_key: String,
     mode: String,
@@ -156,7 +156,7 @@ impl EnrollmentRow {
 
 /// An enrolment with its username (the staff enrolment list).
 #[derive(sqlx::FromRow)]
-pub(crate) struct RosterRow {
+pub struct RosterRow {
     #[sqlx(flatten)]
     pub enrollment: EnrollmentRow,
     pub username: String,
@@ -167,7 +167,7 @@ pub(crate) const STATE_COLUMNS: &str =
      raw_earned, raw_possible, earned, possible, is_correct, ever_attempted, updated_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct StateRow {
+pub struct StateRow {
     user_id: i64,
     course_key: String,
     usage_key: String,
@@ -211,7 +211,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str =
     "attempt, answers, correct_map, earned, possible, created_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct SubmissionRow {
+pub struct SubmissionRow {
     attempt: i64,
     answers: String,
     correct_map: String,
@@ -243,7 +243,7 @@ pub(crate) const GRADE_COLUMNS: &str =
     "revision, course_version, percent, letter_grade, passed, detail, updated_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct GradeRow {
+pub struct GradeRow {
     revision: i64,
     course_version: i64,
     percent: f64,
@@ -254,7 +254,7 @@ pub(crate) struct GradeRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct SubsectionRow {
+pub struct SubsectionRow {
     block_id: String,
     earned: f64,
     possible: f64,
@@ -296,7 +296,7 @@ pub(crate) const PROFILE_COLUMNS: &str =
      mailing_address, year_of_birth, language_proficiencies";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct ProfileRow {
+pub struct ProfileRow {
     bio: Option<String>,
     country: Option<String>,
     state: Option<String>,
@@ -329,7 +329,7 @@ impl ProfileRow {
 
 /// Site numbers (`HealthStore::stats`).
 #[derive(sqlx::FromRow)]
-pub(crate) struct StatsRow {
+pub struct StatsRow {
     pub users: i64,
     pub active_users: i64,
     pub admins: i64,

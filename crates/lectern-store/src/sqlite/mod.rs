@@ -5,10 +5,6 @@
 //! connection and never fight over the lock; reads use a separate pool and
 //! run concurrently with the writer thanks to WAL.
 
-mod courses;
-mod learner;
-mod users;
-
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,14 +19,9 @@ use crate::shared::db::Db;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The SQLite implementation of every storage trait.
-#[derive(Clone)]
-pub struct SqliteStore {
-    reader: SqlitePool,
-    writer: SqlitePool,
-    /// The shared queries, reading through `reader`, writing through `writer`.
-    db: Db<Sqlite>,
-}
+/// The SQLite store: reads through a pool of readers, writes through one
+/// connection (see the module docs).
+pub type SqliteStore = Db<Sqlite>;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
@@ -68,17 +59,10 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(unavailable)?;
-        let db = Db {
-            read: reader.clone(),
-            write: writer.clone(),
-        };
-        Ok(Self { reader, writer, db })
-    }
-
-    /// Closes both pools, waiting for in-flight queries.
-    pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
+        Ok(Db {
+            read: reader,
+            write: writer,
+        })
     }
 }
 
@@ -103,7 +87,6 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lectern_app::store::BlobStore;
 
     #[tokio::test]
     async fn blobs_stored_whole_before_chunking_are_still_read() {
@@ -113,7 +96,7 @@ mod tests {
             .unwrap();
         // A row as the first schema wrote it: the bytes in `data`, chunk_size 0.
         sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES ('old', 6, X'616263646566', 0)")
-            .execute(&store.writer)
+            .execute(&store.write)
             .await
             .unwrap();
         assert_eq!(
@@ -178,7 +161,7 @@ mod tests {
         let path = dir.path().join("lectern.db");
         let store = SqliteStore::open(&path).await.unwrap();
         sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'future', TRUE, x'00', 0)")
-            .execute(&store.writer)
+            .execute(&store.write)
             .await
             .unwrap();
         store.close().await;
