@@ -1,12 +1,13 @@
 //! Accounts, profiles, sessions and reset links: the queries both backends
 //! share (see [`super::db`]).
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
 use lectern_app::profile::Profile;
-use lectern_app::store::{PasswordReset, StoreResult};
+use lectern_app::store::{PasswordReset, StoreResult, TokenStore, UserStore};
 use lectern_app::StoreError;
-use sqlx::{ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::db::{Backend, Db};
 use super::errors::map_err;
@@ -19,18 +20,15 @@ where
     DB: Backend,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
     usize: ColumnIndex<<DB as Database>::Row>,
-    for<'r> UserRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> LoginRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> TokenRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> ProfileRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> (i64,): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (i64, i64): FromRow<'r, <DB as Database>::Row>,
 {
     async fn user_where(&self, clause: &str, arg: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
@@ -58,7 +56,35 @@ where
         Ok(())
     }
 
-    pub(crate) async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
+    /// A statement on the writer with a user id and one text value.
+    async fn write_with(&self, sql: &str, id: UserId, text: String) -> StoreResult<u64> {
+        let r = sqlx::query(sql)
+            .bind(id)
+            .bind(text)
+            .execute(&self.write)
+            .await
+            .map_err(map_err)?;
+        Ok(DB::rows_affected(&r))
+    }
+}
+
+#[async_trait]
+impl<DB> UserStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
         let sql = format!(
             "INSERT INTO users (username, email, name, password_hash, is_admin, is_course_creator, is_active, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) RETURNING {USER_COLUMNS}"
@@ -77,7 +103,7 @@ where
         Ok(row.into())
     }
 
-    pub(crate) async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
@@ -87,12 +113,12 @@ where
         Ok(row.map(User::from))
     }
 
-    pub(crate) async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         self.user_where("lower(username) = lower($1)", username)
             .await
     }
 
-    pub(crate) async fn user_for_login(&self, login: &str) -> StoreResult<Option<(User, String)>> {
+    async fn user_for_login(&self, login: &str) -> StoreResult<Option<(User, String)>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1) OR email = lower($1)"
         );
@@ -104,12 +130,7 @@ where
         Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
 
-    pub(crate) async fn search_users(
-        &self,
-        query: &str,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<Vec<User>> {
+    async fn search_users(&self, query: &str, limit: i64, offset: i64) -> StoreResult<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(&sql::search_users_sql())
             .bind(sql::contains_pattern(query))
             .bind(limit)
@@ -120,7 +141,7 @@ where
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    pub(crate) async fn count_admins(&self) -> StoreResult<i64> {
+    async fn count_admins(&self) -> StoreResult<i64> {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM users WHERE is_admin AND is_active")
                 .fetch_one(&self.read)
@@ -129,7 +150,7 @@ where
         Ok(n)
     }
 
-    pub(crate) async fn set_password(
+    async fn set_password(
         &self,
         id: UserId,
         password_hash: &str,
@@ -158,7 +179,7 @@ where
         tx.commit().await.map_err(map_err)
     }
 
-    pub(crate) async fn profile(&self, id: UserId) -> StoreResult<Profile> {
+    async fn profile(&self, id: UserId) -> StoreResult<Profile> {
         let sql = format!("SELECT {PROFILE_COLUMNS} FROM user_profiles WHERE user_id = $1");
         let row: Option<ProfileRow> = sqlx::query_as(&sql)
             .bind(id)
@@ -168,12 +189,7 @@ where
         row.map_or_else(|| Ok(Profile::default()), ProfileRow::into_profile)
     }
 
-    pub(crate) async fn update_account(
-        &self,
-        id: UserId,
-        name: &str,
-        profile: &Profile,
-    ) -> StoreResult<()> {
+    async fn update_account(&self, id: UserId, name: &str, profile: &Profile) -> StoreResult<()> {
         let langs = serde_json::to_string(&profile.language_proficiencies)
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut tx = self.write.begin().await.map_err(map_err)?;
@@ -190,18 +206,36 @@ where
         tx.commit().await.map_err(map_err)
     }
 
-    /// A statement on the writer with a user id and one text value.
-    async fn write_with(&self, sql: &str, id: UserId, text: String) -> StoreResult<u64> {
-        let r = sqlx::query(sql)
-            .bind(id)
-            .bind(text)
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
-        Ok(DB::rows_affected(&r))
+    async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<()> {
+        self.set_user_flag("is_active", id, active).await
     }
 
-    pub(crate) async fn insert_token(&self, token: &AuthToken) -> StoreResult<()> {
+    async fn set_user_admin(&self, id: UserId, admin: bool) -> StoreResult<()> {
+        self.set_user_flag("is_admin", id, admin).await
+    }
+
+    async fn set_user_course_creator(&self, id: UserId, creator: bool) -> StoreResult<()> {
+        self.set_user_flag("is_course_creator", id, creator).await
+    }
+}
+
+#[async_trait]
+impl<DB> TokenStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn insert_token(&self, token: &AuthToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO auth_tokens (token_hash, user_id, kind, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -215,11 +249,7 @@ where
         Ok(())
     }
 
-    pub(crate) async fn token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<AuthToken>> {
+    async fn token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AuthToken>> {
         let row: Option<TokenRow> = sqlx::query_as(
             "SELECT token_hash, user_id, kind, expires_at FROM auth_tokens WHERE token_hash = $1 AND expires_at > $2",
         )
@@ -231,7 +261,7 @@ where
         Ok(row.map(AuthToken::from))
     }
 
-    pub(crate) async fn delete_token(&self, token_hash: &str) -> StoreResult<()> {
+    async fn delete_token(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
             .bind(token_hash.to_string())
             .execute(&self.write)
@@ -240,7 +270,7 @@ where
         Ok(())
     }
 
-    pub(crate) async fn delete_user_tokens(&self, user_id: UserId) -> StoreResult<()> {
+    async fn delete_user_tokens(&self, user_id: UserId) -> StoreResult<()> {
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.write)
@@ -249,7 +279,7 @@ where
         Ok(())
     }
 
-    pub(crate) async fn delete_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn delete_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let r = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= $1")
             .bind(to_millis(now))
             .execute(&self.write)
@@ -258,7 +288,7 @@ where
         Ok(DB::rows_affected(&r))
     }
 
-    pub(crate) async fn delete_user_tokens_of_kind(
+    async fn delete_user_tokens_of_kind(
         &self,
         user_id: UserId,
         kind: TokenKind,
@@ -271,7 +301,7 @@ where
         .await
     }
 
-    pub(crate) async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()> {
+    async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -285,11 +315,7 @@ where
         Ok(())
     }
 
-    pub(crate) async fn count_password_resets(
-        &self,
-        user_id: UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    async fn count_password_resets(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<i64> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND expires_at > $2",
         )
@@ -302,7 +328,7 @@ where
     }
 
     /// One statement: of two concurrent uses of a link, only one gets the row.
-    pub(crate) async fn take_password_reset(
+    async fn take_password_reset(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
@@ -319,7 +345,7 @@ where
             .map(|(user, _)| user))
     }
 
-    pub(crate) async fn peek_password_reset(
+    async fn peek_password_reset(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,

@@ -8,12 +8,13 @@
 //! at that row instead of at a key clash. Blobs are inserted in hash order,
 //! so two imports never wait on each other's blobs in opposite orders.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{CourseRecord, CourseRole, User, UserId};
-use lectern_app::store::{BlobInfo, BlobSource, NewBlob, StoreResult};
+use lectern_app::store::{BlobInfo, BlobSource, BlobStore, CourseStore, NewBlob, StoreResult};
 use lectern_app::StoreError;
 use lectern_content::{CourseKey, CourseTree};
-use sqlx::{ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Transaction, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Transaction, Type};
 use tokio::io::AsyncReadExt;
 
 use super::chunks::{chunk_span, join_chunks, CHUNK};
@@ -29,20 +30,15 @@ where
     DB: Backend,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
     usize: ColumnIndex<<DB as Database>::Row>,
-    for<'r> CourseRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> TeamRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> (i64,): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (i64, i64): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (String,): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (String, i64): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (String, String): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (i64, String, i64): FromRow<'r, <DB as Database>::Row>,
-    for<'r> (Vec<u8>,): FromRow<'r, <DB as Database>::Row>,
 {
     /// The course as the writer sees it, so a caller reads its own write.
     async fn course_written(&self, key: &CourseKey) -> StoreResult<CourseRecord> {
@@ -116,7 +112,88 @@ where
         Ok(())
     }
 
-    pub(crate) async fn create_course(
+    async fn courses_where(
+        &self,
+        filter: &str,
+        key: Option<&CourseKey>,
+    ) -> StoreResult<Vec<CourseRecord>> {
+        let sql = format!(
+            "SELECT {COURSE_COLUMNS} FROM courses{filter} ORDER BY display_name, course_key"
+        );
+        let mut query = sqlx::query_as(&sql);
+        if let Some(key) = key {
+            query = query.bind(key.to_string());
+        }
+        let rows: Vec<CourseRow> = query.fetch_all(&self.read).await.map_err(map_err)?;
+        rows.into_iter().map(CourseRow::into_record).collect()
+    }
+
+    /// Inserts a blob's head row; false if those bytes are stored already.
+    async fn insert_blob_head(
+        tx: &mut Transaction<'_, DB>,
+        sha256: &str,
+        size: u64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(sql::INSERT_BLOB_HEAD)
+            .bind(sha256.to_string())
+            .bind(size as i64)
+            .bind(Vec::<u8>::new())
+            .bind(now)
+            .bind(CHUNK as i64)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+
+    async fn insert_chunk(
+        tx: &mut Transaction<'_, DB>,
+        sha256: &str,
+        seq: i64,
+        data: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(sql::INSERT_BLOB_CHUNK)
+            .bind(sha256.to_string())
+            .bind(seq)
+            .bind(data.to_vec())
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn put_blob_in(
+        tx: &mut Transaction<'_, DB>,
+        blob: &NewBlob<'_>,
+        now: i64,
+    ) -> StoreResult<()> {
+        if Self::insert_blob_head(tx, blob.sha256, blob.bytes.len() as u64, now).await? {
+            for (seq, piece) in blob.bytes.chunks(CHUNK).enumerate() {
+                Self::insert_chunk(tx, blob.sha256, seq as i64, piece).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<DB> CourseStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn create_course(
         &self,
         draft: &CourseTree,
         owner: Option<UserId>,
@@ -143,34 +220,18 @@ where
         self.course_written(&draft.key).await
     }
 
-    async fn courses_where(
-        &self,
-        filter: &str,
-        key: Option<&CourseKey>,
-    ) -> StoreResult<Vec<CourseRecord>> {
-        let sql = format!(
-            "SELECT {COURSE_COLUMNS} FROM courses{filter} ORDER BY display_name, course_key"
-        );
-        let mut query = sqlx::query_as(&sql);
-        if let Some(key) = key {
-            query = query.bind(key.to_string());
-        }
-        let rows: Vec<CourseRow> = query.fetch_all(&self.read).await.map_err(map_err)?;
-        rows.into_iter().map(CourseRow::into_record).collect()
-    }
-
-    pub(crate) async fn course(&self, key: &CourseKey) -> StoreResult<Option<CourseRecord>> {
+    async fn course(&self, key: &CourseKey) -> StoreResult<Option<CourseRecord>> {
         Ok(self
             .courses_where(" WHERE course_key = $1", Some(key))
             .await?
             .pop())
     }
 
-    pub(crate) async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>> {
+    async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>> {
         self.courses_where("", None).await
     }
 
-    pub(crate) async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>> {
+    async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>> {
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT draft_tree, draft_revision FROM courses WHERE course_key = $1")
                 .bind(key.to_string())
@@ -183,7 +244,7 @@ where
         }
     }
 
-    pub(crate) async fn save_draft(
+    async fn save_draft(
         &self,
         tree: &CourseTree,
         expected_revision: i64,
@@ -202,7 +263,7 @@ where
         Ok(expected_revision + 1)
     }
 
-    pub(crate) async fn publish(
+    async fn publish(
         &self,
         key: &CourseKey,
         expected_revision: i64,
@@ -215,11 +276,7 @@ where
         Ok(version)
     }
 
-    pub(crate) async fn published(
-        &self,
-        key: &CourseKey,
-        version: i64,
-    ) -> StoreResult<Option<CourseTree>> {
+    async fn published(&self, key: &CourseKey, version: i64) -> StoreResult<Option<CourseTree>> {
         let json: Option<(String,)> = sqlx::query_as(
             "SELECT tree FROM course_versions WHERE course_key = $1 AND version = $2",
         )
@@ -234,7 +291,7 @@ where
         }
     }
 
-    pub(crate) async fn import_course(
+    async fn import_course(
         &self,
         tree: &CourseTree,
         blobs: &[NewBlob<'_>],
@@ -290,7 +347,7 @@ where
         Ok((self.course_written(&tree.key).await?, version))
     }
 
-    pub(crate) async fn grant_course_role(
+    async fn grant_course_role(
         &self,
         key: &CourseKey,
         user: UserId,
@@ -301,11 +358,7 @@ where
         tx.commit().await.map_err(map_err)
     }
 
-    pub(crate) async fn revoke_course_role(
-        &self,
-        key: &CourseKey,
-        user: UserId,
-    ) -> StoreResult<()> {
+    async fn revoke_course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<()> {
         sqlx::query("DELETE FROM course_roles WHERE course_key = $1 AND user_id = $2")
             .bind(key.to_string())
             .bind(user)
@@ -315,11 +368,7 @@ where
         Ok(())
     }
 
-    pub(crate) async fn course_role(
-        &self,
-        key: &CourseKey,
-        user: UserId,
-    ) -> StoreResult<Option<CourseRole>> {
+    async fn course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<Option<CourseRole>> {
         let role: Option<(String,)> =
             sqlx::query_as("SELECT role FROM course_roles WHERE course_key = $1 AND user_id = $2")
                 .bind(key.to_string())
@@ -330,10 +379,7 @@ where
         Ok(role.and_then(|(r,)| CourseRole::parse(&r)))
     }
 
-    pub(crate) async fn courses_with_role(
-        &self,
-        user: UserId,
-    ) -> StoreResult<Vec<(CourseKey, CourseRole)>> {
+    async fn courses_with_role(&self, user: UserId) -> StoreResult<Vec<(CourseKey, CourseRole)>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT course_key, role FROM course_roles WHERE user_id = $1 ORDER BY course_key",
         )
@@ -347,10 +393,7 @@ where
             .collect())
     }
 
-    pub(crate) async fn course_team(
-        &self,
-        key: &CourseKey,
-    ) -> StoreResult<Vec<(User, CourseRole)>> {
+    async fn course_team(&self, key: &CourseKey) -> StoreResult<Vec<(User, CourseRole)>> {
         let rows: Vec<TeamRow> = sqlx::query_as(TEAM_SQL)
             .bind(key.to_string())
             .fetch_all(&self.read)
@@ -361,62 +404,31 @@ where
             .filter_map(|r| Some((r.user.into(), CourseRole::parse(&r.role)?)))
             .collect())
     }
+}
 
-    /// Inserts a blob's head row; false if those bytes are stored already.
-    async fn insert_blob_head(
-        tx: &mut Transaction<'_, DB>,
-        sha256: &str,
-        size: u64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let r = sqlx::query(sql::INSERT_BLOB_HEAD)
-            .bind(sha256.to_string())
-            .bind(size as i64)
-            .bind(Vec::<u8>::new())
-            .bind(now)
-            .bind(CHUNK as i64)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-        Ok(DB::rows_affected(&r) == 1)
-    }
-
-    async fn insert_chunk(
-        tx: &mut Transaction<'_, DB>,
-        sha256: &str,
-        seq: i64,
-        data: &[u8],
-    ) -> StoreResult<()> {
-        sqlx::query(sql::INSERT_BLOB_CHUNK)
-            .bind(sha256.to_string())
-            .bind(seq)
-            .bind(data.to_vec())
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn put_blob_in(
-        tx: &mut Transaction<'_, DB>,
-        blob: &NewBlob<'_>,
-        now: i64,
-    ) -> StoreResult<()> {
-        if Self::insert_blob_head(tx, blob.sha256, blob.bytes.len() as u64, now).await? {
-            for (seq, piece) in blob.bytes.chunks(CHUNK).enumerate() {
-                Self::insert_chunk(tx, blob.sha256, seq as i64, piece).await?;
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()> {
+#[async_trait]
+impl<DB> BlobStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::put_blob_in(&mut tx, blob, to_millis(Utc::now())).await?;
         tx.commit().await.map_err(map_err)
     }
 
-    pub(crate) async fn put_blob_stream(
+    async fn put_blob_stream(
         &self,
         sha256: &str,
         size: u64,
@@ -441,7 +453,7 @@ where
         tx.commit().await.map_err(map_err)
     }
 
-    pub(crate) async fn blob_info(&self, sha256: &str) -> StoreResult<Option<BlobInfo>> {
+    async fn blob_info(&self, sha256: &str) -> StoreResult<Option<BlobInfo>> {
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT size, created_at FROM blobs WHERE sha256 = $1")
                 .bind(sha256.to_string())
@@ -454,14 +466,14 @@ where
         }))
     }
 
-    pub(crate) async fn blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+    async fn blob(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
         let Some(info) = self.blob_info(sha256).await? else {
             return Ok(None);
         };
         self.blob_range(sha256, 0, info.size).await
     }
 
-    pub(crate) async fn blob_range(
+    async fn blob_range(
         &self,
         sha256: &str,
         offset: u64,

@@ -2,15 +2,18 @@
 //! the staff enrolment list and site numbers: the queries both backends
 //! share (see [`super::db`]).
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{
     Enrollment, GradeRecord, ProblemState, SiteStats, Submission, User, UserId,
 };
 use lectern_app::roster::EnrollmentQuery;
-use lectern_app::store::StoreResult;
+use lectern_app::store::{EnrollmentStore, HealthStore, LearnerStateStore, StoreResult};
 use lectern_app::StoreError;
 use lectern_content::{CourseKey, UsageKey};
-use sqlx::{ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Transaction, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Transaction, Type,
+};
 
 use super::db::{Backend, Db};
 use super::errors::map_err;
@@ -26,56 +29,16 @@ where
     DB: Backend,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
     usize: ColumnIndex<<DB as Database>::Row>,
-    for<'r> UserRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> StateRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> SubmissionRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> GradeRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> SubsectionRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> EnrollmentRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> RosterRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> StatsRow: FromRow<'r, <DB as Database>::Row>,
-    for<'r> (i64,): FromRow<'r, <DB as Database>::Row>,
 {
-    pub(crate) async fn problem_state(
-        &self,
-        user: UserId,
-        usage_key: &UsageKey,
-    ) -> StoreResult<Option<ProblemState>> {
-        let sql = format!(
-            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND usage_key = $2"
-        );
-        let row: Option<StateRow> = sqlx::query_as(&sql)
-            .bind(user)
-            .bind(usage_key.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?;
-        row.map(StateRow::into_state).transpose()
-    }
-
-    pub(crate) async fn problem_states(
-        &self,
-        user: UserId,
-        course: &CourseKey,
-    ) -> StoreResult<Vec<ProblemState>> {
-        let sql = format!(
-            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND course_key = $2"
-        );
-        let rows: Vec<StateRow> = sqlx::query_as(&sql)
-            .bind(user)
-            .bind(course.to_string())
-            .fetch_all(&self.read)
-            .await
-            .map_err(map_err)?;
-        rows.into_iter().map(StateRow::into_state).collect()
-    }
-
     async fn write_grade(tx: &mut Transaction<'_, DB>, g: &GradeRecord) -> StoreResult<()> {
         let r = sql::bind_grade(g)
             .execute(&mut **tx)
@@ -107,7 +70,82 @@ where
         Ok(())
     }
 
-    pub(crate) async fn save_problem_state(
+    /// Enrolments of a user: all of them, or the one in `course`.
+    async fn enrollments_where(
+        &self,
+        user: UserId,
+        course: Option<&CourseKey>,
+    ) -> StoreResult<Vec<Enrollment>> {
+        let filter = if course.is_some() {
+            " AND course_key = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = $1{filter} ORDER BY created_at"
+        );
+        let mut query = sqlx::query_as(&sql).bind(user);
+        if let Some(key) = course {
+            query = query.bind(key.to_string());
+        }
+        let rows: Vec<EnrollmentRow> = query.fetch_all(&self.read).await.map_err(map_err)?;
+        rows.into_iter()
+            .map(EnrollmentRow::into_enrollment)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl<DB> LearnerStateStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn problem_state(
+        &self,
+        user: UserId,
+        usage_key: &UsageKey,
+    ) -> StoreResult<Option<ProblemState>> {
+        let sql = format!(
+            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND usage_key = $2"
+        );
+        let row: Option<StateRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(usage_key.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(map_err)?;
+        row.map(StateRow::into_state).transpose()
+    }
+
+    async fn problem_states(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Vec<ProblemState>> {
+        let sql = format!(
+            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND course_key = $2"
+        );
+        let rows: Vec<StateRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(course.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(StateRow::into_state).collect()
+    }
+
+    async fn save_problem_state(
         &self,
         s: &ProblemState,
         submission: Option<&Submission>,
@@ -133,7 +171,7 @@ where
         tx.commit().await.map_err(map_err)
     }
 
-    pub(crate) async fn submissions(
+    async fn submissions(
         &self,
         user: UserId,
         usage_key: &UsageKey,
@@ -152,7 +190,7 @@ where
             .collect()
     }
 
-    pub(crate) async fn course_grade(
+    async fn course_grade(
         &self,
         user: UserId,
         course: &CourseKey,
@@ -179,13 +217,30 @@ where
         row.into_grade(user, course, subs).map(Some)
     }
 
-    pub(crate) async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
+    async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::write_grade(&mut tx, grade).await?;
         tx.commit().await.map_err(map_err)
     }
+}
 
-    pub(crate) async fn enroll(
+#[async_trait]
+impl<DB> EnrollmentStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn enroll(
         &self,
         user: UserId,
         key: &CourseKey,
@@ -207,7 +262,7 @@ where
         row.into_enrollment()
     }
 
-    pub(crate) async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()> {
+    async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()> {
         sqlx::query(
             "UPDATE enrollments SET is_active = FALSE WHERE user_id = $1 AND course_key = $2",
         )
@@ -219,43 +274,15 @@ where
         Ok(())
     }
 
-    /// Enrolments of a user: all of them, or the one in `course`.
-    async fn enrollments_where(
-        &self,
-        user: UserId,
-        course: Option<&CourseKey>,
-    ) -> StoreResult<Vec<Enrollment>> {
-        let filter = if course.is_some() {
-            " AND course_key = $2"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = $1{filter} ORDER BY created_at"
-        );
-        let mut query = sqlx::query_as(&sql).bind(user);
-        if let Some(key) = course {
-            query = query.bind(key.to_string());
-        }
-        let rows: Vec<EnrollmentRow> = query.fetch_all(&self.read).await.map_err(map_err)?;
-        rows.into_iter()
-            .map(EnrollmentRow::into_enrollment)
-            .collect()
-    }
-
-    pub(crate) async fn enrollment(
-        &self,
-        user: UserId,
-        key: &CourseKey,
-    ) -> StoreResult<Option<Enrollment>> {
+    async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>> {
         Ok(self.enrollments_where(user, Some(key)).await?.pop())
     }
 
-    pub(crate) async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>> {
+    async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>> {
         self.enrollments_where(user, None).await
     }
 
-    pub(crate) async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
+    async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM enrollments WHERE course_key = $1 AND is_active")
                 .bind(key.to_string())
@@ -265,7 +292,7 @@ where
         Ok(n)
     }
 
-    pub(crate) async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>> {
+    async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(sql::ENROLLED_USERS)
             .bind(key.to_string())
             .fetch_all(&self.read)
@@ -274,7 +301,7 @@ where
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    pub(crate) async fn list_enrollments(
+    async fn list_enrollments(
         &self,
         query: &EnrollmentQuery,
     ) -> StoreResult<Vec<(Enrollment, String)>> {
@@ -288,8 +315,25 @@ where
             .map(|r| Ok((r.enrollment.into_enrollment()?, r.username)))
             .collect()
     }
+}
 
-    pub(crate) async fn ping(&self) -> StoreResult<()> {
+#[async_trait]
+impl<DB> HealthStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.read)
             .await
@@ -297,12 +341,20 @@ where
         Ok(())
     }
 
-    pub(crate) async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats> {
+    async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats> {
         let row: StatsRow = sqlx::query_as(sql::STATS)
             .bind(to_millis(now))
             .fetch_one(&self.read)
             .await
             .map_err(map_err)?;
         Ok(row.into())
+    }
+
+    fn backend(&self) -> &'static str {
+        <DB as Backend>::NAME
+    }
+
+    async fn close(&self) {
+        Db::close(self).await;
     }
 }

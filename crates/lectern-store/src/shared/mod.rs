@@ -15,5 +15,4 @@ pub(crate) mod db_learning;
 pub(crate) mod errors;
 pub(crate) mod rows;
 pub(crate) mod sql;
-mod store_impl;
 pub(crate) mod trees;

@@ -87,6 +87,7 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lectern_app::store::BlobStore;
 
     #[tokio::test]
     async fn blobs_stored_whole_before_chunking_are_still_read() {
