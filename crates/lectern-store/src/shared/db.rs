@@ -3,10 +3,11 @@
 //! `sqlite/` and `postgres/` only open them). What differs in SQL text is a
 //! hook of [`Backend`].
 //!
-//! The `where` clauses on the `impl<DB> Db<DB>` blocks name what the
-//! generic code needs of a driver (encoding our value types, decoding our
-//! rows); both sqlx drivers meet them, so they are checked when a backend
-//! calls in, with its concrete types.
+//! The storage traits are implemented for `Db<DB>` in `db_accounts`,
+//! `db_courses` and `db_learning`. Their `where` clauses (one per impl
+//! block: Rust does not carry such bounds from a trait to its users) name
+//! what the code needs of a driver: encoding and decoding our value types;
+//! both sqlx drivers meet them.
 
 use sqlx::{Database, Pool, Postgres, Sqlite};
 

@@ -55,17 +55,6 @@ where
             .map_err(map_err)?;
         Ok(())
     }
-
-    /// A statement on the writer with a user id and one text value.
-    async fn write_with(&self, sql: &str, id: UserId, text: String) -> StoreResult<u64> {
-        let r = sqlx::query(sql)
-            .bind(id)
-            .bind(text)
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
-        Ok(DB::rows_affected(&r))
-    }
 }
 
 #[async_trait]
@@ -293,12 +282,13 @@ where
         user_id: UserId,
         kind: TokenKind,
     ) -> StoreResult<u64> {
-        self.write_with(
-            "DELETE FROM auth_tokens WHERE user_id = $1 AND kind = $2",
-            user_id,
-            kind.as_str().to_string(),
-        )
-        .await
+        let r = sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND kind = $2")
+            .bind(user_id)
+            .bind(kind.as_str().to_string())
+            .execute(&self.write)
+            .await
+            .map_err(map_err)?;
+        Ok(DB::rows_affected(&r))
     }
 
     async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()> {

@@ -1,11 +1,12 @@
-//! What the SQLite and PostgreSQL backends share: row structs decoded by
+//! The store, once for both backends: the storage traits implemented for
+//! `db::Db<DB>` over either sqlx driver (`db_*`), row structs decoded by
 //! either driver (`sqlx::FromRow` is generic over the row type) and their
 //! conversion to domain models, the course-tree JSON helpers, portable SQL
 //! text (`$1` placeholders, which sqlx-sqlite accepts too), and the one
 //! table that maps unique clashes to field names.
 //!
-//! Only what is the same on both backends lives here; SQL that differs
-//! (locks, byte slicing) is written twice, side by side, in the backends.
+//! SQL that differs (row locks, byte slicing) is written twice, side by
+//! side, as the hooks of `db::Backend`.
 
 pub(crate) mod chunks;
 pub(crate) mod db;
