@@ -1,6 +1,6 @@
 //! The storage seam: what the use cases need from a database, in domain
-//! terms. `lectern-store` implements these traits for SQLite (and later
-//! PostgreSQL); one conformance suite (`lectern-store`'s `contract` module)
+//! terms. `lectern-store` implements these traits for SQLite and
+//! PostgreSQL; one conformance suite (`lectern-store`'s `contract` module)
 //! runs against every implementation.
 //!
 //! Rules every implementation keeps: a method either does all of its work or
@@ -301,6 +301,8 @@ pub trait HealthStore {
     /// Which backend this is, for logs and `doctor` ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
     async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats>;
+    /// Closes the connections, waiting for queries in flight (shutdown).
+    async fn close(&self);
 }
 
 /// Everything Lectern keeps, behind one object.

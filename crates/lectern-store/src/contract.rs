@@ -10,7 +10,7 @@ use lectern_app::store::{CourseDates, NewBlob, Store};
 use lectern_app::StoreError;
 use lectern_content::{Block, CourseKey, CourseTree};
 
-fn new_user(name: &str) -> NewUser {
+pub(crate) fn new_user(name: &str) -> NewUser {
     NewUser {
         username: name.to_string(),
         email: format!("{}@example.org", name.to_lowercase()),
@@ -126,7 +126,7 @@ async fn tokens(store: &dyn Store) {
 }
 
 /// Dates the app computed; the store keeps them as handed over.
-fn dates() -> CourseDates {
+pub(crate) fn dates() -> CourseDates {
     let at = |ms| chrono::DateTime::from_timestamp_millis(ms).expect("date");
     CourseDates {
         start: Some(at(1_700_000_000_000)),
@@ -134,7 +134,7 @@ fn dates() -> CourseDates {
     }
 }
 
-fn sample_tree(run: &str) -> CourseTree {
+pub(crate) fn sample_tree(run: &str) -> CourseTree {
     let key = CourseKey::new("Org", "C101", run).expect("key");
     let mut tree = CourseTree::new(key, "Contract Course");
     let mut ch = Block::new("chapter", "ch1");

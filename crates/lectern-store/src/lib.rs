@@ -1,6 +1,7 @@
 //! Storage backends for Lectern: implementations of `lectern_app::store`'s
-//! traits. SQLite now (the zero-configuration default); PostgreSQL follows
-//! the same traits and must pass the same [`contract`] suite.
+//! traits for SQLite (the zero-configuration default) and PostgreSQL (many
+//! nodes, one database); both pass the same [`contract`] suite. [`open`]
+//! picks one from `database_url`.
 //!
 //! This crate holds all SQL and nothing else: no rule about who may do what
 //! lives here.
@@ -8,10 +9,16 @@
 pub mod contract;
 mod contract_accounts;
 pub mod contract_nodes;
+pub mod contract_races;
+mod open;
 pub mod postgres;
+#[cfg(test)]
+mod schema_parity;
+mod shared;
 pub mod sqlite;
 pub mod testing;
 mod time;
 
+pub use open::{open, Backend};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -17,8 +17,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address to listen on.
     pub listen: String,
-    /// `sqlite://PATH`; empty means `DATA/lectern.db`.
+    /// `sqlite://PATH`, `postgres://USER:PASSWORD@HOST/DB`; empty means `DATA/lectern.db`.
     pub database_url: String,
+    /// Most PostgreSQL connections one node opens (SQLite ignores it).
+    pub database_max_connections: u32,
     /// `human` or `json` log lines.
     pub log_format: String,
     /// Log filter, e.g. `info` or `lectern=debug,info`.
@@ -57,6 +59,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./lectern-data"),
             listen: "127.0.0.1:8080".into(),
             database_url: String::new(),
+            database_max_connections: 16,
             log_format: "human".into(),
             log_level: "info".into(),
             secure_cookies: false,
@@ -85,7 +88,11 @@ const KEYS: &[(&str, &str)] = &[
     ("listen", "Address to listen on."),
     (
         "database_url",
-        "sqlite://PATH (empty: DATA_DIR/lectern.db).",
+        "Where data lives: empty for SQLite at DATA_DIR/lectern.db, sqlite://PATH for another SQLite file, or postgres://USER:PASSWORD@HOST:PORT/DB (postgresql:// too) for PostgreSQL, which any number of nodes can share.",
+    ),
+    (
+        "database_max_connections",
+        "Most PostgreSQL connections one node opens (nodes x this must stay under the server's max_connections); SQLite ignores it.",
     ),
     ("log_format", "\"human\" or \"json\" log lines."),
     (
@@ -360,6 +367,7 @@ impl serde::Serialize for Config {
         st.serialize_field("data_dir", &self.data_dir)?;
         st.serialize_field("listen", &self.listen)?;
         st.serialize_field("database_url", &self.database_url)?;
+        st.serialize_field("database_max_connections", &self.database_max_connections)?;
         st.serialize_field("log_format", &self.log_format)?;
         st.serialize_field("log_level", &self.log_level)?;
         st.serialize_field("secure_cookies", &self.secure_cookies)?;

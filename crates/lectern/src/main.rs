@@ -113,9 +113,14 @@ fn main() -> ExitCode {
                 commands::transfer::export(config, &course_key, &out).await
             }
             Command::Doctor => commands::doctor::run(config).await,
-            Command::Migrate => commands::open_store(&config)
-                .await
-                .map(|_| println!("database is up to date")),
+            Command::Migrate => match commands::open_store(&config).await {
+                Ok(store) => {
+                    println!("{} database is up to date", store.backend());
+                    store.close().await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
             Command::Config { command } => commands::config::run(command),
         }
     });

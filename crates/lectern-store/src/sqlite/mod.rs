@@ -5,14 +5,6 @@
 //! connection and never fight over the lock; reads use a separate pool and
 //! run concurrently with the writer thanks to WAL.
 
-mod admins;
-mod blobs;
-mod courses;
-mod learner;
-mod misc;
-mod profiles;
-mod users;
-
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,15 +13,15 @@ use lectern_app::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Sqlite;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+use crate::shared::db::Db;
 
-/// The SQLite implementation of every storage trait.
-#[derive(Clone)]
-pub struct SqliteStore {
-    reader: SqlitePool,
-    writer: SqlitePool,
-}
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The SQLite store: reads through a pool of readers, writes through one
+/// connection (see the module docs).
+pub type SqliteStore = Db<Sqlite>;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
@@ -67,13 +59,10 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(unavailable)?;
-        Ok(Self { reader, writer })
-    }
-
-    /// Closes both pools, waiting for in-flight queries.
-    pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
+        Ok(Db {
+            read: reader,
+            write: writer,
+        })
     }
 }
 
@@ -95,42 +84,48 @@ fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Maps a driver error: unique violations name the clashing field.
-pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let msg = db.message();
-            let field = if msg.contains("username") {
-                "username"
-            } else if msg.contains("email") {
-                "email"
-            } else if msg.contains("course_key") || msg.contains("courses") {
-                "course_key"
-            } else {
-                "value"
-            };
-            StoreError::Conflict {
-                field: field.to_string(),
-            }
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        _ => StoreError::Internal(e.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lectern_app::store::BlobStore;
 
     #[tokio::test]
+    async fn blobs_stored_whole_before_chunking_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .unwrap();
+        // A row as the first schema wrote it: the bytes in `data`, chunk_size 0.
+        sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES ('old', 6, X'616263646566', 0)")
+            .execute(&store.write)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.blob("old").await.unwrap().as_deref(),
+            Some(&b"abcdef"[..])
+        );
+        assert_eq!(
+            store.blob_range("old", 2, 3).await.unwrap().as_deref(),
+            Some(&b"cde"[..])
+        );
+        assert_eq!(
+            store.blob_range("old", 4, 100).await.unwrap().as_deref(),
+            Some(&b"ef"[..])
+        );
+        assert_eq!(
+            store.blob_info("old").await.unwrap().map(|i| i.size),
+            Some(6)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_contract() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("lectern.db"))
             .await
             .unwrap();
         crate::contract::run(&store).await;
+        crate::contract_races::run(std::sync::Arc::new(store)).await;
     }
 
     /// Two stores on one file are two nodes: each has its own writer
@@ -178,7 +173,7 @@ mod tests {
         let path = dir.path().join("lectern.db");
         let store = SqliteStore::open(&path).await.unwrap();
         sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'future', TRUE, x'00', 0)")
-            .execute(&store.writer)
+            .execute(&store.write)
             .await
             .unwrap();
         store.close().await;

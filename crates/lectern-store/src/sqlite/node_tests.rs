@@ -47,7 +47,7 @@ async fn a_recreated_course_with_the_same_version_number_is_served_fresh() {
     // course and its versions go, and the same key comes back at version 1.
     sqlx::query("DELETE FROM courses WHERE course_key = ?")
         .bind(first.key.to_string())
-        .execute(&store.writer)
+        .execute(&store.write)
         .await
         .unwrap();
     let second = course("Second run", "New chapter");

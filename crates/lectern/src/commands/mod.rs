@@ -9,39 +9,44 @@ pub mod user;
 use std::sync::Arc;
 
 use anyhow::Context;
+use lectern_app::store::Store;
 use lectern_app::{AppSettings, Lectern};
-use lectern_store::SqliteStore;
+use lectern_store::Backend;
 
 use crate::config::Config;
 
-/// Opens the configured database (creating the data folder) and applies migrations.
-pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    if config.database_url.is_empty() {
+/// Opens the configured database (SQLite by default, creating the data
+/// folder; PostgreSQL for a `postgres://` URL) and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let backend = Backend::of(&config.database_url)?;
+    if config.database_url.trim().is_empty() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-        SqliteStore::open(&config.database_path())
-            .await
-            .with_context(|| format!("opening the database {}", config.database_path().display()))
-    } else if config.database_url.starts_with("sqlite:") {
-        SqliteStore::open_url(&config.database_url)
-            .await
-            .context("opening the database")
-    } else {
-        anyhow::bail!(
-            "database_url {:?} is not supported by this build: use sqlite://PATH (PostgreSQL support is planned)",
-            config.database_url
-        )
     }
+    let what = match backend {
+        _ if config.database_url.trim().is_empty() => {
+            format!("the database {}", config.database_path().display())
+        }
+        Backend::Sqlite => "the SQLite database".to_string(),
+        Backend::Postgres => "the PostgreSQL database".to_string(),
+    };
+    lectern_store::open(
+        &config.database_url,
+        &config.database_path(),
+        config.database_max_connections,
+    )
+    .await
+    .with_context(|| format!("opening {what}"))
 }
 
 /// The app over the configured store.
-pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, SqliteStore)> {
+pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, Arc<dyn Store>)> {
     let store = open_store(config).await?;
     let settings = AppSettings {
         site_url: config.public_url(),
         ..AppSettings::default()
     };
-    let mut app = Lectern::new(Arc::new(store.clone()), settings);
+    let mut app = Lectern::new(store.clone(), settings);
     if !config.smtp.host.trim().is_empty() {
         let mailer = lectern_mail::SmtpMailer::new(&config.smtp)
             .map_err(|e| anyhow::anyhow!("bad [smtp] setting: {e}"))?;

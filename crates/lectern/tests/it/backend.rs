@@ -60,3 +60,13 @@ pub fn database_url_for(dir: &Path) -> Option<String> {
     std::fs::write(&file, &url).expect("remembering the test database");
     Some(url)
 }
+
+/// The store of a test site whose data folder is `dir`: SQLite in the
+/// folder, or the folder's own PostgreSQL database on the PostgreSQL leg.
+/// Opening it again (a second node) reaches the same database.
+pub async fn store_in(dir: &Path) -> std::sync::Arc<dyn lectern_app::store::Store> {
+    let url = database_url_for(dir).unwrap_or_default();
+    lectern_store::open(&url, &dir.join("lectern.db"), 8)
+        .await
+        .expect("opening the test database")
+}

@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use lectern_app::{AppSettings, Lectern};
-use lectern_store::SqliteStore;
 use lectern_web::{AppState, WebConfig};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, Url};
@@ -33,10 +32,8 @@ impl TestSite {
 
     async fn spawn_full(web: WebConfig, offset: Option<Arc<AtomicI64>>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .expect("store");
-        let mut app = Lectern::new(Arc::new(store), AppSettings::default());
+        let store = crate::backend::store_in(dir.path()).await;
+        let mut app = Lectern::new(store, AppSettings::default());
         if let Some(offset) = offset {
             app = app.with_clock(move || {
                 chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
@@ -67,15 +64,13 @@ impl TestSite {
         configure: impl FnOnce(Lectern) -> Lectern,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .expect("store");
+        let store = crate::backend::store_in(dir.path()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         settings.site_url = format!("http://{addr}");
-        let app = configure(Lectern::new(Arc::new(store), settings));
+        let app = configure(Lectern::new(store, settings));
         let state = AppState::new(app.clone(), WebConfig::default());
         let router = lectern_web::app(state.clone());
         tokio::spawn(async move {
@@ -121,10 +116,8 @@ impl TestSite {
     /// A second node of the same site: its own `Lectern` (own caches), own
     /// store handle and own port, over this site's database file.
     pub async fn another_node(&self) -> TestSite {
-        let store = SqliteStore::open(&self._dir.path().join("lectern.db"))
-            .await
-            .expect("store");
-        let app = Lectern::new(Arc::new(store), AppSettings::default());
+        let store = crate::backend::store_in(self._dir.path()).await;
+        let app = Lectern::new(store, AppSettings::default());
         let state = AppState::new(app.clone(), WebConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

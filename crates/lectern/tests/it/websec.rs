@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lectern_app::{AppSettings, Lectern};
-use lectern_store::SqliteStore;
 use lectern_web::{AppState, ThrottleConfig, WebConfig};
 use reqwest::cookie::Jar;
 use reqwest::{Method, StatusCode};
@@ -436,11 +435,7 @@ async fn made_up_methods_and_paths_add_no_metric_series() {
 #[tokio::test]
 async fn readiness_names_the_failing_check_without_its_error_text() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .unwrap(),
-    );
+    let store = crate::backend::store_in(dir.path()).await;
     let app = Lectern::new(store.clone(), AppSettings::default());
     let state = AppState::new(app, WebConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

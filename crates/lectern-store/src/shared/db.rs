@@ -1,0 +1,71 @@
+//! [`Db`]: the store both backends are, written once, generic over the
+//! sqlx driver (`SqliteStore` is `Db<Sqlite>`, `PgStore` is `Db<Postgres>`;
+//! `sqlite/` and `postgres/` only open them). What differs in SQL text is a
+//! hook of [`Backend`].
+//!
+//! The storage traits are implemented for `Db<DB>` in `db_accounts`,
+//! `db_courses` and `db_learning`. Their `where` clauses (one per impl
+//! block: Rust does not carry such bounds from a trait to its users) name
+//! what the code needs of a driver: encoding and decoding our value types;
+//! both sqlx drivers meet them.
+
+use sqlx::{Database, Pool, Postgres, Sqlite};
+
+/// What differs between the drivers where the SQL is otherwise the same.
+pub trait Backend: Database {
+    /// Appended to a `SELECT` whose rows must stay locked until commit.
+    /// PostgreSQL (READ COMMITTED, many connections and nodes) needs the
+    /// lock; SQLite has one writer, whose transaction already excludes all
+    /// others, and no such clause.
+    /// For logs and `doctor`.
+    const NAME: &'static str;
+    const FOR_UPDATE: &'static str;
+    /// `$2` bytes from 1-based `$1` of a blob kept whole in `blobs.data`
+    /// (rows from before chunking).
+    const SLICE_WHOLE_BLOB: &'static str;
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+impl Backend for Sqlite {
+    const NAME: &'static str = "sqlite";
+    const FOR_UPDATE: &'static str = "";
+    const SLICE_WHOLE_BLOB: &'static str =
+        "SELECT substr(data, $1, $2) FROM blobs WHERE sha256 = $3";
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+impl Backend for Postgres {
+    const NAME: &'static str = "postgres";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SLICE_WHOLE_BLOB: &'static str = "SELECT substring(data FROM CAST($1 AS INTEGER) FOR CAST($2 AS INTEGER)) FROM blobs WHERE sha256 = $3";
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+/// A store: the pools it reads and writes through (the same pool twice on
+/// PostgreSQL; SQLite's read pool and its one-connection writer). Public
+/// as `SqliteStore` and `PgStore`.
+pub struct Db<DB: Database> {
+    pub(crate) read: Pool<DB>,
+    pub(crate) write: Pool<DB>,
+}
+
+impl<DB: Database> Db<DB> {
+    /// Closes the pools, waiting for in-flight queries.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+impl<DB: Database> Clone for Db<DB> {
+    fn clone(&self) -> Self {
+        Db {
+            read: self.read.clone(),
+            write: self.write.clone(),
+        }
+    }
+}

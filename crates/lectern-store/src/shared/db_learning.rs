@@ -1,0 +1,360 @@
+//! Learner state (guarded upserts, see `sql::UPSERT_STATE`), enrolments,
+//! the staff enrolment list and site numbers: the queries both backends
+//! share (see [`super::db`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use lectern_app::model::{
+    Enrollment, GradeRecord, ProblemState, SiteStats, Submission, User, UserId,
+};
+use lectern_app::roster::EnrollmentQuery;
+use lectern_app::store::{EnrollmentStore, HealthStore, LearnerStateStore, StoreResult};
+use lectern_app::StoreError;
+use lectern_content::{CourseKey, UsageKey};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Transaction, Type,
+};
+
+use super::db::{Backend, Db};
+use super::errors::map_err;
+use super::rows::{
+    EnrollmentRow, GradeRow, RosterRow, StateRow, StatsRow, SubmissionRow, SubsectionRow, UserRow,
+    ENROLLMENT_COLUMNS, GRADE_COLUMNS, STATE_COLUMNS, SUBMISSION_COLUMNS,
+};
+use super::sql;
+use crate::time::to_millis;
+
+impl<DB> Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn write_grade(tx: &mut Transaction<'_, DB>, g: &GradeRecord) -> StoreResult<()> {
+        let r = sql::bind_grade(g)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        if DB::rows_affected(&r) == 0 {
+            return Err(StoreError::StaleRevision);
+        }
+        let key = g.course_key.to_string();
+        sqlx::query(sql::DELETE_SUBSECTION_GRADES)
+            .bind(g.user_id)
+            .bind(key.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        for s in &g.subsections {
+            sqlx::query(sql::INSERT_SUBSECTION_GRADE)
+                .bind(g.user_id)
+                .bind(key.clone())
+                .bind(s.block_id.clone())
+                .bind(s.earned)
+                .bind(s.possible)
+                .bind(s.graded)
+                .bind(to_millis(g.updated_at))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    /// Enrolments of a user: all of them, or the one in `course`.
+    async fn enrollments_where(
+        &self,
+        user: UserId,
+        course: Option<&CourseKey>,
+    ) -> StoreResult<Vec<Enrollment>> {
+        let filter = if course.is_some() {
+            " AND course_key = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE user_id = $1{filter} ORDER BY created_at"
+        );
+        let mut query = sqlx::query_as(&sql).bind(user);
+        if let Some(key) = course {
+            query = query.bind(key.to_string());
+        }
+        let rows: Vec<EnrollmentRow> = query.fetch_all(&self.read).await.map_err(map_err)?;
+        rows.into_iter()
+            .map(EnrollmentRow::into_enrollment)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl<DB> LearnerStateStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn problem_state(
+        &self,
+        user: UserId,
+        usage_key: &UsageKey,
+    ) -> StoreResult<Option<ProblemState>> {
+        let sql = format!(
+            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND usage_key = $2"
+        );
+        let row: Option<StateRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(usage_key.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(map_err)?;
+        row.map(StateRow::into_state).transpose()
+    }
+
+    async fn problem_states(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Vec<ProblemState>> {
+        let sql = format!(
+            "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND course_key = $2"
+        );
+        let rows: Vec<StateRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(course.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(StateRow::into_state).collect()
+    }
+
+    async fn save_problem_state(
+        &self,
+        s: &ProblemState,
+        submission: Option<&Submission>,
+        grade: Option<&GradeRecord>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let r = sql::bind_state(s)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if DB::rows_affected(&r) == 0 {
+            return Err(StoreError::StaleRevision);
+        }
+        if let Some(sub) = submission {
+            sql::bind_submission(sub)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if let Some(g) = grade {
+            Self::write_grade(&mut tx, g).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn submissions(
+        &self,
+        user: UserId,
+        usage_key: &UsageKey,
+    ) -> StoreResult<Vec<Submission>> {
+        let sql = format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE user_id = $1 AND usage_key = $2 ORDER BY id"
+        );
+        let rows: Vec<SubmissionRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(usage_key.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter()
+            .map(|r| r.into_submission(user, usage_key))
+            .collect()
+    }
+
+    async fn course_grade(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Option<GradeRecord>> {
+        let key = course.to_string();
+        let sql = format!(
+            "SELECT {GRADE_COLUMNS} FROM course_grades WHERE user_id = $1 AND course_key = $2"
+        );
+        let row: Option<GradeRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(key.clone())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let subs: Vec<SubsectionRow> = sqlx::query_as(
+            "SELECT block_id, earned, possible, graded FROM subsection_grades WHERE user_id = $1 AND course_key = $2 ORDER BY block_id",
+        )
+        .bind(user)
+        .bind(key)
+        .fetch_all(&self.read)
+        .await
+        .map_err(map_err)?;
+        row.into_grade(user, course, subs).map(Some)
+    }
+
+    async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        Self::write_grade(&mut tx, grade).await?;
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl<DB> EnrollmentStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn enroll(
+        &self,
+        user: UserId,
+        key: &CourseKey,
+        mode: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Enrollment> {
+        let sql = format!(
+            "INSERT INTO enrollments (user_id, course_key, mode, is_active, created_at) VALUES ($1, $2, $3, TRUE, $4) \
+             ON CONFLICT (user_id, course_key) DO UPDATE SET is_active = TRUE RETURNING {ENROLLMENT_COLUMNS}"
+        );
+        let row: EnrollmentRow = sqlx::query_as(&sql)
+            .bind(user)
+            .bind(key.to_string())
+            .bind(mode.to_string())
+            .bind(to_millis(now))
+            .fetch_one(&self.write)
+            .await
+            .map_err(map_err)?;
+        row.into_enrollment()
+    }
+
+    async fn unenroll(&self, user: UserId, key: &CourseKey) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE enrollments SET is_active = FALSE WHERE user_id = $1 AND course_key = $2",
+        )
+        .bind(user)
+        .bind(key.to_string())
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn enrollment(&self, user: UserId, key: &CourseKey) -> StoreResult<Option<Enrollment>> {
+        Ok(self.enrollments_where(user, Some(key)).await?.pop())
+    }
+
+    async fn enrollments_for_user(&self, user: UserId) -> StoreResult<Vec<Enrollment>> {
+        self.enrollments_where(user, None).await
+    }
+
+    async fn count_enrollments(&self, key: &CourseKey) -> StoreResult<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM enrollments WHERE course_key = $1 AND is_active")
+                .bind(key.to_string())
+                .fetch_one(&self.read)
+                .await
+                .map_err(map_err)?;
+        Ok(n)
+    }
+
+    async fn enrolled_users(&self, key: &CourseKey) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(sql::ENROLLED_USERS)
+            .bind(key.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn list_enrollments(
+        &self,
+        query: &EnrollmentQuery,
+    ) -> StoreResult<Vec<(Enrollment, String)>> {
+        let sql = sql::enrollment_page_sql(query);
+        let rows: Vec<RosterRow> = sql::bind_enrollment_page(&sql, query)
+            .try_map(|row| RosterRow::from_row(&row))
+            .fetch_all(&self.read)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter()
+            .map(|r| Ok((r.enrollment.into_enrollment()?, r.username)))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl<DB> HealthStore for Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+{
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(())
+    }
+
+    async fn stats(&self, now: DateTime<Utc>) -> StoreResult<SiteStats> {
+        let row: StatsRow = sqlx::query_as(sql::STATS)
+            .bind(to_millis(now))
+            .fetch_one(&self.read)
+            .await
+            .map_err(map_err)?;
+        Ok(row.into())
+    }
+
+    fn backend(&self) -> &'static str {
+        <DB as Backend>::NAME
+    }
+
+    async fn close(&self) {
+        Db::close(self).await;
+    }
+}

@@ -1,0 +1,82 @@
+//! Driver errors to `StoreError`, for both backends. A unique clash is
+//! named by its constraint or index: PostgreSQL reports the name
+//! (`DatabaseError::constraint`), SQLite's message names the index
+//! (`index 'users_username_key'`) or the column (`users.email`). One table
+//! maps both to the field a person can act on.
+
+use lectern_app::StoreError;
+
+/// (PostgreSQL constraint or index, what SQLite's message names, field).
+const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
+    (
+        "users_username_key",
+        "index 'users_username_key'",
+        "username",
+    ),
+    ("users_email_key", "users.email", "email"),
+    ("courses_pkey", "courses.course_key", "course_key"),
+];
+
+/// The field of a unique clash, by PostgreSQL constraint name.
+fn field_for_constraint(name: &str) -> &'static str {
+    UNIQUE_FIELDS
+        .iter()
+        .find(|(pg, _, _)| *pg == name)
+        .map_or("value", |(_, _, field)| field)
+}
+
+/// The field of a unique clash, from SQLite's
+/// `UNIQUE constraint failed: <target>[, <target>…]` message.
+fn field_for_sqlite_message(message: &str) -> &'static str {
+    let target = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or_default();
+    UNIQUE_FIELDS
+        .iter()
+        .find(|(_, lite, _)| *lite == target)
+        .map_or("value", |(_, _, field)| field)
+}
+
+/// Maps a driver error from either backend.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let field = match db.constraint() {
+                Some(name) => field_for_constraint(name),
+                None => field_for_sqlite_message(db.message()),
+            };
+            StoreError::Conflict {
+                field: field.to_string(),
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clashes_map_by_name_on_both_backends() {
+        assert_eq!(field_for_constraint("users_email_key"), "email");
+        assert_eq!(field_for_constraint("courses_pkey"), "course_key");
+        assert_eq!(field_for_constraint("something_else"), "value");
+        assert_eq!(
+            field_for_sqlite_message("UNIQUE constraint failed: index 'users_username_key'"),
+            "username"
+        );
+        assert_eq!(
+            field_for_sqlite_message("UNIQUE constraint failed: users.email"),
+            "email"
+        );
+        // A message that only mentions a name in passing is not a match.
+        assert_eq!(
+            field_for_sqlite_message("UNIQUE constraint failed: blobs.sha256 (email)"),
+            "value"
+        );
+    }
+}
