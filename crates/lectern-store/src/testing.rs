@@ -52,5 +52,42 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
         .execute(&mut admin)
         .await?;
     admin.close().await?;
-    Ok(options.database(&name).to_url_lossy().to_string())
+    Ok(with_database(admin_url, &name))
+}
+
+/// `url` with its database name replaced by `name` (the rest as given, so
+/// the URL stays one libpq's tools such as `psql` accept too).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let server = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_replaced_and_the_rest_kept() {
+        assert_eq!(
+            super::with_database("postgres://u@h:1/postgres", "t1"),
+            "postgres://u@h:1/t1"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h:1/postgres?sslmode=disable", "t1"),
+            "postgres://u@h:1/t1?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h:1", "t1"),
+            "postgres://u@h:1/t1"
+        );
+    }
 }

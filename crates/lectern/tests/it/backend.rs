@@ -41,6 +41,7 @@ pub fn database_url_for(dir: &Path) -> Option<String> {
     if !on_postgres() {
         return None;
     }
+    std::fs::create_dir_all(dir).expect("data folder");
     let file = dir.join(URL_FILE);
     if let Ok(url) = std::fs::read_to_string(&file) {
         return Some(url);
@@ -59,6 +60,29 @@ pub fn database_url_for(dir: &Path) -> Option<String> {
     .expect("creating a test database");
     std::fs::write(&file, &url).expect("remembering the test database");
     Some(url)
+}
+
+/// Bytes the site in data folder `dir` keeps: the SQLite data folder
+/// (`dir/lectern-data`, 0 before it exists), or the size of the folder's
+/// PostgreSQL database.
+pub fn stored_bytes(dir: &Path) -> u64 {
+    match database_url_for(dir) {
+        None => crate::uploads::folder_bytes(&dir.join("lectern-data")),
+        Some(url) => {
+            let out = Command::new("psql")
+                .args(["-tAc", "SELECT pg_database_size(current_database())"])
+                .arg(&url)
+                .output()
+                .expect("psql");
+            let text = String::from_utf8_lossy(&out.stdout);
+            text.trim().parse().unwrap_or_else(|_| {
+                panic!(
+                    "database size of {url}: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+        }
+    }
 }
 
 /// The store of a test site whose data folder is `dir`: SQLite in the
