@@ -7,6 +7,7 @@
 
 mod blobs;
 mod courses;
+mod jobs;
 mod learner;
 mod misc;
 mod profiles;
