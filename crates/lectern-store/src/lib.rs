@@ -7,6 +7,7 @@
 
 pub mod contract;
 mod contract_accounts;
+pub mod contract_jobs;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;

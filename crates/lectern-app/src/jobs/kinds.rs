@@ -44,7 +44,9 @@ impl JobKind {
     /// The key that keeps one pending job of this kind and target.
     pub fn dedupe_key(&self) -> String {
         match self {
-            Self::CourseRegrade { course, version } => format!("{}:{course}@{version}", Self::REGRADE),
+            Self::CourseRegrade { course, version } => {
+                format!("{}:{course}@{version}", Self::REGRADE)
+            }
             Self::ExpiredTokens => Self::EXPIRED_TOKENS.to_string(),
         }
     }

@@ -38,7 +38,11 @@ impl Lectern {
         key: &CourseKey,
         version: i64,
     ) -> AppResult<RegradeOutcome> {
-        let newest = self.store.course(key).await?.and_then(|c| c.published_version);
+        let newest = self
+            .store
+            .course(key)
+            .await?
+            .and_then(|c| c.published_version);
         if newest != Some(version) {
             tracing::info!(course = %key, version, ?newest, "regrade skipped: not the newest version");
             return Ok(RegradeOutcome::Superseded);

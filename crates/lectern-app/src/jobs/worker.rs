@@ -200,7 +200,12 @@ async fn run_claimed(
             return;
         }
     };
-    tracing::info!(job = job.id, kind = job.kind, attempt = job.attempts, "job started");
+    tracing::info!(
+        job = job.id,
+        kind = job.kind,
+        attempt = job.attempts,
+        "job started"
+    );
     let run = app.run_job(&kind);
     tokio::pin!(run);
     let mut beat = tokio::time::interval((config.lease / 3).max(Duration::from_millis(100)));

@@ -71,4 +71,17 @@ mod tests {
         assert!(n >= 4, "{n}");
         store.close().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_passes_the_jobs_contract() {
+        let Some(admin) = crate::testing::postgres_admin_url() else {
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        let store = PgStore::open(&url).await.unwrap();
+        crate::contract_jobs::run(&store).await;
+        store.close().await;
+    }
 }

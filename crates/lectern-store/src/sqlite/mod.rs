@@ -133,6 +133,15 @@ mod tests {
         crate::contract::run(&store).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_passes_the_jobs_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .unwrap();
+        crate::contract_jobs::run(&store).await;
+    }
+
     #[tokio::test]
     async fn reopening_keeps_data_and_migrations_are_idempotent() {
         let dir = tempfile::tempdir().unwrap();
