@@ -23,4 +23,4 @@ pub use kinds::{JobKind, REGRADE_MAX_ATTEMPTS};
 pub use queue::{bounded_error, Job, JobState, JobStore, LeaseStore, NewJob, MAX_ERROR_BYTES};
 pub use regrade::RegradeOutcome;
 pub(crate) use worker::JobRuntime;
-pub use worker::{backoff, JobCounters, WorkerConfig, Workers, SCHEDULER_LEASE};
+pub use worker::{backoff, JobCounters, Stopper, WorkerConfig, Workers, SCHEDULER_LEASE};

@@ -11,7 +11,7 @@
 //! crash between publish and enqueue left out.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
@@ -110,9 +110,19 @@ impl JobRuntime {
     }
 }
 
+/// Tells a node's workers to stop claiming jobs.
+#[derive(Clone)]
+pub struct Stopper(Arc<watch::Sender<bool>>);
+
+impl Stopper {
+    pub fn stop_claiming(&self) {
+        self.0.send_replace(true);
+    }
+}
+
 /// The running workers and scheduler of one node.
 pub struct Workers {
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -135,7 +145,15 @@ impl Workers {
             config.clone(),
             stop.subscribe(),
         )));
-        Self { stop, tasks }
+        Self {
+            stop: Arc::new(stop),
+            tasks,
+        }
+    }
+
+    /// What tells the workers to stop claiming (from a shutdown handler).
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
     }
 
     /// Stops claiming now (readiness is already off).

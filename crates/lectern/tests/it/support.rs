@@ -16,6 +16,16 @@ pub struct TestSite {
     _dir: tempfile::TempDir,
 }
 
+/// Job workers for a test site, as `lectern serve` runs them (they stop
+/// with the test's runtime).
+fn start_workers(app: &Lectern) {
+    let config = lectern_app::jobs::WorkerConfig {
+        poll: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    drop(lectern_app::jobs::Workers::start(app, config));
+}
+
 impl TestSite {
     pub async fn spawn() -> Self {
         Self::spawn_with(WebConfig::default()).await
@@ -42,6 +52,7 @@ impl TestSite {
                 chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
             });
         }
+        start_workers(&app);
         let state = AppState::new(app.clone(), web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -76,6 +87,7 @@ impl TestSite {
         let addr = listener.local_addr().expect("addr");
         settings.site_url = format!("http://{addr}");
         let app = configure(Lectern::new(Arc::new(store), settings));
+        start_workers(&app);
         let state = AppState::new(app.clone(), WebConfig::default());
         let router = lectern_web::app(state.clone());
         tokio::spawn(async move {
