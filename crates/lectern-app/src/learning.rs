@@ -96,6 +96,16 @@ impl Lectern {
         let version = record
             .published_version
             .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
+        self.course_at_version(record, version).await
+    }
+
+    /// Published `version` of a course (not necessarily the newest).
+    pub(crate) async fn course_at_version(
+        &self,
+        record: CourseRecord,
+        version: i64,
+    ) -> AppResult<PublishedCourse> {
+        let key = &record.key;
         let tree = match self.courses.get(key, version) {
             Some(t) => t,
             None => {

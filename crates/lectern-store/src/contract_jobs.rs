@@ -433,3 +433,49 @@ async fn listing_and_counts<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         .unwrap()
         .is_empty());
 }
+
+/// A grade computed for an older course version never replaces one of a
+/// newer version (a late regrade), even at the right revision.
+pub async fn grades_never_go_back_a_version<S>(store: &S)
+where
+    S: lectern_app::store::UserStore + lectern_app::store::LearnerStateStore + Sync,
+{
+    use lectern_app::model::{GradeRecord, NewUser};
+    use lectern_app::StoreError;
+    let user = store
+        .create_user(&NewUser {
+            username: "graded".into(),
+            email: "graded@example.org".into(),
+            name: "G".into(),
+            password_hash: "h".into(),
+            is_admin: false,
+            is_course_creator: false,
+        })
+        .await
+        .unwrap();
+    let course: lectern_content::CourseKey = "course-v1:O+Grades+R".parse().unwrap();
+    let grade = |version: i64, revision: i64, percent: f64| GradeRecord {
+        user_id: user.id,
+        course_key: course.clone(),
+        revision,
+        course_version: version,
+        percent,
+        letter_grade: None,
+        passed: false,
+        detail: serde_json::json!({}),
+        subsections: Vec::new(),
+        updated_at: Utc::now(),
+    };
+    store.save_course_grade(&grade(2, 0, 0.5)).await.unwrap();
+    let late = store.save_course_grade(&grade(1, 1, 0.1)).await;
+    assert!(matches!(late, Err(StoreError::StaleRevision)), "{late:?}");
+    let stored = store.course_grade(user.id, &course).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.course_version, stored.percent, stored.revision),
+        (2, 0.5, 1)
+    );
+    store.save_course_grade(&grade(2, 1, 0.6)).await.unwrap();
+    store.save_course_grade(&grade(3, 2, 0.7)).await.unwrap();
+    let stored = store.course_grade(user.id, &course).await.unwrap().unwrap();
+    assert_eq!((stored.course_version, stored.percent), (3, 0.7));
+}

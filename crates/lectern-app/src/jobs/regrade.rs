@@ -38,19 +38,17 @@ impl Lectern {
         key: &CourseKey,
         version: i64,
     ) -> AppResult<RegradeOutcome> {
-        let newest = self
-            .store
-            .course(key)
-            .await?
-            .and_then(|c| c.published_version);
+        let Some(record) = self.store.course(key).await? else {
+            return Ok(RegradeOutcome::Superseded);
+        };
+        let newest = record.published_version;
         if newest != Some(version) {
             tracing::info!(course = %key, version, ?newest, "regrade skipped: not the newest version");
             return Ok(RegradeOutcome::Superseded);
         }
-        let course = self.published_course(key).await?;
-        if course.version != version {
-            return Ok(RegradeOutcome::Superseded);
-        }
+        // Graded against the named version: should a newer one be published
+        // while this runs, the store refuses these older grades (see below).
+        let course = self.course_at_version(record, version).await?;
         let (mut learners, mut newer) = (0, 0);
         'learners: for learner in self.store.enrolled_users(key).await? {
             for _ in 0..WRITE_RETRIES {

@@ -140,6 +140,7 @@ mod tests {
             .await
             .unwrap();
         crate::contract_jobs::run(&store).await;
+        crate::contract_jobs::grades_never_go_back_a_version(&store).await;
     }
 
     #[tokio::test]

@@ -47,7 +47,10 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn row(job: Job) -> JobRow {
-    let target = match (job.payload["course_key"].as_str(), job.payload["version"].as_i64()) {
+    let target = match (
+        job.payload["course_key"].as_str(),
+        job.payload["version"].as_i64(),
+    ) {
         (Some(c), Some(v)) => format!("{c} v{v}"),
         _ => String::new(),
     };

@@ -80,7 +80,9 @@ async fn with_job_metrics(state: &AppState, body: String) -> String {
     let mut out = body.strip_suffix("# EOF\n").unwrap_or(&body).to_string();
     match state.app.job_counts().await {
         Ok(counts) => {
-            out.push_str("# HELP lectern_jobs Jobs in the queue by state\n# TYPE lectern_jobs gauge\n");
+            out.push_str(
+                "# HELP lectern_jobs Jobs in the queue by state\n# TYPE lectern_jobs gauge\n",
+            );
             for (s, n) in counts {
                 let _ = writeln!(out, "lectern_jobs{{state=\"{}\"}} {n}", s.as_str());
             }
@@ -90,9 +92,16 @@ async fn with_job_metrics(state: &AppState, body: String) -> String {
     let counters = state.app.job_counters();
     for (name, help, pick) in [
         ("job_runs", "Job runs finished on this node, by kind", 0),
-        ("job_failures", "Job runs on this node that failed, by kind", 1),
+        (
+            "job_failures",
+            "Job runs on this node that failed, by kind",
+            1,
+        ),
     ] {
-        let _ = write!(out, "# HELP lectern_{name} {help}\n# TYPE lectern_{name} counter\n");
+        let _ = write!(
+            out,
+            "# HELP lectern_{name} {help}\n# TYPE lectern_{name} counter\n"
+        );
         for (kind, runs, failures) in &counters {
             let n = if pick == 0 { runs } else { failures };
             // Kinds are this binary's own names, never user input.
