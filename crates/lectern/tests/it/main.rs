@@ -10,6 +10,7 @@ mod bad_input;
 mod binary;
 mod containers;
 mod correctness;
+mod jobs;
 mod journey;
 mod limits;
 mod media;
