@@ -224,10 +224,24 @@ async fn run_claimed(
         attempt = job.attempts,
         "job started"
     );
-    let run = app.run_job(&kind);
-    tokio::pin!(run);
-    let mut beat = tokio::time::interval((config.lease / 3).max(Duration::from_millis(100)));
-    beat.tick().await;
+    // The job and its heartbeat are polled together by this task, never one
+    // awaited inside the other: each may hold a database connection, and
+    // the other must go on while it waits for one.
+    let mut run = Box::pin(app.run_job(&kind));
+    let mut heartbeat = Box::pin(async {
+        let mut beat = tokio::time::interval((config.lease / 3).max(Duration::from_millis(100)));
+        beat.tick().await;
+        loop {
+            beat.tick().await;
+            match app.store.extend_job(job.id, holder, app.now(), lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(job = job.id, error = %e, "extending the job's lease failed")
+                }
+            }
+        }
+    });
     let deadline = tokio::time::sleep(Duration::MAX / 4);
     tokio::pin!(deadline);
     let mut stopping = *stop.borrow();
@@ -236,37 +250,45 @@ async fn run_claimed(
             .as_mut()
             .reset(tokio::time::Instant::now() + config.shutdown_deadline);
     }
-    loop {
+    let ending = loop {
         tokio::select! {
-            result = &mut run => {
-                finish(app, config, holder, &job, result.map_err(|e| e.to_string())).await;
-                return;
-            }
-            _ = beat.tick() => {
-                match app.store.extend_job(job.id, holder, app.now(), lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(job = job.id, "lost the job's lease; abandoning this run");
-                        return;
-                    }
-                    Err(e) => tracing::warn!(job = job.id, error = %e, "extending the job's lease failed"),
-                }
-            }
+            result = &mut run => break Ending::Finished(result.map_err(|e| error_text(&e))),
+            () = &mut heartbeat => break Ending::LostLease,
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 if changed.is_ok() {
                     deadline.as_mut().reset(tokio::time::Instant::now() + config.shutdown_deadline);
                 }
             }
-            _ = &mut deadline, if stopping => {
-                match app.store.release_job(job.id, holder, app.now()).await {
-                    Ok(_) => tracing::info!(job = job.id, "shutdown deadline passed; job released to the queue"),
-                    Err(e) => tracing::warn!(job = job.id, error = %e, "releasing the job failed; its lease will expire"),
-                }
-                return;
-            }
+            _ = &mut deadline, if stopping => break Ending::Deadline,
         }
+    };
+    // Cancelled here (a transaction in flight rolls back), before the
+    // outcome is written.
+    drop(run);
+    drop(heartbeat);
+    match ending {
+        Ending::Finished(result) => finish(app, config, holder, &job, result).await,
+        Ending::LostLease => {
+            tracing::warn!(job = job.id, "lost the job's lease; abandoned this run");
+        }
+        Ending::Deadline => match app.store.release_job(job.id, holder, app.now()).await {
+            Ok(_) => tracing::info!(
+                job = job.id,
+                "shutdown deadline passed; job released to the queue"
+            ),
+            Err(e) => {
+                tracing::warn!(job = job.id, error = %e, "releasing the job failed; its lease will expire")
+            }
+        },
     }
+}
+
+/// How a run ended.
+enum Ending {
+    Finished(Result<(), String>),
+    LostLease,
+    Deadline,
 }
 
 async fn finish(
@@ -345,6 +367,15 @@ async fn schedule(app: Lectern, config: WorkerConfig, mut stop: watch::Receiver<
                 Err(e) => tracing::warn!(error = %e, "enqueueing the token cleanup failed"),
             }
         }
+    }
+}
+
+/// An error as the admin console shows it: with the detail that a page
+/// shown to users would hide.
+fn error_text(e: &crate::AppError) -> String {
+    match e {
+        crate::AppError::Internal(m) | crate::AppError::Unavailable(m) => format!("{e} ({m})"),
+        other => other.to_string(),
     }
 }
 

@@ -3,13 +3,10 @@
 //! `/metrics` show jobs, and a node killed in the middle of a regrade
 //! leaves a job that the restarted node finishes with the right grades.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lectern_app::jobs::{Job, JobKind, JobState, RegradeOutcome};
 use lectern_app::transfer::ImportSource;
-use lectern_app::{AppSettings, Lectern, Store};
 use lectern_content::olx::ImportLimits;
 use lectern_content::CourseKey;
 use reqwest::StatusCode;

@@ -11,6 +11,7 @@ mod binary;
 mod containers;
 mod correctness;
 mod jobs;
+mod jobs_kill;
 mod journey;
 mod limits;
 mod media;
