@@ -120,7 +120,8 @@ impl Stopper {
     }
 }
 
-/// The running workers and scheduler of one node.
+/// The running workers and scheduler of one node; dropping it stops them
+/// as [`Workers::stop_claiming`] does.
 pub struct Workers {
     stop: Arc<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
@@ -177,7 +178,7 @@ impl Workers {
 async fn work(app: Lectern, config: WorkerConfig, holder: String, mut stop: watch::Receiver<bool>) {
     let lease = chrono_duration(config.lease);
     loop {
-        if *stop.borrow() {
+        if stopped(&stop) {
             return;
         }
         // Registered before the claim, so an enqueue in between still wakes us.
@@ -244,7 +245,7 @@ async fn run_claimed(
     });
     let deadline = tokio::time::sleep(Duration::MAX / 4);
     tokio::pin!(deadline);
-    let mut stopping = *stop.borrow();
+    let mut stopping = stopped(stop);
     if stopping {
         deadline
             .as_mut()
@@ -254,11 +255,9 @@ async fn run_claimed(
         tokio::select! {
             result = &mut run => break Ending::Finished(result.map_err(|e| error_text(&e))),
             () = &mut heartbeat => break Ending::LostLease,
-            changed = stop.changed(), if !stopping => {
+            _ = stop.changed(), if !stopping => {
                 stopping = true;
-                if changed.is_ok() {
-                    deadline.as_mut().reset(tokio::time::Instant::now() + config.shutdown_deadline);
-                }
+                deadline.as_mut().reset(tokio::time::Instant::now() + config.shutdown_deadline);
             }
             _ = &mut deadline, if stopping => break Ending::Deadline,
         }
@@ -336,7 +335,7 @@ async fn schedule(app: Lectern, config: WorkerConfig, mut stop: watch::Receiver<
             _ = tick.tick() => {}
             _ = stop.changed() => {}
         }
-        if *stop.borrow() {
+        if stopped(&stop) {
             if let Err(e) = app.store.release_lease(SCHEDULER_LEASE, &holder).await {
                 tracing::warn!(error = %e, "releasing the scheduler lease failed");
             }
@@ -368,6 +367,11 @@ async fn schedule(app: Lectern, config: WorkerConfig, mut stop: watch::Receiver<
             }
         }
     }
+}
+
+/// Whether the node told its workers to stop (or dropped their [`Workers`]).
+fn stopped(stop: &watch::Receiver<bool>) -> bool {
+    stop.has_changed().is_err() || *stop.borrow()
 }
 
 /// An error as the admin console shows it: with the detail that a page

@@ -102,18 +102,17 @@ async fn grades(store: &Arc<dyn Store>, key: &CourseKey) -> BTreeMap<i64, (i64, 
             }),
         );
     }
-    assert_eq!(out.len(), LEARNERS as usize);
     out
 }
 
 /// Learners with varied answers, written straight to the store (fast).
-async fn add_learners(store: &Arc<dyn Store>, key: &CourseKey) {
+async fn add_learners(store: &Arc<dyn Store>, key: &CourseKey, learners: i64) {
     let usage = |p: &str| -> UsageKey {
         format!("block-v1:T+G+R+type@problem+block@{p}")
             .parse()
             .unwrap()
     };
-    for i in 0..LEARNERS {
+    for i in 0..learners {
         let user = store
             .create_user(&NewUser {
                 username: format!("learner{i}"),
@@ -172,7 +171,7 @@ async fn a_node_killed_mid_regrade_leaves_a_job_the_restarted_node_finishes() {
     let key: CourseKey = "course-v1:T+G+R".parse().unwrap();
     assert_eq!(import(&app, 0.2).await, 1);
     let started = Instant::now();
-    add_learners(&store, &key).await;
+    add_learners(&store, &key, LEARNERS).await;
     // Everyone's v1 grade, so the change below moves grades that exist.
     let first = app.regrade_course_version(&key, 1).await.unwrap();
     assert!(
@@ -259,4 +258,40 @@ async fn a_node_killed_mid_regrade_leaves_a_job_the_restarted_node_finishes() {
         moved > LEARNERS as usize / 2,
         "the change moved grades ({moved})"
     );
+}
+
+/// Shutdown: the worker stops claiming, and a job still running at the
+/// deadline goes back to the queue (not counted as an attempt) instead of
+/// waiting for its lease to run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_a_job_that_misses_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&format!(
+        "sqlite://{}",
+        dir.path().join("lectern.db").display()
+    ))
+    .await;
+    let app = Lectern::new(store.clone(), AppSettings::default());
+    let key: CourseKey = "course-v1:T+G+R".parse().unwrap();
+    import(&app, 0.2).await;
+    add_learners(&store, &key, 200).await;
+    let workers = lectern_app::jobs::Workers::start(
+        &app,
+        lectern_app::jobs::WorkerConfig {
+            workers: 1,
+            shutdown_deadline: Duration::ZERO,
+            poll: Duration::from_millis(50),
+            ..Default::default()
+        },
+    );
+    assert_eq!(import(&app, 0.8).await, 2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while regrade_job(&store).await.map(|j| j.state) != Some(JobState::Running) {
+        assert!(Instant::now() < deadline, "the regrade never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    workers.shutdown().await;
+    let job = regrade_job(&store).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0), "{job:?}");
+    assert!(job.locked_until.is_none());
 }

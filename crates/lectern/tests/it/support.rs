@@ -13,17 +13,18 @@ pub struct TestSite {
     pub base: String,
     pub app: Lectern,
     pub state: AppState,
+    _workers: lectern_app::jobs::Workers,
     _dir: tempfile::TempDir,
 }
 
 /// Job workers for a test site, as `lectern serve` runs them (they stop
-/// with the test's runtime).
-fn start_workers(app: &Lectern) {
+/// when the site is dropped).
+fn start_workers(app: &Lectern) -> lectern_app::jobs::Workers {
     let config = lectern_app::jobs::WorkerConfig {
         poll: std::time::Duration::from_millis(200),
         ..Default::default()
     };
-    drop(lectern_app::jobs::Workers::start(app, config));
+    lectern_app::jobs::Workers::start(app, config)
 }
 
 impl TestSite {
@@ -52,7 +53,7 @@ impl TestSite {
                 chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
             });
         }
-        start_workers(&app);
+        let workers = start_workers(&app);
         let state = AppState::new(app.clone(), web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -67,6 +68,7 @@ impl TestSite {
             base: format!("http://{addr}"),
             app,
             state,
+            _workers: workers,
             _dir: dir,
         }
     }
@@ -87,7 +89,7 @@ impl TestSite {
         let addr = listener.local_addr().expect("addr");
         settings.site_url = format!("http://{addr}");
         let app = configure(Lectern::new(Arc::new(store), settings));
-        start_workers(&app);
+        let workers = start_workers(&app);
         let state = AppState::new(app.clone(), WebConfig::default());
         let router = lectern_web::app(state.clone());
         tokio::spawn(async move {
@@ -97,6 +99,7 @@ impl TestSite {
             base: format!("http://{addr}"),
             app,
             state,
+            _workers: workers,
             _dir: dir,
         }
     }
