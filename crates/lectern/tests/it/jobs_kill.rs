@@ -180,11 +180,13 @@ async fn a_node_killed_mid_regrade_leaves_a_job_the_restarted_node_finishes() {
     eprintln!("setup took {:?}", started.elapsed());
     let before = grades(&store, &key).await;
 
+    // The change: the exam now weighs 0.8 instead of 0.2. Published (and
+    // its regrade enqueued) before the node starts: with SQLite, two
+    // processes writing at once can refuse each other (SQLITE_BUSY), and
+    // in production one node owns a SQLite file.
+    assert_eq!(import(&app, 0.8).await, 2);
     let port = free_port();
     let mut node = start(dir.path(), &url, port);
-    wait_ready(port).await;
-    // The change: the exam now weighs 0.8 instead of 0.2.
-    assert_eq!(import(&app, 0.8).await, 2);
     let deadline = Instant::now() + Duration::from_secs(60);
     let claimed = loop {
         if let Some(j) = regrade_job(&store)
