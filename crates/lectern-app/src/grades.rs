@@ -5,7 +5,7 @@
 //! A problem the learner never answered still counts with its full possible
 //! score and nothing earned, as in Open edX. Grades are persisted with every
 //! answer (in the same transaction) and recomputed for every enrolled
-//! learner when a new version is published.
+//! learner when a new version is published (the regrade job, `jobs/regrade.rs`).
 
 use std::collections::HashMap;
 
@@ -15,7 +15,7 @@ use lectern_content::{Block, CourseKey, UsageKey};
 use serde::Serialize;
 
 use crate::cpu;
-use crate::error::{AppError, AppResult, StoreError};
+use crate::error::{AppError, AppResult};
 use crate::learning::PublishedCourse;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::problems::problem_settings;
@@ -360,27 +360,5 @@ impl Lectern {
         key: &CourseKey,
     ) -> AppResult<Option<GradeRecord>> {
         Ok(self.store.course_grade(user.id, key).await?)
-    }
-
-    /// Recomputes and persists every enrolled learner's grade against the
-    /// newest published version; returns how many were written.
-    pub async fn recompute_course_grades(&self, key: &CourseKey) -> AppResult<usize> {
-        let course = self.published_course(key).await?;
-        let mut written = 0;
-        for learner in self.store.enrolled_users(key).await? {
-            for _ in 0..5 {
-                let record = self.grade_record_with(&learner, &course, None).await?;
-                match self.store.save_course_grade(&record).await {
-                    Ok(()) => {
-                        written += 1;
-                        break;
-                    }
-                    Err(StoreError::StaleRevision) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-        tracing::info!(course = %key, version = course.version, learners = written, "grades recomputed");
-        Ok(written)
     }
 }

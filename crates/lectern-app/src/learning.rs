@@ -109,11 +109,25 @@ impl Lectern {
         let version = record
             .published_version
             .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
-        let publish_id = record.publish_id.clone().ok_or_else(|| {
-            AppError::Internal(format!(
-                "published version {version} of {key} has no publish id"
-            ))
-        })?;
+        self.course_at_version(record, version).await
+    }
+
+    /// Published `version` of a course, which must be its newest (the one
+    /// whose publish id `record` carries; the caches are keyed by it).
+    pub(crate) async fn course_at_version(
+        &self,
+        record: CourseRecord,
+        version: i64,
+    ) -> AppResult<PublishedCourse> {
+        let key = &record.key;
+        let publish_id = match (&record.publish_id, record.published_version) {
+            (Some(id), Some(newest)) if newest == version => id.clone(),
+            _ => {
+                return Err(AppError::Internal(format!(
+                    "version {version} of {key} is not its newest published version"
+                )))
+            }
+        };
         let tree = match self.courses.get(&publish_id) {
             Some(t) => t,
             None => {

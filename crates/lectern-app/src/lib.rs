@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod error;
 pub mod grades;
 mod hasher;
+pub mod jobs;
 pub mod learning;
 pub mod mail;
 pub mod media;
@@ -74,6 +75,7 @@ pub struct Lectern {
     hashing: Arc<tokio::sync::Semaphore>,
     mailer: Option<Arc<dyn mail::Mailer>>,
     sending: Arc<tokio::sync::Semaphore>,
+    jobs: Arc<jobs::JobRuntime>,
 }
 
 impl Lectern {
@@ -87,6 +89,7 @@ impl Lectern {
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
             mailer: None,
             sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),
+            jobs: Arc::new(jobs::JobRuntime::new()),
         }
     }
 

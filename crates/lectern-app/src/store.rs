@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 use crate::error::StoreError;
+pub use crate::jobs::{JobStore, LeaseStore};
 use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
     Submission, TokenKind, User, UserId,
@@ -314,6 +315,8 @@ pub trait Store:
     + LearnerStateStore
     + BlobStore
     + HealthStore
+    + JobStore
+    + LeaseStore
     + Send
     + Sync
 {
@@ -327,6 +330,8 @@ impl<T> Store for T where
         + LearnerStateStore
         + BlobStore
         + HealthStore
+        + JobStore
+        + LeaseStore
         + Send
         + Sync
 {

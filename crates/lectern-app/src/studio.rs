@@ -309,14 +309,11 @@ impl Lectern {
             match self.store.publish(key, revision, self.now()).await {
                 Ok(version) => {
                     tracing::info!(course = %key, version, by = %user.username, "published");
-                    // Grades follow the new version; learners' answers are untouched.
-                    let app = self.clone();
-                    let key = key.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = app.recompute_course_grades(&key).await {
-                            tracing::warn!(course = %key, error = %e, "recomputing grades after publish failed");
-                        }
-                    });
+                    // Grades follow the new version (learners' answers are
+                    // untouched) through a durable job, enqueued right after
+                    // the publish commits; if this node dies in between, the
+                    // scheduler's recovery scan enqueues it.
+                    self.enqueue_regrade(key, version).await;
                     return Ok(version);
                 }
                 Err(StoreError::StaleRevision) => continue,

@@ -168,9 +168,7 @@ impl Lectern {
         tracing::info!(course = %key, version, blocks = imported.tree.blocks.len(), assets = blobs.len(), "course imported");
         if existing.is_some() {
             // A re-import is a new published version: enrolled learners' grades follow it.
-            if let Err(e) = self.recompute_course_grades(&key).await {
-                tracing::warn!(course = %key, error = %e, "recomputing grades after import failed");
-            }
+            self.enqueue_regrade(&key, version).await;
         }
         Ok(ImportOutcome {
             course,

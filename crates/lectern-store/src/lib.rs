@@ -8,6 +8,7 @@
 
 pub mod contract;
 mod contract_accounts;
+pub mod contract_jobs;
 pub mod contract_nodes;
 pub mod contract_races;
 mod open;

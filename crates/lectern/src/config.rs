@@ -49,6 +49,14 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The address users reach the site at, for links in mail; empty: `http://LISTEN`.
     pub site_url: String,
+    /// Background job workers on this node (0: this node runs no jobs).
+    pub job_workers: usize,
+    /// Seconds a claimed job stays held without its worker extending it;
+    /// a job of a node that died is picked up again after this.
+    pub job_lease_secs: u64,
+    /// Seconds running jobs get to finish on shutdown before they are put
+    /// back in the queue.
+    pub shutdown_job_deadline_secs: u64,
     /// The SMTP relay mail (password reset links) goes through.
     pub smtp: SmtpSettings,
 }
@@ -74,6 +82,9 @@ impl Default for Config {
             login_lockout_secs: 900,
             trusted_proxies: Vec::new(),
             site_url: String::new(),
+            job_workers: 2,
+            job_lease_secs: 60,
+            shutdown_job_deadline_secs: 10,
             smtp: SmtpSettings::default(),
         }
     }
@@ -148,6 +159,19 @@ const KEYS: &[(&str, &str)] = &[
     (
         "site_url",
         "The address users reach the site at, for links in mail, e.g. \"https://learn.example.org\" (empty: http://LISTEN).",
+    ),
+    (
+        "job_workers",
+        "Background job workers on this node (course regrades, cleanups); 0: this node runs no jobs.",
+    ),
+    (
+        "job_lease_secs",
+        "Seconds a running job stays held without its worker renewing it; a job whose\n\
+         # node died is taken up again by another node (or this one, restarted) after this.",
+    ),
+    (
+        "shutdown_job_deadline_secs",
+        "Seconds running jobs get to finish on shutdown before they go back to the queue.",
     ),
 ];
 
@@ -304,6 +328,12 @@ impl Config {
         if config.login_lockout_secs == 0 {
             bail!("login_lockout_secs must be at least 1");
         }
+        if config.job_lease_secs == 0 {
+            bail!("job_lease_secs must be at least 1");
+        }
+        if config.job_workers > 64 {
+            bail!("job_workers must be at most 64");
+        }
         Ok(config)
     }
 
@@ -391,6 +421,12 @@ impl serde::Serialize for Config {
         st.serialize_field("login_lockout_secs", &self.login_lockout_secs)?;
         st.serialize_field("trusted_proxies", &self.trusted_proxies)?;
         st.serialize_field("site_url", &self.site_url)?;
+        st.serialize_field("job_workers", &self.job_workers)?;
+        st.serialize_field("job_lease_secs", &self.job_lease_secs)?;
+        st.serialize_field(
+            "shutdown_job_deadline_secs",
+            &self.shutdown_job_deadline_secs,
+        )?;
         st.serialize_field("smtp", &self.smtp)?;
         st.end()
     }

@@ -5,6 +5,8 @@
 //! Commits are durable as PostgreSQL is configured (`synchronous_commit`
 //! stays at its default, `on`).
 
+mod jobs;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -103,6 +105,20 @@ mod tests {
             .await
             .unwrap();
         assert!(n >= 4, "{n}");
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_passes_the_jobs_contract() {
+        let Some(admin) = crate::testing::postgres_admin_url() else {
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        let store = PgStore::open(&url).await.unwrap();
+        crate::contract_jobs::run(&store).await;
+        crate::contract_jobs::grades_never_go_back_a_version(&store).await;
         store.close().await;
     }
 }

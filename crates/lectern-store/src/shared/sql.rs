@@ -85,7 +85,8 @@ where
         "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at) \
          VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (user_id, course_key) DO UPDATE SET revision = course_grades.revision + 1, course_version = $3, \
-         percent = $4, letter_grade = $5, passed = $6, detail = $7, updated_at = $8 WHERE course_grades.revision = $9",
+         percent = $4, letter_grade = $5, passed = $6, detail = $7, updated_at = $8 \
+         WHERE course_grades.revision = $9 AND course_grades.course_version <= $3",
     )
     .bind(g.user_id)
     .bind(g.course_key.to_string())

@@ -5,6 +5,8 @@
 //! connection and never fight over the lock; reads use a separate pool and
 //! run concurrently with the writer thanks to WAL.
 
+mod jobs;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -137,6 +139,16 @@ mod tests {
         let a = SqliteStore::open(&path).await.unwrap();
         let b = SqliteStore::open(&path).await.unwrap();
         crate::contract_nodes::races(&a, &b).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_passes_the_jobs_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .unwrap();
+        crate::contract_jobs::run(&store).await;
+        crate::contract_jobs::grades_never_go_back_a_version(&store).await;
     }
 
     #[tokio::test]

@@ -61,6 +61,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         ("database_up", "1 when the database answers", up),
         ("ready", "1 when this node accepts traffic", ready),
     ]);
+    let body = with_job_metrics(&state, body).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -69,4 +70,44 @@ async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Adds the job queue's families before the closing `# EOF`: jobs by state
+/// (the whole queue, from the database) and this node's runs and failures
+/// by kind since it started.
+async fn with_job_metrics(state: &AppState, body: String) -> String {
+    use std::fmt::Write;
+    let mut out = body.strip_suffix("# EOF\n").unwrap_or(&body).to_string();
+    match state.app.job_counts().await {
+        Ok(counts) => {
+            out.push_str(
+                "# HELP lectern_jobs Jobs in the queue by state\n# TYPE lectern_jobs gauge\n",
+            );
+            for (s, n) in counts {
+                let _ = writeln!(out, "lectern_jobs{{state=\"{}\"}} {n}", s.as_str());
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: counting jobs failed"),
+    }
+    let counters = state.app.job_counters();
+    for (name, help, pick) in [
+        ("job_runs", "Job runs finished on this node, by kind", 0),
+        (
+            "job_failures",
+            "Job runs on this node that failed, by kind",
+            1,
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "# HELP lectern_{name} {help}\n# TYPE lectern_{name} counter\n"
+        );
+        for (kind, runs, failures) in &counters {
+            let n = if pick == 0 { runs } else { failures };
+            // Kinds are this binary's own names, never user input.
+            let _ = writeln!(out, "lectern_{name}_total{{kind=\"{kind}\"}} {n}");
+        }
+    }
+    out.push_str("# EOF\n");
+    out
 }

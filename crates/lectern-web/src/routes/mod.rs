@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod admin_jobs;
 mod api;
 mod health;
 mod lms;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(lms::router())
         .merge(studio::router(&state))
         .merge(admin::router())
+        .merge(admin_jobs::router())
         .merge(api::router())
         .fallback(not_found)
 }

@@ -1,12 +1,15 @@
 //! `lectern serve`: the site, until SIGTERM or Ctrl-C.
 //!
 //! Shutdown order: readiness turns 503 (load balancers stop sending), a
-//! short drain, then the listener closes and in-flight requests finish; the
-//! database pools close last, so every acknowledged write is on disk.
+//! short drain (job workers stop claiming), then the listener closes and
+//! in-flight requests finish; running jobs get `shutdown_job_deadline_secs`
+//! to finish or go back to the queue; the database pools close last, so
+//! every acknowledged write is on disk.
 
 use std::time::Duration;
 
 use anyhow::Context;
+use lectern_app::jobs::{WorkerConfig, Workers};
 use lectern_web::{AppState, ThrottleConfig, WebConfig};
 use tokio::net::TcpListener;
 
@@ -48,18 +51,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, "listening");
 
-    let cleaner = tokio::spawn({
-        let app = app.clone();
-        async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                if let Err(e) = app.delete_expired_tokens().await {
-                    tracing::warn!(error = %e, "cleaning expired sessions failed");
-                }
-            }
-        }
-    });
+    // Background work (regrades, the expired-token cleanup) runs from the
+    // database's job queue; see `lectern_app::jobs`.
+    let workers = Workers::start(
+        &app,
+        WorkerConfig {
+            workers: config.job_workers,
+            lease: Duration::from_secs(config.job_lease_secs),
+            shutdown_deadline: Duration::from_secs(config.shutdown_job_deadline_secs),
+            ..WorkerConfig::default()
+        },
+    );
+    let stopper = workers.stopper();
 
     let drain = Duration::from_secs(config.shutdown_drain_secs);
     let shutdown_state = state.clone();
@@ -73,11 +76,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown_signal().await;
         tracing::info!("shutting down: readiness off, draining");
         shutdown_state.begin_shutdown();
+        stopper.stop_claiming();
         tokio::time::sleep(drain).await;
     })
     .await
     .context("serving HTTP")?;
-    cleaner.abort();
+    // Running jobs finish within their deadline or go back to the queue.
+    workers.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -21,6 +21,7 @@ pub fn on_postgres() -> bool {
 /// `lectern` run in `dir` on this run's backend: on PostgreSQL,
 /// `LECTERN_DATABASE_URL` names the folder's own database (made on first use).
 pub fn lectern_in(dir: &Path) -> Command {
+    std::fs::create_dir_all(dir).expect("data folder");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lectern"));
     cmd.current_dir(dir).env_remove("RUST_LOG");
     on_backend(&mut cmd, dir);

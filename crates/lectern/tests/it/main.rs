@@ -12,6 +12,8 @@ mod binary;
 mod containers;
 mod correctness;
 mod import_roles;
+mod jobs;
+mod jobs_kill;
 mod journey;
 mod limits;
 mod media;

@@ -12,7 +12,18 @@ pub struct TestSite {
     pub base: String,
     pub app: Lectern,
     pub state: AppState,
+    _workers: lectern_app::jobs::Workers,
     _dir: tempfile::TempDir,
+}
+
+/// Job workers for a test site, as `lectern serve` runs them (they stop
+/// when the site is dropped).
+fn start_workers(app: &Lectern) -> lectern_app::jobs::Workers {
+    let config = lectern_app::jobs::WorkerConfig {
+        poll: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    lectern_app::jobs::Workers::start(app, config)
 }
 
 impl TestSite {
@@ -39,6 +50,7 @@ impl TestSite {
                 chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
             });
         }
+        let workers = start_workers(&app);
         let state = AppState::new(app.clone(), web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -53,6 +65,7 @@ impl TestSite {
             base: format!("http://{addr}"),
             app,
             state,
+            _workers: workers,
             _dir: dir,
         }
     }
@@ -71,6 +84,7 @@ impl TestSite {
         let addr = listener.local_addr().expect("addr");
         settings.site_url = format!("http://{addr}");
         let app = configure(Lectern::new(store, settings));
+        let workers = start_workers(&app);
         let state = AppState::new(app.clone(), WebConfig::default());
         let router = lectern_web::app(state.clone());
         tokio::spawn(async move {
@@ -80,6 +94,7 @@ impl TestSite {
             base: format!("http://{addr}"),
             app,
             state,
+            _workers: workers,
             _dir: dir,
         }
     }
@@ -118,6 +133,7 @@ impl TestSite {
     pub async fn another_node(&self) -> TestSite {
         let store = crate::backend::store_in(self._dir.path()).await;
         let app = Lectern::new(store, AppSettings::default());
+        let workers = start_workers(&app);
         let state = AppState::new(app.clone(), WebConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -132,6 +148,7 @@ impl TestSite {
             base: format!("http://{addr}"),
             app,
             state,
+            _workers: workers,
             // The database stays in the first node's folder.
             _dir: tempfile::tempdir().expect("temp dir"),
         }

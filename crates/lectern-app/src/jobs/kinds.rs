@@ -1,0 +1,188 @@
+//! The kinds of job Lectern runs, how each is stored (kind name + JSON
+//! payload) and the use cases around the queue: enqueueing, running one
+//! job, the recovery scan, the admin list.
+
+use chrono::Duration;
+use lectern_content::CourseKey;
+use serde_json::json;
+
+use super::queue::{Job, JobState, NewJob};
+use crate::error::{AppError, AppResult};
+use crate::model::User;
+use crate::Lectern;
+
+/// Claims a regrade gets before it is left `failed` for an operator.
+pub const REGRADE_MAX_ATTEMPTS: i64 = 8;
+const CLEANUP_MAX_ATTEMPTS: i64 = 3;
+/// Done jobs are kept this long for the admin console, then deleted.
+const KEEP_DONE_DAYS: i64 = 7;
+/// The most courses one recovery scan enqueues.
+const RECOVERY_BATCH: i64 = 100;
+/// Jobs shown on the admin console.
+pub const RECENT_JOBS: i64 = 100;
+
+/// One unit of background work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobKind {
+    /// Recompute every enrolled learner's grade for this published version.
+    CourseRegrade { course: CourseKey, version: i64 },
+    /// Delete expired sessions and tokens, and old done jobs.
+    ExpiredTokens,
+}
+
+impl JobKind {
+    pub const REGRADE: &'static str = "course_regrade";
+    pub const EXPIRED_TOKENS: &'static str = "expired_tokens";
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CourseRegrade { .. } => Self::REGRADE,
+            Self::ExpiredTokens => Self::EXPIRED_TOKENS,
+        }
+    }
+
+    /// The key that keeps one pending job of this kind and target.
+    pub fn dedupe_key(&self) -> String {
+        match self {
+            Self::CourseRegrade { course, version } => {
+                format!("{}:{course}@{version}", Self::REGRADE)
+            }
+            Self::ExpiredTokens => Self::EXPIRED_TOKENS.to_string(),
+        }
+    }
+
+    fn new_job(&self, run_after: chrono::DateTime<chrono::Utc>) -> NewJob {
+        let (payload, max_attempts) = match self {
+            Self::CourseRegrade { course, version } => (
+                json!({"course_key": course.to_string(), "version": version}),
+                REGRADE_MAX_ATTEMPTS,
+            ),
+            Self::ExpiredTokens => (json!({}), CLEANUP_MAX_ATTEMPTS),
+        };
+        NewJob {
+            kind: self.name().to_string(),
+            payload,
+            dedupe_key: Some(self.dedupe_key()),
+            run_after,
+            max_attempts,
+        }
+    }
+
+    /// The kind of a stored job; an error names what is wrong with it.
+    pub fn from_job(job: &Job) -> Result<Self, String> {
+        match job.kind.as_str() {
+            Self::REGRADE => {
+                let course = job.payload["course_key"]
+                    .as_str()
+                    .ok_or("the payload has no course_key")?
+                    .parse::<CourseKey>()
+                    .map_err(|e| format!("bad course_key: {e}"))?;
+                let version = job.payload["version"]
+                    .as_i64()
+                    .ok_or("the payload has no version")?;
+                Ok(Self::CourseRegrade { course, version })
+            }
+            Self::EXPIRED_TOKENS => Ok(Self::ExpiredTokens),
+            other => Err(format!("this node does not know jobs of kind {other:?}")),
+        }
+    }
+}
+
+impl Lectern {
+    /// Adds a job due now and wakes this node's idle workers; `None` when
+    /// the same job is already pending.
+    pub async fn enqueue_job(&self, kind: &JobKind) -> AppResult<Option<i64>> {
+        let id = self
+            .store
+            .enqueue_job(&kind.new_job(self.now()), self.now())
+            .await?;
+        if let Some(id) = id {
+            tracing::debug!(job = id, kind = kind.name(), "job enqueued");
+            self.jobs.wake.notify_waiters();
+        }
+        Ok(id)
+    }
+
+    /// Enqueues the regrade of `course` at published `version`. The publish
+    /// is already committed, so a failure here is logged, not returned: the
+    /// scheduler's recovery scan finds the stale grades and enqueues it.
+    pub(crate) async fn enqueue_regrade(&self, course: &CourseKey, version: i64) {
+        let kind = JobKind::CourseRegrade {
+            course: course.clone(),
+            version,
+        };
+        if let Err(e) = self.enqueue_job(&kind).await {
+            tracing::warn!(course = %course, version, error = %e, "enqueueing the regrade failed; the recovery scan will retry");
+        }
+    }
+
+    /// Runs one job to the end (the worker handles leases and retries).
+    pub async fn run_job(&self, kind: &JobKind) -> AppResult<()> {
+        match kind {
+            JobKind::CourseRegrade { course, version } => {
+                self.regrade_course_version(course, *version).await?;
+            }
+            JobKind::ExpiredTokens => {
+                let tokens = self.delete_expired_tokens().await?;
+                let jobs = self
+                    .store
+                    .delete_done_jobs(self.now() - Duration::days(KEEP_DONE_DAYS))
+                    .await?;
+                tracing::info!(tokens, jobs, "expired tokens and old jobs deleted");
+            }
+        }
+        Ok(())
+    }
+
+    /// Recovery: enqueues the regrade of every course whose learners hold
+    /// grades of an older version than its newest and for which no regrade
+    /// of that version was ever enqueued (the node died between publish and
+    /// enqueue). Returns how many it enqueued.
+    pub async fn enqueue_missing_regrades(&self) -> AppResult<usize> {
+        let mut n = 0;
+        for (course, version) in self.store.courses_with_stale_grades(RECOVERY_BATCH).await? {
+            let Ok(course) = course.parse::<CourseKey>() else {
+                continue;
+            };
+            let kind = JobKind::CourseRegrade { course, version };
+            if self.store.count_jobs_with_key(&kind.dedupe_key()).await? > 0 {
+                continue;
+            }
+            if self.enqueue_job(&kind).await?.is_some() {
+                tracing::warn!(job = ?kind, "a regrade was missing from the queue; enqueued");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The newest jobs, for the admin console (admins only).
+    pub async fn admin_jobs(&self, asker: &User) -> AppResult<Vec<Job>> {
+        if !asker.is_admin {
+            return Err(AppError::Forbidden("Only site admins can see jobs.".into()));
+        }
+        Ok(self.store.recent_jobs(RECENT_JOBS).await?)
+    }
+
+    /// How many jobs are in each state (every state listed), for `/metrics`.
+    pub async fn job_counts(&self) -> AppResult<Vec<(JobState, i64)>> {
+        let counts = self.store.count_jobs().await?;
+        Ok(JobState::ALL
+            .into_iter()
+            .map(|s| {
+                let n = counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
+                (s, n)
+            })
+            .collect())
+    }
+
+    /// Runs and failures of jobs on this node since it started, by kind.
+    pub fn job_counters(&self) -> Vec<(String, u64, u64)> {
+        self.jobs.counters.snapshot()
+    }
+
+    /// This node's name in job and lease holders.
+    pub fn node_id(&self) -> &str {
+        &self.jobs.node_id
+    }
+}
