@@ -308,3 +308,198 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
     sigterm(&server);
     wait_exit(&mut server);
 }
+
+/// A data folder whose database holds `n` files of 16 MiB of noise, so that
+/// backing it up or restoring it takes long enough to be killed half-way.
+async fn big_site(dir: &Path, n: u64) -> lectern_app::backup::RowCounts {
+    use lectern_app::store::BlobStore;
+    std::fs::create_dir_all(db(dir).parent().unwrap()).unwrap();
+    let store = SqliteStore::open(&db(dir)).await.unwrap();
+    for i in 0..n {
+        let bytes = noise(16 << 20, i + 1);
+        store
+            .put_blob_stream(&format!("{i:064x}"), bytes.len() as u64, &mut &bytes[..])
+            .await
+            .unwrap();
+    }
+    let counts = store.row_counts().await.unwrap();
+    store.close().await;
+    counts
+}
+
+fn files_in(dir: &Path, prefix: &str) -> Vec<(String, u64)> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let len = e.metadata().ok()?.len();
+                    name.starts_with(prefix).then_some((name, len))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn sigkill(child: &mut std::process::Child) {
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "lectern finished before it could be killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_create_killed_half_way_leaves_no_backup_that_looks_good() {
+    if on_postgres() {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    big_site(src.path(), 6).await;
+    let backups = src.path().join("lectern-data").join("backups");
+    let mut child = lectern_in(src.path())
+        .args(["backup", "create"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("a partly written backup", || {
+        files_in(&backups, ".partial-")
+            .iter()
+            .any(|(_, len)| *len > 4 << 20)
+    });
+    sigkill(&mut child);
+    assert_eq!(files_in(&backups, ".partial-").len(), 1, "killed half-way");
+    assert_eq!(ok(&lectern(src.path(), &["backup", "list"])), "");
+    // The next backup is whole and the only one listed.
+    let path = ok(&lectern(src.path(), &["backup", "create"]));
+    let listed = ok(&lectern(src.path(), &["backup", "list"]));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.ends_with(&path), "{listed}");
+    ok(&lectern(src.path(), &["backup", "verify", &path]));
+}
+
+#[tokio::test]
+async fn a_restore_killed_half_way_leaves_the_old_data_or_all_the_new() {
+    if on_postgres() {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    let full = big_site(src.path(), 6).await;
+    let archive = src.path().join(ok(&lectern(src.path(), &["backup", "create"])));
+    let dst = tempfile::tempdir().unwrap();
+    admin(dst.path());
+    let before = {
+        let store = SqliteStore::open(&db(dst.path())).await.unwrap();
+        let counts = store.row_counts().await.unwrap();
+        store.close().await;
+        counts
+    };
+    let mut child = lectern_in(dst.path())
+        .args(["restore", "--force", archive.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The safety backup comes after the archive is checked and before the
+    // transaction begins; the transaction then writes 96 MiB.
+    let safety = dst.path().join("lectern-data").join("backups");
+    wait_for("the safety backup", || !files_in(&safety, "lectern-").is_empty());
+    std::thread::sleep(Duration::from_millis(150));
+    sigkill(&mut child);
+    let store = SqliteStore::open(&db(dst.path())).await.unwrap();
+    let after = store.row_counts().await.unwrap();
+    store.close().await;
+    assert!(
+        after == before || after == full,
+        "half a restore: {after:?}"
+    );
+    eprintln!(
+        "killed restore left {}",
+        if after == before { "the old data" } else { "the new data" }
+    );
+    // Run to the end, the restore gives back the whole site.
+    ok(&lectern(
+        dst.path(),
+        &["restore", "--force", archive.to_str().unwrap()],
+    ));
+    let store = SqliteStore::open(&db(dst.path())).await.unwrap();
+    assert_eq!(store.row_counts().await.unwrap(), full);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn bad_input_through_the_cli_is_refused_and_changes_nothing() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    admin(dir.path());
+    // A target that is a file.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"mine").unwrap();
+    let out = lectern(dir.path(), &["backup", "create", "--to", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write backups"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
+    // A wrong passphrase.
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "right\n").unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "wrong\n").unwrap();
+    let path = ok(&lectern(
+        dir.path(),
+        &["backup", "create", "--passphrase-file", pass.to_str().unwrap()],
+    ));
+    for cmd in [&["backup", "verify"][..], &["restore", "--force"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend([path.as_str(), "--passphrase-file", wrong.to_str().unwrap()]);
+        let out = lectern(dir.path(), &args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("wrong passphrase"), "{err}");
+    }
+    ok(&lectern(
+        dir.path(),
+        &["backup", "verify", &path, "--deep", "--passphrase-file", pass.to_str().unwrap()],
+    ));
+    // A truncated archive: refused by verify and restore; the site keeps its data.
+    let bytes = std::fs::read(dir.path().join(&path)).unwrap();
+    let short = dir.path().join("short.lbk");
+    std::fs::write(&short, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = lectern(dir.path(), &["restore", "--force", short.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wrong passphrase") || err.contains("--passphrase-file") || err.contains("damaged"), "{err}");
+    let plain = ok(&lectern(dir.path(), &["backup", "create"]));
+    let bytes = std::fs::read(dir.path().join(&plain)).unwrap();
+    std::fs::write(&short, &bytes[..bytes.len() / 2]).unwrap();
+    for cmd in [&["backup", "verify"][..], &["restore", "--force"][..]] {
+        let mut args = cmd.to_vec();
+        args.push(short.to_str().unwrap());
+        let out = lectern(dir.path(), &args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("damaged or incomplete"), "{err}");
+    }
+    // A non-empty database needs --force; a dry run changes nothing.
+    let out = lectern(dir.path(), &["restore", &plain]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    let dry = ok(&lectern(dir.path(), &["restore", "--dry-run", &plain]));
+    assert!(dry.contains("nothing was changed"), "{dry}");
+    // Two backups listed (the failed restores took no safety backup, since
+    // they stopped at the check that comes first).
+    let listed = ok(&lectern(dir.path(), &["backup", "list"]));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+}
