@@ -22,7 +22,7 @@ pub enum Value {
 }
 
 /// A table as a backup sees it: its name and its columns in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableSchema {
     pub name: String,
     pub columns: Vec<String>,

@@ -5,6 +5,8 @@
 //! Commits are durable as PostgreSQL is configured (`synchronous_commit`
 //! stays at its default, `on`).
 
+mod backup;
+
 use std::str::FromStr;
 use std::time::Duration;
 
