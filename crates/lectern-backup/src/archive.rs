@@ -168,7 +168,8 @@ pub enum Event {
     Done(Manifest),
 }
 
-type Decompressor = BufReader<zstd::stream::read::Decoder<'static, BufReader<Box<dyn Read + Send>>>>;
+type Decompressor =
+    BufReader<zstd::stream::read::Decoder<'static, BufReader<Box<dyn Read + Send>>>>;
 
 /// Reads one archive, checking every member against the manifest as it goes.
 /// `Done` comes only when everything matched.
@@ -186,7 +187,9 @@ impl ArchiveReader {
         let mut wire = WireIn::new(BufReader::with_capacity(256 * 1024, z));
         let mut magic = [0u8; MAGIC.len()];
         wire.exact(&mut magic).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => BackupError::Corrupt("it ends early (truncated)".into()),
+            io::ErrorKind::UnexpectedEof => {
+                BackupError::Corrupt("it ends early (truncated)".into())
+            }
             _ => BackupError::Corrupt(format!("this is not a Lectern backup ({e})")),
         })?;
         if magic != MAGIC {
@@ -215,7 +218,9 @@ impl ArchiveReader {
                 let name = self.wire.text(MAX_NAME).map_err(reading)?;
                 let n = self.wire.varint().map_err(reading)?;
                 if n > MAX_COLUMNS {
-                    return Err(BackupError::Corrupt(format!("table {name:?} claims {n} columns")));
+                    return Err(BackupError::Corrupt(format!(
+                        "table {name:?} claims {n} columns"
+                    )));
                 }
                 let columns = (0..n)
                     .map(|_| self.wire.text(MAX_NAME))
@@ -258,11 +263,15 @@ impl ArchiveReader {
         let tag = self.wire.byte().map_err(reading)?;
         let sum = self.wire.text(64).map_err(reading)?;
         if tag != b'Z' || sum != hex::encode(Sha256::digest(&json)) {
-            return Err(BackupError::Corrupt("the manifest does not match its hash".into()));
+            return Err(BackupError::Corrupt(
+                "the manifest does not match its hash".into(),
+            ));
         }
         let mut rest = [0u8; 1];
         if self.wire.inner.read(&mut rest).map_err(reading)? != 0 {
-            return Err(BackupError::Corrupt("there is data after the manifest".into()));
+            return Err(BackupError::Corrupt(
+                "there is data after the manifest".into(),
+            ));
         }
         let version: serde_json::Value = serde_json::from_slice(&json)
             .map_err(|e| BackupError::Corrupt(format!("the manifest is unreadable: {e}")))?;

@@ -62,12 +62,16 @@ impl Keys {
                 continue;
             }
             let id = age::x25519::Identity::from_str(line).map_err(|e| {
-                BackupError::Usage(format!("the identity file has a line that is not an age key: {e}"))
+                BackupError::Usage(format!(
+                    "the identity file has a line that is not an age key: {e}"
+                ))
             })?;
             identities.push(Box::new(id));
         }
         if identities.is_empty() {
-            return Err(BackupError::Usage("the identity file holds no age key".into()));
+            return Err(BackupError::Usage(
+                "the identity file holds no age key".into(),
+            ));
         }
         Ok(Keys {
             passphrase: None,
@@ -150,11 +154,17 @@ pub fn unseal<R: BufRead + Send + 'static>(
                     .into(),
             ));
         }
-        ids.extend(keys.identities.iter().map(|i| i.as_ref() as &dyn age::Identity));
+        ids.extend(
+            keys.identities
+                .iter()
+                .map(|i| i.as_ref() as &dyn age::Identity),
+        );
     }
     let reader = decryptor.decrypt(ids.into_iter()).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
-            BackupError::Key("wrong passphrase or key: the backup cannot be decrypted with it".into())
+            BackupError::Key(
+                "wrong passphrase or key: the backup cannot be decrypted with it".into(),
+            )
         }
         other => BackupError::Corrupt(format!("cannot decrypt: {other}")),
     })?;

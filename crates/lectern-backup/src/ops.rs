@@ -61,10 +61,16 @@ fn writer_gone() -> StoreError {
 #[async_trait]
 impl SnapshotSink for ChannelSink {
     async fn begin_table(&mut self, t: &TableSchema) -> Result<(), StoreError> {
-        self.tx.send(Ev::Begin(t.clone())).await.map_err(|_| writer_gone())
+        self.tx
+            .send(Ev::Begin(t.clone()))
+            .await
+            .map_err(|_| writer_gone())
     }
     async fn row(&mut self, values: Vec<Value>) -> Result<(), StoreError> {
-        self.tx.send(Ev::Row(values)).await.map_err(|_| writer_gone())
+        self.tx
+            .send(Ev::Row(values))
+            .await
+            .map_err(|_| writer_gone())
     }
     async fn end_table(&mut self) -> Result<(), StoreError> {
         self.tx.send(Ev::End).await.map_err(|_| writer_gone())
@@ -168,7 +174,9 @@ pub async fn create(
         // On failure the pending archive is dropped inside `tee`: abort it.
         let mut slot = Some(tee);
         let result = (|| {
-            let tee = slot.take().ok_or_else(|| BackupError::Usage("no archive".into()))?;
+            let tee = slot
+                .take()
+                .ok_or_else(|| BackupError::Usage("no archive".into()))?;
             let (mut tee, manifest) = write_archive(tee, &enc, rx, origin, p.as_ref())?;
             tee.flush().map_err(BackupError::io("writing the backup"))?;
             read_back(&mut tee)?;
@@ -304,7 +312,10 @@ pub async fn restore(
         .tables
         .iter()
         .map(|t| {
-            let now = current.iter().find(|(n, _)| *n == t.name).map_or(0, |c| c.1);
+            let now = current
+                .iter()
+                .find(|(n, _)| *n == t.name)
+                .map_or(0, |c| c.1);
             (t.name.clone(), now, t.rows)
         })
         .collect();

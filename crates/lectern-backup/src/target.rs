@@ -103,8 +103,10 @@ impl Pending for LocalPending {
             f.sync_all()
                 .map_err(BackupError::io(format!("syncing {}", self.temp.display())))?;
         }
-        let f = File::open(&self.temp)
-            .map_err(BackupError::io(format!("reading back {}", self.temp.display())))?;
+        let f = File::open(&self.temp).map_err(BackupError::io(format!(
+            "reading back {}",
+            self.temp.display()
+        )))?;
         Ok(Box::new(f))
     }
 
@@ -113,8 +115,10 @@ impl Pending for LocalPending {
             f.sync_all()
                 .map_err(BackupError::io(format!("syncing {}", self.temp.display())))?;
         }
-        fs::rename(&self.temp, &self.dest)
-            .map_err(BackupError::io(format!("renaming into {}", self.dest.display())))?;
+        fs::rename(&self.temp, &self.dest).map_err(BackupError::io(format!(
+            "renaming into {}",
+            self.dest.display()
+        )))?;
         sync_dir(&self.dir).map_err(BackupError::io(format!("syncing {}", self.dir.display())))?;
         Ok(self.dest.display().to_string())
     }
@@ -211,7 +215,10 @@ mod tests {
         let target = LocalTarget::new(dir.path());
         let mut p = target.begin(&name).unwrap();
         p.write_all(b"x").unwrap();
-        assert!(target.list().unwrap().is_empty(), "a pending archive is listed");
+        assert!(
+            target.list().unwrap().is_empty(),
+            "a pending archive is listed"
+        );
         p.commit().unwrap();
         assert_eq!(target.list().unwrap().len(), 1);
     }
@@ -221,7 +228,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-folder");
         fs::write(&file, b"x").unwrap();
-        let err = LocalTarget::new(&file).begin("lectern-x.lbk").err().unwrap();
+        let err = LocalTarget::new(&file)
+            .begin("lectern-x.lbk")
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("cannot write backups"), "{err}");
         assert_eq!(fs::read(&file).unwrap(), b"x");
     }

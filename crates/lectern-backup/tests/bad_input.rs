@@ -16,7 +16,9 @@ use lectern_backup::{BackupError, Encryption, Keys, LocalTarget};
 use lectern_store::SqliteStore;
 
 async fn site(dir: &Path, who: &str) -> SqliteStore {
-    let store = SqliteStore::open(&dir.join(format!("{who}.db"))).await.unwrap();
+    let store = SqliteStore::open(&dir.join(format!("{who}.db")))
+        .await
+        .unwrap();
     store
         .create_user(&NewUser {
             username: who.into(),
@@ -40,9 +42,7 @@ async fn site(dir: &Path, who: &str) -> SqliteStore {
 
 fn opener(path: &Path) -> Opener {
     let path = path.to_path_buf();
-    Arc::new(move || {
-        Ok(Box::new(std::fs::File::open(&path).unwrap()) as Box<dyn Read + Send>)
-    })
+    Arc::new(move || Ok(Box::new(std::fs::File::open(&path).unwrap()) as Box<dyn Read + Send>))
 }
 
 async fn backup(store: &SqliteStore, dir: &Path, enc: Encryption) -> PathBuf {
@@ -122,7 +122,11 @@ async fn a_flipped_byte_in_any_member_is_caught_by_its_hash() {
         // In a table with rows: a byte of its first value; in an empty
         // table: a byte of its first column's name. Inside the member either way.
         let mut bad = plain.clone();
-        let offset = if manifest.tables.iter().any(|t| &t.name == name && t.rows > 0) {
+        let offset = if manifest
+            .tables
+            .iter()
+            .any(|t| &t.name == name && t.rows > 0)
+        {
             at + column_bytes(&plain[at..])
         } else {
             at + 2
@@ -165,7 +169,9 @@ async fn wrong_passphrases_and_missing_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let source = site(dir.path(), "src").await;
     let path = backup(&source, dir.path(), Encryption::passphrase("right one")).await;
-    let err = verify(&path, Keys::passphrase("wrong one")).await.unwrap_err();
+    let err = verify(&path, Keys::passphrase("wrong one"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("wrong passphrase"), "{err}");
     let err = verify(&path, Keys::default()).await.unwrap_err();
     assert!(err.to_string().contains("--passphrase-file"), "{err}");
@@ -185,9 +191,12 @@ async fn wrong_passphrases_and_missing_keys_are_refused() {
     assert!(err.to_string().contains("--identity-file"), "{err}");
     let other = age::x25519::Identity::generate();
     use age::secrecy::ExposeSecret;
-    let err = verify(&path, Keys::identity_text(other.to_string().expose_secret()).unwrap())
-        .await
-        .unwrap_err();
+    let err = verify(
+        &path,
+        Keys::identity_text(other.to_string().expose_secret()).unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("wrong passphrase or key"), "{err}");
     let keys = Keys::identity_text(id.to_string().expose_secret()).unwrap();
     assert_eq!(verify(&path, keys).await.unwrap().backend, "sqlite");
@@ -220,7 +229,11 @@ async fn archives_from_a_newer_lectern_are_refused() {
     assert_eq!(target.row_counts().await.unwrap(), before);
     // Not a backup at all.
     let file = dir.path().join("junk.lbk");
-    std::fs::write(&file, zstd::encode_all(&b"hello world, this is not a backup at all"[..], 3).unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        zstd::encode_all(&b"hello world, this is not a backup at all"[..], 3).unwrap(),
+    )
+    .unwrap();
     let err = verify(&file, Keys::default()).await.unwrap_err();
     assert!(err.to_string().contains("not a Lectern backup"), "{err}");
 }

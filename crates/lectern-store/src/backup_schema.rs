@@ -24,10 +24,8 @@ pub(crate) fn foreign_key_order(
         let ready = pending
             .keys()
             .find(|name| {
-                refs.get(*name).is_none_or(|deps| {
-                    deps.iter()
-                        .all(|d| d == *name || !pending.contains_key(d))
-                })
+                refs.get(*name)
+                    .is_none_or(|deps| deps.iter().all(|d| d == *name || !pending.contains_key(d)))
             })
             .cloned();
         // A cycle: take the first by name rather than loop forever.
@@ -84,8 +82,14 @@ mod tests {
     #[test]
     fn tables_come_after_what_they_refer_to() {
         let mut refs = BTreeMap::new();
-        refs.insert("a_child".to_string(), BTreeSet::from(["z_parent".to_string()]));
-        refs.insert("z_parent".to_string(), BTreeSet::from(["z_parent".to_string()]));
+        refs.insert(
+            "a_child".to_string(),
+            BTreeSet::from(["z_parent".to_string()]),
+        );
+        refs.insert(
+            "z_parent".to_string(),
+            BTreeSet::from(["z_parent".to_string()]),
+        );
         let order = foreign_key_order(vec![t("a_child"), t("m"), t("z_parent")], &refs);
         let names: Vec<_> = order.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["m", "z_parent", "a_child"]);

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use lectern_app::backup::{BackupStore, RestoreSource, RowCounts, SnapshotSink, TableSchema, Value};
+use lectern_app::backup::{
+    BackupStore, RestoreSource, RowCounts, SnapshotSink, TableSchema, Value,
+};
 use lectern_app::StoreError;
 use sqlx::postgres::{PgArguments, PgConnection, PgRow};
 use sqlx::{Arguments, Row};
@@ -113,14 +115,26 @@ async fn tables(conn: &mut PgConnection) -> Result<Vec<Table>, StoreError> {
 
 fn value(row: &PgRow, i: usize, k: Kind) -> Result<Value, StoreError> {
     let v = match k {
-        Kind::Integer => row.try_get::<Option<i64>, _>(i).map_err(db)?.map(Value::Integer),
+        Kind::Integer => row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(db)?
+            .map(Value::Integer),
         Kind::Boolean => row
             .try_get::<Option<bool>, _>(i)
             .map_err(db)?
             .map(|b| Value::Integer(i64::from(b))),
-        Kind::Real => row.try_get::<Option<f64>, _>(i).map_err(db)?.map(Value::Real),
-        Kind::Text | Kind::Other => row.try_get::<Option<String>, _>(i).map_err(db)?.map(Value::Text),
-        Kind::Bytes => row.try_get::<Option<Vec<u8>>, _>(i).map_err(db)?.map(Value::Bytes),
+        Kind::Real => row
+            .try_get::<Option<f64>, _>(i)
+            .map_err(db)?
+            .map(Value::Real),
+        Kind::Text | Kind::Other => row
+            .try_get::<Option<String>, _>(i)
+            .map_err(db)?
+            .map(Value::Text),
+        Kind::Bytes => row
+            .try_get::<Option<Vec<u8>>, _>(i)
+            .map_err(db)?
+            .map(Value::Bytes),
     };
     Ok(v.unwrap_or(Value::Null))
 }
@@ -131,7 +145,13 @@ fn mismatch(table: &str, column: &str, v: &Value) -> StoreError {
     ))
 }
 
-fn bind(args: &mut PgArguments, k: Kind, v: Value, table: &str, column: &str) -> Result<(), StoreError> {
+fn bind(
+    args: &mut PgArguments,
+    k: Kind,
+    v: Value,
+    table: &str,
+    column: &str,
+) -> Result<(), StoreError> {
     let r = match (k, v) {
         (Kind::Integer, Value::Null) => args.add(Option::<i64>::None),
         (Kind::Integer, Value::Integer(i)) => args.add(i),
@@ -165,17 +185,22 @@ impl BackupStore for PgStore {
 
     async fn backup_tables(&self) -> Result<Vec<TableSchema>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        Ok(tables(&mut conn).await?.into_iter().map(|t| t.schema).collect())
+        Ok(tables(&mut conn)
+            .await?
+            .into_iter()
+            .map(|t| t.schema)
+            .collect())
     }
 
     async fn row_counts(&self) -> Result<RowCounts, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let mut out = Vec::new();
         for t in tables(&mut conn).await? {
-            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", quote(&t.schema.name)))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
+            let n: i64 =
+                sqlx::query_scalar(&format!("SELECT count(*) FROM {}", quote(&t.schema.name)))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db)?;
             out.push((t.schema.name, n.max(0) as u64));
         }
         Ok(out)
@@ -236,8 +261,10 @@ impl BackupStore for PgStore {
             .iter()
             .map(|t| (t.schema.name.clone(), t.schema.clone()))
             .collect();
-        let here: BTreeMap<String, Table> =
-            here.into_iter().map(|t| (t.schema.name.clone(), t)).collect();
+        let here: BTreeMap<String, Table> = here
+            .into_iter()
+            .map(|t| (t.schema.name.clone(), t))
+            .collect();
         let mut restored = 0u64;
         while let Some(archived) = source.next_table().await? {
             check_fits(&archived, &schemas)?;
@@ -248,7 +275,12 @@ impl BackupStore for PgStore {
                 .columns
                 .iter()
                 .map(|c| {
-                    let i = local.schema.columns.iter().position(|l| l == c).unwrap_or(0);
+                    let i = local
+                        .schema
+                        .columns
+                        .iter()
+                        .position(|l| l == c)
+                        .unwrap_or(0);
                     (local.kinds[i], local.types[i].as_str())
                 })
                 .collect();
@@ -296,5 +328,86 @@ impl BackupStore for PgStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(restored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two tables' rows from memory.
+    struct Rows(
+        Vec<(TableSchema, Vec<Vec<Value>>)>,
+        Option<std::vec::IntoIter<Vec<Value>>>,
+    );
+
+    #[async_trait]
+    impl RestoreSource for Rows {
+        async fn next_table(&mut self) -> Result<Option<TableSchema>, StoreError> {
+            if self.0.is_empty() {
+                return Ok(None);
+            }
+            let (t, rows) = self.0.remove(0);
+            self.1 = Some(rows.into_iter());
+            Ok(Some(t))
+        }
+        async fn next_row(&mut self) -> Result<Option<Vec<Value>>, StoreError> {
+            Ok(self.1.as_mut().and_then(|r| r.next()))
+        }
+    }
+
+    fn user(id: i64, name: &str) -> Vec<Value> {
+        vec![
+            Value::Integer(id),
+            Value::Text(name.into()),
+            Value::Text(format!("{name}@example.org")),
+            Value::Text(name.into()),
+            Value::Text("h".into()),
+            Value::Integer(1),
+            Value::Integer(0),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_restore_moves_identity_sequences_past_the_restored_ids() {
+        let Some(admin) = crate::testing::postgres_admin_url() else {
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&admin)
+            .await
+            .unwrap();
+        let store = PgStore::open(&url).await.unwrap();
+        let users = TableSchema {
+            name: "users".into(),
+            columns: [
+                "id",
+                "username",
+                "email",
+                "name",
+                "password_hash",
+                "is_admin",
+                "created_at",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        let mut source = Rows(vec![(users, vec![user(7, "ann"), user(41, "bob")])], None);
+        assert_eq!(store.restore(&mut source).await.unwrap(), 2);
+        let admin_flag: bool =
+            sqlx::query_scalar("SELECT is_admin FROM users WHERE username = 'ann'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert!(admin_flag, "integer 1 is restored as true");
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, email, name, password_hash, created_at) VALUES ('cat', 'c@x', 'c', 'h', 0) RETURNING id",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(id, 42);
+        let counts = store.row_counts().await.unwrap();
+        assert!(counts.contains(&("users".to_string(), 3)), "{counts:?}");
+        store.close().await;
     }
 }

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use lectern_app::backup::{BackupStore, RestoreSource, RowCounts, SnapshotSink, TableSchema, Value};
+use lectern_app::backup::{
+    BackupStore, RestoreSource, RowCounts, SnapshotSink, TableSchema, Value,
+};
 use lectern_app::StoreError;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row, SqliteConnection, TypeInfo, ValueRef};
@@ -106,7 +108,10 @@ impl BackupStore for SqliteStore {
         let mut conn = self.reader.acquire().await.map_err(map_err)?;
         // One read transaction: its first read fixes the snapshot, and every
         // table below is read from it.
-        sqlx::query("BEGIN").execute(&mut *conn).await.map_err(map_err)?;
+        sqlx::query("BEGIN")
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         let result = async {
             for t in tables(&mut conn).await? {
                 sink.begin_table(&t).await?;

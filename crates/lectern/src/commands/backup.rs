@@ -76,8 +76,8 @@ pub struct KeyArgs {
 }
 
 fn read_secret(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let line = text.lines().next().unwrap_or("").to_string();
     anyhow::ensure!(!line.is_empty(), "{} is empty", path.display());
     Ok(line)
@@ -212,7 +212,11 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 manifest.schema_version,
                 manifest.backend,
                 manifest.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
-                if deep { ", restored into a scratch database" } else { "" }
+                if deep {
+                    ", restored into a scratch database"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }

@@ -141,7 +141,14 @@ fn ok(out: &Output) -> String {
 
 fn admin(dir: &Path) {
     let mut create = lectern_in(dir)
-        .args(["user", "create", "--username", "root", "--email", "root@example.org"])
+        .args([
+            "user",
+            "create",
+            "--username",
+            "root",
+            "--email",
+            "root@example.org",
+        ])
         .args(["--password-file", "-", "--admin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -299,7 +306,10 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
     assert!(during > before, "the writer kept writing during the backup");
 
     let dst = tempfile::tempdir().unwrap();
-    let out = ok(&lectern(dst.path(), &["restore", archive.to_str().unwrap()]));
+    let out = ok(&lectern(
+        dst.path(),
+        &["restore", archive.to_str().unwrap()],
+    ));
     assert!(out.contains("restored"), "{out}");
 
     let source = SqliteStore::open(&db(src.path())).await.unwrap();
@@ -322,7 +332,10 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
         subs_b.len(),
         subs_a.len()
     );
-    assert!(subs_b.len() < subs_a.len(), "answers after the snapshot are not in it");
+    assert!(
+        subs_b.len() < subs_a.len(),
+        "answers after the snapshot are not in it"
+    );
     source.close().await;
     restored.close().await;
     across_backends(&archive, &b).await;
@@ -333,7 +346,9 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
     let base = format!("http://127.0.0.1:{port}");
     let token = bearer(&base, "ann").await;
     let r = reqwest::Client::new()
-        .get(format!("{base}/api/grades/v1/courses/{COURSE}/?username=ann"))
+        .get(format!(
+            "{base}/api/grades/v1/courses/{COURSE}/?username=ann"
+        ))
         .header("Authorization", &token)
         .send()
         .await
@@ -375,9 +390,15 @@ async fn across_backends(archive: &Path, expected: &Dump) {
 
     let folder = tempfile::tempdir().unwrap();
     let target = Arc::new(lectern_backup::LocalTarget::new(folder.path()));
-    let made = ops::create(&pg, target, "x", lectern_backup::Encryption::None, Arc::new(Silent))
-        .await
-        .unwrap();
+    let made = ops::create(
+        &pg,
+        target,
+        "x",
+        lectern_backup::Encryption::None,
+        Arc::new(Silent),
+    )
+    .await
+    .unwrap();
     pg.close().await;
     assert_eq!(made.manifest.backend, "postgres");
     let back = tempfile::tempdir().unwrap();
@@ -480,7 +501,9 @@ async fn a_restore_killed_half_way_leaves_the_old_data_or_all_the_new() {
     }
     let src = tempfile::tempdir().unwrap();
     let full = big_site(src.path(), 6).await;
-    let archive = src.path().join(ok(&lectern(src.path(), &["backup", "create"])));
+    let archive = src
+        .path()
+        .join(ok(&lectern(src.path(), &["backup", "create"])));
     let dst = tempfile::tempdir().unwrap();
     admin(dst.path());
     let before = {
@@ -498,7 +521,9 @@ async fn a_restore_killed_half_way_leaves_the_old_data_or_all_the_new() {
     // The safety backup comes after the archive is checked and before the
     // transaction begins; the transaction then writes 96 MiB.
     let safety = dst.path().join("lectern-data").join("backups");
-    wait_for("the safety backup", || !files_in(&safety, "lectern-").is_empty());
+    wait_for("the safety backup", || {
+        !files_in(&safety, "lectern-").is_empty()
+    });
     std::thread::sleep(Duration::from_millis(150));
     sigkill(&mut child);
     let store = SqliteStore::open(&db(dst.path())).await.unwrap();
@@ -510,7 +535,11 @@ async fn a_restore_killed_half_way_leaves_the_old_data_or_all_the_new() {
     );
     eprintln!(
         "killed restore left {}",
-        if after == before { "the old data" } else { "the new data" }
+        if after == before {
+            "the old data"
+        } else {
+            "the new data"
+        }
     );
     // Run to the end, the restore gives back the whole site.
     ok(&lectern(
@@ -532,7 +561,10 @@ async fn bad_input_through_the_cli_is_refused_and_changes_nothing() {
     // A target that is a file.
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"mine").unwrap();
-    let out = lectern(dir.path(), &["backup", "create", "--to", file.to_str().unwrap()]);
+    let out = lectern(
+        dir.path(),
+        &["backup", "create", "--to", file.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot write backups"), "{err}");
@@ -544,7 +576,12 @@ async fn bad_input_through_the_cli_is_refused_and_changes_nothing() {
     std::fs::write(&wrong, "wrong\n").unwrap();
     let path = ok(&lectern(
         dir.path(),
-        &["backup", "create", "--passphrase-file", pass.to_str().unwrap()],
+        &[
+            "backup",
+            "create",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
     ));
     for cmd in [&["backup", "verify"][..], &["restore", "--force"][..]] {
         let mut args = cmd.to_vec();
@@ -556,7 +593,14 @@ async fn bad_input_through_the_cli_is_refused_and_changes_nothing() {
     }
     ok(&lectern(
         dir.path(),
-        &["backup", "verify", &path, "--deep", "--passphrase-file", pass.to_str().unwrap()],
+        &[
+            "backup",
+            "verify",
+            &path,
+            "--deep",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
     ));
     // A truncated archive: refused by verify and restore; the site keeps its data.
     let bytes = std::fs::read(dir.path().join(&path)).unwrap();
@@ -565,7 +609,12 @@ async fn bad_input_through_the_cli_is_refused_and_changes_nothing() {
     let out = lectern(dir.path(), &["restore", "--force", short.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("wrong passphrase") || err.contains("--passphrase-file") || err.contains("damaged"), "{err}");
+    assert!(
+        err.contains("wrong passphrase")
+            || err.contains("--passphrase-file")
+            || err.contains("damaged"),
+        "{err}"
+    );
     let plain = ok(&lectern(dir.path(), &["backup", "create"]));
     let bytes = std::fs::read(dir.path().join(&plain)).unwrap();
     std::fs::write(&short, &bytes[..bytes.len() / 2]).unwrap();
