@@ -23,6 +23,9 @@ impl Policy {
     }
 }
 
+/// The period a time falls in, as a comparable key.
+type PeriodOf = fn(&DateTime<Utc>) -> (i32, u32, u32);
+
 /// For each of `times` (any order), whether it is kept.
 pub fn keep(times: &[DateTime<Utc>], policy: &Policy) -> Result<Vec<bool>, BackupError> {
     if policy.is_empty() {
@@ -41,7 +44,7 @@ pub fn keep(times: &[DateTime<Utc>], policy: &Policy) -> Result<Vec<bool>, Backu
             kept[idx] = true;
         }
     }
-    let periods: [(u32, fn(&DateTime<Utc>) -> (i32, u32, u32)); 4] = [
+    let periods: [(u32, PeriodOf); 4] = [
         (policy.daily, |t| (t.year(), t.month(), t.day())),
         (policy.weekly, |t| {
             let w = t.iso_week();

@@ -282,7 +282,7 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
         tokio::spawn(async move {
             let mut i = 0u64;
             while !stop.load(Ordering::SeqCst) {
-                let value = if i % 2 == 0 { "3.14" } else { "1" };
+                let value = if i.is_multiple_of(2) { "3.14" } else { "1" };
                 answer(&base, &token, "p2", "p2_2_1", value).await;
                 i += 1;
                 acked.fetch_add(1, Ordering::SeqCst);
