@@ -311,10 +311,15 @@ pub async fn restore(
             done.manifest.schema_version,
             done.manifest.created_at.format("%Y-%m-%dT%H:%M:%SZ")
         );
+        let mut any = false;
         for (table, now, then) in &done.changes {
             if now != then {
+                any = true;
                 println!("  {table}: {now} rows -> {then} rows");
             }
+        }
+        if !any {
+            println!("  no table changes its row count (rows would still be replaced)");
         }
         println!("nothing was changed");
         return Ok(());
