@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod backup;
 mod cache;
 mod content_limits;
 pub mod correctness;

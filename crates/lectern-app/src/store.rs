@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_content::{CourseKey, CourseTree, UsageKey};
 
+pub use crate::backup::BackupStore;
 use crate::error::StoreError;
 pub use crate::jobs::{JobStore, LeaseStore};
 use crate::model::{
@@ -317,6 +318,7 @@ pub trait Store:
     + HealthStore
     + JobStore
     + LeaseStore
+    + BackupStore
     + Send
     + Sync
 {
@@ -332,6 +334,7 @@ impl<T> Store for T where
         + HealthStore
         + JobStore
         + LeaseStore
+        + BackupStore
         + Send
         + Sync
 {

@@ -6,6 +6,7 @@
 //! This crate holds all SQL and nothing else: no rule about who may do what
 //! lives here.
 
+mod backup_schema;
 pub mod contract;
 mod contract_accounts;
 pub mod contract_jobs;

@@ -55,6 +55,23 @@ enum Command {
     Export { course_key: String, out: PathBuf },
     /// Apply database migrations and exit.
     Migrate,
+    /// Back up the whole site, list, check and prune backups.
+    Backup {
+        #[command(subcommand)]
+        command: commands::backup::BackupCommand,
+    },
+    /// Restore a backup into the configured database (checks it first).
+    Restore {
+        path: PathBuf,
+        /// Check the backup and report what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace a database that holds data (a safety backup of it is taken first).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        keys: commands::backup::KeyArgs,
+    },
     /// Check configuration, data folder and database; exit 0 only when healthy.
     Doctor,
     /// Print configuration helpers.
@@ -113,6 +130,13 @@ fn main() -> ExitCode {
                 commands::transfer::export(config, &course_key, &out).await
             }
             Command::Doctor => commands::doctor::run(config).await,
+            Command::Backup { command } => commands::backup::run(config, command).await,
+            Command::Restore {
+                path,
+                dry_run,
+                force,
+                keys,
+            } => commands::backup::restore(config, &path, dry_run, force, keys).await,
             Command::Migrate => match commands::open_store(&config).await {
                 Ok(store) => {
                     println!("{} database is up to date", store.backend());

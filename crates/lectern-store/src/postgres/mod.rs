@@ -5,6 +5,7 @@
 //! Commits are durable as PostgreSQL is configured (`synchronous_commit`
 //! stays at its default, `on`).
 
+mod backup;
 mod jobs;
 
 use std::str::FromStr;

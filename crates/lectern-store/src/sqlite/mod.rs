@@ -5,6 +5,7 @@
 //! connection and never fight over the lock; reads use a separate pool and
 //! run concurrently with the writer thanks to WAL.
 
+mod backup;
 mod jobs;
 
 use std::path::Path;

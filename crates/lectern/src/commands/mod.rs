@@ -1,5 +1,6 @@
 //! One module per subcommand, plus the wiring they share.
 
+pub mod backup;
 pub mod config;
 pub mod doctor;
 pub mod serve;

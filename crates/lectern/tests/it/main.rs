@@ -7,6 +7,7 @@
 mod accounts;
 mod authz;
 mod backend;
+mod backup;
 mod bad_input;
 mod binary;
 mod containers;
