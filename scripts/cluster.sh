@@ -122,15 +122,6 @@ kill_hard() {
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
 }
 
-# SIGTERM, then SIGKILL after a grace period.
-stop_pid() {
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill_hard "$pid"
-}
-
 # --- installation ----------------------------------------------------------
 
 install_packages() {
@@ -185,8 +176,8 @@ net_up() {
 net_down() {
   local n
   for n in 1 2 3; do
-    ip netns list | grep -qw "$(netns "$n")" && ip netns del "$(netns "$n")"
-    ip link show "$(veth "$n")" >/dev/null 2>&1 && ip link del "$(veth "$n")"
+    if ip netns list | grep -qw "$(netns "$n")"; then ip netns del "$(netns "$n")"; fi
+    if ip link show "$(veth "$n")" >/dev/null 2>&1; then ip link del "$(veth "$n")"; fi
   done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
 }
@@ -471,18 +462,33 @@ cmd_status() {
     "$(proxy_ready && echo ready || echo unavailable)"
   printf 'database 127.0.0.1:%s %s\n' "$DB_PORT" "$(database_answers && echo answering || echo unavailable)"
   p=$(primary_node) || true
-  echo "primary ${p:+node$p}${p:-none}"
+  if [ -n "$p" ]; then echo "primary node$p"; else echo "primary none"; fi
 }
 
 cmd_down() {
   if [ -f "$DIR/cluster-id" ]; then
-    local n pid
-    for n in 1 2 3; do stop_pid "$(pid_of "node$n/lectern")"; done
-    stop_pid "$(pid_of haproxy)"
-    for n in 1 2 3; do stop_pid "$(pid_of "node$n/patroni")"; done
-    for n in 1 2 3; do stop_pid "$(postmaster_pid "$n")"; done
-    for n in 1 2 3; do stop_pid "$(pid_of "node$n/etcd")"; done
-    # Whatever is left inside the namespaces was started by this script.
+    local n pids=() pid
+    # Everything at once (the state is about to go): SIGTERM to Lectern,
+    # Patroni and HAProxy, SIGINT (fast shutdown) to any postmaster, SIGKILL
+    # to what is left after 10 s.
+    for n in 1 2 3; do pids+=("$(pid_of "node$n/lectern")" "$(pid_of "node$n/patroni")"); done
+    pids+=("$(pid_of haproxy)")
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for n in 1 2 3; do
+      pid=$(postmaster_pid "$n")
+      if [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; then pids+=("$pid"); fi
+    done
+    for _ in $(seq 100); do
+      local left=0
+      for pid in "${pids[@]}"; do if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then left=1; fi; done
+      [ "$left" = 0 ] && break
+      sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill_hard "$pid"; done
+    # etcd last, and without a grace period: a member whose peers are gone
+    # spends seconds trying to hand over leadership, for data about to go.
+    for n in 1 2 3; do kill_hard "$(pid_of "node$n/etcd")"; done
+    # Whatever is still inside the namespaces was started by this script.
     for n in 1 2 3; do
       for pid in $(ip netns pids "$(netns "$n")" 2>/dev/null); do kill_hard "$pid"; done
     done
