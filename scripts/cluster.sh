@@ -17,7 +17,7 @@
 #   scripts/cluster.sh status          one line per node, the proxy, the primary
 #   scripts/cluster.sh down            stop everything by PID, remove all state
 #
-# Environment: LECTERN_BIN (default target/debug/lectern), CLUSTER_DIR
+# Environment: LECTERN_BIN (default: this repository's target/debug/lectern), CLUSTER_DIR
 # (default /tmp/lectern-cluster), CLUSTER_ID (0-99, default 0: picks the
 # subnet 10.250.ID.0/24, interface names and ports, so two clusters can run
 # side by side), CLUSTER_PATRONI_VENV (default /opt/lectern-patroni).
@@ -89,7 +89,7 @@ start_patroni() {
 lectern_bin() {
   local bin=${LECTERN_BIN:-}
   if [ -z "$bin" ] && [ -f "$DIR/lectern-bin" ]; then bin=$(cat "$DIR/lectern-bin"); fi
-  bin=${bin:-target/debug/lectern}
+  bin=${bin:-$HERE/../target/debug/lectern}
   [ -x "$bin" ] || die "no Lectern binary at $bin (build it, or set LECTERN_BIN)"
   realpath "$bin"
 }
@@ -131,6 +131,7 @@ install_packages() {
   command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v curl >/dev/null || missing+=(curl)
+  command -v pgrep >/dev/null || missing+=(procps)
   command -v psql >/dev/null || missing+=(postgresql-client)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
   /usr/bin/python3 -c 'import psycopg2' 2>/dev/null || missing+=(python3-psycopg2)
@@ -177,7 +178,8 @@ net_down() {
   local n
   for n in 1 2 3; do
     if ip netns list | grep -qw "$(netns "$n")"; then ip netns del "$(netns "$n")"; fi
-    if ip link show "$(veth "$n")" >/dev/null 2>&1; then ip link del "$(veth "$n")"; fi
+    # Deleting the namespace deletes the pair, a moment later.
+    ip link del "$(veth "$n")" 2>/dev/null || true
   done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
 }
