@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/cluster.sh: the configuration files of one cluster
 # (etcd flags, Patroni YAML, HAProxy), written from the shell variables that
 # cluster.sh sets (NET, DIR, ports, passwords). Kept apart so that the recipe
