@@ -50,10 +50,15 @@ in_ns() { local n=$1; shift; ip netns exec "$(netns "$n")" "$@"; }
 # --- processes: every one started by PID file, stopped by PID -------------
 
 pid_of() { cat "$DIR/$1.pid" 2>/dev/null || true; }
-alive() {
-  local pid; pid=$(pid_of "$1")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+# Whether a PID runs; a zombie does not (daemons outlive the shell that
+# started them, and whoever inherits them may reap late).
+running() {
+  local state
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+  [ -n "$state" ] && [ "$state" != Z ]
 }
+alive() { running "$(pid_of "$1")"; }
 postmaster_pid() { head -n 1 "$DIR/node$1/postgres/data/postmaster.pid" 2>/dev/null || true; }
 
 # Starts "$@" detached (own session, no terminal, output to a log) and keeps
@@ -119,7 +124,7 @@ kill_hard() {
   local pid=$1
   [ -n "$pid" ] || return 0
   kill -KILL "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 50); do running "$pid" || return 0; sleep 0.1; done
 }
 
 # --- installation ----------------------------------------------------------
@@ -402,7 +407,7 @@ cmd_kill_primary() {
   # Patroni first, so that it cannot restart PostgreSQL; then the postmaster
   # and every process it started, as if the machine had died.
   kill_hard "$(pid_of "node$p/patroni")"
-  if [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null; then
+  if running "$pm"; then
     local children; children=$(pgrep -P "$pm" || true)
     kill_hard "$pm"
     for c in $children; do kill -KILL "$c" 2>/dev/null || true; done
@@ -474,10 +479,13 @@ cmd_status() {
 cmd_down() {
   if [ -f "$DIR/cluster-id" ]; then
     local n pids=() pid
-    # Everything at once (the state is about to go): SIGTERM to Lectern,
-    # Patroni and HAProxy, SIGINT (fast shutdown) to any postmaster, SIGKILL
-    # to what is left after 10 s.
-    for n in 1 2 3; do pids+=("$(pid_of "node$n/lectern")" "$(pid_of "node$n/patroni")"); done
+    # The state is about to go, so nothing needs handing over: Patroni and
+    # etcd get SIGKILL (gracefully they spend seconds on leader keys and
+    # leadership), each postmaster SIGINT (fast shutdown), Lectern and HAProxy
+    # SIGTERM; whatever is left after 10 s gets SIGKILL.
+    for n in 1 2 3; do kill_hard "$(pid_of "node$n/patroni")"; done
+    for n in 1 2 3; do kill_hard "$(pid_of "node$n/etcd")"; done
+    for n in 1 2 3; do pids+=("$(pid_of "node$n/lectern")"); done
     pids+=("$(pid_of haproxy)")
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for n in 1 2 3; do
@@ -486,14 +494,11 @@ cmd_down() {
     done
     for _ in $(seq 100); do
       local left=0
-      for pid in "${pids[@]}"; do if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then left=1; fi; done
+      for pid in "${pids[@]}"; do if running "$pid"; then left=1; fi; done
       [ "$left" = 0 ] && break
       sleep 0.1
     done
     for pid in "${pids[@]}"; do kill_hard "$pid"; done
-    # etcd last, and without a grace period: a member whose peers are gone
-    # spends seconds trying to hand over leadership, for data about to go.
-    for n in 1 2 3; do kill_hard "$(pid_of "node$n/etcd")"; done
     # Whatever is still inside the namespaces was started by this script.
     for n in 1 2 3; do
       for pid in $(ip netns pids "$(netns "$n")" 2>/dev/null); do kill_hard "$pid"; done
