@@ -66,7 +66,7 @@ postmaster_pid() { head -n 1 "$DIR/node$1/postgres/data/postmaster.pid" 2>/dev/n
 # execs, so $! is the daemon itself.
 launch() {
   local name=$1; shift
-  setsid "$@" </dev/null >>"$DIR/$name.log" 2>&1 &
+  setsid "$@" </dev/null >>"$DIR/$name.log" 2>&1 9>&- &
   echo $! >"$DIR/$name.pid"
 }
 
@@ -168,12 +168,13 @@ net_up() {
   local n
   for n in 1 2 3; do
     ip netns list | grep -qw "$(netns "$n")" || ip netns add "$(netns "$n")"
+    # An existing link keeps its state: only heal-all brings a cut link up.
     if ! ip link show "$(veth "$n")" >/dev/null 2>&1; then
       ip link add "$(veth "$n")" type veth peer name eth0 netns "$(netns "$n")"
       ip link set "$(veth "$n")" master "$BRIDGE"
       in_ns "$n" ip addr add "$(node_ip "$n")/24" dev eth0
+      ip link set "$(veth "$n")" up
     fi
-    ip link set "$(veth "$n")" up
     in_ns "$n" ip link set lo up
     in_ns "$n" ip link set eth0 up
   done
@@ -510,6 +511,14 @@ cmd_down() {
   rm -rf "$DIR"
   say "down"
 }
+
+# One command at a time changes a cluster (status only reads). The lock's
+# descriptor is closed for every daemon launched, so none keeps it.
+if [ "${1:-}" != status ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p /run/lock
+  exec 9>"/run/lock/lectern-cluster-$CLUSTER_ID.lock"
+  flock 9
+fi
 
 case "${1:-}" in
   up) cmd_up ;;
