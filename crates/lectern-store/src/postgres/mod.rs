@@ -6,7 +6,6 @@
 //! stays at its default, `on`).
 
 mod backup;
-mod jobs;
 
 use std::str::FromStr;
 use std::time::Duration;

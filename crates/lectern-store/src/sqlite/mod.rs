@@ -6,7 +6,6 @@
 //! run concurrently with the writer thanks to WAL.
 
 mod backup;
-mod jobs;
 
 use std::path::Path;
 use std::str::FromStr;
