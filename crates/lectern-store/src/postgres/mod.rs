@@ -60,14 +60,22 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
+    /// A new empty database on the test server, or `None` when there is
+    /// none (see `crate::testing`).
+    async fn fresh_database() -> Option<String> {
+        let admin = crate::testing::postgres_admin_url()?;
+        Some(
+            crate::testing::fresh_postgres_database(&admin)
+                .await
+                .unwrap(),
+        )
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_contract() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = fresh_database().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         crate::contract::run(&store).await;
         crate::contract_races::run(std::sync::Arc::new(store.clone())).await;
@@ -78,12 +86,9 @@ mod tests {
     /// one first admin, one last admin, whatever the interleaving.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_nodes_on_one_database_pass_the_race_checks() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = fresh_database().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let a = PgStore::open(&url).await.unwrap();
         let b = PgStore::open(&url).await.unwrap();
         crate::contract_nodes::races(&a, &b).await;
@@ -93,12 +98,9 @@ mod tests {
 
     #[tokio::test]
     async fn opens_a_fresh_database_and_applies_migrations() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = fresh_database().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
             .fetch_one(&store.write)
@@ -110,12 +112,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_jobs_contract() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = fresh_database().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         crate::contract_jobs::run(&store).await;
         crate::contract_jobs::grades_never_go_back_a_version(&store).await;

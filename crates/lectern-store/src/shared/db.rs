@@ -10,7 +10,11 @@
 //! what the code needs of a driver: encoding and decoding our value types;
 //! both sqlx drivers meet them.
 
-use sqlx::{Database, Pool, Postgres, Sqlite};
+use lectern_app::store::StoreResult;
+use sqlx::query::Query;
+use sqlx::{Database, Executor, IntoArguments, Pool, Postgres, Sqlite};
+
+use super::errors::map_err;
 
 /// What differs between the drivers where the SQL is otherwise the same.
 pub trait Backend: Database {
@@ -67,6 +71,23 @@ impl<DB: Database> Db<DB> {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+impl<DB> Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    /// Runs one statement on the writer, outside any transaction, and
+    /// says how many rows it changed (a guarded write changed one or none).
+    pub(crate) async fn execute_write<'q>(
+        &self,
+        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> StoreResult<u64> {
+        let result = query.execute(&self.write).await.map_err(map_err)?;
+        Ok(DB::rows_affected(&result))
     }
 }
 

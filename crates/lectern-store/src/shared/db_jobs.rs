@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use lectern_app::jobs::{bounded_error, Job, JobState, JobStore, LeaseStore, NewJob};
 use lectern_app::store::StoreResult;
-use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::db::{Backend, Db};
@@ -26,34 +25,10 @@ use crate::time::to_millis;
 /// Marks running jobs whose lease ran out on their last allowed attempt
 /// as failed (their node stopped mid-attempt); a claim runs it first so it
 /// never hands out a job with no attempts left.
-const FAIL_EXHAUSTED: &str = "UPDATE jobs SET state = 'failed', locked_until = NULL, updated_at = $1, \
+const FAIL_EXHAUSTED: &str =
+    "UPDATE jobs SET state = 'failed', locked_until = NULL, updated_at = $1, \
      last_error = 'its node stopped during the last attempt (lease expired)' \
      WHERE state = 'running' AND locked_until < $1 AND attempts >= max_attempts";
-
-impl<DB> Db<DB>
-where
-    DB: Backend,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: ColumnIndex<<DB as Database>::Row>,
-    usize: ColumnIndex<<DB as Database>::Row>,
-{
-    /// Runs a guarded write on the writer: did it change exactly one row?
-    async fn changed_one<'q>(
-        &self,
-        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
-    ) -> StoreResult<bool> {
-        let result = query.execute(&self.write).await.map_err(map_err)?;
-        Ok(DB::rows_affected(&result) == 1)
-    }
-}
 
 #[async_trait]
 impl<DB> JobStore for Db<DB>
@@ -125,7 +100,7 @@ where
         now: DateTime<Utc>,
         lease: Duration,
     ) -> StoreResult<bool> {
-        self.changed_one(
+        let changed = self.execute_write(
             sqlx::query(
                 "UPDATE jobs SET locked_until = $1, updated_at = $2 WHERE id = $3 AND state = 'running' AND locked_by = $4",
             )
@@ -134,11 +109,12 @@ where
             .bind(id)
             .bind(holder.to_string()),
         )
-        .await
+        .await?;
+        Ok(changed == 1)
     }
 
     async fn complete_job(&self, id: i64, holder: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        self.changed_one(
+        let changed = self.execute_write(
             sqlx::query(
                 "UPDATE jobs SET state = 'done', locked_until = NULL, updated_at = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3",
             )
@@ -146,7 +122,8 @@ where
             .bind(id)
             .bind(holder.to_string()),
         )
-        .await
+        .await?;
+        Ok(changed == 1)
     }
 
     async fn fail_job(
@@ -175,7 +152,7 @@ where
 
     async fn release_job(&self, id: i64, holder: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         // The attempt is given back: the job did not fail, its node stopped.
-        self.changed_one(
+        let changed = self.execute_write(
             sqlx::query(
                 "UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
                  run_after = $1, locked_until = NULL, updated_at = $1 \
@@ -185,7 +162,8 @@ where
             .bind(id)
             .bind(holder.to_string()),
         )
-        .await
+        .await?;
+        Ok(changed == 1)
     }
 
     async fn recent_jobs(&self, limit: i64) -> StoreResult<Vec<Job>> {
@@ -223,12 +201,11 @@ where
     }
 
     async fn delete_done_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
-            .bind(to_millis(before))
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
-        Ok(DB::rows_affected(&result))
+        self.execute_write(
+            sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
+                .bind(to_millis(before)),
+        )
+        .await
     }
 
     async fn count_jobs_with_key(&self, dedupe_key: &str) -> StoreResult<i64> {
@@ -277,18 +254,20 @@ where
         ttl: Duration,
     ) -> StoreResult<bool> {
         // Taken when free, expired, or already ours (then it is renewed).
-        self.changed_one(
-            sqlx::query(
-                "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+        let changed = self
+            .execute_write(
+                sqlx::query(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO UPDATE SET holder = $2, expires_at = $3 \
                  WHERE leases.holder = $2 OR leases.expires_at < $4",
+                )
+                .bind(name.to_string())
+                .bind(holder.to_string())
+                .bind(to_millis(now + ttl))
+                .bind(to_millis(now)),
             )
-            .bind(name.to_string())
-            .bind(holder.to_string())
-            .bind(to_millis(now + ttl))
-            .bind(to_millis(now)),
-        )
-        .await
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn renew_lease(
@@ -298,7 +277,7 @@ where
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> StoreResult<bool> {
-        self.changed_one(
+        let changed = self.execute_write(
             sqlx::query(
                 "UPDATE leases SET expires_at = $1 WHERE name = $2 AND holder = $3 AND expires_at >= $4",
             )
@@ -307,16 +286,17 @@ where
             .bind(holder.to_string())
             .bind(to_millis(now)),
         )
-        .await
+        .await?;
+        Ok(changed == 1)
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name.to_string())
-            .bind(holder.to_string())
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+        self.execute_write(
+            sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .bind(name.to_string())
+                .bind(holder.to_string()),
+        )
+        .await?;
         Ok(())
     }
 }

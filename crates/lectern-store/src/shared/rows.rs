@@ -1,11 +1,11 @@
 //! Rows as both backends return them, and their conversion to domain
 //! models. The column lists here are the `SELECT` lists every query uses.
 
+use lectern_app::jobs::{Job, JobState};
 use lectern_app::model::{
     AuthToken, CourseRecord, Enrollment, GradeRecord, ProblemState, Submission,
     SubsectionGradeRecord, TokenKind, User, UserId,
 };
-use lectern_app::jobs::{Job, JobState};
 use lectern_app::profile::Profile;
 use lectern_app::store::StoreResult;
 use lectern_app::StoreError;

@@ -91,12 +91,18 @@ mod tests {
     use super::*;
     use lectern_app::store::BlobStore;
 
-    #[tokio::test]
-    async fn blobs_stored_whole_before_chunking_are_still_read() {
+    /// A store on a new file in a folder that lives as long as the handle.
+    pub(super) async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("lectern.db"))
             .await
             .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn blobs_stored_whole_before_chunking_are_still_read() {
+        let (_dir, store) = fresh_store().await;
         // A row as the first schema wrote it: the bytes in `data`, chunk_size 0.
         sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES ('old', 6, X'616263646566', 0)")
             .execute(&store.write)
@@ -122,10 +128,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .unwrap();
+        let (_dir, store) = fresh_store().await;
         crate::contract::run(&store).await;
         crate::contract_races::run(std::sync::Arc::new(store)).await;
     }
@@ -143,10 +146,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_jobs_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .unwrap();
+        let (_dir, store) = fresh_store().await;
         crate::contract_jobs::run(&store).await;
         crate::contract_jobs::grades_never_go_back_a_version(&store).await;
     }
