@@ -10,7 +10,6 @@ use lectern_app::store::CourseStore;
 use lectern_app::{AppSettings, Lectern};
 use lectern_content::{Block, CourseKey, CourseTree};
 
-
 fn course(name: &str, text: &str) -> CourseTree {
     let key = CourseKey::new("Org", "Same", "R").unwrap();
     let mut tree = CourseTree::new(key, name);
