@@ -11,10 +11,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lectern_app::StoreError;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Postgres;
 
 use crate::shared::db::Db;
+use crate::shared::errors::migration_error;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -39,21 +40,12 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
-        migrate(&pool).await?;
+        MIGRATOR.run(&pool).await.map_err(migration_error)?;
         Ok(Db {
             read: pool.clone(),
             write: pool,
         })
     }
-}
-
-async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-    MIGRATOR.run(pool).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::Unavailable(format!(
-            "this database was written by a newer Lectern (it has migration {v}, which this binary does not know); run the newer binary or restore a backup"
-        )),
-        other => StoreError::Unavailable(format!("applying database migrations failed: {other}")),
-    })
 }
 
 #[cfg(test)]

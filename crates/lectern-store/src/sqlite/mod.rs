@@ -12,12 +12,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lectern_app::StoreError;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Sqlite;
 
 use crate::shared::db::Db;
+use crate::shared::errors::migration_error;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -54,7 +53,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
-        migrate(&writer).await?;
+        MIGRATOR.run(&writer).await.map_err(migration_error)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
@@ -66,15 +65,6 @@ impl SqliteStore {
             write: writer,
         })
     }
-}
-
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    MIGRATOR.run(pool).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::Unavailable(format!(
-            "this database was written by a newer Lectern (it has migration {v}, which this binary does not know); run the newer binary or restore a backup"
-        )),
-        other => StoreError::Unavailable(format!("applying database migrations failed: {other}")),
-    })
 }
 
 /// The number of the newest migration this binary knows.
