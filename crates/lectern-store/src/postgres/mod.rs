@@ -52,20 +52,9 @@ impl PgStore {
 mod tests {
     use super::*;
 
-    /// A new empty database on the test server, or `None` when there is
-    /// none (see `crate::testing`).
-    async fn fresh_database() -> Option<String> {
-        let admin = crate::testing::postgres_admin_url()?;
-        Some(
-            crate::testing::fresh_postgres_database(&admin)
-                .await
-                .unwrap(),
-        )
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_contract() {
-        let Some(url) = fresh_database().await else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
         let store = PgStore::open(&url).await.unwrap();
@@ -78,7 +67,7 @@ mod tests {
     /// one first admin, one last admin, whatever the interleaving.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_nodes_on_one_database_pass_the_race_checks() {
-        let Some(url) = fresh_database().await else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
         let a = PgStore::open(&url).await.unwrap();
@@ -90,7 +79,7 @@ mod tests {
 
     #[tokio::test]
     async fn opens_a_fresh_database_and_applies_migrations() {
-        let Some(url) = fresh_database().await else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
         let store = PgStore::open(&url).await.unwrap();
@@ -104,7 +93,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_jobs_contract() {
-        let Some(url) = fresh_database().await else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
         let store = PgStore::open(&url).await.unwrap();
