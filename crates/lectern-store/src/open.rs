@@ -100,12 +100,9 @@ mod tests {
         let store = open("", &dir.path().join("l.db"), 4).await.unwrap();
         assert_eq!(store.backend(), "sqlite");
         store.close().await;
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = open(&url, &dir.path().join("unused.db"), 4).await.unwrap();
         assert_eq!(store.backend(), "postgres");
         store.ping().await.unwrap();

@@ -55,6 +55,17 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
     Ok(with_database(admin_url, &name))
 }
 
+/// A new empty database on the test server, or `None` when there is no
+/// server and this is not CI (see [`postgres_admin_url`]). A server that
+/// refuses fails the test.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let admin = postgres_admin_url()?;
+    match fresh_postgres_database(&admin).await {
+        Ok(url) => Some(url),
+        Err(e) => panic!("creating a test database: {e}"),
+    }
+}
+
 /// `url` with its database name replaced by `name` (the rest as given, so
 /// the URL stays one libpq's tools such as `psql` accept too).
 fn with_database(url: &str, name: &str) -> String {

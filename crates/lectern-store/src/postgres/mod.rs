@@ -6,16 +6,16 @@
 //! stays at its default, `on`).
 
 mod backup;
-mod jobs;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use lectern_app::StoreError;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Postgres;
 
 use crate::shared::db::Db;
+use crate::shared::errors::migration_error;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -40,21 +40,12 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
-        migrate(&pool).await?;
+        MIGRATOR.run(&pool).await.map_err(migration_error)?;
         Ok(Db {
             read: pool.clone(),
             write: pool,
         })
     }
-}
-
-async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-    MIGRATOR.run(pool).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::Unavailable(format!(
-            "this database was written by a newer Lectern (it has migration {v}, which this binary does not know); run the newer binary or restore a backup"
-        )),
-        other => StoreError::Unavailable(format!("applying database migrations failed: {other}")),
-    })
 }
 
 #[cfg(test)]
@@ -63,12 +54,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_contract() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         crate::contract::run(&store).await;
         crate::contract_races::run(std::sync::Arc::new(store.clone())).await;
@@ -79,12 +67,9 @@ mod tests {
     /// one first admin, one last admin, whatever the interleaving.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_nodes_on_one_database_pass_the_race_checks() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let a = PgStore::open(&url).await.unwrap();
         let b = PgStore::open(&url).await.unwrap();
         crate::contract_nodes::races(&a, &b).await;
@@ -94,12 +79,9 @@ mod tests {
 
     #[tokio::test]
     async fn opens_a_fresh_database_and_applies_migrations() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
             .fetch_one(&store.write)
@@ -111,12 +93,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_jobs_contract() {
-        let Some(admin) = crate::testing::postgres_admin_url() else {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
             return;
         };
-        let url = crate::testing::fresh_postgres_database(&admin)
-            .await
-            .unwrap();
         let store = PgStore::open(&url).await.unwrap();
         crate::contract_jobs::run(&store).await;
         crate::contract_jobs::grades_never_go_back_a_version(&store).await;

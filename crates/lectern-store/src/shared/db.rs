@@ -4,22 +4,33 @@
 //! hook of [`Backend`].
 //!
 //! The storage traits are implemented for `Db<DB>` in `db_accounts`,
-//! `db_courses` and `db_learning`. Their `where` clauses (one per impl
-//! block: Rust does not carry such bounds from a trait to its users) name
+//! `db_courses`, `db_learning` and `db_jobs`. Their `where` clauses (one
+//! per impl block: Rust does not carry such bounds from a trait to its
+//! users, and STYLE.md keeps macros out of it) name
 //! what the code needs of a driver: encoding and decoding our value types;
 //! both sqlx drivers meet them.
 
-use sqlx::{Database, Pool, Postgres, Sqlite};
+use lectern_app::store::StoreResult;
+use sqlx::query::Query;
+use sqlx::{Database, Executor, IntoArguments, Pool, Postgres, Sqlite};
+
+use super::errors::map_err;
 
 /// What differs between the drivers where the SQL is otherwise the same.
 pub trait Backend: Database {
+    /// For logs and `doctor`.
+    const NAME: &'static str;
     /// Appended to a `SELECT` whose rows must stay locked until commit.
     /// PostgreSQL (READ COMMITTED, many connections and nodes) needs the
     /// lock; SQLite has one writer, whose transaction already excludes all
     /// others, and no such clause.
-    /// For logs and `doctor`.
-    const NAME: &'static str;
     const FOR_UPDATE: &'static str;
+    /// Appended to the `SELECT` inside a job claim's `UPDATE`: PostgreSQL
+    /// locks the row it picks and passes over rows other claimers hold, so
+    /// concurrent claimers each take a different job without waiting;
+    /// SQLite's claim runs on its one writer, which no other claim can
+    /// interleave with.
+    const SKIP_LOCKED: &'static str;
     /// `$2` bytes from 1-based `$1` of a blob kept whole in `blobs.data`
     /// (rows from before chunking).
     const SLICE_WHOLE_BLOB: &'static str;
@@ -29,6 +40,7 @@ pub trait Backend: Database {
 impl Backend for Sqlite {
     const NAME: &'static str = "sqlite";
     const FOR_UPDATE: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
     const SLICE_WHOLE_BLOB: &'static str =
         "SELECT substr(data, $1, $2) FROM blobs WHERE sha256 = $3";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
@@ -39,6 +51,7 @@ impl Backend for Sqlite {
 impl Backend for Postgres {
     const NAME: &'static str = "postgres";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const SLICE_WHOLE_BLOB: &'static str = "SELECT substring(data FROM CAST($1 AS INTEGER) FOR CAST($2 AS INTEGER)) FROM blobs WHERE sha256 = $3";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
@@ -58,6 +71,23 @@ impl<DB: Database> Db<DB> {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+impl<DB> Db<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    /// Runs one statement on the writer, outside any transaction, and
+    /// says how many rows it changed (a guarded write changed one or none).
+    pub(crate) async fn execute_write<'q>(
+        &self,
+        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> StoreResult<u64> {
+        let result = query.execute(&self.write).await.map_err(map_err)?;
+        Ok(DB::rows_affected(&result))
     }
 }
 

@@ -295,12 +295,10 @@ where
     }
 
     async fn delete_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let r = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= $1")
-            .bind(to_millis(now))
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
-        Ok(DB::rows_affected(&r))
+        self.execute_write(
+            sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= $1").bind(to_millis(now)),
+        )
+        .await
     }
 
     async fn delete_user_tokens_of_kind(
@@ -308,13 +306,12 @@ where
         user_id: UserId,
         kind: TokenKind,
     ) -> StoreResult<u64> {
-        let r = sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND kind = $2")
-            .bind(user_id)
-            .bind(kind.as_str().to_string())
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
-        Ok(DB::rows_affected(&r))
+        self.execute_write(
+            sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND kind = $2")
+                .bind(user_id)
+                .bind(kind.as_str().to_string()),
+        )
+        .await
     }
 
     async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()> {

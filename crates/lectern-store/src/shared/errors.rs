@@ -56,6 +56,17 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Maps a failed migration run on either backend; a database that has a
+/// migration this binary lacks was written by a newer binary.
+pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
+    match e {
+        sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::Unavailable(format!(
+            "this database was written by a newer Lectern (it has migration {v}, which this binary does not know); run the newer binary or restore a backup"
+        )),
+        other => StoreError::Unavailable(format!("applying database migrations failed: {other}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,15 @@
 //! text (`$1` placeholders, which sqlx-sqlite accepts too), and the one
 //! table that maps unique clashes to field names.
 //!
-//! SQL that differs (row locks, byte slicing) is written twice, side by
-//! side, as the hooks of `db::Backend`.
+//! SQL that differs (row locks, the job claim's `SKIP LOCKED`, byte
+//! slicing) is written twice, side by side, as the hooks of `db::Backend`.
 
 pub(crate) mod chunks;
 pub(crate) mod db;
 pub(crate) mod db_accounts;
 pub(crate) mod db_admins;
 pub(crate) mod db_courses;
+pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
 pub(crate) mod errors;
 pub(crate) mod rows;

@@ -1,6 +1,7 @@
 //! Rows as both backends return them, and their conversion to domain
 //! models. The column lists here are the `SELECT` lists every query uses.
 
+use lectern_app::jobs::{Job, JobState};
 use lectern_app::model::{
     AuthToken, CourseRecord, Enrollment, GradeRecord, ProblemState, Submission,
     SubsectionGradeRecord, TokenKind, User, UserId,
@@ -358,5 +359,46 @@ impl From<StatsRow> for lectern_app::model::SiteStats {
             blobs: r.blobs,
             blob_bytes: r.blob_bytes,
         }
+    }
+}
+
+pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, state, attempts, max_attempts, run_after, locked_until, locked_by, last_error, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    id: i64,
+    kind: String,
+    payload: String,
+    dedupe_key: Option<String>,
+    state: String,
+    attempts: i64,
+    max_attempts: i64,
+    run_after: i64,
+    locked_until: Option<i64>,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl JobRow {
+    pub(crate) fn into_job(self) -> StoreResult<Job> {
+        Ok(Job {
+            id: self.id,
+            kind: self.kind,
+            payload: json(&self.payload, "job payload")?,
+            dedupe_key: self.dedupe_key,
+            state: JobState::parse(&self.state).ok_or_else(|| {
+                StoreError::Internal(format!("stored job state {:?}", self.state))
+            })?,
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            run_after: from_millis(self.run_after),
+            locked_until: self.locked_until.map(from_millis),
+            locked_by: self.locked_by,
+            last_error: self.last_error,
+            created_at: from_millis(self.created_at),
+            updated_at: from_millis(self.updated_at),
+        })
     }
 }

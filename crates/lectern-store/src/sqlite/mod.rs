@@ -6,19 +6,17 @@
 //! run concurrently with the writer thanks to WAL.
 
 mod backup;
-mod jobs;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use lectern_app::StoreError;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Sqlite;
 
 use crate::shared::db::Db;
+use crate::shared::errors::migration_error;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -55,7 +53,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
-        migrate(&writer).await?;
+        MIGRATOR.run(&writer).await.map_err(migration_error)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
@@ -67,15 +65,6 @@ impl SqliteStore {
             write: writer,
         })
     }
-}
-
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    MIGRATOR.run(pool).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::Unavailable(format!(
-            "this database was written by a newer Lectern (it has migration {v}, which this binary does not know); run the newer binary or restore a backup"
-        )),
-        other => StoreError::Unavailable(format!("applying database migrations failed: {other}")),
-    })
 }
 
 /// The number of the newest migration this binary knows.
@@ -92,12 +81,18 @@ mod tests {
     use super::*;
     use lectern_app::store::BlobStore;
 
-    #[tokio::test]
-    async fn blobs_stored_whole_before_chunking_are_still_read() {
+    /// A store on a new file in a folder that lives as long as the handle.
+    pub(super) async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("lectern.db"))
             .await
             .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn blobs_stored_whole_before_chunking_are_still_read() {
+        let (_dir, store) = fresh_store().await;
         // A row as the first schema wrote it: the bytes in `data`, chunk_size 0.
         sqlx::query("INSERT INTO blobs (sha256, size, data, created_at) VALUES ('old', 6, X'616263646566', 0)")
             .execute(&store.write)
@@ -123,10 +118,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .unwrap();
+        let (_dir, store) = fresh_store().await;
         crate::contract::run(&store).await;
         crate::contract_races::run(std::sync::Arc::new(store)).await;
     }
@@ -144,10 +136,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_jobs_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("lectern.db"))
-            .await
-            .unwrap();
+        let (_dir, store) = fresh_store().await;
         crate::contract_jobs::run(&store).await;
         crate::contract_jobs::grades_never_go_back_a_version(&store).await;
     }

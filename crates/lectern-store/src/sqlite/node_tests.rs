@@ -10,8 +10,6 @@ use lectern_app::store::CourseStore;
 use lectern_app::{AppSettings, Lectern};
 use lectern_content::{Block, CourseKey, CourseTree};
 
-use super::SqliteStore;
-
 fn course(name: &str, text: &str) -> CourseTree {
     let key = CourseKey::new("Org", "Same", "R").unwrap();
     let mut tree = CourseTree::new(key, name);
@@ -29,10 +27,7 @@ fn chapter_name(tree: &CourseTree) -> Option<String> {
 
 #[tokio::test]
 async fn a_recreated_course_with_the_same_version_number_is_served_fresh() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("lectern.db"))
-        .await
-        .unwrap();
+    let (_dir, store) = super::tests::fresh_store().await;
     let app = Lectern::new(Arc::new(store.clone()), AppSettings::default());
     let first = course("First run", "Old chapter");
     let (_, v) = store

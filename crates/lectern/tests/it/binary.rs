@@ -45,6 +45,27 @@ pub(crate) fn serve(dir: &std::path::Path, port: u16) -> (Child, Vec<String>) {
     (child, lines)
 }
 
+/// Makes `username` a site administrator (email `username@example.org`,
+/// password `support::PASSWORD` on stdin) through `lectern user create`,
+/// run as `lectern` (the binary as the test runs it: its data folder,
+/// backend, limits).
+pub(crate) fn create_admin(mut lectern: Command, username: &str) {
+    let email = format!("{username}@example.org");
+    let mut child = lectern
+        .args(["user", "create", "--username", username, "--email", &email])
+        .args(["--admin", "--password-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(crate::support::PASSWORD.as_bytes())
+        .unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "creating {username}");
+}
+
 pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

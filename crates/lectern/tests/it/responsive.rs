@@ -135,27 +135,7 @@ fn start(data: &std::path::Path) -> (Server, u16) {
 fn eight_hostile_checks_leave_the_site_answering() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut admin = lectern(&data)
-        .args([
-            "user",
-            "create",
-            "--username",
-            "admin",
-            "--email",
-            "admin@example.org",
-        ])
-        .args(["--admin", "--password-file", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    admin
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(admin.wait().unwrap().success());
+    crate::binary::create_admin(lectern(&data), "admin");
 
     // As many samples as the problem limits allow: 1,000 unless the import
     // refuses that many.

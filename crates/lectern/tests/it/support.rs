@@ -50,24 +50,7 @@ impl TestSite {
                 chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
             });
         }
-        let workers = start_workers(&app);
-        let state = AppState::new(app.clone(), web);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let router = lectern_web::app(state.clone());
-        tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, service).await.expect("serve");
-        });
-        TestSite {
-            base: format!("http://{addr}"),
-            app,
-            state,
-            _workers: workers,
-            _dir: dir,
-        }
+        Self::serve(listen().await, app, web, dir)
     }
 
     /// A site whose app is adjusted by `configure` (a mailer, a clock);
@@ -78,17 +61,27 @@ impl TestSite {
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = crate::backend::store_in(dir.path()).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        settings.site_url = format!("http://{addr}");
+        let listener = listen().await;
+        settings.site_url = format!("http://{}", listener.local_addr().expect("addr"));
         let app = configure(Lectern::new(store, settings));
+        Self::serve(listener, app, WebConfig::default(), dir)
+    }
+
+    /// Serves `app` on `listener` with its job workers running; `dir`
+    /// lives as long as the site.
+    fn serve(
+        listener: tokio::net::TcpListener,
+        app: Lectern,
+        web: WebConfig,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let addr = listener.local_addr().expect("addr");
         let workers = start_workers(&app);
-        let state = AppState::new(app.clone(), WebConfig::default());
+        let state = AppState::new(app.clone(), web);
         let router = lectern_web::app(state.clone());
         tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.expect("serve");
         });
         TestSite {
             base: format!("http://{addr}"),
@@ -133,26 +126,17 @@ impl TestSite {
     pub async fn another_node(&self) -> TestSite {
         let store = crate::backend::store_in(self._dir.path()).await;
         let app = Lectern::new(store, AppSettings::default());
-        let workers = start_workers(&app);
-        let state = AppState::new(app.clone(), WebConfig::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let router = lectern_web::app(state.clone());
-        tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, service).await.expect("serve");
-        });
-        TestSite {
-            base: format!("http://{addr}"),
-            app,
-            state,
-            _workers: workers,
-            // The database stays in the first node's folder.
-            _dir: tempfile::tempdir().expect("temp dir"),
-        }
+        // The database stays in the first node's folder.
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::serve(listen().await, app, WebConfig::default(), dir)
     }
+}
+
+/// A listener on a free port of the loopback address.
+async fn listen() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
 }
 
 pub const PASSWORD: &str = "correct horse battery";

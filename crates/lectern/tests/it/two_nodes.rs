@@ -3,15 +3,14 @@
 //! On the PostgreSQL leg (`TEST_DATABASE=postgres`) both share one
 //! PostgreSQL database; on SQLite they share one database file.
 
-use std::io::Write;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend::lectern_in;
-use crate::binary::{free_port, serve, sigterm, wait_exit};
+use crate::binary::{create_admin, free_port, serve, sigterm, wait_exit};
 use crate::support::{bearer, json, s, Client, PASSWORD};
 
 const COURSE: &str = "course-v1:T+G+R";
@@ -35,24 +34,7 @@ fn start(dir: &std::path::Path) -> (Node, String) {
 #[tokio::test]
 async fn two_nodes_share_accounts_answers_and_publishes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut create = lectern_in(dir.path())
-        .args([
-            "user",
-            "create",
-            "--username",
-            "root",
-            "--email",
-            "root@example.org",
-        ])
-        .args(["--password-file", "-", "--admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = create.stdin.take().unwrap();
-    stdin.write_all(PASSWORD.as_bytes()).unwrap();
-    drop(stdin);
-    assert!(create.wait().unwrap().success());
+    create_admin(lectern_in(dir.path()), "root");
     let archive = dir.path().join("course.tar.gz");
     std::fs::write(&archive, crate::problems::grading_course(0.5)).unwrap();
     let out = lectern_in(dir.path())

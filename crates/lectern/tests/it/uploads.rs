@@ -87,27 +87,7 @@ fn limited(dir: &Path) -> std::process::Command {
 #[tokio::test]
 async fn an_archive_hiding_zeros_is_refused_through_http_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let pw = dir.path().join("pw");
-    std::fs::write(&pw, crate::support::PASSWORD).unwrap();
-    let out = limited(dir.path())
-        .args([
-            "user",
-            "create",
-            "--username",
-            "root",
-            "--email",
-            "root@example.org",
-            "--admin",
-            "--password-file",
-        ])
-        .arg(&pw)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::binary::create_admin(limited(dir.path()), "root");
     let port = crate::binary::free_port();
     let mut server = serve_limited(dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
