@@ -9,7 +9,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{json, TestSite};
+use crate::support::{json, s, TestSite, PASSWORD};
 
 const COURSE: &str = "course-v1:T+G+R";
 
@@ -283,4 +283,60 @@ async fn a_malformed_key_is_refused_and_nothing_is_written() {
     let max = "k".repeat(255);
     let (status, _) = fay.check("p2", json!({"p2_2_1": "3.14"}), Some(&max)).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// The `idempotency_key` hidden in the problem form on a unit page.
+fn form_key(page: &str, problem: &str) -> String {
+    let form = page
+        .split(&format!("/problem/{problem}\""))
+        .nth(1)
+        .expect("the problem's form");
+    let after = form
+        .split(r#"name="idempotency_key" value=""#)
+        .nth(1)
+        .expect("a key in the form");
+    after[..after.find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn the_page_form_sent_twice_is_graded_once() {
+    let (site, gus) = setup("gus").await;
+    let browser = site.client();
+    browser
+        .post_form("/login", &[("login", s("gus")), ("password", s(PASSWORD))])
+        .await;
+    let (status, page) = browser.text(&format!("/courses/{COURSE}/unit/v2")).await;
+    assert_eq!(status, StatusCode::OK);
+    let key = form_key(&page, "p2");
+    let post = |value: &'static str, key: String| {
+        let browser = &browser;
+        async move {
+            let r = browser
+                .post_form(
+                    &format!("/courses/{COURSE}/problem/p2"),
+                    &[
+                        ("p2_2_1", s(value)),
+                        ("action", s("check")),
+                        ("idempotency_key", key),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    // A double click: the same rendering's form, twice.
+    let first = post("3.14", key.clone()).await;
+    let second = post("3.14", key.clone()).await;
+    assert_eq!(gus.attempts("p2").await, 1, "graded once");
+    assert_ne!(form_key(&first, "p2"), key, "each rendering has its own key");
+    assert_eq!(form_key(&second, "p2").len(), key.len());
+    // The same rendering's form sent again with other answers is refused
+    // with a message on the page, and nothing changes.
+    let page = post("2.0", key).await;
+    assert!(page.contains("already submitted"), "{page}");
+    assert_eq!(gus.attempts("p2").await, 1);
+    // The fresh form on the page is a new attempt.
+    post("2.0", form_key(&second, "p2")).await;
+    assert_eq!(gus.attempts("p2").await, 2);
 }
