@@ -253,7 +253,10 @@ impl Lectern {
             Some(_) => {
                 let answers_json = serde_json::to_string(&answers)
                     .map_err(|e| AppError::Internal(e.to_string()))?;
-                Some(fingerprint(CHECK_OPERATION, &[&usage.to_string(), &answers_json]))
+                Some(fingerprint(
+                    CHECK_OPERATION,
+                    &[&usage.to_string(), &answers_json],
+                ))
             }
             None => None,
         };

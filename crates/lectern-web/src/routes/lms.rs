@@ -412,8 +412,7 @@ async fn check_from_form(
         .await
     {
         Err(AppError::KeyReused(_)) => Err(AppError::KeyReused(
-            "This form was already submitted with other answers; answer again on this page."
-                .into(),
+            "This form was already submitted with other answers; answer again on this page.".into(),
         )),
         other => other.map(|_| ()),
     }

@@ -143,13 +143,21 @@ async fn a_retried_check_is_answered_once_and_shown_in_history() {
 
     // p1 allows two attempts: the retry of the last one still gets its
     // answer, not "you have used all your attempts".
-    let one = ann.check("p1", json!({"p1_2_1": "choice_0"}), Some("p1-a")).await;
-    let two = ann.check("p1", json!({"p1_2_1": "choice_1"}), Some("p1-b")).await;
+    let one = ann
+        .check("p1", json!({"p1_2_1": "choice_0"}), Some("p1-a"))
+        .await;
+    let two = ann
+        .check("p1", json!({"p1_2_1": "choice_1"}), Some("p1-b"))
+        .await;
     assert_eq!((one.0, two.0), (StatusCode::OK, StatusCode::OK));
     assert_eq!(two.1["closed"], true);
-    let retry = ann.check("p1", json!({"p1_2_1": "choice_1"}), Some("p1-b")).await;
+    let retry = ann
+        .check("p1", json!({"p1_2_1": "choice_1"}), Some("p1-b"))
+        .await;
     assert_eq!(retry, two);
-    let (status, _) = ann.check("p1", json!({"p1_2_1": "choice_1"}), Some("p1-c")).await;
+    let (status, _) = ann
+        .check("p1", json!({"p1_2_1": "choice_1"}), Some("p1-c"))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a new key is a new attempt");
     assert_eq!(ann.attempts("p1").await, 2);
 }
@@ -163,9 +171,9 @@ async fn concurrent_copies_of_one_check_use_one_attempt() {
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let (bea, key) = (bea.clone(), key.clone());
-                tokio::spawn(async move {
-                    bea.check("p2", json!({"p2_2_1": "3.1"}), Some(&key)).await
-                })
+                tokio::spawn(
+                    async move { bea.check("p2", json!({"p2_2_1": "3.1"}), Some(&key)).await },
+                )
             })
             .collect();
         let mut answers = Vec::new();
@@ -198,7 +206,11 @@ async fn a_retry_on_another_node_is_answered_from_the_first() {
     // Both nodes at once, many times over: the database decides.
     let tasks: Vec<_> = (0..12)
         .map(|n| {
-            let node = if n % 2 == 0 { on_one.clone() } else { on_two.clone() };
+            let node = if n % 2 == 0 {
+                on_one.clone()
+            } else {
+                on_two.clone()
+            };
             let answers = answers.clone();
             tokio::spawn(async move { node.check("p2", answers, Some("both-nodes")).await })
         })
@@ -222,7 +234,9 @@ async fn a_retry_on_another_node_is_answered_from_the_first() {
 #[tokio::test]
 async fn a_key_reused_for_another_request_is_refused() {
     let (site, dan) = setup("dan").await;
-    let (status, _) = dan.check("p2", json!({"p2_2_1": "3.14"}), Some("once")).await;
+    let (status, _) = dan
+        .check("p2", json!({"p2_2_1": "3.14"}), Some("once"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     for (problem, answers) in [
         ("p2", json!({"p2_2_1": "3.15"})),
@@ -232,7 +246,10 @@ async fn a_key_reused_for_another_request_is_refused() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"], "idempotency_key_reused");
         assert!(
-            body["message"].as_str().unwrap().contains("different request"),
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("different request"),
             "{body}"
         );
     }
@@ -275,7 +292,10 @@ async fn a_malformed_key_is_refused_and_nothing_is_written() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let body = json(r).await;
-        assert!(body["message"].as_str().unwrap().contains("Idempotency-Key"));
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key"));
     }
     assert_eq!(fay.attempts("p2").await, 0, "nothing was graded or stored");
     assert!(fay.history("p2").await.is_empty());
@@ -329,7 +349,11 @@ async fn the_page_form_sent_twice_is_graded_once() {
     let first = post("3.14", key.clone()).await;
     let second = post("3.14", key.clone()).await;
     assert_eq!(gus.attempts("p2").await, 1, "graded once");
-    assert_ne!(form_key(&first, "p2"), key, "each rendering has its own key");
+    assert_ne!(
+        form_key(&first, "p2"),
+        key,
+        "each rendering has its own key"
+    );
     assert_eq!(form_key(&second, "p2").len(), key.len());
     // The same rendering's form sent again with other answers is refused
     // with a message on the page, and nothing changes.

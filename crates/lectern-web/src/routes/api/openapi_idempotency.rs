@@ -33,8 +33,8 @@ pub fn annotate(doc: &mut Value) {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         });
     }
-    doc["paths"]["/api/problems/v1/{usage_key}/submissions"]["get"]["responses"]["200"]["content"]
-        ["application/json"]["schema"]["properties"]["results"]["items"] = json!({
+    doc["paths"]["/api/problems/v1/{usage_key}/submissions"]["get"]["responses"]["200"]
+        ["content"]["application/json"]["schema"]["properties"]["results"]["items"] = json!({
         "type": "object",
         "properties": {
             "usage_key": {"type": "string"},
