@@ -75,6 +75,8 @@ pub struct SubmissionView {
     pub possible: f64,
     pub correctness_hidden: bool,
     pub created_at: DateTime<Utc>,
+    /// The `Idempotency-Key` the check was sent with (`null` without one).
+    pub idempotency_key: Option<String>,
 }
 
 impl SubmissionView {
@@ -92,6 +94,7 @@ impl SubmissionView {
             possible: s.possible,
             correctness_hidden: !correctness_available,
             created_at: s.created_at,
+            idempotency_key: s.idempotency_key,
         }
     }
 }

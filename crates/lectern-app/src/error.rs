@@ -37,6 +37,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` sent again with a different request (422).
+    #[error("{0}")]
+    KeyReused(String),
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
     #[error("internal error: {0}")]

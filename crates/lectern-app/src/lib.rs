@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod error;
 pub mod grades;
 mod hasher;
+pub mod idempotency;
 pub mod jobs;
 pub mod learning;
 pub mod mail;

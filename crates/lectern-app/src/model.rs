@@ -191,6 +191,8 @@ pub struct Submission {
     pub earned: f64,
     pub possible: f64,
     pub created_at: DateTime<Utc>,
+    /// The `Idempotency-Key` the check was sent with, if any.
+    pub idempotency_key: Option<String>,
 }
 
 /// A persisted course grade. `revision` guards concurrent recomputation.

@@ -14,10 +14,12 @@ use std::sync::Arc;
 use lectern_content::problem::settings::{seed_for, weighted_score, AttemptState, ProblemSettings};
 use lectern_content::problem::{Answer, Grading, InputKind, Problem};
 use lectern_content::{Block, UsageKey};
+use serde_json::{json, Value};
 
 use crate::correctness::SubmissionView;
 use crate::cpu;
 use crate::error::{AppError, AppResult, StoreError};
+use crate::idempotency::{fingerprint, IdempotencyKey, StoredResponse};
 use crate::learning::PublishedCourse;
 use crate::model::{ProblemState, Submission, User};
 use crate::Lectern;
@@ -73,6 +75,36 @@ pub struct CheckOutcome {
     pub possible: f64,
     pub attempts: u32,
     pub view: ProblemView,
+}
+
+/// What a check ended in: graded now, or answered from the stored response
+/// of the first check sent with the same key.
+enum Checked {
+    Graded(Box<CheckOutcome>),
+    Replayed(StoredResponse),
+}
+
+/// The operation name in a check's fingerprint.
+const CHECK_OPERATION: &str = "problem_check";
+
+/// The field a clash on the key is reported under (the store's name for it).
+const KEY_FIELD: &str = "idempotency_key";
+
+/// The JSON answer to a check: graded and stored in full, the learner
+/// learns only what `show_correctness` allows now.
+pub fn check_body(outcome: &CheckOutcome) -> Value {
+    let view = &outcome.view;
+    json!({
+        "earned": view.visible_earned(),
+        "possible": outcome.possible,
+        "attempts": outcome.attempts,
+        "max_attempts": view.settings.max_attempts,
+        "correct_map": view.visible_correct_map(),
+        "correctness_hidden": !view.correctness_available,
+        "message": view.notification(),
+        "closed": view.closed,
+        "can_show_answer": view.answer_available,
+    })
 }
 
 /// The settings of a problem block in its tree.
@@ -199,6 +231,54 @@ impl Lectern {
         usage: &UsageKey,
         answers: BTreeMap<String, Answer>,
     ) -> AppResult<CheckOutcome> {
+        match self.check_inner(user, usage, answers, None).await? {
+            Checked::Graded(outcome) => Ok(*outcome),
+            Checked::Replayed(_) => Err(AppError::Internal(
+                "a check without a key was answered from a stored response".into(),
+            )),
+        }
+    }
+
+    /// A check as the API answers it: the status and JSON body. With a key,
+    /// the first check made with it is answered again, unchanged and without
+    /// using an attempt (see [`crate::idempotency`]).
+    pub async fn check_problem_keyed(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+        answers: BTreeMap<String, Answer>,
+        key: Option<&IdempotencyKey>,
+    ) -> AppResult<(u16, Value)> {
+        let fingerprint = match key {
+            Some(_) => {
+                let answers_json = serde_json::to_string(&answers)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                Some(fingerprint(
+                    CHECK_OPERATION,
+                    &[&usage.to_string(), &answers_json],
+                ))
+            }
+            None => None,
+        };
+        let keyed = key.zip(fingerprint.as_deref());
+        match self.check_inner(user, usage, answers, keyed).await? {
+            Checked::Graded(outcome) => Ok((200, check_body(&outcome))),
+            Checked::Replayed(stored) => Ok((stored.status, stored.body)),
+        }
+    }
+
+    async fn check_inner(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+        answers: BTreeMap<String, Answer>,
+        keyed: Option<(&IdempotencyKey, &str)>,
+    ) -> AppResult<Checked> {
+        if let Some((key, print)) = keyed {
+            if let Some(stored) = self.stored_response(user.id, key, print).await? {
+                return Ok(Checked::Replayed(stored));
+            }
+        }
         let mut view = self.problem_view(user, usage).await?;
         if !view.problem.is_gradable() {
             return Err(AppError::invalid(format!(
@@ -256,39 +336,76 @@ impl Lectern {
                 earned,
                 possible,
                 created_at: now,
+                idempotency_key: keyed.map(|(key, _)| key.as_str().to_string()),
             };
             let grade = self
                 .grade_record_with(user, &view.course, Some(&next))
                 .await?;
-            match self
-                .store
-                .save_problem_state(&next, Some(&submission), Some(&grade))
-                .await
-            {
+            // The learner's view once this check is stored: what the answer
+            // shows, and (with a key) what a retry will be answered with.
+            let attempts = next.attempts;
+            let mut stored = next.clone();
+            stored.revision += 1;
+            let after = self.view_with_state(
+                view.course.clone(),
+                view.block.clone(),
+                view.problem.clone(),
+                view.settings.clone(),
+                stored,
+                user,
+                view.staff,
+            );
+            let outcome = CheckOutcome {
+                grading,
+                earned,
+                possible,
+                attempts,
+                view: after,
+            };
+            let saved = match keyed {
+                Some((key, print)) => {
+                    let response = StoredResponse {
+                        user_id: user.id,
+                        key: key.as_str().to_string(),
+                        fingerprint: print.to_string(),
+                        status: 200,
+                        body: check_body(&outcome),
+                        created_at: now,
+                    };
+                    self.store
+                        .save_keyed_check(&next, &submission, Some(&grade), &response)
+                        .await
+                }
+                None => {
+                    self.store
+                        .save_problem_state(&next, Some(&submission), Some(&grade))
+                        .await
+                }
+            };
+            match saved {
                 Ok(()) => {
-                    tracing::info!(user = %user.username, problem = %usage, attempt = next.attempts, earned, possible, "problem checked");
-                    let attempts = next.attempts;
-                    let mut stored = next;
-                    stored.revision += 1;
-                    let view = self.view_with_state(
-                        view.course,
-                        view.block,
-                        view.problem,
-                        view.settings,
-                        stored,
-                        user,
-                        view.staff,
-                    );
-                    return Ok(CheckOutcome {
-                        grading,
-                        earned,
-                        possible,
-                        attempts,
-                        view,
-                    });
+                    tracing::info!(user = %user.username, problem = %usage, attempt = attempts, earned, possible, "problem checked");
+                    return Ok(Checked::Graded(Box::new(outcome)));
                 }
                 Err(StoreError::StaleRevision) => {
+                    // Another check landed first; if it was this one's copy
+                    // (same key, another node), its answer is this answer.
+                    if let Some((key, print)) = keyed {
+                        if let Some(stored) = self.stored_response(user.id, key, print).await? {
+                            return Ok(Checked::Replayed(stored));
+                        }
+                    }
                     view = self.problem_view(user, usage).await?;
+                }
+                Err(StoreError::Conflict { field }) if field == KEY_FIELD => {
+                    // A copy of this request committed first with the key.
+                    let stored = match keyed {
+                        Some((key, print)) => self.stored_response(user.id, key, print).await?,
+                        None => None,
+                    };
+                    return stored.map(Checked::Replayed).ok_or_else(|| {
+                        AppError::Internal("an idempotency key clashed but is not stored".into())
+                    });
                 }
                 Err(e) => return Err(e.into()),
             }

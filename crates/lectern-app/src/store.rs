@@ -13,6 +13,7 @@ use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 pub use crate::backup::BackupStore;
 use crate::error::StoreError;
+use crate::idempotency::StoredResponse;
 pub use crate::jobs::{JobStore, LeaseStore};
 use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
@@ -307,6 +308,29 @@ pub trait HealthStore {
     async fn close(&self);
 }
 
+/// Answers of keyed writes (see [`crate::idempotency`]).
+#[async_trait]
+pub trait IdempotencyStore {
+    /// The stored answer of `user`'s write made with `key`, if one committed.
+    async fn idempotent_response(
+        &self,
+        user: UserId,
+        key: &str,
+    ) -> StoreResult<Option<StoredResponse>>;
+    /// [`LearnerStateStore::save_problem_state`] with a submission and the
+    /// answer to store under its key, all in one transaction. The key is
+    /// written first: when (user, key) is already taken, by a committed
+    /// write or one racing on another node (which it waits for), the answer
+    /// is `Conflict { field: "idempotency_key" }` and nothing is written.
+    async fn save_keyed_check(
+        &self,
+        state: &ProblemState,
+        submission: &Submission,
+        grade: Option<&GradeRecord>,
+        response: &StoredResponse,
+    ) -> StoreResult<()>;
+}
+
 /// Everything Lectern keeps, behind one object.
 pub trait Store:
     UserStore
@@ -314,6 +338,7 @@ pub trait Store:
     + CourseStore
     + EnrollmentStore
     + LearnerStateStore
+    + IdempotencyStore
     + BlobStore
     + HealthStore
     + JobStore
@@ -330,6 +355,7 @@ impl<T> Store for T where
         + CourseStore
         + EnrollmentStore
         + LearnerStateStore
+        + IdempotencyStore
         + BlobStore
         + HealthStore
         + JobStore

@@ -363,6 +363,7 @@ async fn learner_state(store: &dyn Store) {
         earned: 1.0,
         possible: 2.0,
         created_at: Utc::now(),
+        idempotency_key: None,
     };
     let grade = GradeRecord {
         user_id: eve.id,

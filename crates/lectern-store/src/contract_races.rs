@@ -153,6 +153,7 @@ fn attempt(user: UserId, usage: &UsageKey, read: &ProblemState) -> (ProblemState
         earned: 0.0,
         possible: 1.0,
         created_at: Utc::now(),
+        idempotency_key: None,
     };
     (next, sub)
 }

@@ -9,6 +9,7 @@
 mod backup_schema;
 pub mod contract;
 mod contract_accounts;
+pub mod contract_idempotency;
 pub mod contract_jobs;
 pub mod contract_nodes;
 pub mod contract_races;

@@ -16,6 +16,7 @@ fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        AppError::KeyReused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
         AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }

@@ -11,6 +11,7 @@ mod client_addr;
 mod csrf;
 mod error;
 mod extract;
+mod idempotency;
 mod math;
 mod media;
 mod metrics;

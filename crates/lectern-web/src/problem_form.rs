@@ -1,6 +1,8 @@
 //! A problem on a unit page: the engine's HTML inside a form that works
 //! without JavaScript (check, save, reset, show answer), with the attempts
-//! and score the learner needs to see.
+//! and score the learner needs to see. Each rendering carries a fresh
+//! idempotency key, so the same form sent twice (a double click, the
+//! script's fallback re-post after a lost answer) is graded once.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,11 @@ use crate::pages::RenderedBlock;
 fn points(x: f64) -> String {
     let s = format!("{x:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A fresh key for one rendering of a problem form.
+fn form_key() -> String {
+    format!("form-{:032x}", rand::random::<u128>())
 }
 
 /// What the learner asked for on this page load.
@@ -88,10 +95,11 @@ pub fn render(
         html.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, esc(m)));
     }
     html.push_str(&format!(
-        r#"<form method="post" action="/courses/{}/problem/{}"><input type="hidden" name="csrf_token" value="{}">"#,
+        r#"<form method="post" action="/courses/{}/problem/{}"><input type="hidden" name="csrf_token" value="{}"><input type="hidden" name="idempotency_key" value="{}">"#,
         esc(&key.to_string()),
         esc(id),
-        esc(csrf)
+        esc(csrf),
+        form_key()
     ));
     html.push_str(&body);
     html.push_str(r#"<p class="row">"#);

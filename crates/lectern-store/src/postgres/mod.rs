@@ -73,6 +73,7 @@ mod tests {
         let a = PgStore::open(&url).await.unwrap();
         let b = PgStore::open(&url).await.unwrap();
         crate::contract_nodes::races(&a, &b).await;
+        crate::contract_idempotency::run(&a, &b).await;
         a.close().await;
         b.close().await;
     }

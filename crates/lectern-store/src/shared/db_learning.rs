@@ -70,6 +70,32 @@ where
         Ok(())
     }
 
+    /// The writes of `save_problem_state`, inside the caller's transaction.
+    pub(super) async fn write_state(
+        tx: &mut Transaction<'_, DB>,
+        s: &ProblemState,
+        submission: Option<&Submission>,
+        grade: Option<&GradeRecord>,
+    ) -> StoreResult<()> {
+        let r = sql::bind_state(s)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        if DB::rows_affected(&r) == 0 {
+            return Err(StoreError::StaleRevision);
+        }
+        if let Some(sub) = submission {
+            sql::bind_submission(sub)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if let Some(g) = grade {
+            Self::write_grade(tx, g).await?;
+        }
+        Ok(())
+    }
+
     /// Enrolments of a user: all of them, or the one in `course`.
     async fn enrollments_where(
         &self,
@@ -152,22 +178,7 @@ where
         grade: Option<&GradeRecord>,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
-        let r = sql::bind_state(s)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if DB::rows_affected(&r) == 0 {
-            return Err(StoreError::StaleRevision);
-        }
-        if let Some(sub) = submission {
-            sql::bind_submission(sub)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        if let Some(g) = grade {
-            Self::write_grade(&mut tx, g).await?;
-        }
+        Self::write_state(&mut tx, s, submission, grade).await?;
         tx.commit().await.map_err(map_err)
     }
 

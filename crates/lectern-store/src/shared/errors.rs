@@ -15,6 +15,11 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("users_email_key", "users.email", "email"),
     ("courses_pkey", "courses.course_key", "course_key"),
+    (
+        "idempotent_requests_pkey",
+        "idempotent_requests.user_id, idempotent_requests.idempotency_key",
+        "idempotency_key",
+    ),
 ];
 
 /// The field of a unique clash, by PostgreSQL constraint name.
@@ -75,6 +80,16 @@ mod tests {
     fn clashes_map_by_name_on_both_backends() {
         assert_eq!(field_for_constraint("users_email_key"), "email");
         assert_eq!(field_for_constraint("courses_pkey"), "course_key");
+        assert_eq!(
+            field_for_constraint("idempotent_requests_pkey"),
+            "idempotency_key"
+        );
+        assert_eq!(
+            field_for_sqlite_message(
+                "UNIQUE constraint failed: idempotent_requests.user_id, idempotent_requests.idempotency_key"
+            ),
+            "idempotency_key"
+        );
         assert_eq!(field_for_constraint("something_else"), "value");
         assert_eq!(
             field_for_sqlite_message("UNIQUE constraint failed: index 'users_username_key'"),

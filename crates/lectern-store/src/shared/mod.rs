@@ -13,6 +13,7 @@ pub(crate) mod db;
 pub(crate) mod db_accounts;
 pub(crate) mod db_admins;
 pub(crate) mod db_courses;
+pub(crate) mod db_idempotency;
 pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
 pub(crate) mod errors;

@@ -213,7 +213,7 @@ impl StateRow {
 }
 
 pub(crate) const SUBMISSION_COLUMNS: &str =
-    "attempt, answers, correct_map, earned, possible, created_at";
+    "attempt, answers, correct_map, earned, possible, created_at, idempotency_key";
 
 #[derive(sqlx::FromRow)]
 pub struct SubmissionRow {
@@ -223,6 +223,7 @@ pub struct SubmissionRow {
     earned: f64,
     possible: f64,
     created_at: i64,
+    idempotency_key: Option<String>,
 }
 
 impl SubmissionRow {
@@ -240,6 +241,7 @@ impl SubmissionRow {
             earned: self.earned,
             possible: self.possible,
             created_at: from_millis(self.created_at),
+            idempotency_key: self.idempotency_key,
         })
     }
 }

@@ -54,10 +54,11 @@ where
     i64: Encode<'q, DB> + Type<DB>,
     f64: Encode<'q, DB> + Type<DB>,
     String: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
 {
     sqlx::query(
-        "INSERT INTO submissions (user_id, course_key, usage_key, attempt, answers, correct_map, earned, possible, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO submissions (user_id, course_key, usage_key, attempt, answers, correct_map, earned, possible, created_at, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(sub.user_id)
     .bind(sub.usage_key.course.to_string())
@@ -68,6 +69,7 @@ where
     .bind(sub.earned)
     .bind(sub.possible)
     .bind(to_millis(sub.created_at))
+    .bind(sub.idempotency_key.clone())
 }
 
 /// One statement for "insert the first grade" and "replace the grade read

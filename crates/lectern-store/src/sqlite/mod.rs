@@ -132,6 +132,7 @@ mod tests {
         let a = SqliteStore::open(&path).await.unwrap();
         let b = SqliteStore::open(&path).await.unwrap();
         crate::contract_nodes::races(&a, &b).await;
+        crate::contract_idempotency::run(&a, &b).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

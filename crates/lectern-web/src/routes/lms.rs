@@ -391,6 +391,33 @@ async fn static_file(
     ))
 }
 
+/// A check from the problem form, under the form's own idempotency key
+/// (see `problem_form`): a second copy of one rendering's post is answered
+/// from the first.
+async fn check_from_form(
+    state: &AppState,
+    user: &lectern_app::model::User,
+    usage: &lectern_content::UsageKey,
+    answers: std::collections::BTreeMap<String, lectern_content::problem::Answer>,
+    pairs: &[(String, String)],
+) -> Result<(), AppError> {
+    let key = pairs
+        .iter()
+        .find(|(k, _)| k == "idempotency_key")
+        .map(|(_, v)| lectern_app::idempotency::IdempotencyKey::parse(v.as_bytes()))
+        .transpose()?;
+    match state
+        .app
+        .check_problem_keyed(user, usage, answers, key.as_ref())
+        .await
+    {
+        Err(AppError::KeyReused(_)) => Err(AppError::KeyReused(
+            "This form was already submitted with other answers; answer again on this page.".into(),
+        )),
+        other => other.map(|_| ()),
+    }
+}
+
 /// The problem form: `action` = check | save | reset | show, inputs named by id.
 async fn problem_action(
     State(state): State<AppState>,
@@ -440,17 +467,14 @@ async fn problem_action(
             .unwrap_or_default();
             return Ok(Redirect::to(&back(&format!("?{q}"))).into_response());
         }
-        _ => state
-            .app
-            .check_problem(&user, &usage, answers)
-            .await
-            .map(|_| ()),
+        _ => check_from_form(&state, &user, &usage, answers, &pairs).await,
     };
     match result {
         Ok(()) => Ok(Redirect::to(&back("")).into_response()),
         Err(AppError::Invalid { message, .. })
         | Err(AppError::Forbidden(message))
-        | Err(AppError::Conflict(message)) => {
+        | Err(AppError::Conflict(message))
+        | Err(AppError::KeyReused(message)) => {
             let q = serde_urlencoded::to_string([
                 ("problem", block_id.as_str()),
                 ("msg", message.as_str()),

@@ -203,8 +203,10 @@ async fn assert_nothing_tells(bea: &Learner, cal: &Learner, id: &str, unit: &str
     assert!(b.contains("Answer submitted."), "{b}");
     assert!(b.contains("results hidden") && b.contains("status submitted"));
     assert!(!b.contains("HINT-") && !b.contains("1/1 point"));
-    // Only the boxes each one ticked and their CSRF tokens differ.
-    let csrf = regex::Regex::new(r#"name="csrf_token" value="[0-9a-f]+""#).unwrap();
+    // Only the boxes each one ticked, their CSRF tokens and the forms'
+    // one-time idempotency keys differ.
+    let csrf =
+        regex::Regex::new(r#"name="(csrf_token|idempotency_key)" value="[0-9a-z-]+""#).unwrap();
     let strip = |s: &str| csrf.replace_all(&s.replace(" checked", ""), "").to_string();
     assert_eq!(strip(&b), strip(&c), "the pages differ");
 

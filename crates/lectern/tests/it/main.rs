@@ -12,6 +12,7 @@ mod bad_input;
 mod binary;
 mod containers;
 mod correctness;
+mod idempotency;
 mod import_roles;
 mod jobs;
 mod jobs_kill;

@@ -6,6 +6,7 @@ mod blocks_v1;
 mod courses;
 mod modes;
 mod openapi;
+mod openapi_idempotency;
 mod openapi_more;
 pub mod problems;
 mod roster;

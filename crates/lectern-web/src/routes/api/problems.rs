@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lectern_app::grades::GradeReport;
@@ -17,6 +19,7 @@ use serde_json::{json, Value};
 use crate::auth::ApiUser;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
+use crate::idempotency::idempotency_key;
 use crate::routes::course_key;
 use crate::state::AppState;
 
@@ -104,26 +107,16 @@ async fn check(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(raw): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AnswersBody>,
-) -> ApiResult<Json<Value>> {
-    let outcome = state
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let (status, body) = state
         .app
-        .check_problem(&user, &usage(&raw)?, body.answers)
+        .check_problem_keyed(&user, &usage(&raw)?, body.answers, key.as_ref())
         .await?;
-    let view = &outcome.view;
-    // Graded and stored in full; the caller learns only what
-    // show_correctness allows now.
-    Ok(Json(json!({
-        "earned": view.visible_earned(),
-        "possible": outcome.possible,
-        "attempts": outcome.attempts,
-        "max_attempts": view.settings.max_attempts,
-        "correct_map": view.visible_correct_map(),
-        "correctness_hidden": !view.correctness_available,
-        "message": view.notification(),
-        "closed": view.closed,
-        "can_show_answer": view.answer_available,
-    })))
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    Ok((status, Json(body)).into_response())
 }
 
 async fn save(
