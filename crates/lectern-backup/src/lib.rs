@@ -16,6 +16,7 @@ pub mod ops;
 pub mod retention;
 pub mod s3;
 pub mod target;
+pub mod transfer;
 mod wire;
 
 pub use crypt::{Encryption, Keys};

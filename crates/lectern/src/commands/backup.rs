@@ -46,6 +46,23 @@ pub enum BackupCommand {
         #[command(flatten)]
         keys: KeyArgs,
     },
+    /// Fetch a fresh backup from a running node (or the newest from a backup folder), check it, file it.
+    Pull {
+        /// A node's address (http://HOST:PORT) or a backup folder.
+        #[arg(long, value_name = "URL|DIR")]
+        from: String,
+        /// File holding a bearer token of an account with the backup role.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Folder or s3://BUCKET/PREFIX to file it in (default: [backup] target, else DATA/backups).
+        #[arg(long = "to", value_name = "TARGET")]
+        to: Option<String>,
+        #[command(flatten)]
+        keep: KeepArgs,
+        /// Keys for checking an encrypted backup copied from a folder.
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
     /// Delete the backups no retention policy keeps (restic's rules).
     Prune {
         #[arg(long = "to", value_name = "TARGET")]
@@ -64,6 +81,21 @@ pub enum BackupCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// A retention policy applied after a pull.
+#[derive(Args, Default)]
+pub struct KeepArgs {
+    #[arg(long, default_value_t = 0)]
+    keep_last: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_daily: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_weekly: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_monthly: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_yearly: u32,
 }
 
 /// How to open an encrypted backup.
@@ -215,6 +247,23 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 }
             );
             Ok(())
+        }
+        BackupCommand::Pull {
+            from,
+            token_file,
+            to,
+            keep,
+            keys,
+        } => {
+            let policy = Policy {
+                last: keep.keep_last,
+                daily: keep.keep_daily,
+                weekly: keep.keep_weekly,
+                monthly: keep.keep_monthly,
+                yearly: keep.keep_yearly,
+            };
+            let target = target(&config, to.as_deref())?;
+            super::backup_pull::pull(&from, token_file, target, keys.keys()?, policy).await
         }
         BackupCommand::Prune {
             to,

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the wiring they share.
 
 pub mod backup;
+pub mod backup_pull;
 pub mod backup_target;
 pub mod config;
 pub mod doctor;

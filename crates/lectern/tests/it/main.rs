@@ -8,6 +8,7 @@ mod accounts;
 mod authz;
 mod backend;
 mod backup;
+mod backup_pull;
 mod backup_s3;
 mod bad_input;
 mod binary;
