@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod backup_pull;
+pub mod backup_schedule;
 pub mod backup_target;
 pub mod config;
 pub mod doctor;

@@ -10,6 +10,7 @@ mod backend;
 mod backup;
 mod backup_pull;
 mod backup_s3;
+mod backup_schedule;
 mod bad_input;
 mod binary;
 mod containers;
