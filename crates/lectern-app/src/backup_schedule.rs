@@ -80,7 +80,12 @@ impl Lectern {
         };
         let run = runner.run(self.store.clone()).await;
         if run.ok {
-            tracing::info!(due, size = run.size, location = run.detail, "scheduled backup done");
+            tracing::info!(
+                due,
+                size = run.size,
+                location = run.detail,
+                "scheduled backup done"
+            );
             Ok(())
         } else {
             Err(crate::AppError::Internal(format!(

@@ -70,19 +70,17 @@ pub fn file_copy(
     let mut pending = target.begin(name)?;
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
-    let copied: Result<(), BackupError> = (|| {
-        loop {
-            let n = match src.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(BackupError::io("receiving the backup")(e)),
-            };
-            pending
-                .write_all(&buf[..n])
-                .map_err(BackupError::io(format!("writing to {}", target.describe())))?;
-            size += n as u64;
-        }
+    let copied: Result<(), BackupError> = (|| loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(BackupError::io("receiving the backup")(e)),
+        };
+        pending
+            .write_all(&buf[..n])
+            .map_err(BackupError::io(format!("writing to {}", target.describe())))?;
+        size += n as u64;
     })();
     let checked = copied.and_then(|()| {
         let back = pending.read_back()?;

@@ -99,9 +99,11 @@ impl Scheduled {
         let policy = self.config.backup.policy();
         if !policy.is_empty() {
             let target = self.target.clone();
-            tokio::task::spawn_blocking(move || super::backup_pull::prune(target.as_ref(), &policy))
-                .await
-                .context("pruning failed")??;
+            tokio::task::spawn_blocking(move || {
+                super::backup_pull::prune(target.as_ref(), &policy)
+            })
+            .await
+            .context("pruning failed")??;
         }
         Ok((made.location, made.size))
     }

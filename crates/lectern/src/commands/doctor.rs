@@ -90,7 +90,10 @@ async fn backup_freshness(config: &Config) -> Result<String, String> {
     };
     match (schedule, newest) {
         (None, None) => Ok(format!("no schedule set and no backup in {where_}")),
-        (None, Some(t)) => Ok(format!("newest backup in {where_} is {} old (no schedule set)", age(t))),
+        (None, Some(t)) => Ok(format!(
+            "newest backup in {where_} is {} old (no schedule set)",
+            age(t)
+        )),
         (Some(_), None) => Err(format!("a schedule is set but {where_} holds no backup")),
         (Some(s), Some(t)) => {
             let limit = s

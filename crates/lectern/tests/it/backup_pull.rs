@@ -43,7 +43,16 @@ async fn a_backup_host_pulls_checks_and_files_a_fresh_backup() {
     let token = token_file(host.path(), &bearer(&base, "root").await);
     let to = store.to_str().unwrap();
     let pull = |extra: &[&str]| {
-        let mut args = vec!["backup", "pull", "--from", &base, "--token-file", &token, "--to", to];
+        let mut args = vec![
+            "backup",
+            "pull",
+            "--from",
+            &base,
+            "--token-file",
+            &token,
+            "--to",
+            to,
+        ];
         args.extend_from_slice(extra);
         lectern(host.path(), &args)
     };
@@ -61,16 +70,29 @@ async fn a_backup_host_pulls_checks_and_files_a_fresh_backup() {
     let copy_to = laptop.path().join("copies");
     let copied = ok(&lectern(
         laptop.path(),
-        &["backup", "pull", "--from", to, "--to", copy_to.to_str().unwrap()],
+        &[
+            "backup",
+            "pull",
+            "--from",
+            to,
+            "--to",
+            copy_to.to_str().unwrap(),
+        ],
     ));
     let name = |p: &str| Path::new(p).file_name().unwrap().to_owned();
     assert_eq!(name(&copied), name(&second));
-    assert_eq!(std::fs::read(&copied).unwrap(), std::fs::read(&second).unwrap());
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
 
     // Restored, the pulled backup is the node's data.
     let restored = tempfile::tempdir().unwrap();
     ok(&lectern(restored.path(), &["restore", &copied]));
-    ok(&lectern(restored.path(), &["restore", "--dry-run", &copied]));
+    ok(&lectern(
+        restored.path(),
+        &["restore", "--dry-run", &copied],
+    ));
     sigterm(&child);
     wait_exit(&mut child);
 }
@@ -104,7 +126,9 @@ async fn an_account_without_the_backup_role_gets_403_and_nothing_is_filed() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "forbidden");
-    let r = reqwest::get(format!("{base}/api/backup/v1/snapshot")).await.unwrap();
+    let r = reqwest::get(format!("{base}/api/backup/v1/snapshot"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     let host = tempfile::tempdir().unwrap();
@@ -112,7 +136,16 @@ async fn an_account_without_the_backup_role_gets_403_and_nothing_is_filed() {
     let token = token_file(host.path(), &learner);
     let out = lectern(
         host.path(),
-        &["backup", "pull", "--from", &base, "--token-file", &token, "--to", store.to_str().unwrap()],
+        &[
+            "backup",
+            "pull",
+            "--from",
+            &base,
+            "--token-file",
+            &token,
+            "--to",
+            store.to_str().unwrap(),
+        ],
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -158,8 +191,14 @@ async fn a_node_killed_mid_pull_leaves_no_partial_backup() {
     let out = tokio::task::block_in_place(|| puller.wait_with_output()).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the pull did not fail: {err}");
-    assert!(err.contains("broke off") || err.contains("damaged"), "{err}");
+    assert!(
+        err.contains("broke off") || err.contains("damaged"),
+        "{err}"
+    );
     assert_eq!(partials(&store), 0, "a partial backup was left");
-    let listed = ok(&lectern(host.path(), &["backup", "list", "--to", store.to_str().unwrap()]));
+    let listed = ok(&lectern(
+        host.path(),
+        &["backup", "list", "--to", store.to_str().unwrap()],
+    ));
     assert_eq!(listed, "");
 }

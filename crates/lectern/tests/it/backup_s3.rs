@@ -49,7 +49,15 @@ async fn backups_live_in_s3_from_create_to_restore() {
         .map(|l| l.rsplit('\t').next().unwrap())
         .collect();
     assert_eq!(locations, [first.as_str(), second.as_str()], "{listed}");
-    let size: u64 = listed.lines().next().unwrap().split('\t').nth(1).unwrap().parse().unwrap();
+    let size: u64 = listed
+        .lines()
+        .next()
+        .unwrap()
+        .split('\t')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(size > 12 << 20, "the archive holds the file: {size}");
     assert!(moto.open_uploads("site-backups").await.is_empty());
     let checked = ok(&run(src.path(), e, &["backup", "verify", &second]));
@@ -71,10 +79,7 @@ async fn backups_live_in_s3_from_create_to_restore() {
     let restored = ok(&run(dst.path(), e, &["restore", &second]));
     assert!(restored.starts_with("restored "), "{restored}");
     let again = ok(&run(dst.path(), e, &["restore", &second, "--dry-run"]));
-    assert!(
-        again.contains("no table changes its row count"),
-        "{again}"
-    );
+    assert!(again.contains("no table changes its row count"), "{again}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,8 +113,15 @@ async fn a_server_that_goes_away_mid_upload_leaves_no_object() {
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the backup did not fail: {err}");
-    assert!(err.contains("s3://cut-test/x/lectern-"), "names what failed: {err}");
+    assert!(
+        err.contains("s3://cut-test/x/lectern-"),
+        "names what failed: {err}"
+    );
     assert!(moto.keys("cut-test").await.is_empty(), "an object was left");
-    let listed = ok(&run(src.path(), &moto.endpoint, &["backup", "list", "--to", "s3://cut-test/x"]));
+    let listed = ok(&run(
+        src.path(),
+        &moto.endpoint,
+        &["backup", "list", "--to", "s3://cut-test/x"],
+    ));
     assert_eq!(listed, "");
 }

@@ -79,17 +79,23 @@ async fn two_nodes_make_exactly_one_backup_per_due_time() {
         metrics.contains("lectern_backup_last_success_timestamp_seconds "),
         "{metrics}"
     );
-    assert!(metrics.contains("lectern_backup_last_size_bytes "), "{metrics}");
+    assert!(
+        metrics.contains("lectern_backup_last_size_bytes "),
+        "{metrics}"
+    );
     for child in [&a, &b] {
         sigterm(child);
     }
     wait_exit(&mut a);
     wait_exit(&mut b);
 
-    let store: std::sync::Arc<dyn Store> =
-        lectern_store::open(&database_url_for(dir.path()).unwrap_or_default(), &db(dir.path()), 2)
-            .await
-            .unwrap();
+    let store: std::sync::Arc<dyn Store> = lectern_store::open(
+        &database_url_for(dir.path()).unwrap_or_default(),
+        &db(dir.path()),
+        2,
+    )
+    .await
+    .unwrap();
     let jobs: Vec<_> = store
         .recent_jobs(1000)
         .await

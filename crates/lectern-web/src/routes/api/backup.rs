@@ -58,7 +58,10 @@ impl Write for BodyWriter {
     }
 }
 
-async fn snapshot(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Response, ApiError> {
+async fn snapshot(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Response, ApiError> {
     let store = state.app.backup_source(&user)?;
     let name = lectern_backup::target::archive_name(state.app.now());
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
