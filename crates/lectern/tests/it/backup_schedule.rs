@@ -14,6 +14,7 @@ use lectern_app::store::Store;
 use crate::backend::{database_url_for, lectern_in};
 use crate::backup::{admin, db, ok};
 use crate::binary::{free_port, sigterm, wait_exit};
+use crate::support::{s, Client, PASSWORD};
 
 fn scheduled<'c>(cmd: &'c mut Command, target: &Path) -> &'c mut Command {
     // Every 3 seconds (croner takes an optional seconds field).
@@ -83,6 +84,16 @@ async fn two_nodes_make_exactly_one_backup_per_due_time() {
         metrics.contains("lectern_backup_last_size_bytes "),
         "{metrics}"
     );
+    // The admin console lists each run with its due time and outcome.
+    let admin_page = Client::for_base(&format!("http://127.0.0.1:{pa}"));
+    let r = admin_page
+        .post_form("/login", &[("login", s("root")), ("password", s(PASSWORD))])
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let (status, page) = admin_page.text("/admin/jobs").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(page.contains("<td>backup</td><td>due 20"), "{page}");
+    assert!(page.contains("job-done"), "{page}");
     for child in [&a, &b] {
         sigterm(child);
     }
