@@ -5,6 +5,7 @@
 //! and the puller refuses it.
 
 use std::io::{self, Write};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::auth::ApiUser;
 use crate::error::ApiError;
@@ -22,6 +23,13 @@ use crate::state::AppState;
 /// Bytes sent per body chunk, and chunks in flight.
 const CHUNK: usize = 256 * 1024;
 const IN_FLIGHT: usize = 4;
+/// Snapshots streamed at once by this node; a request beyond them gets 503.
+const AT_ONCE: usize = 2;
+
+fn slots() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| Arc::new(Semaphore::new(AT_ONCE)))
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/backup/v1/snapshot", get(snapshot))
@@ -63,6 +71,12 @@ async fn snapshot(
     ApiUser(user): ApiUser,
 ) -> Result<Response, ApiError> {
     let store = state.app.backup_source(&user)?;
+    let Ok(slot) = slots().clone().try_acquire_owned() else {
+        return Err(lectern_app::AppError::Unavailable(
+            "this node is already sending backups; try again later".into(),
+        )
+        .into());
+    };
     let name = lectern_backup::target::archive_name(state.app.now());
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
     let out = BodyWriter {
@@ -74,6 +88,7 @@ async fn snapshot(
     // Ends when the archive is written, or when the client goes away
     // (sending fails, which stops the snapshot).
     tokio::spawn(async move {
+        let _slot = slot;
         match lectern_backup::transfer::stream(store.as_ref(), out, &site).await {
             Ok(m) => tracing::info!(user = %who, rows = m.total_rows(), "backup snapshot sent"),
             Err(e) => {
