@@ -44,6 +44,16 @@ smtp_venv=target/smtp-venv
 "$smtp_venv/bin/python" -c 'import aiosmtpd.handlers'
 export TEST_SMTP_PYTHON="$PWD/$smtp_venv/bin/python"
 
+# S3 backup tests talk to moto's S3-compatible server mode, which the test
+# starts itself (tests/it/moto.rs) with the interpreter named here (not a
+# LECTERN_ variable: the binary refuses unknown ones).
+step "S3 test server (moto)"
+moto_venv=target/moto-venv
+[ -x "$moto_venv/bin/python" ] || python3 -m venv "$moto_venv"
+"$moto_venv/bin/pip" install -q --disable-pip-version-check 'moto[server]'
+"$moto_venv/bin/python" -c 'import moto.server'
+export TEST_MOTO_PYTHON="$PWD/$moto_venv/bin/python"
+
 # Both backends: a throwaway PostgreSQL (Debian's packages, installed when
 # missing) in a temporary folder with its own port and socket folder, stopped
 # when this script ends. Tests make a fresh database each on it.

@@ -69,3 +69,21 @@ pub trait BackupStore: crate::store::HealthStore + Send + Sync {
     /// everything back.
     async fn restore(&self, source: &mut dyn RestoreSource) -> Result<u64, StoreError>;
 }
+
+impl crate::Lectern {
+    /// The database to back up, for a user who holds the backup role. The
+    /// role is the site administrator's: a backup holds every account's
+    /// data, so only someone who could already read and change all of it
+    /// may take one (a backup host gets its own administrator account).
+    pub fn backup_source(
+        &self,
+        user: &crate::model::User,
+    ) -> Result<std::sync::Arc<dyn crate::store::Store>, crate::AppError> {
+        if !user.is_admin || !user.is_active {
+            return Err(crate::AppError::Forbidden(
+                "taking a backup needs the backup role (a site administrator's account)".into(),
+            ));
+        }
+        Ok(self.store.clone())
+    }
+}

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod backup;
+pub mod backup_schedule;
 mod cache;
 mod content_limits;
 pub mod correctness;
@@ -78,6 +79,7 @@ pub struct Lectern {
     mailer: Option<Arc<dyn mail::Mailer>>,
     sending: Arc<tokio::sync::Semaphore>,
     jobs: Arc<jobs::JobRuntime>,
+    backups: Option<Arc<dyn backup_schedule::BackupRunner>>,
 }
 
 impl Lectern {
@@ -92,6 +94,7 @@ impl Lectern {
             mailer: None,
             sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),
             jobs: Arc::new(jobs::JobRuntime::new()),
+            backups: None,
         }
     }
 

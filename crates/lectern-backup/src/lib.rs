@@ -14,10 +14,13 @@ mod error;
 pub mod manifest;
 pub mod ops;
 pub mod retention;
+pub mod s3;
 pub mod target;
+pub mod transfer;
 mod wire;
 
 pub use crypt::{Encryption, Keys};
 pub use error::BackupError;
 pub use manifest::{Manifest, FORMAT_VERSION};
+pub use s3::{S3Settings, S3Target};
 pub use target::{Entry, LocalTarget, Target};

@@ -22,7 +22,7 @@ use crate::{BackupError, Encryption, Keys, Manifest};
 
 /// Rows in flight between the database and the archive (a row may be a
 /// 1 MiB blob chunk, so this bounds memory to a few MiB).
-const IN_FLIGHT: usize = 8;
+pub(crate) const IN_FLIGHT: usize = 8;
 
 /// Where progress is reported (a progress bar in a terminal, or nothing).
 pub trait Progress: Send + Sync {
@@ -43,15 +43,15 @@ pub struct Created {
     pub size: u64,
 }
 
-enum Ev {
+pub(crate) enum Ev {
     Begin(TableSchema),
     Row(Vec<Value>),
     End,
     Finish,
 }
 
-struct ChannelSink {
-    tx: mpsc::Sender<Ev>,
+pub(crate) struct ChannelSink {
+    pub(crate) tx: mpsc::Sender<Ev>,
 }
 
 fn writer_gone() -> StoreError {
@@ -78,13 +78,13 @@ impl SnapshotSink for ChannelSink {
 }
 
 /// Counts and hashes the bytes of the file as they are written.
-struct Tee {
-    inner: Box<dyn Pending>,
-    hasher: Sha256,
-    len: u64,
+pub(crate) struct Tee<W: Write> {
+    pub(crate) inner: W,
+    pub(crate) hasher: Sha256,
+    pub(crate) len: u64,
 }
 
-impl Write for Tee {
+impl<W: Write> Write for Tee<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
@@ -96,13 +96,13 @@ impl Write for Tee {
     }
 }
 
-fn write_archive(
-    out: Tee,
+pub(crate) fn write_archive<W: Write>(
+    out: Tee<W>,
     enc: &Encryption,
     mut rx: mpsc::Receiver<Ev>,
     origin: Origin,
     progress: &dyn Progress,
-) -> Result<(Tee, Manifest), BackupError> {
+) -> Result<(Tee<W>, Manifest), BackupError> {
     let mut w = ArchiveWriter::new(out, enc)?;
     loop {
         match rx.blocking_recv() {
@@ -121,7 +121,7 @@ fn write_archive(
 
 /// Reads the archive back from the target and checks it is byte for byte
 /// what was written.
-fn read_back(tee: &mut Tee) -> Result<(), BackupError> {
+fn read_back(tee: &mut Tee<Box<dyn Pending>>) -> Result<(), BackupError> {
     let expected = std::mem::take(&mut tee.hasher).finalize();
     let mut r = tee.inner.read_back()?;
     let mut h = Sha256::new();

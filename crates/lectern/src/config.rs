@@ -9,6 +9,8 @@ use anyhow::{bail, Context};
 use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
+use crate::config_backup::{BackupSettings, BACKUP_KEYS};
+
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -59,6 +61,8 @@ pub struct Config {
     pub shutdown_job_deadline_secs: u64,
     /// The SMTP relay mail (password reset links) goes through.
     pub smtp: SmtpSettings,
+    /// Scheduled backups and backup targets.
+    pub backup: BackupSettings,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Default for Config {
             job_lease_secs: 60,
             shutdown_job_deadline_secs: 10,
             smtp: SmtpSettings::default(),
+            backup: BackupSettings::default(),
         }
     }
 }
@@ -254,6 +259,23 @@ impl Config {
                 }
                 continue;
             }
+            if let Some(backup_key) = key
+                .strip_prefix("backup_")
+                .filter(|k| BACKUP_KEYS.iter().any(|(s, _)| s == k))
+            {
+                let section = table
+                    .entry("backup")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = section {
+                    let v = if crate::config_backup::is_numeric(backup_key) {
+                        env_value(value)
+                    } else {
+                        toml::Value::String(value.clone())
+                    };
+                    t.insert(backup_key.to_string(), v);
+                }
+                continue;
+            }
             if !KEYS.iter().any(|(k, _)| *k == key) {
                 let known: Vec<String> = KEYS
                     .iter()
@@ -262,6 +284,11 @@ impl Config {
                         SMTP_KEYS
                             .iter()
                             .map(|(k, _)| format!("LECTERN_SMTP_{}", k.to_uppercase())),
+                    )
+                    .chain(
+                        BACKUP_KEYS
+                            .iter()
+                            .map(|(k, _)| format!("LECTERN_BACKUP_{}", k.to_uppercase())),
                     )
                     .collect();
                 bail!(
@@ -386,6 +413,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# Backups: the schedule of lectern serve, retention, targets.\n[backup]\n");
+        if let Some(toml::Value::Table(backup)) = defaults.get("backup") {
+            for (key, help) in BACKUP_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = backup.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -393,7 +429,7 @@ impl Config {
 impl serde::Serialize for Config {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Config", KEYS.len() + 1)?;
+        let mut st = s.serialize_struct("Config", KEYS.len() + 2)?;
         st.serialize_field("data_dir", &self.data_dir)?;
         st.serialize_field("listen", &self.listen)?;
         st.serialize_field("database_url", &self.database_url)?;
@@ -428,6 +464,7 @@ impl serde::Serialize for Config {
             &self.shutdown_job_deadline_secs,
         )?;
         st.serialize_field("smtp", &self.smtp)?;
+        st.serialize_field("backup", &self.backup)?;
         st.end()
     }
 }

@@ -4,6 +4,7 @@
 
 mod commands;
 mod config;
+mod config_backup;
 mod logging;
 
 use std::path::PathBuf;
@@ -62,7 +63,8 @@ enum Command {
     },
     /// Restore a backup into the configured database (checks it first).
     Restore {
-        path: PathBuf,
+        /// A path, or an s3://BUCKET/KEY location.
+        path: String,
         /// Check the backup and report what would change; change nothing.
         #[arg(long)]
         dry_run: bool,

@@ -14,6 +14,7 @@ use crate::Lectern;
 /// Claims a regrade gets before it is left `failed` for an operator.
 pub const REGRADE_MAX_ATTEMPTS: i64 = 8;
 const CLEANUP_MAX_ATTEMPTS: i64 = 3;
+const BACKUP_MAX_ATTEMPTS: i64 = 3;
 /// Done jobs are kept this long for the admin console, then deleted.
 const KEEP_DONE_DAYS: i64 = 7;
 /// The most courses one recovery scan enqueues.
@@ -28,16 +29,20 @@ pub enum JobKind {
     CourseRegrade { course: CourseKey, version: i64 },
     /// Delete expired sessions and tokens, and old done jobs.
     ExpiredTokens,
+    /// The scheduled backup of one due time (RFC 3339, UTC).
+    Backup { due: String },
 }
 
 impl JobKind {
     pub const REGRADE: &'static str = "course_regrade";
     pub const EXPIRED_TOKENS: &'static str = "expired_tokens";
+    pub const BACKUP: &'static str = "backup";
 
     pub fn name(&self) -> &'static str {
         match self {
             Self::CourseRegrade { .. } => Self::REGRADE,
             Self::ExpiredTokens => Self::EXPIRED_TOKENS,
+            Self::Backup { .. } => Self::BACKUP,
         }
     }
 
@@ -48,6 +53,7 @@ impl JobKind {
                 format!("{}:{course}@{version}", Self::REGRADE)
             }
             Self::ExpiredTokens => Self::EXPIRED_TOKENS.to_string(),
+            Self::Backup { due } => format!("{}:{due}", Self::BACKUP),
         }
     }
 
@@ -58,6 +64,7 @@ impl JobKind {
                 REGRADE_MAX_ATTEMPTS,
             ),
             Self::ExpiredTokens => (json!({}), CLEANUP_MAX_ATTEMPTS),
+            Self::Backup { due } => (json!({"due": due}), BACKUP_MAX_ATTEMPTS),
         };
         NewJob {
             kind: self.name().to_string(),
@@ -83,6 +90,12 @@ impl JobKind {
                 Ok(Self::CourseRegrade { course, version })
             }
             Self::EXPIRED_TOKENS => Ok(Self::ExpiredTokens),
+            Self::BACKUP => Ok(Self::Backup {
+                due: job.payload["due"]
+                    .as_str()
+                    .ok_or("the payload has no due time")?
+                    .to_string(),
+            }),
             other => Err(format!("this node does not know jobs of kind {other:?}")),
         }
     }
@@ -130,6 +143,7 @@ impl Lectern {
                     .await?;
                 tracing::info!(tokens, jobs, "expired tokens and old jobs deleted");
             }
+            JobKind::Backup { due } => self.run_backup_job(due).await?,
         }
         Ok(())
     }

@@ -359,6 +359,9 @@ async fn schedule(app: Lectern, config: WorkerConfig, mut stop: watch::Receiver<
         if let Err(e) = app.enqueue_missing_regrades().await {
             tracing::warn!(error = %e, "the regrade recovery scan failed");
         }
+        if let Err(e) = app.enqueue_due_backup().await {
+            tracing::warn!(error = %e, "enqueueing the scheduled backup failed");
+        }
         let now = tokio::time::Instant::now();
         if next_cleanup.is_none_or(|t| now >= t) {
             match app.enqueue_job(&JobKind::ExpiredTokens).await {

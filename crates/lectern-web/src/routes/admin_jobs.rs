@@ -52,7 +52,11 @@ fn row(job: Job) -> JobRow {
         job.payload["version"].as_i64(),
     ) {
         (Some(c), Some(v)) => format!("{c} v{v}"),
-        _ => String::new(),
+        // A scheduled backup: the due time it was taken for.
+        _ => job.payload["due"]
+            .as_str()
+            .map(|d| format!("due {d}"))
+            .unwrap_or_default(),
     };
     JobRow {
         id: job.id,

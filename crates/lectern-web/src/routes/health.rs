@@ -108,6 +108,46 @@ async fn with_job_metrics(state: &AppState, body: String) -> String {
             let _ = writeln!(out, "lectern_{name}_total{{kind=\"{kind}\"}} {n}");
         }
     }
+    backup_metrics(state, &mut out);
     out.push_str("# EOF\n");
     out
+}
+
+/// The last scheduled backup this node ran (none: the families are absent).
+/// With several nodes, take the maximum over them.
+fn backup_metrics(state: &AppState, out: &mut String) {
+    use std::fmt::Write;
+    let Some(last) = state.app.last_backup() else {
+        return;
+    };
+    let ts = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis() as f64 / 1000.0;
+    let success = if last.ok { ts(last.finished_at) } else { 0.0 };
+    let mut gauge = |name: &str, help: &str, v: f64| {
+        let _ = write!(
+            out,
+            "# HELP lectern_backup_{name} {help}\n# TYPE lectern_backup_{name} gauge\nlectern_backup_{name} {v}\n"
+        );
+    };
+    if last.ok {
+        gauge(
+            "last_success_timestamp_seconds",
+            "When the last scheduled backup on this node succeeded (Unix time)",
+            success,
+        );
+        gauge(
+            "last_size_bytes",
+            "Size of the last successful scheduled backup",
+            last.size as f64,
+        );
+    }
+    gauge(
+        "last_duration_seconds",
+        "How long the last scheduled backup on this node took",
+        last.duration_secs,
+    );
+    gauge(
+        "last_ok",
+        "1 when the last scheduled backup on this node succeeded",
+        if last.ok { 1.0 } else { 0.0 },
+    );
 }

@@ -13,17 +13,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lectern_app::backup::BackupStore;
 use lectern_backup::ops::{self, Opener, Progress, RestoreOptions};
 use lectern_backup::retention::{self, Policy};
-use lectern_backup::{BackupError, Encryption, Keys, LocalTarget, Target};
+use lectern_backup::{Encryption, Keys, LocalTarget};
 
+use super::backup_target::{opener, target};
 use crate::config::Config;
 
 #[derive(Subcommand)]
 pub enum BackupCommand {
     /// Write one consistent backup of every row and file; prints its path.
     Create {
-        /// Folder to write to (default DATA/backups).
-        #[arg(long = "to", value_name = "DIR")]
-        to: Option<PathBuf>,
+        /// Folder or s3://BUCKET/PREFIX to write to (default: [backup] target, else DATA/backups).
+        #[arg(long = "to", value_name = "TARGET")]
+        to: Option<String>,
         /// Encrypt with the passphrase in this file (first line).
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
@@ -33,21 +34,39 @@ pub enum BackupCommand {
     },
     /// List the finished backups in a folder, oldest first.
     List {
-        #[arg(long = "to", value_name = "DIR")]
-        to: Option<PathBuf>,
+        #[arg(long = "to", value_name = "TARGET")]
+        to: Option<String>,
     },
     /// Re-read a backup and check every hash; --deep also restores it into a scratch database.
     Verify {
-        path: PathBuf,
+        /// A path, or an s3://BUCKET/KEY location as `list` prints it.
+        path: String,
         #[arg(long)]
         deep: bool,
         #[command(flatten)]
         keys: KeyArgs,
     },
+    /// Fetch a fresh backup from a running node (or the newest from a backup folder), check it, file it.
+    Pull {
+        /// A node's address (http://HOST:PORT) or a backup folder.
+        #[arg(long, value_name = "URL|DIR")]
+        from: String,
+        /// File holding a bearer token of an account with the backup role.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Folder or s3://BUCKET/PREFIX to file it in (default: [backup] target, else DATA/backups).
+        #[arg(long = "to", value_name = "TARGET")]
+        to: Option<String>,
+        #[command(flatten)]
+        keep: KeepArgs,
+        /// Keys for checking an encrypted backup copied from a folder.
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
     /// Delete the backups no retention policy keeps (restic's rules).
     Prune {
-        #[arg(long = "to", value_name = "DIR")]
-        to: Option<PathBuf>,
+        #[arg(long = "to", value_name = "TARGET")]
+        to: Option<String>,
         #[arg(long, default_value_t = 0)]
         keep_last: u32,
         #[arg(long, default_value_t = 0)]
@@ -62,6 +81,21 @@ pub enum BackupCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// A retention policy applied after a pull.
+#[derive(Args, Default)]
+pub struct KeepArgs {
+    #[arg(long, default_value_t = 0)]
+    keep_last: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_daily: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_weekly: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_monthly: u32,
+    #[arg(long, default_value_t = 0)]
+    keep_yearly: u32,
 }
 
 /// How to open an encrypted backup.
@@ -133,19 +167,6 @@ impl Progress for Bar {
     }
 }
 
-fn default_dir(config: &Config) -> PathBuf {
-    config.data_dir.join("backups")
-}
-
-fn opener(path: &Path) -> Opener {
-    let path = path.to_path_buf();
-    Arc::new(move || {
-        let f = std::fs::File::open(&path)
-            .map_err(BackupError::io(format!("opening {}", path.display())))?;
-        Ok(Box::new(f) as Box<dyn std::io::Read + Send>)
-    })
-}
-
 fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut v = bytes as f64;
@@ -173,8 +194,7 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 (None, true) => Encryption::None,
             };
             let store = super::open_store(&config).await?;
-            let target: Arc<dyn Target> =
-                Arc::new(LocalTarget::new(to.unwrap_or_else(|| default_dir(&config))));
+            let target = target(&config, to.as_deref())?;
             let started = std::time::Instant::now();
             let made = ops::create(
                 store.as_ref(),
@@ -195,7 +215,7 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BackupCommand::List { to } => {
-            let target = LocalTarget::new(to.unwrap_or_else(|| default_dir(&config)));
+            let target = target(&config, to.as_deref())?;
             for e in target.list()? {
                 println!(
                     "{}\t{}\t{}",
@@ -208,9 +228,10 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
         }
         BackupCommand::Verify { path, deep, keys } => {
             let keys = Arc::new(keys.keys()?);
-            let manifest = ops::verify(opener(&path), keys.clone(), Bar::new()).await?;
+            let open = opener(&config, &path)?;
+            let manifest = ops::verify(open.clone(), keys.clone(), Bar::new()).await?;
             if deep {
-                deep_check(&path, keys, &manifest).await?;
+                deep_check(open, keys, &manifest).await?;
             }
             println!(
                 "ok: {} tables, {} rows, schema {}, from {} at {}{}",
@@ -226,6 +247,23 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 }
             );
             Ok(())
+        }
+        BackupCommand::Pull {
+            from,
+            token_file,
+            to,
+            keep,
+            keys,
+        } => {
+            let policy = Policy {
+                last: keep.keep_last,
+                daily: keep.keep_daily,
+                weekly: keep.keep_weekly,
+                monthly: keep.keep_monthly,
+                yearly: keep.keep_yearly,
+            };
+            let target = target(&config, to.as_deref())?;
+            super::backup_pull::pull(&from, token_file, target, keys.keys()?, policy).await
         }
         BackupCommand::Prune {
             to,
@@ -243,7 +281,7 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 monthly: keep_monthly,
                 yearly: keep_yearly,
             };
-            let target = LocalTarget::new(to.unwrap_or_else(|| default_dir(&config)));
+            let target = target(&config, to.as_deref())?;
             let entries = target.list()?;
             let times: Vec<_> = entries.iter().map(|e| e.created).collect();
             let kept = retention::keep(&times, &policy)?;
@@ -266,7 +304,7 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
 /// Restores the backup into a scratch SQLite database and compares its row
 /// counts with the manifest.
 async fn deep_check(
-    path: &Path,
+    open: Opener,
     keys: Arc<Keys>,
     manifest: &lectern_backup::Manifest,
 ) -> anyhow::Result<()> {
@@ -278,7 +316,7 @@ async fn deep_check(
         safety_target: None,
         site: String::new(),
     };
-    ops::restore(&store, opener(path), keys, opts, Bar::new()).await?;
+    ops::restore(&store, open, keys, opts, Bar::new()).await?;
     let counts = store.row_counts().await?;
     store.close().await;
     for t in &manifest.tables {
@@ -296,7 +334,7 @@ async fn deep_check(
 /// `lectern restore PATH`.
 pub async fn restore(
     config: Config,
-    path: &Path,
+    path: &str,
     dry_run: bool,
     force: bool,
     keys: KeyArgs,
@@ -306,11 +344,12 @@ pub async fn restore(
     let opts = RestoreOptions {
         dry_run,
         force,
-        safety_target: Some(Arc::new(LocalTarget::new(default_dir(&config)))),
+        safety_target: Some(Arc::new(LocalTarget::new(config.data_dir.join("backups")))),
         site: config.public_url(),
     };
     let started = std::time::Instant::now();
-    let done = ops::restore(store.as_ref(), opener(path), keys, opts, Bar::new()).await?;
+    let open = opener(&config, path)?;
+    let done = ops::restore(store.as_ref(), open, keys, opts, Bar::new()).await?;
     if done.dry_run {
         println!(
             "dry run: the backup checks out ({} schema {}, {}); restoring would change:",
@@ -338,7 +377,7 @@ pub async fn restore(
         "restored {} rows in {} tables from {} in {:.1}s",
         done.rows,
         done.manifest.tables.len(),
-        path.display(),
+        path,
         started.elapsed().as_secs_f64()
     );
     store.close().await;

@@ -59,9 +59,55 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         Err(e) => report.check("database", Err(format!("{e:#}"))),
     }
-    println!("note  backups: not part of this release yet");
+    report.check("backup freshness", backup_freshness(&config).await);
     if report.failed {
         anyhow::bail!("some checks failed")
     }
     Ok(())
+}
+
+/// The newest backup in the configured target: with a schedule, none at
+/// all or one older than twice the schedule's interval is a failure; without
+/// one, the age is only reported.
+async fn backup_freshness(config: &Config) -> Result<String, String> {
+    let schedule =
+        super::backup_schedule::Schedule::from_config(config).map_err(|e| format!("{e:#}"))?;
+    let target = super::backup_target::target(config, None).map_err(|e| format!("{e:#}"))?;
+    let where_ = target.describe();
+    let entries = tokio::task::spawn_blocking(move || target.list())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now();
+    let newest = entries.last().map(|e| e.created);
+    let age = |t: chrono::DateTime<chrono::Utc>| {
+        let m = (now - t).num_minutes();
+        if m < 120 {
+            format!("{m} min")
+        } else {
+            format!("{} h", m / 60)
+        }
+    };
+    match (schedule, newest) {
+        (None, None) => Ok(format!("no schedule set and no backup in {where_}")),
+        (None, Some(t)) => Ok(format!(
+            "newest backup in {where_} is {} old (no schedule set)",
+            age(t)
+        )),
+        (Some(_), None) => Err(format!("a schedule is set but {where_} holds no backup")),
+        (Some(s), Some(t)) => {
+            let limit = s
+                .interval(now)
+                .map(|i| i * 2)
+                .unwrap_or(chrono::Duration::days(2));
+            if now - t > limit {
+                Err(format!(
+                    "the newest backup in {where_} is {} old, more than twice the schedule's interval",
+                    age(t)
+                ))
+            } else {
+                Ok(format!("newest backup in {where_} is {} old", age(t)))
+            }
+        }
+    }
 }

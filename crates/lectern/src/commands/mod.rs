@@ -1,6 +1,9 @@
 //! One module per subcommand, plus the wiring they share.
 
 pub mod backup;
+pub mod backup_pull;
+pub mod backup_schedule;
+pub mod backup_target;
 pub mod config;
 pub mod doctor;
 pub mod serve;

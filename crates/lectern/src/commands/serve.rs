@@ -17,6 +17,22 @@ use crate::config::Config;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let (app, store) = super::open_app(&config).await?;
+    // Scheduled backups run as jobs; the scheduler wakes often enough to
+    // start each within a quarter of the schedule's interval.
+    let mut schedule_every = WorkerConfig::default().schedule_every;
+    let app = match super::backup_schedule::Schedule::from_config(&config)? {
+        Some(schedule) => {
+            if let Some(i) = schedule
+                .interval(chrono::Utc::now())
+                .and_then(|i| (i / 4).to_std().ok())
+            {
+                schedule_every = schedule_every.min(i).max(Duration::from_secs(1));
+            }
+            let runner = super::backup_schedule::Scheduled::new(&config, schedule)?;
+            app.with_backups(std::sync::Arc::new(runner))
+        }
+        None => app,
+    };
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
         max_body_bytes: config.max_body_bytes,
@@ -59,6 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             workers: config.job_workers,
             lease: Duration::from_secs(config.job_lease_secs),
             shutdown_deadline: Duration::from_secs(config.shutdown_job_deadline_secs),
+            schedule_every,
             ..WorkerConfig::default()
         },
     );

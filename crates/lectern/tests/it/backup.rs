@@ -122,15 +122,15 @@ fn archive_dump(path: &Path) -> Dump {
     }
 }
 
-fn db(dir: &Path) -> PathBuf {
+pub(crate) fn db(dir: &Path) -> PathBuf {
     dir.join("lectern-data").join("lectern.db")
 }
 
-fn lectern(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn lectern(dir: &Path, args: &[&str]) -> Output {
     lectern_in(dir).args(args).output().unwrap()
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "{}",
@@ -139,7 +139,7 @@ fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn admin(dir: &Path) {
+pub(crate) fn admin(dir: &Path) {
     let mut create = lectern_in(dir)
         .args([
             "user",
@@ -174,7 +174,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-fn import(dir: &Path, name: &str, archive: Vec<u8>) {
+pub(crate) fn import(dir: &Path, name: &str, archive: Vec<u8>) {
     let path = dir.join(name);
     std::fs::write(&path, archive).unwrap();
     ok(&lectern(
@@ -184,7 +184,7 @@ fn import(dir: &Path, name: &str, archive: Vec<u8>) {
 }
 
 /// A course with a static file of `size` bytes (several blob chunks).
-fn course_with_asset(number: &str, size: usize) -> Vec<u8> {
+pub(crate) fn course_with_asset(number: &str, size: usize) -> Vec<u8> {
     let course_xml = r#"<course display_name="Assets"><chapter url_name="c1" display_name="W"><sequential url_name="s1" display_name="S"><vertical url_name="v1" display_name="U"><html url_name="h1">&lt;p&gt;Hi&lt;/p&gt;</html></vertical></sequential></chapter></course>"#;
     let files: Vec<(String, Vec<u8>)> = vec![
         (
@@ -421,7 +421,7 @@ async fn across_backends(archive: &Path, expected: &Dump) {
 
 /// A data folder whose database holds `n` files of 16 MiB of noise, so that
 /// backing it up or restoring it takes long enough to be killed half-way.
-async fn big_site(dir: &Path, n: u64) -> lectern_app::backup::RowCounts {
+pub(crate) async fn big_site(dir: &Path, n: u64) -> lectern_app::backup::RowCounts {
     use lectern_app::store::BlobStore;
     std::fs::create_dir_all(db(dir).parent().unwrap()).unwrap();
     let store = SqliteStore::open(&db(dir)).await.unwrap();
@@ -451,7 +451,7 @@ fn files_in(dir: &Path, prefix: &str) -> Vec<(String, u64)> {
         .unwrap_or_default()
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -2,6 +2,7 @@
 //! clients written for Open edX need little change.
 
 mod accounts;
+mod backup;
 mod blocks_v1;
 mod courses;
 mod modes;
@@ -20,6 +21,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::router())
+        .merge(backup::router())
         .merge(courses::router())
         .merge(openapi::router())
         .merge(problems::router())
