@@ -22,6 +22,9 @@ export CLUSTER_ID=${CLUSTER_ID:-0}
 export CLUSTER_DIR=${CLUSTER_DIR:-/tmp/lectern-cluster}
 cluster=scripts/cluster.sh
 bin=$(realpath "${LECTERN_BIN:-target/debug/lectern}")
+# cluster.sh remembers the binary at `up`; the binary itself refuses
+# LECTERN_ variables it does not know, so this one goes.
+unset LECTERN_BIN
 here=tests/cluster
 suite_start=$(date +%s)
 state=$(mktemp -d /tmp/lectern-failover.XXXXXX)
