@@ -139,7 +139,7 @@ ok = len(recs) == 3 and all(r["acks"] for r in recs) and any(r["sql_acks"] for r
 sys.exit(0 if ok else 1)
 PY
 }
-until_ok 30 "a client in every namespace writing" isolated_writing
+until_ok 45 "a client in every namespace writing" isolated_writing
 t=$(date +%s.%N)
 cut=$("$cluster" partition-primary)
 mark c start "$cut" "the primary's node cut off ($cut) and healed" "$t"
