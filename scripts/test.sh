@@ -73,6 +73,16 @@ cargo test --workspace --locked --exclude lectern-store
 step "integration tests on PostgreSQL"
 TEST_DATABASE=postgres cargo test --locked -p lectern --test it
 
+# Cluster failover under load (issue 17, tests/cluster/failover.sh, about 3
+# minutes): scripts/cluster.sh's three nodes (etcd, Patroni, PostgreSQL,
+# Lectern; HAProxy) in network namespaces, installing Debian's packages and
+# Patroni 4 when missing; a round-robin client answers problems while a
+# Lectern node is killed, the primary's node dies and is cut off. Needs root.
+# CLUSTER_ID and CLUSTER_DIR pick another cluster slot when one is taken.
+step "cluster failover under load (root, network namespaces)"
+cargo build -q --locked -p lectern
+CLUSTER_ID=${CLUSTER_ID:-0} CLUSTER_DIR=${CLUSTER_DIR:-/tmp/lectern-cluster} tests/cluster/failover.sh
+
 # Differential tests: the same inputs through Lectern and through Open edX's
 # own Python code (openedx-calc; xblocks-contrib's CAPA problems), compared.
 step "differential tests against Open edX's own code"
