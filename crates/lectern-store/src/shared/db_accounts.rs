@@ -1,6 +1,7 @@
 //! Accounts, profiles, sessions and reset links: the queries both backends
 //! share (see [`super::db`]).
 
+use crate::commit_watch::commit;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
@@ -191,7 +192,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn profile(&self, id: UserId) -> StoreResult<Profile> {
@@ -218,7 +219,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<()> {

@@ -5,6 +5,7 @@
 //! count the other admin from their own snapshot); SQLite's one guarded
 //! statement runs under its database-wide write lock.
 
+use crate::commit_watch::commit;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{NewUser, User, UserId};
 use lectern_app::store::{AdminLoss, StoreResult};
@@ -73,7 +74,7 @@ where
                 .await
                 .map_err(map_err)?;
         }
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(true)
     }
 
@@ -100,7 +101,7 @@ where
             .fetch_one(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(secret)
     }
 
@@ -162,7 +163,7 @@ where
             .fetch_one(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(Some(row.into()))
     }
 }

@@ -8,6 +8,7 @@
 //! at that row instead of at a key clash. Blobs are inserted in hash order,
 //! so two imports never wait on each other's blobs in opposite orders.
 
+use crate::commit_watch::commit;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{CourseRecord, CourseRole, User, UserId};
@@ -220,7 +221,7 @@ where
             )
             .await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         self.course_written(&draft.key).await
     }
 
@@ -277,7 +278,7 @@ where
         let mut tx = self.write.begin().await.map_err(map_err)?;
         let version =
             Self::publish_in(&mut tx, &key.to_string(), expected_revision, to_millis(now)).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(version)
     }
 
@@ -342,7 +343,7 @@ where
             Self::grant_in(&mut tx, sql::INSERT_ROLE_IF_NONE, &key, user, role).await?;
         }
         let version = Self::publish_in(&mut tx, &key, revision, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok((self.course_written(&tree.key).await?, version))
     }
 
@@ -354,7 +355,7 @@ where
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::grant_in(&mut tx, sql::UPSERT_ROLE, &key.to_string(), user, role).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn revoke_course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<()> {
@@ -424,7 +425,7 @@ where
     async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::put_blob_in(&mut tx, blob, to_millis(Utc::now())).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn put_blob_stream(
@@ -449,7 +450,7 @@ where
             left -= want as u64;
             seq += 1;
         }
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn blob_info(&self, sha256: &str) -> StoreResult<Option<BlobInfo>> {

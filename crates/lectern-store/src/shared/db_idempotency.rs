@@ -6,6 +6,7 @@
 //! one writer runs them one after the other and the second fails the same
 //! way. Either way the loser writes nothing and reads the winner's answer.
 
+use crate::commit_watch::commit;
 use async_trait::async_trait;
 use lectern_app::idempotency::StoredResponse;
 use lectern_app::model::{GradeRecord, ProblemState, Submission, UserId};
@@ -93,6 +94,6 @@ where
         .await
         .map_err(map_err)?;
         Self::write_state(&mut tx, state, Some(submission), grade).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 }

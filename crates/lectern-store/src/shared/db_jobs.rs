@@ -11,6 +11,7 @@
 //! nothing, as the statement runs on the one writer and no other claim can
 //! come between its `SELECT` and its update.
 
+use crate::commit_watch::commit;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use lectern_app::jobs::{bounded_error, Job, JobState, JobStore, LeaseStore, NewJob};
@@ -89,7 +90,7 @@ where
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         row.map(JobRow::into_job).transpose()
     }
 

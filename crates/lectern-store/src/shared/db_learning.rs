@@ -2,6 +2,7 @@
 //! the staff enrolment list and site numbers: the queries both backends
 //! share (see [`super::db`]).
 
+use crate::commit_watch::commit;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{
@@ -179,7 +180,7 @@ where
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::write_state(&mut tx, s, submission, grade).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn submissions(
@@ -231,7 +232,7 @@ where
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::write_grade(&mut tx, grade).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 }
 

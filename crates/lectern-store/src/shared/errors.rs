@@ -55,6 +55,7 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
             }
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            crate::postgres::connection_trouble();
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Internal(e.to_string()),
