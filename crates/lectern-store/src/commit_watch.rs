@@ -174,6 +174,16 @@ where
     Ok(value)
 }
 
+/// [`acknowledged`] as a method, for a write run straight on the pool
+/// (auto-committed): `.execute(&self.write).acknowledged().await`.
+pub(crate) trait Acknowledge<T>: Future<Output = Result<T, sqlx::Error>> + Sized {
+    fn acknowledged(self) -> impl Future<Output = StoreResult<T>> {
+        acknowledged(self)
+    }
+}
+
+impl<T, F: Future<Output = Result<T, sqlx::Error>>> Acknowledge<T> for F {}
+
 /// Commits `tx` through [`acknowledged`]: every write transaction of the
 /// store ends here.
 pub(crate) async fn commit<DB: Database>(tx: Transaction<'_, DB>) -> StoreResult<()> {

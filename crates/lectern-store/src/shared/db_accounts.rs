@@ -1,7 +1,7 @@
 //! Accounts, profiles, sessions and reset links: the queries both backends
 //! share (see [`super::db`]).
 
-use crate::commit_watch::commit;
+use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
@@ -52,8 +52,8 @@ where
             .bind(value)
             .bind(id)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 }
@@ -88,8 +88,8 @@ where
             .bind(new.is_course_creator)
             .bind(to_millis(Utc::now()))
             .fetch_one(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(row.into())
     }
 
@@ -260,8 +260,8 @@ where
         .bind(token.kind.as_str().to_string())
         .bind(to_millis(token.expires_at))
         .execute(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(())
     }
 
@@ -281,8 +281,8 @@ where
         sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
             .bind(token_hash.to_string())
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 
@@ -290,8 +290,8 @@ where
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 
@@ -324,8 +324,8 @@ where
         .bind(to_millis(reset.expires_at))
         .bind(to_millis(reset.created_at))
         .execute(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(())
     }
 
@@ -352,8 +352,8 @@ where
         )
         .bind(token_hash.to_string())
         .fetch_optional(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(row
             .filter(|(_, expires)| *expires > to_millis(now))
             .map(|(user, _)| user))

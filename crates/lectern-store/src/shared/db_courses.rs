@@ -8,7 +8,7 @@
 //! at that row instead of at a key clash. Blobs are inserted in hash order,
 //! so two imports never wait on each other's blobs in opposite orders.
 
-use crate::commit_watch::commit;
+use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{CourseRecord, CourseRole, User, UserId};
@@ -49,8 +49,8 @@ where
         let row: CourseRow = sqlx::query_as(&sql)
             .bind(key.to_string())
             .fetch_one(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         row.into_record()
     }
 
@@ -261,8 +261,8 @@ where
         let r = sql::bind_course(&guarded, tree, dates, json, to_millis(now))
             .bind(expected_revision)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         if DB::rows_affected(&r) == 0 {
             return Err(StoreError::StaleRevision);
         }
@@ -363,8 +363,8 @@ where
             .bind(key.to_string())
             .bind(user)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 

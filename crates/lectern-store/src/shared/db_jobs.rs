@@ -11,7 +11,7 @@
 //! nothing, as the statement runs on the one writer and no other claim can
 //! come between its `SELECT` and its update.
 
-use crate::commit_watch::commit;
+use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use lectern_app::jobs::{bounded_error, Job, JobState, JobStore, LeaseStore, NewJob};
@@ -60,8 +60,8 @@ where
         .bind(to_millis(job.run_after))
         .bind(to_millis(now))
         .fetch_optional(&self.write)
+        .acknowledged()
         .await
-        .map_err(map_err)
     }
 
     async fn claim_job(
@@ -146,8 +146,8 @@ where
         .bind(id)
         .bind(holder.to_string())
         .fetch_optional(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(state.as_deref().and_then(JobState::parse))
     }
 

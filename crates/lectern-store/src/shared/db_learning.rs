@@ -2,7 +2,7 @@
 //! the staff enrolment list and site numbers: the queries both backends
 //! share (see [`super::db`]).
 
-use crate::commit_watch::commit;
+use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{
@@ -269,8 +269,8 @@ where
             .bind(mode.to_string())
             .bind(to_millis(now))
             .fetch_one(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         row.into_enrollment()
     }
 
@@ -281,8 +281,8 @@ where
         .bind(user)
         .bind(key.to_string())
         .execute(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(())
     }
 
