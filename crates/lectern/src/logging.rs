@@ -28,3 +28,26 @@ pub fn init(config: &Config) {
         eprintln!("warning: logging was already set up: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sqlx emits a server notice only if some layer wants it; with the
+    /// log level at `error` the commit watch must still get PostgreSQL's
+    /// warnings (the only test in this crate that sets up logging).
+    #[test]
+    fn the_commit_watch_sees_sqlx_warnings_whatever_the_log_level() {
+        let config = Config {
+            log_level: "error".into(),
+            ..Config::default()
+        };
+        init(&config);
+        assert!(lectern_store::commit_watch::layer_installed());
+        assert!(tracing::enabled!(
+            target: "sqlx::postgres::notice",
+            tracing::Level::WARN
+        ));
+        assert!(!tracing::enabled!(target: "lectern", tracing::Level::WARN));
+    }
+}
