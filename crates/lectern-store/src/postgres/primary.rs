@@ -11,11 +11,13 @@
 //!   one to a read-only server is refused, so a demoted primary is never
 //!   written to, and discovery is asked for.
 //! - **Every checkout** of a pooled connection runs the same one-row query
-//!   instead of sqlx's ping (`before_acquire`): a dead connection fails it
-//!   and is dropped, a connection to a server that became read-only is
+//!   instead of sqlx's ping (`before_acquire`), within `connect_timeout`:
+//!   a dead connection (or one on a cut link) fails it and is dropped, a connection to a server that became read-only is
 //!   closed and discovery is asked for. Nothing has to restart.
 //! - **Discovery** runs on one task per store, one run at a time and at
 //!   most one per [`MIN_GAP`]; requests in between are coalesced into one.
+//!   A run that finds no usable host (no primary promoted yet) is repeated
+//!   every [`RETRY_GAP`] until one is found.
 //!   Besides the hooks, any connection-level store error (a refused or
 //!   timed-out connect, an I/O error) asks every finder in the process
 //!   ([`connection_trouble`]), since a dead primary never reaches the hooks.
@@ -42,6 +44,8 @@ use super::url::{PgTargets, SessionAttrs};
 
 /// The shortest time between two discovery runs of one store.
 pub(crate) const MIN_GAP: Duration = Duration::from_secs(1);
+/// Between runs while no usable host was found.
+const RETRY_GAP: Duration = Duration::from_secs(2);
 
 /// Wakes every finder of the process on a connection-level error.
 static TROUBLE: Notify = Notify::const_new();
@@ -74,6 +78,20 @@ impl Shared {
 
     fn read_write(&self) -> bool {
         self.targets.attrs == SessionAttrs::ReadWrite
+    }
+
+    /// [`is_read_only`] within `connect_timeout`: a connection on a dead
+    /// link (a partitioned primary) fails the check in that time instead
+    /// of holding the checkout until its deadline.
+    async fn check(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+        let limit = self.targets.connect_timeout;
+        match tokio::time::timeout(limit, is_read_only(conn)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("PostgreSQL did not answer within {}s", limit.as_secs()),
+            ))),
+        }
     }
 }
 
@@ -142,7 +160,7 @@ pub(crate) fn with_hooks(pool: PgPoolOptions, shared: &Arc<Shared>) -> PgPoolOpt
         .after_connect(move |conn, _meta: PoolConnectionMetadata| {
             let shared = Arc::clone(&on_connect);
             async move {
-                if is_read_only(conn).await? {
+                if shared.check(conn).await? {
                     shared.wanted.notify_one();
                     return Err(sqlx::Error::Protocol(
                         "refused a connection to a read-only PostgreSQL server (not the primary); looking for the primary".into(),
@@ -155,7 +173,7 @@ pub(crate) fn with_hooks(pool: PgPoolOptions, shared: &Arc<Shared>) -> PgPoolOpt
         .before_acquire(move |conn, _meta| -> BoxFuture<'_, Result<bool, sqlx::Error>> {
             let shared = Arc::clone(&on_acquire);
             async move {
-                if is_read_only(conn).await? {
+                if shared.check(conn).await? {
                     shared.wanted.notify_one();
                     return Ok(false);
                 }
@@ -190,8 +208,9 @@ impl Finder {
         finder
     }
 
-    /// One discovery run: point the pool at the first usable host.
-    async fn discover(&self) {
+    /// One discovery run: point the pool at the first usable host. False
+    /// when none was found.
+    async fn discover(&self) -> bool {
         let targets = &self.shared.targets;
         match find(targets).await {
             Ok((i, options)) => {
@@ -204,18 +223,27 @@ impl Finder {
                         "PostgreSQL primary moved; new connections go to the new one"
                     );
                 }
+                true
             }
-            Err(e) => tracing::warn!(error = %e, "looking for the PostgreSQL primary"),
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for the PostgreSQL primary");
+                false
+            }
         }
     }
 }
 
 async fn run(shared: Arc<Shared>, finder: Weak<Finder>) {
+    let mut found = true;
     loop {
-        tokio::select! {
-            _ = shared.stop.notified() => return,
-            _ = shared.wanted.notified() => {}
-            _ = TROUBLE.notified() => {}
+        // While no primary is known (Patroni has not promoted one yet), keep
+        // looking every RETRY_GAP; otherwise wait to be asked.
+        if found {
+            tokio::select! {
+                _ = shared.stop.notified() => return,
+                _ = shared.wanted.notified() => {}
+                _ = TROUBLE.notified() => {}
+            }
         }
         let Some(finder) = finder.upgrade() else {
             return;
@@ -223,11 +251,12 @@ async fn run(shared: Arc<Shared>, finder: Weak<Finder>) {
         if finder.pool.is_closed() {
             return;
         }
-        finder.discover().await;
+        found = finder.discover().await;
         drop(finder);
+        let gap = if found { MIN_GAP } else { RETRY_GAP };
         tokio::select! {
             _ = shared.stop.notified() => return,
-            _ = tokio::time::sleep(MIN_GAP) => {}
+            _ = tokio::time::sleep(gap) => {}
         }
     }
 }
