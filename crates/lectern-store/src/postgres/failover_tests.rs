@@ -331,3 +331,113 @@ where
     assert!(cancelled);
     handle.await.unwrap()
 }
+
+/// A TCP relay to `upstream` that can be cut like a network link: after
+/// [`Relay::cut`] it forwards nothing more in either direction and answers
+/// no new connection, but keeps every socket open (no reset reaches the
+/// client, as in a partition).
+struct Relay {
+    addr: String,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(upstream: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (cut, watch) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((client, _)) = listener.accept().await {
+                if *watch.borrow() {
+                    held.push(client);
+                    continue;
+                }
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                tokio::spawn(pipe(cr, sw, watch.clone()));
+                tokio::spawn(pipe(sr, cw, watch.clone()));
+            }
+        });
+        Relay { addr, cut }
+    }
+
+    fn cut(&self) {
+        let _ = self.cut.send(true);
+    }
+}
+
+async fn until_cut(cut: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let now = *cut.borrow_and_update();
+        if now || cut.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut cut: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            _ = until_cut(&mut cut) => break,
+            n = from.read(&mut buf) => match n {
+                Ok(0) | Err(_) => return,
+                Ok(n) => if to.write_all(&buf[..n]).await.is_err() { return },
+            },
+        }
+    }
+    // Cut: hold both halves open, forwarding nothing, until the test ends.
+    std::future::pending::<()>().await;
+    drop((from, to));
+}
+
+/// The primary's link is cut while the store holds pooled connections to
+/// it: a call ends (503) within the checkout deadline instead of hanging,
+/// and the store moves to the other host by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_to_the_primary_is_left_within_bounded_time() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let url = fresh_postgres_database(&admin).await.unwrap();
+    let relay = Relay::start(host_of(&url)).await;
+    let hosts = [relay.addr.clone(), host_of(&url)];
+    let store = PgStore::open(&multi(&hosts, &db_of(&url), "connect_timeout=1"))
+        .await
+        .unwrap();
+    // Several pooled connections through the relay.
+    let writes = (0..4).map(|i| {
+        let s = store.clone();
+        async move { s.create_user(&user(&format!("pre{i}"))).await }
+    });
+    for r in futures_util::future::join_all(writes).await {
+        r.unwrap();
+    }
+    relay.cut();
+    let mut done = false;
+    for i in 0..4 {
+        let new = user(&format!("post{i}"));
+        let call = store.create_user(&new);
+        let outcome = tokio::time::timeout(super::ACQUIRE_TIMEOUT + Duration::from_secs(10), call)
+            .await
+            .expect("a call on a cut link must end by the checkout deadline");
+        match outcome {
+            Ok(_) => {
+                done = true;
+                break;
+            }
+            Err(e) => assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}"),
+        }
+    }
+    assert!(done, "the store did not move to the reachable host");
+    store.close().await;
+}

@@ -85,13 +85,18 @@ impl Shared {
     /// of holding the checkout until its deadline.
     async fn check(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         let limit = self.targets.connect_timeout;
-        match tokio::time::timeout(limit, is_read_only(conn)).await {
+        let answer = match tokio::time::timeout(limit, is_read_only(conn)).await {
             Ok(answer) => answer,
             Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("PostgreSQL did not answer within {}s", limit.as_secs()),
             ))),
+        };
+        if answer.is_err() {
+            // A dead or cut connection: the primary may be gone.
+            self.wanted.notify_one();
         }
+        answer
     }
 }
 
