@@ -206,7 +206,9 @@ mod tests {
         assert!(layer_installed());
         // Outside any watched write: ignored, and it does not leak into the next.
         notice("canceling wait for synchronous replication due to user request");
-        assert!(acknowledged(async { Ok::<_, sqlx::Error>(1) }).await.is_ok());
+        assert!(acknowledged(async { Ok::<_, sqlx::Error>(1) })
+            .await
+            .is_ok());
         let r = acknowledged(async {
             tokio::task::yield_now().await;
             notice("canceling wait for synchronous replication due to user request");

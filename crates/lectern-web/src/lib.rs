@@ -28,7 +28,6 @@ mod throttle;
 mod upload;
 mod video;
 
-
 use axum::Router;
 
 pub use metrics::Metrics;

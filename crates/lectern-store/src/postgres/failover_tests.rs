@@ -97,7 +97,13 @@ fn host_of(url: &str) -> String {
 
 /// The database name of a one-host URL.
 fn db_of(url: &str) -> String {
-    url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string()
+    url.rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// `postgres://lectern@H1,H2,…/DB?QUERY`.
@@ -140,7 +146,10 @@ async fn a_dead_and_a_silent_first_host_are_passed_over() {
     // Accepts TCP (the kernel's backlog) but never answers: only
     // connect_timeout gets past it.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent = silent.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let silent = silent
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let hosts = [closed_port(), silent, host_of(&url)];
     let multi_url = multi(&hosts, &db_of(&url), "connect_timeout=1");
     let store = tokio::time::timeout(Duration::from_secs(20), PgStore::open(&multi_url))
@@ -160,7 +169,10 @@ async fn no_usable_host_is_a_clear_error_without_the_password() {
     let url = multi(&[closed_port(), closed_port()], "d", "connect_timeout=1")
         .replace("lectern@", "lectern:hunter2@");
     let err = PgStore::open(&url).await.err().unwrap().to_string();
-    assert!(err.contains("no read-write PostgreSQL server among 127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("no read-write PostgreSQL server among 127.0.0.1:"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "{err}");
 }
 
@@ -182,15 +194,21 @@ async fn a_read_only_server_is_skipped_and_a_primary_turning_read_only_is_left()
     let shared_port = host_of(&shared_url).rsplit(':').next().unwrap().to_string();
 
     // 1. Own server read-only (what a standby says): skipped at open.
-    own.configure(&[("default_transaction_read_only", "on")]).await;
-    let url = multi(&[own.host(), host_of(&shared_url)], &db, "connect_timeout=2");
+    own.configure(&[("default_transaction_read_only", "on")])
+        .await;
+    let url = multi(
+        &[own.host(), host_of(&shared_url)],
+        &db,
+        "connect_timeout=2",
+    );
     let store = PgStore::open(&url).await.unwrap();
     assert_eq!(server_port(&store).await.to_string(), shared_port);
     store.create_user(&user("bob")).await.unwrap();
     store.close().await;
 
     // 2. Own server writable: it is first in the list, so it is the primary.
-    own.configure(&[("default_transaction_read_only", "off")]).await;
+    own.configure(&[("default_transaction_read_only", "off")])
+        .await;
     let store = PgStore::open(&url).await.unwrap();
     assert_ne!(server_port(&store).await.to_string(), shared_port);
     store.create_user(&user("carol")).await.unwrap();
@@ -198,7 +216,8 @@ async fn a_read_only_server_is_skipped_and_a_primary_turning_read_only_is_left()
     // 3. It turns read-only under the running store (a demotion): the pooled
     // connection is dropped at checkout, a new one to it refused, and the
     // store finds the other server by itself within that same call.
-    own.configure(&[("default_transaction_read_only", "on")]).await;
+    own.configure(&[("default_transaction_read_only", "on")])
+        .await;
     // The very next write succeeds, on the other server.
     store.create_user(&user("dave")).await.unwrap();
     assert_eq!(server_port(&store).await.to_string(), shared_port);
@@ -215,7 +234,10 @@ async fn the_pool_recovers_when_every_connection_is_killed() {
     let read_write = multi(&[host_of(&url)], &db, "target_session_attrs=read-write");
     for (form, store_url) in [("one host", url.clone()), ("read-write", read_write)] {
         let store = PgStore::open(&store_url).await.unwrap();
-        store.create_user(&user(&format!("before{}", form.len()))).await.unwrap();
+        store
+            .create_user(&user(&format!("before{}", form.len())))
+            .await
+            .unwrap();
         let mut conn = PgConnectOptions::from_str(&admin)
             .unwrap()
             .connect()

@@ -50,10 +50,12 @@ pub(crate) struct PgTargets {
 impl PgTargets {
     /// `host:port` of host `i`, for logs and messages (never the password).
     pub(crate) fn label(&self, i: usize) -> String {
-        self.hosts.get(i).map_or_else(String::new, |o| match o.get_socket() {
-            Some(dir) => format!("{}:{}", dir.display(), o.get_port()),
-            None => format!("{}:{}", o.get_host(), o.get_port()),
-        })
+        self.hosts
+            .get(i)
+            .map_or_else(String::new, |o| match o.get_socket() {
+                Some(dir) => format!("{}:{}", dir.display(), o.get_port()),
+                None => format!("{}:{}", o.get_host(), o.get_port()),
+            })
     }
 
     /// All hosts' labels, comma-separated.
@@ -130,7 +132,10 @@ pub(crate) fn parse(url: &str) -> Result<PgTargets, StoreError> {
             } else {
                 format!(" (host {})", i + 1)
             };
-            bad(format!("{what}{}", without_secret(&e.to_string(), userinfo)))
+            bad(format!(
+                "{what}{}",
+                without_secret(&e.to_string(), userinfo)
+            ))
         })?;
         options.push(parsed);
     }
@@ -157,9 +162,7 @@ fn parse_attrs(value: &str) -> Result<SessionAttrs, StoreError> {
 
 fn parse_connect_timeout(value: &str) -> Result<Duration, StoreError> {
     match value.parse::<u64>() {
-        Ok(secs) if (1..=MAX_CONNECT_TIMEOUT_SECS).contains(&secs) => {
-            Ok(Duration::from_secs(secs))
-        }
+        Ok(secs) if (1..=MAX_CONNECT_TIMEOUT_SECS).contains(&secs) => Ok(Duration::from_secs(secs)),
         _ => Err(bad(format!(
             "connect_timeout={value:?} must be whole seconds from 1 to {MAX_CONNECT_TIMEOUT_SECS}"
         ))),
@@ -181,9 +184,9 @@ fn check_host(n: usize, host: &str) -> Result<(), StoreError> {
         host.split_once(':').map(|(_, p)| p)
     };
     match port {
-        Some(p) if p.parse::<u16>().map_or(true, |p| p == 0) => {
-            Err(bad(format!("host {n}: the port must be a number from 1 to 65535")))
-        }
+        Some(p) if p.parse::<u16>().map_or(true, |p| p == 0) => Err(bad(format!(
+            "host {n}: the port must be a number from 1 to 65535"
+        ))),
         _ => Ok(()),
     }
 }
@@ -223,7 +226,10 @@ mod tests {
         for h in &t.hosts {
             assert_eq!(h.get_username(), "app");
             assert_eq!(h.get_database(), Some("lectern"));
-            assert!(matches!(h.get_ssl_mode(), sqlx::postgres::PgSslMode::Disable));
+            assert!(matches!(
+                h.get_ssl_mode(),
+                sqlx::postgres::PgSslMode::Disable
+            ));
         }
     }
 
@@ -255,9 +261,18 @@ mod tests {
     #[test]
     fn bad_urls_are_refused_clearly_without_the_password() {
         let cases = [
-            ("postgres://u:hunter2@a,,b/d", "host 2 of the host list is empty"),
-            ("postgres://u:hunter2@a,b:99999/d", "host 2: the port must be a number"),
-            ("postgres://u:hunter2@a,b:x/d", "host 2: the port must be a number"),
+            (
+                "postgres://u:hunter2@a,,b/d",
+                "host 2 of the host list is empty",
+            ),
+            (
+                "postgres://u:hunter2@a,b:99999/d",
+                "host 2: the port must be a number",
+            ),
+            (
+                "postgres://u:hunter2@a,b:x/d",
+                "host 2: the port must be a number",
+            ),
             ("postgres://u:hunter2@a,[::1/d", "host 2: an unclosed '['"),
             (
                 "postgres://u:hunter2@a,b/d?target_session_attrs=standby",
