@@ -1,7 +1,6 @@
 //! Accounts, profiles, sessions and reset links: the queries both backends
 //! share (see [`super::db`]).
 
-use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{AuthToken, NewUser, TokenKind, User, UserId};
@@ -14,6 +13,7 @@ use super::db::{Backend, Db};
 use super::errors::map_err;
 use super::rows::{LoginRow, ProfileRow, TokenRow, UserRow, PROFILE_COLUMNS, USER_COLUMNS};
 use super::sql;
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
 impl<DB> Db<DB>

@@ -5,7 +5,6 @@
 //! count the other admin from their own snapshot); SQLite's one guarded
 //! statement runs under its database-wide write lock.
 
-use crate::commit_watch::commit;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{NewUser, User, UserId};
 use lectern_app::store::{AdminLoss, StoreResult};
@@ -14,6 +13,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::db::{Backend, Db};
 use super::errors::map_err;
 use super::rows::{UserRow, USER_COLUMNS};
+use crate::commit_watch::commit;
 use crate::time::to_millis;
 
 impl<DB> Db<DB>

@@ -8,7 +8,6 @@
 //! at that row instead of at a key clash. Blobs are inserted in hash order,
 //! so two imports never wait on each other's blobs in opposite orders.
 
-use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{CourseRecord, CourseRole, User, UserId};
@@ -26,6 +25,7 @@ use super::errors::map_err;
 use super::rows::{CourseRow, TeamRow, COURSE_COLUMNS, TEAM_SQL};
 use super::sql;
 use super::trees::{tree_from_json_off_thread, tree_to_json_off_async};
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::{from_millis, to_millis};
 
 impl<DB> Db<DB>

@@ -6,7 +6,6 @@
 //! one writer runs them one after the other and the second fails the same
 //! way. Either way the loser writes nothing and reads the winner's answer.
 
-use crate::commit_watch::commit;
 use async_trait::async_trait;
 use lectern_app::idempotency::StoredResponse;
 use lectern_app::model::{GradeRecord, ProblemState, Submission, UserId};
@@ -16,6 +15,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::db::{Backend, Db};
 use super::errors::map_err;
+use crate::commit_watch::commit;
 use crate::time::{from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]

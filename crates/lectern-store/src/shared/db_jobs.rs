@@ -11,7 +11,6 @@
 //! nothing, as the statement runs on the one writer and no other claim can
 //! come between its `SELECT` and its update.
 
-use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use lectern_app::jobs::{bounded_error, Job, JobState, JobStore, LeaseStore, NewJob};
@@ -21,6 +20,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::db::{Backend, Db};
 use super::errors::map_err;
 use super::rows::{JobRow, JOB_COLUMNS};
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
 /// Marks running jobs whose lease ran out on their last allowed attempt

@@ -2,7 +2,6 @@
 //! the staff enrolment list and site numbers: the queries both backends
 //! share (see [`super::db`]).
 
-use crate::commit_watch::{commit, Acknowledge};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lectern_app::model::{
@@ -23,6 +22,7 @@ use super::rows::{
     ENROLLMENT_COLUMNS, GRADE_COLUMNS, STATE_COLUMNS, SUBMISSION_COLUMNS,
 };
 use super::sql;
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
 impl<DB> Db<DB>
