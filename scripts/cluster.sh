@@ -99,6 +99,12 @@ lectern_bin() {
   realpath "$bin"
 }
 
+# Node 3's database URL lists the PostgreSQL servers; the others use HAProxy.
+node_database_url() {
+  if [ "$1" = 3 ] && [ -f "$DIR/node3-database-url" ]; then cat "$DIR/node3-database-url"
+  else cat "$DIR/node-database-url"; fi
+}
+
 start_lectern() {
   local n=$1 bin
   alive "node$n/lectern" && return 0
@@ -109,7 +115,7 @@ start_lectern() {
     HOME="$DIR/node$n/lectern" \
     LECTERN_DATA_DIR="$DIR/node$n/lectern" \
     LECTERN_LISTEN="$(node_ip "$n"):8080" \
-    LECTERN_DATABASE_URL="$(cat "$DIR/node-database-url")" \
+    LECTERN_DATABASE_URL="$(node_database_url "$n")" \
     LECTERN_TRUSTED_PROXIES="$NET.254" \
     "$bin" serve
 }
@@ -347,6 +353,9 @@ cmd_up() {
   load_secrets
   echo "postgres://lectern:$LECTERN_PASSWORD@127.0.0.1:$DB_PORT/lectern" >"$DIR/database-url"
   echo "postgres://lectern:$LECTERN_PASSWORD@$NET.254:$DB_PORT/lectern" >"$DIR/node-database-url"
+  # Node 3 reaches the three PostgreSQL servers directly (libpq's host list;
+  # Lectern finds the primary itself), the others go through HAProxy.
+  echo "postgres://lectern:$LECTERN_PASSWORD@$(node_ip 1):5432,$(node_ip 2):5432,$(node_ip 3):5432/lectern?target_session_attrs=read-write&connect_timeout=2" >"$DIR/node3-database-url"
 
   local n
   for n in 1 2 3; do

@@ -7,6 +7,7 @@
 //! lives here.
 
 mod backup_schema;
+pub mod commit_watch;
 pub mod contract;
 mod contract_accounts;
 pub mod contract_idempotency;
@@ -22,6 +23,7 @@ pub mod sqlite;
 pub mod testing;
 mod time;
 
+pub use commit_watch::{commit_watch_layer, CommitWatchLayer};
 pub use open::{open, Backend};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -9,6 +9,7 @@ mod auth;
 mod blocks;
 mod client_addr;
 mod csrf;
+mod deadline;
 mod error;
 mod extract;
 mod idempotency;
@@ -26,8 +27,6 @@ mod static_files;
 mod throttle;
 mod upload;
 mod video;
-
-use std::time::Duration;
 
 use axum::Router;
 
@@ -48,9 +47,9 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(state.config.request_timeout_secs),
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline::limit,
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,

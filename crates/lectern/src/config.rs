@@ -104,7 +104,7 @@ const KEYS: &[(&str, &str)] = &[
     ("listen", "Address to listen on."),
     (
         "database_url",
-        "Where data lives: empty for SQLite at DATA_DIR/lectern.db, sqlite://PATH for another SQLite file, or postgres://USER:PASSWORD@HOST:PORT/DB (postgresql:// too) for PostgreSQL, which any number of nodes can share.",
+        "Where data lives: empty for SQLite at DATA_DIR/lectern.db, sqlite://PATH for another SQLite file, or postgres://USER:PASSWORD@HOST:PORT/DB (postgresql:// too) for PostgreSQL, which any number of nodes can share. With Patroni, list the servers and Lectern follows the primary: postgres://USER:PASSWORD@H1:5432,H2,H3/DB?target_session_attrs=read-write&connect_timeout=2 (docs/cluster.md).",
     ),
     (
         "database_max_connections",

@@ -14,7 +14,7 @@ use lectern_app::store::StoreResult;
 use sqlx::query::Query;
 use sqlx::{Database, Executor, IntoArguments, Pool, Postgres, Sqlite};
 
-use super::errors::map_err;
+use crate::commit_watch::acknowledged;
 
 /// What differs between the drivers where the SQL is otherwise the same.
 pub trait Backend: Database {
@@ -64,6 +64,9 @@ impl Backend for Postgres {
 pub struct Db<DB: Database> {
     pub(crate) read: Pool<DB>,
     pub(crate) write: Pool<DB>,
+    /// What lives as long as the store's last handle (PostgreSQL: the
+    /// primary finder, `postgres/primary.rs`); `None` on SQLite.
+    pub(crate) companion: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl<DB: Database> Db<DB> {
@@ -86,7 +89,7 @@ where
         &self,
         query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
     ) -> StoreResult<u64> {
-        let result = query.execute(&self.write).await.map_err(map_err)?;
+        let result = acknowledged(query.execute(&self.write)).await?;
         Ok(DB::rows_affected(&result))
     }
 }
@@ -96,6 +99,7 @@ impl<DB: Database> Clone for Db<DB> {
         Db {
             read: self.read.clone(),
             write: self.write.clone(),
+            companion: self.companion.clone(),
         }
     }
 }

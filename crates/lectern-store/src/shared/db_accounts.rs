@@ -13,6 +13,7 @@ use super::db::{Backend, Db};
 use super::errors::map_err;
 use super::rows::{LoginRow, ProfileRow, TokenRow, UserRow, PROFILE_COLUMNS, USER_COLUMNS};
 use super::sql;
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
 impl<DB> Db<DB>
@@ -51,8 +52,8 @@ where
             .bind(value)
             .bind(id)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 }
@@ -87,8 +88,8 @@ where
             .bind(new.is_course_creator)
             .bind(to_millis(Utc::now()))
             .fetch_one(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(row.into())
     }
 
@@ -191,7 +192,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn profile(&self, id: UserId) -> StoreResult<Profile> {
@@ -218,7 +219,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<()> {
@@ -259,8 +260,8 @@ where
         .bind(token.kind.as_str().to_string())
         .bind(to_millis(token.expires_at))
         .execute(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(())
     }
 
@@ -280,8 +281,8 @@ where
         sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
             .bind(token_hash.to_string())
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 
@@ -289,8 +290,8 @@ where
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 
@@ -323,8 +324,8 @@ where
         .bind(to_millis(reset.expires_at))
         .bind(to_millis(reset.created_at))
         .execute(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(())
     }
 
@@ -351,8 +352,8 @@ where
         )
         .bind(token_hash.to_string())
         .fetch_optional(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(row
             .filter(|(_, expires)| *expires > to_millis(now))
             .map(|(user, _)| user))

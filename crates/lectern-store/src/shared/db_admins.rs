@@ -13,6 +13,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::db::{Backend, Db};
 use super::errors::map_err;
 use super::rows::{UserRow, USER_COLUMNS};
+use crate::commit_watch::commit;
 use crate::time::to_millis;
 
 impl<DB> Db<DB>
@@ -73,7 +74,7 @@ where
                 .await
                 .map_err(map_err)?;
         }
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(true)
     }
 
@@ -100,7 +101,7 @@ where
             .fetch_one(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(secret)
     }
 
@@ -162,7 +163,7 @@ where
             .fetch_one(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(Some(row.into()))
     }
 }

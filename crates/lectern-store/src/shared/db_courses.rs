@@ -25,6 +25,7 @@ use super::errors::map_err;
 use super::rows::{CourseRow, TeamRow, COURSE_COLUMNS, TEAM_SQL};
 use super::sql;
 use super::trees::{tree_from_json_off_thread, tree_to_json_off_async};
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::{from_millis, to_millis};
 
 impl<DB> Db<DB>
@@ -48,8 +49,8 @@ where
         let row: CourseRow = sqlx::query_as(&sql)
             .bind(key.to_string())
             .fetch_one(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         row.into_record()
     }
 
@@ -220,7 +221,7 @@ where
             )
             .await?;
         }
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         self.course_written(&draft.key).await
     }
 
@@ -260,8 +261,8 @@ where
         let r = sql::bind_course(&guarded, tree, dates, json, to_millis(now))
             .bind(expected_revision)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         if DB::rows_affected(&r) == 0 {
             return Err(StoreError::StaleRevision);
         }
@@ -277,7 +278,7 @@ where
         let mut tx = self.write.begin().await.map_err(map_err)?;
         let version =
             Self::publish_in(&mut tx, &key.to_string(), expected_revision, to_millis(now)).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok(version)
     }
 
@@ -342,7 +343,7 @@ where
             Self::grant_in(&mut tx, sql::INSERT_ROLE_IF_NONE, &key, user, role).await?;
         }
         let version = Self::publish_in(&mut tx, &key, revision, now).await?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         Ok((self.course_written(&tree.key).await?, version))
     }
 
@@ -354,7 +355,7 @@ where
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::grant_in(&mut tx, sql::UPSERT_ROLE, &key.to_string(), user, role).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn revoke_course_role(&self, key: &CourseKey, user: UserId) -> StoreResult<()> {
@@ -362,8 +363,8 @@ where
             .bind(key.to_string())
             .bind(user)
             .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         Ok(())
     }
 
@@ -424,7 +425,7 @@ where
     async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::put_blob_in(&mut tx, blob, to_millis(Utc::now())).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn put_blob_stream(
@@ -449,7 +450,7 @@ where
             left -= want as u64;
             seq += 1;
         }
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn blob_info(&self, sha256: &str) -> StoreResult<Option<BlobInfo>> {

@@ -15,6 +15,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 
 use super::db::{Backend, Db};
 use super::errors::map_err;
+use crate::commit_watch::commit;
 use crate::time::{from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]
@@ -93,6 +94,6 @@ where
         .await
         .map_err(map_err)?;
         Self::write_state(&mut tx, state, Some(submission), grade).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 }

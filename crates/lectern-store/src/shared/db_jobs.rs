@@ -20,6 +20,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use super::db::{Backend, Db};
 use super::errors::map_err;
 use super::rows::{JobRow, JOB_COLUMNS};
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
 /// Marks running jobs whose lease ran out on their last allowed attempt
@@ -59,8 +60,8 @@ where
         .bind(to_millis(job.run_after))
         .bind(to_millis(now))
         .fetch_optional(&self.write)
+        .acknowledged()
         .await
-        .map_err(map_err)
     }
 
     async fn claim_job(
@@ -89,7 +90,7 @@ where
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        commit(tx).await?;
         row.map(JobRow::into_job).transpose()
     }
 
@@ -145,8 +146,8 @@ where
         .bind(id)
         .bind(holder.to_string())
         .fetch_optional(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(state.as_deref().and_then(JobState::parse))
     }
 

@@ -22,6 +22,7 @@ use super::rows::{
     ENROLLMENT_COLUMNS, GRADE_COLUMNS, STATE_COLUMNS, SUBMISSION_COLUMNS,
 };
 use super::sql;
+use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
 impl<DB> Db<DB>
@@ -179,7 +180,7 @@ where
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::write_state(&mut tx, s, submission, grade).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 
     async fn submissions(
@@ -231,7 +232,7 @@ where
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::write_grade(&mut tx, grade).await?;
-        tx.commit().await.map_err(map_err)
+        commit(tx).await
     }
 }
 
@@ -268,8 +269,8 @@ where
             .bind(mode.to_string())
             .bind(to_millis(now))
             .fetch_one(&self.write)
-            .await
-            .map_err(map_err)?;
+            .acknowledged()
+            .await?;
         row.into_enrollment()
     }
 
@@ -280,8 +281,8 @@ where
         .bind(user)
         .bind(key.to_string())
         .execute(&self.write)
-        .await
-        .map_err(map_err)?;
+        .acknowledged()
+        .await?;
         Ok(())
     }
 

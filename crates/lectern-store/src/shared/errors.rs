@@ -42,6 +42,15 @@ fn field_for_sqlite_message(message: &str) -> &'static str {
         .map_or("value", |(_, _, field)| field)
 }
 
+/// PostgreSQL SQLSTATEs that say "this server cannot serve you now" rather
+/// than "your SQL is wrong": connection exceptions (class 08), operator
+/// intervention (57P01 terminated by an administrator or Patroni, 57P02
+/// crash, 57P03 cannot connect now) and a write sent to a read-only server
+/// (25006, a demoted primary). A failover causes them; the client may retry.
+fn server_went_away(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P") || code == "25006"
+}
+
 /// Maps a driver error from either backend.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
@@ -54,7 +63,12 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
                 field: field.to_string(),
             }
         }
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| server_went_away(&c)) => {
+            crate::postgres::connection_trouble();
+            StoreError::Unavailable(e.to_string())
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            crate::postgres::connection_trouble();
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Internal(e.to_string()),

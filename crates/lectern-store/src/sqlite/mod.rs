@@ -63,6 +63,7 @@ impl SqliteStore {
         Ok(Db {
             read: reader,
             write: writer,
+            companion: None,
         })
     }
 }

@@ -15,6 +15,7 @@ mod bad_input;
 mod binary;
 mod containers;
 mod correctness;
+mod deadline;
 mod idempotency;
 mod import_roles;
 mod jobs;

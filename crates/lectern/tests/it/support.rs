@@ -92,6 +92,12 @@ impl TestSite {
         }
     }
 
+    /// The site's data folder (its SQLite file, or the file naming its
+    /// PostgreSQL database: `backend::database_url_for`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn client(&self) -> Client {
         Client::for_base(&self.base)
     }
