@@ -9,6 +9,7 @@ mod auth;
 mod blocks;
 mod client_addr;
 mod csrf;
+mod degraded;
 mod error;
 mod extract;
 mod idempotency;
@@ -39,6 +40,10 @@ pub use throttle::ThrottleConfig;
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            degraded::refuse_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
