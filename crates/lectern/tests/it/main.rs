@@ -15,6 +15,8 @@ mod bad_input;
 mod binary;
 mod containers;
 mod correctness;
+mod degraded;
+mod forwarder;
 mod idempotency;
 mod import_roles;
 mod jobs;
