@@ -42,7 +42,7 @@ pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            degraded::refuse_writes,
+            degraded::during_outage,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

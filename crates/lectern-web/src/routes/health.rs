@@ -94,7 +94,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
 async fn with_job_metrics(state: &AppState, body: String) -> String {
     use std::fmt::Write;
     let mut out = body.strip_suffix("# EOF\n").unwrap_or(&body).to_string();
-    match state.app.job_counts().await {
+    // During an outage the queue cannot be counted; say nothing rather than wait.
+    let counts = match state.app.outage() {
+        None => state.app.job_counts().await,
+        Some(_) => Err(lectern_app::AppError::Unavailable("database unreachable".into())),
+    };
+    match counts {
         Ok(counts) => {
             out.push_str(
                 "# HELP lectern_jobs Jobs in the queue by state\n# TYPE lectern_jobs gauge\n",

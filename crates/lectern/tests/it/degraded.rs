@@ -173,6 +173,11 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
         "{blocks}"
     );
 
+    // Pages that need the database say so at once.
+    let r = ann.get("/dashboard").await;
+    assert_retry_later(&r, "dashboard");
+    assert!(r.text().await.unwrap().contains("this page needs the database"));
+
     // Bob's session was never seen here: a 503 page, not the course.
     let r = bob.get(&unit()).await;
     assert_retry_later(&r, "unseen session");
