@@ -210,7 +210,10 @@ mod tests {
         // A later failure keeps the first moment.
         o.failed("still refused", now + chrono::Duration::seconds(5));
         assert_eq!(o.report().map(|r| r.since), Some(now));
-        assert_eq!(o.report().map(|r| r.reason).as_deref(), Some("still refused"));
+        assert_eq!(
+            o.report().map(|r| r.reason).as_deref(),
+            Some("still refused")
+        );
         // Once a probe is due, exactly one caller gets it.
         o.lock().as_mut().unwrap().next_probe = Instant::now();
         assert!(matches!(o.gate(), Gate::Probe));

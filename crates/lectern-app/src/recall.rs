@@ -155,7 +155,11 @@ impl Lectern {
 
     /// The active user a secret's hash belongs to: from the database, or
     /// from memory while the database is unreachable.
-    pub(crate) async fn session_user(&self, hash: &str, kind: TokenKind) -> AppResult<Option<User>> {
+    pub(crate) async fn session_user(
+        &self,
+        hash: &str,
+        kind: TokenKind,
+    ) -> AppResult<Option<User>> {
         let now = self.now();
         let asked = self
             .guarded(async {
@@ -166,9 +170,7 @@ impl Lectern {
                     return Ok(None);
                 }
                 let user = self.store.user_by_id(token.user_id).await?;
-                Ok(user
-                    .filter(|u| u.is_active)
-                    .map(|u| (u, token.expires_at)))
+                Ok(user.filter(|u| u.is_active).map(|u| (u, token.expires_at)))
             })
             .await;
         match asked {
@@ -310,7 +312,11 @@ mod tests {
         };
         lock(&r.sessions).put("h".into(), session, at(0));
         assert_eq!(r.session("h", TokenKind::Session, at(1)), Some(user));
-        assert_eq!(r.session("h", TokenKind::Bearer, at(1)), None, "a cookie is not a bearer token");
+        assert_eq!(
+            r.session("h", TokenKind::Bearer, at(1)),
+            None,
+            "a cookie is not a bearer token"
+        );
         assert_eq!(r.session("h", TokenKind::Session, at(10)), None, "expired");
         assert_eq!(r.session("x", TokenKind::Session, at(1)), None);
         r.forget_user(7);

@@ -97,7 +97,9 @@ async fn with_job_metrics(state: &AppState, body: String) -> String {
     // During an outage the queue cannot be counted; say nothing rather than wait.
     let counts = match state.app.outage() {
         None => state.app.job_counts().await,
-        Some(_) => Err(lectern_app::AppError::Unavailable("database unreachable".into())),
+        Some(_) => Err(lectern_app::AppError::Unavailable(
+            "database unreachable".into(),
+        )),
     };
     match counts {
         Ok(counts) => {

@@ -39,7 +39,11 @@ async fn site_behind_forwarder() -> Option<(TestSite, Forwarder)> {
     let url = crate::backend::database_url_for(dir.path()).unwrap();
     let mut url = reqwest::Url::parse(&url).unwrap();
     let server = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let target = tokio::net::lookup_host(server).await.unwrap().next().unwrap();
+    let target = tokio::net::lookup_host(server)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
     let db = Forwarder::start(target);
     url.set_port(Some(db.port())).unwrap();
     let store = lectern_store::open(url.as_str(), &dir.path().join("lectern.db"), 8)
@@ -66,9 +70,7 @@ async fn import_course(site: &TestSite) {
 /// A signed-in learner enrolled through the page, who has read the unit.
 async fn reader(site: &TestSite, name: &str) -> Client {
     let c = site.user(name, false).await;
-    let r = c
-        .post_form(&format!("/courses/{COURSE}/enroll"), &[])
-        .await;
+    let r = c.post_form(&format!("/courses/{COURSE}/enroll"), &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let (status, page) = c.text(&unit()).await;
     assert_eq!(status, StatusCode::OK);
@@ -80,9 +82,7 @@ fn unit() -> String {
     format!("/courses/{COURSE}/unit/v1")
 }
 
-fn check_path() -> String {
-    format!("/api/problems/v1/block-v1:T+D+R+type@problem+block@p1/check")
-}
+const CHECK: &str = "/api/problems/v1/block-v1:T+D+R+type@problem+block@p1/check";
 
 fn blocks_path(username: &str) -> String {
     let course = COURSE.replace('+', "%2B");
@@ -107,7 +107,12 @@ async fn api_get(base: &str, token: &str, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn api_post(base: &str, token: &str, path: &str, body: serde_json::Value) -> reqwest::Response {
+async fn api_post(
+    base: &str,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}{path}"))
         .header("Authorization", token)
@@ -133,7 +138,13 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
     };
     let ann = reader(&site, "ann").await;
     let ann_api = bearer(&site.base, "ann").await;
-    let r = api_post(&site.base, &ann_api, &check_path(), json!({"answers": {"p1_2_1": "4"}})).await;
+    let r = api_post(
+        &site.base,
+        &ann_api,
+        CHECK,
+        json!({"answers": {"p1_2_1": "4"}}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = api_get(&site.base, &ann_api, &blocks_path("ann")).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -161,7 +172,10 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains(TEXT), "{page}");
     assert!(page.contains(BANNER), "{page}");
-    assert!(!page.contains(r#"value="check""#), "no Submit button: {page}");
+    assert!(
+        !page.contains(r#"value="check""#),
+        "no Submit button: {page}"
+    );
     let (status, page) = ann.text(&format!("/courses/{COURSE}/")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Reading"), "{page}");
@@ -176,7 +190,11 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
     // Pages that need the database say so at once.
     let r = ann.get("/dashboard").await;
     assert_retry_later(&r, "dashboard");
-    assert!(r.text().await.unwrap().contains("this page needs the database"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("this page needs the database"));
 
     // Bob's session was never seen here: a 503 page, not the course.
     let r = bob.get(&unit()).await;
@@ -185,7 +203,13 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
 
     // Writes wait: a check (API and page form), an enrolment, sign-ins and
     // registration.
-    let r = api_post(&site.base, &ann_api, &check_path(), json!({"answers": {"p1_2_1": "4"}})).await;
+    let r = api_post(
+        &site.base,
+        &ann_api,
+        CHECK,
+        json!({"answers": {"p1_2_1": "4"}}),
+    )
+    .await;
     assert_retry_later(&r, "API check");
     assert_eq!(json(r).await["error"], "unavailable");
     let form = [("action", "check".to_string()), ("p1_2_1", "4".to_string())];
@@ -193,7 +217,11 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
         .post_form(&format!("/courses/{COURSE}/problem/p1"), &form)
         .await;
     assert_retry_later(&r, "page check");
-    assert!(r.text().await.unwrap().contains("cannot reach its database"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("cannot reach its database"));
     let r = api_post(
         &site.base,
         &ann_api,
@@ -202,12 +230,19 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
     )
     .await;
     assert_retry_later(&r, "enrolment");
-    let sign_in = [("login", "bob".to_string()), ("password", PASSWORD.to_string())];
+    let sign_in = [
+        ("login", "bob".to_string()),
+        ("password", PASSWORD.to_string()),
+    ];
     let r = visitor.post_form("/login", &sign_in).await;
     assert_retry_later(&r, "sign-in");
     let r = reqwest::Client::new()
         .post(format!("{}/oauth2/access_token", site.base))
-        .form(&[("grant_type", "password"), ("username", "bob"), ("password", PASSWORD)])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -231,10 +266,19 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!("ready again {:?} after the database came back", back_at.elapsed());
+    eprintln!(
+        "ready again {:?} after the database came back",
+        back_at.elapsed()
+    );
     let (status, page) = bob.text(&unit()).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let r = api_post(&site.base, &ann_api, &check_path(), json!({"answers": {"p1_2_1": "4"}})).await;
+    let r = api_post(
+        &site.base,
+        &ann_api,
+        CHECK,
+        json!({"answers": {"p1_2_1": "4"}}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["attempts"], 2);
     let (status, page) = ann.text(&unit()).await;
@@ -253,7 +297,9 @@ async fn a_session_ended_elsewhere_fails_at_once_while_the_database_works() {
     let ann = reader(&site, "ann").await;
     let ann_api = bearer(&site.base, "ann").await;
     assert_eq!(
-        api_get(&site.base, &ann_api, &blocks_path("ann")).await.status(),
+        api_get(&site.base, &ann_api, &blocks_path("ann"))
+            .await
+            .status(),
         StatusCode::OK
     );
     let session = ann.cookie("lectern_session").unwrap();
@@ -276,5 +322,9 @@ async fn a_session_ended_elsewhere_fails_at_once_while_the_database_works() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "sent to sign in");
     assert_eq!(r.headers()["location"], "/login");
     let r = api_get(&site.base, &ann_api, &blocks_path("ann")).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the bearer token ended too");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the bearer token ended too"
+    );
 }

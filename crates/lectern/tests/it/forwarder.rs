@@ -60,7 +60,8 @@ impl Forwarder {
 
     /// The database goes away: no new connections, open ones dropped.
     pub async fn cut(&self) {
-        if let Some(task) = self.accept.lock().unwrap().take() {
+        let accept = self.accept.lock().unwrap().take();
+        if let Some(task) = accept {
             task.abort();
             let _ = task.await;
         }
