@@ -41,7 +41,10 @@ pub struct OutageReport {
 struct Down {
     report: OutageReport,
     next_probe: Instant,
-    probing: bool,
+    /// When the probe in flight started. A probe whose request was dropped
+    /// (the client went away) never reports back: after twice its wait it
+    /// counts as failed, so the outage can always end.
+    probing: Option<Instant>,
 }
 
 /// The breaker: `None` while the database answers.
@@ -80,7 +83,7 @@ impl Outage {
             Some(d) => {
                 d.report.reason = reason.to_string();
                 d.next_probe = next_probe;
-                d.probing = false;
+                d.probing = None;
             }
             None => {
                 tracing::warn!(error = %reason, "the database cannot be reached; serving from memory what this node saw recently");
@@ -91,7 +94,7 @@ impl Outage {
                         reason: reason.to_string(),
                     },
                     next_probe,
-                    probing: false,
+                    probing: None,
                 });
             }
         }
@@ -116,8 +119,8 @@ impl Outage {
         let mut down = self.lock();
         match down.as_mut() {
             None => Gate::Open,
-            Some(d) if !d.probing && Instant::now() >= d.next_probe => {
-                d.probing = true;
+            Some(d) if probe_free(d.probing) && Instant::now() >= d.next_probe => {
+                d.probing = Some(Instant::now());
                 Gate::Probe
             }
             Some(_) => Gate::Closed,
@@ -128,10 +131,15 @@ impl Outage {
     fn probe_failed(&self) {
         let mut down = self.lock();
         if let Some(d) = down.as_mut() {
-            d.probing = false;
+            d.probing = None;
             d.next_probe = Instant::now() + PROBE_EVERY;
         }
     }
+}
+
+/// Whether no probe is in flight (or the one in flight was abandoned).
+fn probe_free(probing: Option<Instant>) -> bool {
+    probing.is_none_or(|started| started.elapsed() > 2 * PROBE_WAIT)
 }
 
 /// The `Unavailable` error a skipped read answers with.
@@ -220,6 +228,12 @@ mod tests {
         assert!(matches!(o.gate(), Gate::Closed));
         o.probe_failed();
         assert!(matches!(o.gate(), Gate::Closed));
+        // A probe that never reports back (its request was dropped) does
+        // not keep the outage going for ever.
+        o.lock().as_mut().unwrap().next_probe = Instant::now();
+        assert!(matches!(o.gate(), Gate::Probe));
+        o.lock().as_mut().unwrap().probing = Some(Instant::now() - 3 * PROBE_WAIT);
+        assert!(matches!(o.gate(), Gate::Probe), "abandoned probe");
         o.answered();
         assert!(matches!(o.gate(), Gate::Open));
         assert!(o.report().is_none());
