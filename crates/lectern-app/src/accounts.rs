@@ -199,20 +199,13 @@ impl Lectern {
         if secret.is_empty() || secret.len() > 200 {
             return Ok(None);
         }
-        let Some(token) = self.store.token(&secret_hash(secret), self.now()).await? else {
-            return Ok(None);
-        };
-        if token.kind != kind {
-            return Ok(None);
-        }
-        Ok(self
-            .store
-            .user_by_id(token.user_id)
-            .await?
-            .filter(|u| u.is_active))
+        // While the database is unreachable, a session this node saw
+        // recently still counts (`recall.rs`).
+        self.session_user(&secret_hash(secret), kind).await
     }
 
     pub async fn logout(&self, session_secret: &str) -> AppResult<()> {
+        self.recall.forget_session(&secret_hash(session_secret));
         Ok(self
             .store
             .delete_token(&secret_hash(session_secret))

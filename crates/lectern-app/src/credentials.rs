@@ -94,6 +94,7 @@ impl Lectern {
     async fn store_new_password(&self, user: &User, password: &str) -> AppResult<()> {
         let password = password.to_string();
         let hash = self.with_hasher(move || hash_password(&password)).await??;
+        self.recall.forget_user(user.id);
         Ok(self.store.set_password(user.id, &hash, None).await?)
     }
 
@@ -208,6 +209,7 @@ impl Lectern {
             Some(id) if id == user.id => {}
             _ => return Err(AppError::Forbidden(LINK_GONE.into())),
         }
+        self.recall.forget_user(user.id);
         self.store.set_password(user.id, &hash, None).await?;
         tracing::info!(user = %user.username, "password reset; every session and token ended");
         Ok(user)
@@ -220,6 +222,7 @@ impl Lectern {
             return Ok(());
         }
         let hash = secret_hash(secret);
+        self.recall.forget_session(&hash);
         if let Some(token) = self.store.token(&hash, self.now()).await? {
             if token.kind == TokenKind::Bearer {
                 self.store.delete_token(&hash).await?;
@@ -230,6 +233,7 @@ impl Lectern {
 
     /// Ends every session and bearer token of the account.
     pub async fn sign_out_everywhere(&self, user: &User) -> AppResult<()> {
+        self.recall.forget_user(user.id);
         self.store.delete_user_tokens(user.id).await?;
         tracing::info!(user = %user.username, "signed out everywhere");
         Ok(())
@@ -237,6 +241,9 @@ impl Lectern {
 
     /// Ends every bearer token of the account; returns how many.
     pub async fn revoke_api_tokens(&self, user: &User) -> AppResult<u64> {
+        // Forgets the user's cookie sessions on this node too; the next
+        // request confirms them again.
+        self.recall.forget_user(user.id);
         Ok(self
             .store
             .delete_user_tokens_of_kind(user.id, TokenKind::Bearer)

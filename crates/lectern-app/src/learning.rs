@@ -102,8 +102,7 @@ impl Lectern {
     /// The newest published version of a course.
     pub async fn published_course(&self, key: &CourseKey) -> AppResult<PublishedCourse> {
         let record = self
-            .store
-            .course(key)
+            .course_record(key)
             .await?
             .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
         let version = record
@@ -131,7 +130,8 @@ impl Lectern {
         let tree = match self.courses.get(&publish_id) {
             Some(t) => t,
             None => {
-                let tree = self.store.published(key, version).await?.ok_or_else(|| {
+                let tree = self.guarded(self.store.published(key, version)).await?;
+                let tree = tree.ok_or_else(|| {
                     AppError::Internal(format!("published version {version} of {key} is missing"))
                 })?;
                 // A published version never changes: index it once for every
@@ -185,8 +185,7 @@ impl Lectern {
 
     pub async fn enrollment(&self, user: &User, key: &CourseKey) -> AppResult<Option<Enrollment>> {
         Ok(self
-            .store
-            .enrollment(user.id, key)
+            .enrollment_record(user.id, key)
             .await?
             .filter(|e| e.is_active))
     }

@@ -23,9 +23,11 @@ pub mod learning;
 pub mod mail;
 pub mod media;
 pub mod model;
+pub mod outage;
 pub mod passwords;
 pub mod problems;
 pub mod profile;
+pub mod recall;
 pub mod roster;
 pub mod selection;
 pub mod store;
@@ -80,6 +82,10 @@ pub struct Lectern {
     sending: Arc<tokio::sync::Semaphore>,
     jobs: Arc<jobs::JobRuntime>,
     backups: Option<Arc<dyn backup_schedule::BackupRunner>>,
+    /// Whether the database is reachable (`outage.rs`).
+    outage: Arc<outage::Outage>,
+    /// Facts this node saw recently, for outages (`recall.rs`).
+    recall: Arc<recall::Recall>,
 }
 
 impl Lectern {
@@ -95,6 +101,8 @@ impl Lectern {
             sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),
             jobs: Arc::new(jobs::JobRuntime::new()),
             backups: None,
+            outage: Arc::new(outage::Outage::default()),
+            recall: Arc::new(recall::Recall::default()),
         }
     }
 

@@ -27,7 +27,7 @@ impl Lectern {
         if asset.size > transcript::MAX_TRANSCRIPT_BYTES {
             return fail(format!("{file} is too large to show"));
         }
-        let Some(bytes) = self.store.blob(&asset.sha256).await? else {
+        let Some(bytes) = self.guarded(self.store.blob(&asset.sha256)).await? else {
             return fail(format!("{file} is not among the course's files"));
         };
         Ok(transcript::parse(&bytes, format))

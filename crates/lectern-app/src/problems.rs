@@ -163,6 +163,28 @@ impl Lectern {
     /// A problem as `user` sees it: state, seed, whether it is closed and
     /// whether its answer may be shown.
     pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
+        let (view, _) = self.problem_view_inner(user, usage, false).await?;
+        Ok(view)
+    }
+
+    /// [`Self::problem_view`] for a unit page: while the database is
+    /// unreachable the learner's saved state cannot be read, and the problem
+    /// is shown as new instead of failing the page. The flag says whether
+    /// the saved state was read.
+    pub async fn problem_view_for_page(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+    ) -> AppResult<(ProblemView, bool)> {
+        self.problem_view_inner(user, usage, true).await
+    }
+
+    async fn problem_view_inner(
+        &self,
+        user: &User,
+        usage: &UsageKey,
+        without_state_if_unreachable: bool,
+    ) -> AppResult<(ProblemView, bool)> {
         let course = self.courseware(user, &usage.course).await?;
         let sees = self.visibility(user, &usage.course).await?;
         let staff = sees.sees_unreleased();
@@ -177,12 +199,14 @@ impl Lectern {
             .ok_or_else(|| AppError::not_found(format!("problem {usage}")))?;
         let problem = self.parsed_problem_async(&course, &block).await?;
         let settings = problem_settings(&course, &block);
-        let state = self
-            .store
-            .problem_state(user.id, usage)
-            .await?
-            .unwrap_or_else(|| ProblemState::fresh(user.id, usage));
-        Ok(self.view_with_state(course, block, problem, settings, state, user, staff))
+        let (state, read) = match self.guarded(self.store.problem_state(user.id, usage)).await {
+            Ok(found) => (found, true),
+            Err(crate::StoreError::Unavailable(_)) if without_state_if_unreachable => (None, false),
+            Err(e) => return Err(e.into()),
+        };
+        let state = state.unwrap_or_else(|| ProblemState::fresh(user.id, usage));
+        let view = self.view_with_state(course, block, problem, settings, state, user, staff);
+        Ok((view, read))
     }
 
     #[allow(clippy::too_many_arguments)]

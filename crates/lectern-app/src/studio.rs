@@ -53,7 +53,7 @@ impl Lectern {
         if user.is_admin {
             return Ok(true);
         }
-        Ok(self.store.course_role(key, user.id).await?.is_some())
+        self.has_course_role(user.id, key).await
     }
 
     async fn require_author(&self, user: &User, key: &CourseKey) -> AppResult<CourseRecord> {
@@ -69,7 +69,10 @@ impl Lectern {
     pub async fn may_use_studio(&self, user: &User) -> AppResult<bool> {
         Ok(user.is_admin
             || user.is_course_creator
-            || !self.store.courses_with_role(user.id).await?.is_empty())
+            || !self
+                .guarded(self.store.courses_with_role(user.id))
+                .await?
+                .is_empty())
     }
 
     /// The courses `user` can author: all for admins.

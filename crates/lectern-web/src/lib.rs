@@ -10,6 +10,7 @@ mod blocks;
 mod client_addr;
 mod csrf;
 mod deadline;
+mod degraded;
 mod error;
 mod extract;
 mod idempotency;
@@ -38,6 +39,10 @@ pub use throttle::ThrottleConfig;
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            degraded::during_outage,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,

@@ -171,3 +171,28 @@ pub fn answers_from_form(
     }
     out
 }
+
+/// A problem whose learner state cannot be read (the database is
+/// unreachable): the question as new and disabled, with a note saying why,
+/// and no buttons, since nothing can be checked or saved.
+pub fn render_without_state(view: &ProblemView) -> RenderedBlock {
+    let rv = RenderView {
+        seed: view.seed,
+        answers: None,
+        results: None,
+        hide_correctness: true,
+        show_answer: false,
+        hints_shown: 0,
+        disabled: true,
+    };
+    let html = format!(
+        r#"<p class="notification unavailable" role="status">{}</p>{}"#,
+        esc(crate::degraded::STATE_UNAVAILABLE),
+        view.problem.render(&rv)
+    );
+    RenderedBlock {
+        anchor: format!("problem-{}", view.block.id),
+        title: Some(view.block.title()),
+        html,
+    }
+}

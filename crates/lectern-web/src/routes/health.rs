@@ -23,31 +23,47 @@ async fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Ready when the database answers and the node is not shutting down.
+/// While the database is unreachable the node is `degraded`: it still
+/// serves published courses from memory to sessions it saw recently
+/// (`crate::degraded`), says since when, and turns ready again by itself.
 async fn ready(State(state): State<AppState>) -> Response {
     let shutdown_ok = !state.is_shutting_down();
-    let database_ok = match state.app.ping().await {
-        Ok(()) => true,
+    // Through the breaker: during an outage this answers at once.
+    let database = match state.app.check_database().await {
+        Ok(()) => "ok",
         Err(e) => {
             tracing::warn!(error = %e, "readiness: the database check failed");
-            false
+            match e {
+                lectern_app::StoreError::Unavailable(_) => "unreachable",
+                _ => "failing",
+            }
         }
     };
     let word = |ok: bool| if ok { "ok" } else { "failing" };
-    let checks = json!({"database": word(database_ok), "shutdown": word(shutdown_ok)});
-    if database_ok && shutdown_ok {
-        Json(json!({"status": "ready", "backend": state.app.backend(), "checks": checks}))
-            .into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "checks": checks})),
-        )
-            .into_response()
+    let checks = json!({"database": database, "shutdown": word(shutdown_ok)});
+    if database == "ok" && shutdown_ok {
+        return Json(json!({"status": "ready", "backend": state.app.backend(), "checks": checks}))
+            .into_response();
     }
+    let mut body = json!({"status": "unavailable", "checks": checks});
+    if let (Some(outage), true) = (state.app.outage(), shutdown_ok) {
+        body["status"] = json!("degraded");
+        body["degraded"] = json!({
+            "since": outage.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "serving": format!(
+                "published course pages and the blocks API, from memory, to sessions this node saw in the last {} minutes",
+                lectern_app::recall::WINDOW.num_minutes()
+            ),
+            "refusing": "writes, answer checks, enrolment, sign-in and registration (503 with Retry-After)",
+            "remembered_sessions": state.app.recall().sessions(),
+        });
+    }
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let up = if state.app.ping().await.is_ok() {
+    let up = if state.app.check_database().await.is_ok() {
         1.0
     } else {
         0.0
@@ -78,7 +94,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
 async fn with_job_metrics(state: &AppState, body: String) -> String {
     use std::fmt::Write;
     let mut out = body.strip_suffix("# EOF\n").unwrap_or(&body).to_string();
-    match state.app.job_counts().await {
+    // During an outage the queue cannot be counted; say nothing rather than wait.
+    let counts = match state.app.outage() {
+        None => state.app.job_counts().await,
+        Some(_) => Err(lectern_app::AppError::Unavailable(
+            "database unreachable".into(),
+        )),
+    };
+    match counts {
         Ok(counts) => {
             out.push_str(
                 "# HELP lectern_jobs Jobs in the queue by state\n# TYPE lectern_jobs gauge\n",

@@ -321,8 +321,9 @@ async fn render_for_learner(
         return render_leaf(block, &tree.key);
     }
     let usage = tree.usage_key(&block.block_ref());
-    match state.app.problem_view(user, &usage).await {
-        Ok(view) => {
+    match state.app.problem_view_for_page(user, &usage).await {
+        Ok((view, false)) => crate::problem_form::render_without_state(&view),
+        Ok((view, true)) => {
             let this = q.problem.as_deref() == Some(block.id.as_str());
             let asked = crate::problem_form::Asked {
                 show_answer: q.show.as_deref() == Some(block.id.as_str()) && view.answer_available,

@@ -16,6 +16,8 @@ mod binary;
 mod containers;
 mod correctness;
 mod deadline;
+mod degraded;
+mod forwarder;
 mod idempotency;
 mod import_roles;
 mod jobs;

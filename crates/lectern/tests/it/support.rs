@@ -67,6 +67,16 @@ impl TestSite {
         Self::serve(listener, app, WebConfig::default(), dir)
     }
 
+    /// A site over `store` (a database reached some other way, such as
+    /// through `crate::forwarder`) whose data folder is `dir`.
+    pub async fn spawn_on_store(
+        store: Arc<dyn lectern_app::store::Store>,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let app = Lectern::new(store, AppSettings::default());
+        Self::serve(listen().await, app, WebConfig::default(), dir)
+    }
+
     /// Serves `app` on `listener` with its job workers running; `dir`
     /// lives as long as the site.
     fn serve(
