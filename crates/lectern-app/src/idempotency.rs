@@ -191,7 +191,23 @@ impl Lectern {
         self.stored_response(claim.user_id, &key, &claim.fingerprint)
             .await?
             .map(|stored| stored.body)
-            .ok_or_else(|| AppError::Internal("an idempotency key clashed but is not stored".into()))
+            .ok_or_else(|| {
+                AppError::Internal("an idempotency key clashed but is not stored".into())
+            })
+    }
+
+    /// What a keyed write answers when its store write failed with `e`: a
+    /// clash on the key means a copy of it committed first, whose answer
+    /// this is; anything else is the error.
+    pub(crate) async fn on_clash<T: DeserializeOwned>(
+        &self,
+        claim: Option<&KeyClaim>,
+        e: StoreError,
+    ) -> AppResult<T> {
+        match claim {
+            Some(claim) if is_key_clash(&e) => from_answer(self.answer_after_clash(claim).await?),
+            _ => Err(e.into()),
+        }
     }
 
     /// Deletes stored answers older than the keep window (see
