@@ -16,6 +16,8 @@ mod binary;
 mod containers;
 mod correctness;
 mod idempotency;
+mod idempotent_races;
+mod idempotent_writes;
 mod import_roles;
 mod jobs;
 mod jobs_kill;
