@@ -114,11 +114,11 @@ async fn old_answers_are_cleaned_up_and_fresh_ones_kept() {
     )
     .await;
     assert_eq!(enrolled.0, StatusCode::OK);
-    let check = format!("/api/problems/v1/block-v1:T+G+R+type@problem+block@p2/check");
+    let check = "/api/problems/v1/block-v1:T+G+R+type@problem+block@p2/check";
     let checked = api(
         &site.base,
         &gus,
-        &check,
+        check,
         Some("old-check"),
         Some(json!({"answers": {"p2_2_1": "3.14"}})),
     )
@@ -188,7 +188,7 @@ async fn old_answers_are_cleaned_up_and_fresh_ones_kept() {
     let retried = api(
         &site.base,
         &gus,
-        &check,
+        check,
         Some("old-check"),
         Some(json!({"answers": {"p2_2_1": "3.14"}})),
     )
