@@ -1,5 +1,6 @@
 //! `IdempotencyStore` for both backends: the stored answers of keyed writes
-//! (table `idempotent_requests`, migration 0007) and the keyed writes
+//! (table `idempotent_requests`, migration 0007; 0008 indexes `created_at`
+//! for the cleanup) and the keyed writes
 //! (check, enrolment, publish, draft save, import), each of which inserts
 //! its key row before anything else in its transaction and its answer last. On
 //! PostgreSQL a second insert of the same (user, key) waits for the first
@@ -34,6 +35,10 @@ struct ResponseRow {
     created_at: i64,
 }
 
+const INSERT_ANSWER: &str = "INSERT INTO idempotent_requests \
+     (user_id, idempotency_key, fingerprint, status, response, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// The placeholder a claim's row holds until its write answers (inside the
 /// same transaction, so nobody else ever reads it).
 const PENDING_STATUS: i64 = 0;
@@ -59,38 +64,32 @@ where
         tx: &mut Transaction<'_, DB>,
         response: &StoredResponse,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO idempotent_requests (user_id, idempotency_key, fingerprint, status, response, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(response.user_id)
-        .bind(response.key.clone())
-        .bind(response.fingerprint.clone())
-        .bind(i64::from(response.status))
-        .bind(response.body.to_string())
-        .bind(to_millis(response.created_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+        sqlx::query(INSERT_ANSWER)
+            .bind(response.user_id)
+            .bind(response.key.clone())
+            .bind(response.fingerprint.clone())
+            .bind(i64::from(response.status))
+            .bind(response.body.to_string())
+            .bind(to_millis(response.created_at))
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
     /// Takes the claim's key in `tx`, before the write; its answer is not
     /// known yet (see [`Self::answer_in`]).
     async fn claim_in(tx: &mut Transaction<'_, DB>, claim: &KeyClaim) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO idempotent_requests (user_id, idempotency_key, fingerprint, status, response, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(claim.user_id)
-        .bind(claim.key.clone())
-        .bind(claim.fingerprint.clone())
-        .bind(PENDING_STATUS)
-        .bind("null".to_string())
-        .bind(to_millis(claim.created_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+        sqlx::query(INSERT_ANSWER)
+            .bind(claim.user_id)
+            .bind(claim.key.clone())
+            .bind(claim.fingerprint.clone())
+            .bind(PENDING_STATUS)
+            .bind("null".to_string())
+            .bind(to_millis(claim.created_at))
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

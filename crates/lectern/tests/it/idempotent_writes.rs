@@ -300,6 +300,9 @@ async fn a_retried_upload_is_stored_once() {
     // The same key with other bytes: 422, nothing stored.
     let r = upload(&browser, &key, b"other notes").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("choose the file again"), "{page}");
+    assert_ne!(form_key(&page), key, "the form comes back with a fresh key");
     assert_eq!(record(&site, COURSE).await.draft_revision, after_delete);
     let (_, page) = browser
         .text(&format!("/studio/course/{COURSE}/files"))

@@ -146,6 +146,15 @@ async fn upload(
         Err(AppError::Invalid { message, .. }) => {
             files_page(&state, &user, &csrf, &raw, Some(message)).await
         }
+        // The same rendering of the form posted with another file (say,
+        // after a failed try): the page comes back with a fresh key.
+        Err(AppError::KeyReused(_)) => {
+            let message =
+                "This upload form was already used for another file; choose the file again here.";
+            let mut page = files_page(&state, &user, &csrf, &raw, Some(message.into())).await?;
+            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(page)
+        }
         Err(e) => Err(e.into()),
     }
 }

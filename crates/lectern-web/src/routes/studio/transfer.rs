@@ -97,7 +97,14 @@ async fn studio_import(
     let outcome = state
         .app
         .import_course_keyed(Some(&user), source, limits(&state), keyed)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            AppError::KeyReused(_) => AppError::KeyReused(
+                "This import form was already used for another archive; reload Studio and import again."
+                    .into(),
+            ),
+            other => other,
+        })?;
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
     let r = &outcome.report;
     Ok(render(&ImportPage {
