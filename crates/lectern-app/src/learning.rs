@@ -161,6 +161,19 @@ impl Lectern {
     }
 
     pub async fn enroll(&self, user: &User, key: &CourseKey) -> AppResult<Enrollment> {
+        self.check_enrollment_open(user, key).await?;
+        let e = self.store.enroll(user.id, key, "audit", self.now()).await?;
+        tracing::info!(user = %user.username, course = %key, "enrolled");
+        Ok(e)
+    }
+
+    /// Refuses enrolment in a course that is not published, or whose
+    /// enrolment has closed (its team may still enrol).
+    pub(crate) async fn check_enrollment_open(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<()> {
         let course = self.published_course(key).await?;
         if let Some(end) = course
             .tree
@@ -174,9 +187,7 @@ impl Lectern {
                 ));
             }
         }
-        let e = self.store.enroll(user.id, key, "audit", self.now()).await?;
-        tracing::info!(user = %user.username, course = %key, "enrolled");
-        Ok(e)
+        Ok(())
     }
 
     pub async fn unenroll(&self, user: &User, key: &CourseKey) -> AppResult<()> {

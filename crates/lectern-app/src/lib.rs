@@ -53,6 +53,9 @@ pub struct AppSettings {
     pub reset_ttl: chrono::Duration,
     /// The site's public address, for links in mail (no trailing slash).
     pub site_url: String,
+    /// How long the answers of keyed writes are kept (`Idempotency-Key`):
+    /// a retry within it is answered from the first request's answer.
+    pub idempotency_keep: chrono::Duration,
 }
 
 impl Default for AppSettings {
@@ -63,6 +66,7 @@ impl Default for AppSettings {
             setup_ttl: chrono::Duration::days(7),
             reset_ttl: chrono::Duration::hours(2),
             site_url: "http://127.0.0.1:8080".into(),
+            idempotency_keep: chrono::Duration::hours(24),
         }
     }
 }

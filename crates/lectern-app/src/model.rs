@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use lectern_content::CourseKey;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub type UserId = i64;
 
@@ -111,7 +111,7 @@ impl CourseRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Enrollment {
     pub user_id: UserId,
     pub course_key: CourseKey,

@@ -7,9 +7,22 @@
 use chrono::{DateTime, Utc};
 use lectern_content::CourseKey;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{AppError, AppResult};
+use crate::idempotency::{from_answer, to_answer, IdempotencyKey, KeyClaim, Keyed, Start};
 use crate::model::{Enrollment, User, UserId};
 use crate::Lectern;
+
+/// The operation name in a keyed enrolment's fingerprint.
+const ENROLLMENT_OPERATION: &str = "enrollment";
+
+/// What a keyed enrolment change stores as its answer.
+#[derive(Serialize, Deserialize)]
+struct StoredEnrollment {
+    enrollment: Enrollment,
+    username: String,
+}
 
 /// The modes a learner can enrol in (no paid tracks yet).
 pub const COURSE_MODES: &[&str] = &["audit"];
@@ -183,6 +196,22 @@ impl Lectern {
         mode: Option<&str>,
         active: bool,
     ) -> AppResult<(Enrollment, String)> {
+        self.change_enrollment_keyed(viewer, target, key, mode, active, None)
+            .await
+    }
+
+    /// [`Self::change_enrollment`] under the viewer's `Idempotency-Key`: the
+    /// request is named by the course, the enrolled user, the mode and
+    /// `active`; a retry answers with the enrolment the first one made.
+    pub async fn change_enrollment_keyed(
+        &self,
+        viewer: &User,
+        target: Option<&str>,
+        key: &CourseKey,
+        mode: Option<&str>,
+        active: bool,
+        idem: Option<&IdempotencyKey>,
+    ) -> AppResult<(Enrollment, String)> {
         if let Some(m) = mode.filter(|m| !m.is_empty()) {
             if !COURSE_MODES.contains(&m) {
                 return Err(AppError::field(
@@ -208,6 +237,29 @@ impl Lectern {
             }
             _ => viewer.clone(),
         };
+        let (course, user_id) = (key.to_string(), user.id.to_string());
+        let mode_name = mode.filter(|m| !m.is_empty()).unwrap_or("audit");
+        let parts = [
+            course.as_str(),
+            user_id.as_str(),
+            mode_name,
+            if active { "active" } else { "inactive" },
+        ];
+        let claim = match self
+            .start_keyed(viewer.id, idem, ENROLLMENT_OPERATION, &parts)
+            .await?
+        {
+            Start::Replayed(answer) => {
+                let stored: StoredEnrollment = from_answer(answer)?;
+                return Ok((stored.enrollment, stored.username));
+            }
+            Start::Fresh(claim) => claim,
+        };
+        if let Some(claim) = &claim {
+            return self
+                .change_enrollment_claimed(&user, key, active, claim)
+                .await;
+        }
         if active {
             let e = self.enroll(&user, key).await?;
             return Ok((e, user.username));
@@ -220,6 +272,48 @@ impl Lectern {
             .await?
             .ok_or_else(|| AppError::not_found(format!("enrollment in {key}")))?;
         Ok((e, user.username))
+    }
+
+    /// The write of a keyed enrolment change: the enrolment and its stored
+    /// answer in one transaction.
+    async fn change_enrollment_claimed(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        active: bool,
+        claim: &KeyClaim,
+    ) -> AppResult<(Enrollment, String)> {
+        if active {
+            self.check_enrollment_open(user, key).await?;
+        } else {
+            self.published_course(key).await?;
+        }
+        let username = user.username.clone();
+        let answer = |e: &Enrollment| {
+            to_answer(&StoredEnrollment {
+                enrollment: e.clone(),
+                username: username.clone(),
+            })
+        };
+        let keyed = Keyed {
+            claim,
+            answer: &answer,
+        };
+        let written = self
+            .store
+            .enroll_keyed(user.id, key, "audit", active, self.now(), keyed)
+            .await;
+        match written {
+            Ok(Some(e)) => {
+                tracing::info!(user = %user.username, course = %key, active, "enrollment changed");
+                Ok((e, user.username.clone()))
+            }
+            Ok(None) => Err(AppError::not_found(format!("enrollment in {key}"))),
+            Err(e) => {
+                let stored: StoredEnrollment = self.on_clash(Some(claim), e).await?;
+                Ok((stored.enrollment, stored.username))
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 pub use crate::backup::BackupStore;
 use crate::error::StoreError;
-use crate::idempotency::StoredResponse;
+use crate::idempotency::{Keyed, StoredResponse};
 pub use crate::jobs::{JobStore, LeaseStore};
 use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
@@ -329,6 +329,53 @@ pub trait IdempotencyStore {
         grade: Option<&GradeRecord>,
         response: &StoredResponse,
     ) -> StoreResult<()>;
+    /// Each `*_keyed` write is the plain write of the same name with a key:
+    /// in one transaction the store inserts `keyed.claim` first, does the
+    /// write, and stores `keyed.answer` of its result. A key already taken
+    /// (committed, or by a copy racing on another node, which it waits for)
+    /// is `Conflict { field: "idempotency_key" }` and nothing is written.
+    ///
+    /// [`EnrollmentStore::enroll`] (`active`), or the unenrolment of an
+    /// existing enrolment (`None`, nothing written, when there is none).
+    async fn enroll_keyed(
+        &self,
+        user: UserId,
+        key: &CourseKey,
+        mode: &str,
+        active: bool,
+        now: DateTime<Utc>,
+        keyed: Keyed<'_, Enrollment>,
+    ) -> StoreResult<Option<Enrollment>>;
+    /// [`CourseStore::publish`] with a key.
+    async fn publish_keyed(
+        &self,
+        key: &CourseKey,
+        expected_revision: i64,
+        now: DateTime<Utc>,
+        keyed: Keyed<'_, i64>,
+    ) -> StoreResult<i64>;
+    /// [`CourseStore::save_draft`] with a key (a static file upload).
+    async fn save_draft_keyed(
+        &self,
+        tree: &CourseTree,
+        dates: CourseDates,
+        expected_revision: i64,
+        now: DateTime<Utc>,
+        keyed: Keyed<'_, i64>,
+    ) -> StoreResult<i64>;
+    /// [`CourseStore::import_course`] with a key; the answer is made from
+    /// the new version.
+    async fn import_course_keyed(
+        &self,
+        tree: &CourseTree,
+        dates: CourseDates,
+        blobs: &[NewBlob<'_>],
+        grant: Option<(UserId, CourseRole)>,
+        now: DateTime<Utc>,
+        keyed: Keyed<'_, i64>,
+    ) -> StoreResult<(CourseRecord, i64)>;
+    /// Deletes the stored answers made before `before`; returns how many.
+    async fn delete_idempotent_responses(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Everything Lectern keeps, behind one object.

@@ -9,6 +9,7 @@ use lectern_content::tree::{level_of, Level};
 use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 
 use crate::error::{AppError, AppResult, StoreError};
+use crate::idempotency::{from_answer, to_answer, IdempotencyKey, Keyed, Start};
 use crate::learning::course_dates;
 use crate::model::{CourseRecord, CourseRole, User};
 use crate::Lectern;
@@ -46,6 +47,9 @@ pub const EDITABLE_FIELDS: &[&str] = &[
 ];
 
 const EDIT_RETRIES: usize = 5;
+
+/// The operation name in a publish's fingerprint.
+const PUBLISH_OPERATION: &str = "publish";
 
 impl Lectern {
     /// Whether `user` is on the course's team (or a site admin).
@@ -151,8 +155,22 @@ impl Lectern {
         &self,
         user: &User,
         key: &CourseKey,
-        mut edit: impl FnMut(&mut CourseTree) -> AppResult<T>,
+        edit: impl FnMut(&mut CourseTree) -> AppResult<T>,
     ) -> AppResult<T> {
+        self.edit_draft_keyed(user, key, None, edit)
+            .await?
+            .map_err(AppError::from)
+    }
+
+    /// [`Self::edit_draft`], with the draft saved under a key when `keyed`
+    /// (see [`crate::idempotency`]): the caller answers a clash.
+    pub(crate) async fn edit_draft_keyed<T>(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        keyed: Option<Keyed<'_, i64>>,
+        mut edit: impl FnMut(&mut CourseTree) -> AppResult<T>,
+    ) -> AppResult<Result<T, StoreError>> {
         self.require_author(user, key).await?;
         for _ in 0..EDIT_RETRIES {
             let (mut tree, revision) = self
@@ -161,13 +179,21 @@ impl Lectern {
                 .await?
                 .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
             let out = edit(&mut tree)?;
-            match self
-                .store
-                .save_draft(&tree, course_dates(&tree), revision, self.now())
-                .await
-            {
-                Ok(_) => return Ok(out),
+            let (dates, now) = (course_dates(&tree), self.now());
+            let saved = match keyed {
+                Some(keyed) => {
+                    self.store
+                        .save_draft_keyed(&tree, dates, revision, now, keyed)
+                        .await
+                }
+                None => self.store.save_draft(&tree, dates, revision, now).await,
+            };
+            match saved {
+                Ok(_) => return Ok(Ok(out)),
                 Err(StoreError::StaleRevision) => continue,
+                Err(e) if keyed.is_some() && crate::idempotency::is_key_clash(&e) => {
+                    return Ok(Err(e))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -302,14 +328,45 @@ impl Lectern {
 
     /// Makes the current draft the newest published version; returns its number.
     pub async fn publish(&self, user: &User, key: &CourseKey) -> AppResult<i64> {
+        self.publish_keyed(user, key, None).await
+    }
+
+    /// [`Self::publish`] under an `Idempotency-Key`: a retry with the same
+    /// key makes no new version and answers with the one the first made.
+    pub async fn publish_keyed(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        idem: Option<&IdempotencyKey>,
+    ) -> AppResult<i64> {
         self.require_author(user, key).await?;
+        let course = key.to_string();
+        let claim = match self
+            .start_keyed(user.id, idem, PUBLISH_OPERATION, &[&course])
+            .await?
+        {
+            Start::Replayed(answer) => return from_answer(answer),
+            Start::Fresh(claim) => claim,
+        };
         for _ in 0..EDIT_RETRIES {
             let (_, revision) = self
                 .store
                 .draft(key)
                 .await?
                 .ok_or_else(|| AppError::not_found(format!("course {key}")))?;
-            match self.store.publish(key, revision, self.now()).await {
+            let now = self.now();
+            let published = match &claim {
+                Some(claim) => {
+                    let answer = to_answer::<i64>;
+                    let keyed = Keyed {
+                        claim,
+                        answer: &answer,
+                    };
+                    self.store.publish_keyed(key, revision, now, keyed).await
+                }
+                None => self.store.publish(key, revision, now).await,
+            };
+            match published {
                 Ok(version) => {
                     tracing::info!(course = %key, version, by = %user.username, "published");
                     // Grades follow the new version (learners' answers are
@@ -320,7 +377,7 @@ impl Lectern {
                     return Ok(version);
                 }
                 Err(StoreError::StaleRevision) => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return self.on_clash(claim.as_ref(), e).await,
             }
         }
         Err(StoreError::StaleRevision.into())

@@ -12,11 +12,27 @@ use std::collections::{BTreeMap, HashMap};
 use lectern_content::olx::{self, ImportLimits, ImportReport};
 use lectern_content::{Asset, CourseKey};
 
+use serde::{Deserialize, Serialize};
+
 use crate::cpu;
 use crate::error::{AppError, AppResult};
+use crate::idempotency::{from_answer, to_answer, IdempotencyKey, Keyed, Start};
 use crate::model::{CourseRecord, User};
 use crate::store::{BlobInfo, BlobSource, NewBlob};
 use crate::Lectern;
+
+/// The operation names in fingerprints of keyed imports and uploads.
+const IMPORT_OPERATION: &str = "course_import";
+const UPLOAD_OPERATION: &str = "static_upload";
+
+/// What a keyed import stores as its answer.
+#[derive(Serialize, Deserialize)]
+struct StoredImport {
+    course_key: CourseKey,
+    version: i64,
+    replaced: bool,
+    report: ImportReport,
+}
 
 /// What an import did.
 #[derive(Debug, Clone)]
@@ -107,9 +123,34 @@ impl Lectern {
         source: ImportSource,
         limits: ImportLimits,
     ) -> AppResult<ImportOutcome> {
+        self.import_course_keyed(by, source, limits, None).await
+    }
+
+    /// [`Self::import_course`] under `by`'s `Idempotency-Key`, the request
+    /// named by the SHA-256 of its archive (computed while it was spooled):
+    /// a retry imports nothing and answers with the first import's version.
+    pub async fn import_course_keyed(
+        &self,
+        by: Option<&User>,
+        source: ImportSource,
+        limits: ImportLimits,
+        idem: Option<(&IdempotencyKey, &str)>,
+    ) -> AppResult<ImportOutcome> {
         if let Some(u) = by {
             self.may_import(u)?;
         }
+        let claim = match (by, idem) {
+            (Some(u), Some((key, archive_sha256))) => {
+                match self
+                    .start_keyed(u.id, Some(key), IMPORT_OPERATION, &[archive_sha256])
+                    .await?
+                {
+                    Start::Replayed(answer) => return self.replayed_import(answer).await,
+                    Start::Fresh(claim) => claim,
+                }
+            }
+            _ => None,
+        };
         let imported = cpu::run(move || {
             let mut imported = match source {
                 ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
@@ -161,10 +202,39 @@ impl Lectern {
             _ => None,
         };
         let dates = crate::learning::course_dates(&imported.tree);
-        let (course, version) = self
-            .store
-            .import_course(&imported.tree, dates, &blobs, grant, self.now())
-            .await?;
+        let replaced = existing.is_some();
+        let written = match &claim {
+            Some(claim) => {
+                let (course_key, report) = (key.clone(), imported.report.clone());
+                let answer = move |version: &i64| {
+                    to_answer(&StoredImport {
+                        course_key: course_key.clone(),
+                        version: *version,
+                        replaced,
+                        report: report.clone(),
+                    })
+                };
+                let keyed = Keyed {
+                    claim,
+                    answer: &answer,
+                };
+                self.store
+                    .import_course_keyed(&imported.tree, dates, &blobs, grant, self.now(), keyed)
+                    .await
+            }
+            None => {
+                self.store
+                    .import_course(&imported.tree, dates, &blobs, grant, self.now())
+                    .await
+            }
+        };
+        let (course, version) = match written {
+            Ok(written) => written,
+            Err(e) => {
+                let answer = self.on_clash(claim.as_ref(), e).await?;
+                return self.replayed_import(answer).await;
+            }
+        };
         tracing::info!(course = %key, version, blocks = imported.tree.blocks.len(), assets = blobs.len(), "course imported");
         if existing.is_some() {
             // A re-import is a new published version: enrolled learners' grades follow it.
@@ -173,8 +243,25 @@ impl Lectern {
         Ok(ImportOutcome {
             course,
             version,
-            replaced: existing.is_some(),
+            replaced,
             report: imported.report,
+        })
+    }
+
+    /// The outcome of a keyed import answered from its stored answer (the
+    /// course as it is now, the version and report of the first import).
+    async fn replayed_import(&self, answer: serde_json::Value) -> AppResult<ImportOutcome> {
+        let stored: StoredImport = from_answer(answer)?;
+        let course = self
+            .store
+            .course(&stored.course_key)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("course {}", stored.course_key)))?;
+        Ok(ImportOutcome {
+            course,
+            version: stored.version,
+            replaced: stored.replaced,
+            report: stored.report,
         })
     }
 
@@ -278,11 +365,39 @@ impl Lectern {
         path: &str,
         upload: AssetUpload<'_>,
     ) -> AppResult<Asset> {
+        self.upload_asset_keyed(user, key, path, upload, None).await
+    }
+
+    /// [`Self::upload_asset`] under an `Idempotency-Key`, the request named
+    /// by the course, the path and the bytes' SHA-256 and size: a retry
+    /// changes nothing and answers with the file the first stored.
+    pub async fn upload_asset_keyed(
+        &self,
+        user: &User,
+        key: &CourseKey,
+        path: &str,
+        upload: AssetUpload<'_>,
+        idem: Option<&IdempotencyKey>,
+    ) -> AppResult<Asset> {
         let path = path.trim().trim_start_matches("/static/").to_string();
         if !valid_asset_path(&path) {
             return Err(AppError::field("path", "File names use letters, digits, - _ . and / between folders; no .. or hidden names."));
         }
         self.may_upload_asset(user, key).await?;
+        let (course, size) = (key.to_string(), upload.size.to_string());
+        let parts = [
+            course.as_str(),
+            path.as_str(),
+            upload.sha256.as_str(),
+            &size,
+        ];
+        let claim = match self
+            .start_keyed(user.id, idem, UPLOAD_OPERATION, &parts)
+            .await?
+        {
+            Start::Replayed(answer) => return from_answer(answer),
+            Start::Fresh(claim) => claim,
+        };
         // The blob first: content-addressed, so an edit that fails leaves only an unused blob.
         self.store
             .put_blob_stream(&upload.sha256, upload.size, upload.source)
@@ -294,12 +409,21 @@ impl Lectern {
             content_type: olx::content_type(&path).to_string(),
         };
         let stored = asset.clone();
-        self.edit_draft(user, key, move |tree| {
-            tree.assets.insert(stored.path.clone(), stored.clone());
-            Ok(())
-        })
-        .await?;
-        Ok(asset)
+        let answer = |_: &i64| to_answer(&asset);
+        let keyed = claim.as_ref().map(|claim| Keyed {
+            claim,
+            answer: &answer,
+        });
+        let edited = self
+            .edit_draft_keyed(user, key, keyed, move |tree| {
+                tree.assets.insert(stored.path.clone(), stored.clone());
+                Ok(())
+            })
+            .await?;
+        match edited {
+            Ok(()) => Ok(asset),
+            Err(e) => self.on_clash(claim.as_ref(), e).await,
+        }
     }
 
     /// Removes a static file from the course's draft.

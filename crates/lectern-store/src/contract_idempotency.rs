@@ -145,4 +145,5 @@ pub async fn run(a: &dyn Store, b: &dyn Store) {
         4,
         "nothing written"
     );
+    crate::contract_keyed_writes::run(a, b).await;
 }

@@ -12,6 +12,7 @@ pub mod contract;
 mod contract_accounts;
 pub mod contract_idempotency;
 pub mod contract_jobs;
+pub mod contract_keyed_writes;
 pub mod contract_nodes;
 pub mod contract_races;
 mod open;

@@ -20,7 +20,7 @@ fn points(x: f64) -> String {
 
 /// A fresh key for one rendering of a problem form.
 fn form_key() -> String {
-    format!("form-{:032x}", rand::random::<u128>())
+    crate::idempotency::form_key()
 }
 
 /// What the learner asked for on this page load.

@@ -59,6 +59,9 @@ pub struct Config {
     /// Seconds running jobs get to finish on shutdown before they are put
     /// back in the queue.
     pub shutdown_job_deadline_secs: u64,
+    /// Hours the answers of keyed writes (`Idempotency-Key`) are kept: a
+    /// retry within them is answered from the first request's answer.
+    pub idempotency_keep_hours: u64,
     /// The SMTP relay mail (password reset links) goes through.
     pub smtp: SmtpSettings,
     /// Scheduled backups and backup targets.
@@ -89,6 +92,7 @@ impl Default for Config {
             job_workers: 2,
             job_lease_secs: 60,
             shutdown_job_deadline_secs: 10,
+            idempotency_keep_hours: 24,
             smtp: SmtpSettings::default(),
             backup: BackupSettings::default(),
         }
@@ -177,6 +181,12 @@ const KEYS: &[(&str, &str)] = &[
     (
         "shutdown_job_deadline_secs",
         "Seconds running jobs get to finish on shutdown before they go back to the queue.",
+    ),
+    (
+        "idempotency_keep_hours",
+        "Hours the answer of a write sent with an Idempotency-Key is kept (1 to 8760): a\n\
+         # retry with the same key within them gets that answer and changes nothing; after\n\
+         # them the key is forgotten and a retry is a new request. Hourly cleanup job.",
     ),
 ];
 
@@ -361,6 +371,9 @@ impl Config {
         if config.job_workers > 64 {
             bail!("job_workers must be at most 64");
         }
+        if !(1..=8760).contains(&config.idempotency_keep_hours) {
+            bail!("idempotency_keep_hours must be 1 to 8760 (a year)");
+        }
         Ok(config)
     }
 
@@ -463,6 +476,7 @@ impl serde::Serialize for Config {
             "shutdown_job_deadline_secs",
             &self.shutdown_job_deadline_secs,
         )?;
+        st.serialize_field("idempotency_keep_hours", &self.idempotency_keep_hours)?;
         st.serialize_field("smtp", &self.smtp)?;
         st.serialize_field("backup", &self.backup)?;
         st.end()

@@ -31,18 +31,23 @@ pub enum JobKind {
     ExpiredTokens,
     /// The scheduled backup of one due time (RFC 3339, UTC).
     Backup { due: String },
+    /// Delete the stored answers of keyed writes (`Idempotency-Key`) older
+    /// than the keep window.
+    IdempotencyCleanup,
 }
 
 impl JobKind {
     pub const REGRADE: &'static str = "course_regrade";
     pub const EXPIRED_TOKENS: &'static str = "expired_tokens";
     pub const BACKUP: &'static str = "backup";
+    pub const IDEMPOTENCY_CLEANUP: &'static str = "idempotency_cleanup";
 
     pub fn name(&self) -> &'static str {
         match self {
             Self::CourseRegrade { .. } => Self::REGRADE,
             Self::ExpiredTokens => Self::EXPIRED_TOKENS,
             Self::Backup { .. } => Self::BACKUP,
+            Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP,
         }
     }
 
@@ -54,6 +59,7 @@ impl JobKind {
             }
             Self::ExpiredTokens => Self::EXPIRED_TOKENS.to_string(),
             Self::Backup { due } => format!("{}:{due}", Self::BACKUP),
+            Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP.to_string(),
         }
     }
 
@@ -65,6 +71,7 @@ impl JobKind {
             ),
             Self::ExpiredTokens => (json!({}), CLEANUP_MAX_ATTEMPTS),
             Self::Backup { due } => (json!({"due": due}), BACKUP_MAX_ATTEMPTS),
+            Self::IdempotencyCleanup => (json!({}), CLEANUP_MAX_ATTEMPTS),
         };
         NewJob {
             kind: self.name().to_string(),
@@ -90,6 +97,7 @@ impl JobKind {
                 Ok(Self::CourseRegrade { course, version })
             }
             Self::EXPIRED_TOKENS => Ok(Self::ExpiredTokens),
+            Self::IDEMPOTENCY_CLEANUP => Ok(Self::IdempotencyCleanup),
             Self::BACKUP => Ok(Self::Backup {
                 due: job.payload["due"]
                     .as_str()
@@ -144,6 +152,10 @@ impl Lectern {
                 tracing::info!(tokens, jobs, "expired tokens and old jobs deleted");
             }
             JobKind::Backup { due } => self.run_backup_job(due).await?,
+            JobKind::IdempotencyCleanup => {
+                let answers = self.delete_old_idempotent_responses().await?;
+                tracing::info!(answers, "old stored idempotent answers deleted");
+            }
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! and released back to the queue, so another node picks it up at once.
 //!
 //! The scheduler runs on whichever node holds the [`SCHEDULER_LEASE`]: it
-//! enqueues the expired-token cleanup periodically and the regrades that a
+//! enqueues the expired-token and idempotency cleanups periodically and the regrades that a
 //! crash between publish and enqueue left out.
 
 use std::collections::BTreeMap;
@@ -364,9 +364,11 @@ async fn schedule(app: Lectern, config: WorkerConfig, mut stop: watch::Receiver<
         }
         let now = tokio::time::Instant::now();
         if next_cleanup.is_none_or(|t| now >= t) {
-            match app.enqueue_job(&JobKind::ExpiredTokens).await {
+            let tokens = app.enqueue_job(&JobKind::ExpiredTokens).await;
+            let answers = app.enqueue_job(&JobKind::IdempotencyCleanup).await;
+            match tokens.and(answers) {
                 Ok(_) => next_cleanup = Some(now + config.cleanup_every),
-                Err(e) => tracing::warn!(error = %e, "enqueueing the token cleanup failed"),
+                Err(e) => tracing::warn!(error = %e, "enqueueing the periodic cleanups failed"),
             }
         }
     }

@@ -44,7 +44,7 @@ where
     usize: ColumnIndex<<DB as Database>::Row>,
 {
     /// The course as the writer sees it, so a caller reads its own write.
-    async fn course_written(&self, key: &CourseKey) -> StoreResult<CourseRecord> {
+    pub(super) async fn course_written(&self, key: &CourseKey) -> StoreResult<CourseRecord> {
         let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE course_key = $1");
         let row: CourseRow = sqlx::query_as(&sql)
             .bind(key.to_string())
@@ -56,7 +56,7 @@ where
 
     /// Copies the draft into the next version inside `tx`, holding the
     /// course row; the draft must still be at `expected_revision`.
-    async fn publish_in(
+    pub(super) async fn publish_in(
         tx: &mut Transaction<'_, DB>,
         key: &str,
         expected_revision: i64,
@@ -97,6 +97,55 @@ where
             .await
             .map_err(map_err)?;
         Ok(version)
+    }
+
+    /// The writes of an import inside `tx`: the course (created, or its draft
+    /// replaced under the row lock), the blobs in hash order, the grant, and
+    /// the publish; returns the new version.
+    pub(super) async fn import_in(
+        tx: &mut Transaction<'_, DB>,
+        tree: &CourseTree,
+        dates: CourseDates,
+        json: String,
+        blobs: &[NewBlob<'_>],
+        grant: Option<(UserId, CourseRole)>,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let key = tree.key.to_string();
+        // Insert if new; either way the row exists now (ours, or one a
+        // concurrent import committed, which this insert waited for).
+        let r = sql::bind_course(sql::INSERT_COURSE_IF_NEW, tree, dates, json.clone(), now)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        let revision = if DB::rows_affected(&r) == 1 {
+            1
+        } else {
+            let sql = format!(
+                "SELECT draft_revision FROM courses WHERE course_key = $1{}",
+                DB::FOR_UPDATE
+            );
+            let (rev,): (i64,) = sqlx::query_as(&sql)
+                .bind(key.clone())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_err)?;
+            sql::bind_course(sql::UPDATE_DRAFT, tree, dates, json, now)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+            rev + 1
+        };
+        let mut sorted: Vec<&NewBlob<'_>> = blobs.iter().collect();
+        sorted.sort_by_key(|b| b.sha256);
+        sorted.dedup_by_key(|b| b.sha256);
+        for blob in sorted {
+            Self::put_blob_in(tx, blob, now).await?;
+        }
+        if let Some((user, role)) = grant {
+            Self::grant_in(tx, sql::INSERT_ROLE_IF_NONE, &key, user, role).await?;
+        }
+        Self::publish_in(tx, &key, revision, now).await
     }
 
     async fn grant_in(
@@ -306,43 +355,9 @@ where
         now: DateTime<Utc>,
     ) -> StoreResult<(CourseRecord, i64)> {
         let now = to_millis(now);
-        let key = tree.key.to_string();
         let json = tree_to_json_off_async(tree).await?;
         let mut tx = self.write.begin().await.map_err(map_err)?;
-        // Insert if new; either way the row exists now (ours, or one a
-        // concurrent import committed, which this insert waited for).
-        let r = sql::bind_course(sql::INSERT_COURSE_IF_NEW, tree, dates, json.clone(), now)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let revision = if DB::rows_affected(&r) == 1 {
-            1
-        } else {
-            let sql = format!(
-                "SELECT draft_revision FROM courses WHERE course_key = $1{}",
-                DB::FOR_UPDATE
-            );
-            let (rev,): (i64,) = sqlx::query_as(&sql)
-                .bind(key.clone())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            sql::bind_course(sql::UPDATE_DRAFT, tree, dates, json, now)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            rev + 1
-        };
-        let mut sorted: Vec<&NewBlob<'_>> = blobs.iter().collect();
-        sorted.sort_by_key(|b| b.sha256);
-        sorted.dedup_by_key(|b| b.sha256);
-        for blob in sorted {
-            Self::put_blob_in(&mut tx, blob, now).await?;
-        }
-        if let Some((user, role)) = grant {
-            Self::grant_in(&mut tx, sql::INSERT_ROLE_IF_NONE, &key, user, role).await?;
-        }
-        let version = Self::publish_in(&mut tx, &key, revision, now).await?;
+        let version = Self::import_in(&mut tx, tree, dates, json, blobs, grant, now).await?;
         commit(tx).await?;
         Ok((self.course_written(&tree.key).await?, version))
     }

@@ -25,6 +25,15 @@ use super::sql;
 use crate::commit_watch::{commit, Acknowledge};
 use crate::time::to_millis;
 
+/// Enrols `$1` in `$2` with mode `$3` at `$4`, or re-activates the
+/// enrolment; returns it.
+pub(super) fn enroll_sql() -> String {
+    format!(
+        "INSERT INTO enrollments (user_id, course_key, mode, is_active, created_at) VALUES ($1, $2, $3, TRUE, $4) \
+         ON CONFLICT (user_id, course_key) DO UPDATE SET is_active = TRUE RETURNING {ENROLLMENT_COLUMNS}"
+    )
+}
+
 impl<DB> Db<DB>
 where
     DB: Backend,
@@ -259,11 +268,7 @@ where
         mode: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Enrollment> {
-        let sql = format!(
-            "INSERT INTO enrollments (user_id, course_key, mode, is_active, created_at) VALUES ($1, $2, $3, TRUE, $4) \
-             ON CONFLICT (user_id, course_key) DO UPDATE SET is_active = TRUE RETURNING {ENROLLMENT_COLUMNS}"
-        );
-        let row: EnrollmentRow = sqlx::query_as(&sql)
+        let row: EnrollmentRow = sqlx::query_as(&enroll_sql())
             .bind(user)
             .bind(key.to_string())
             .bind(mode.to_string())

@@ -48,6 +48,9 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, Arc<dyn Store
     let store = open_store(config).await?;
     let settings = AppSettings {
         site_url: config.public_url(),
+        idempotency_keep: chrono::Duration::hours(
+            i64::try_from(config.idempotency_keep_hours).unwrap_or(24),
+        ),
         ..AppSettings::default()
     };
     let mut app = Lectern::new(store.clone(), settings);

@@ -19,6 +19,8 @@ mod deadline;
 mod degraded;
 mod forwarder;
 mod idempotency;
+mod idempotent_races;
+mod idempotent_writes;
 mod import_roles;
 mod jobs;
 mod jobs_kill;

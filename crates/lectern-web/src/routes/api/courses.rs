@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use lectern_app::learning::parse_date;
@@ -17,6 +18,7 @@ use super::paginate;
 use crate::auth::{ApiMaybeUser, ApiUser};
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
+use crate::idempotency::idempotency_key;
 use crate::routes::course_key;
 use crate::state::AppState;
 
@@ -209,21 +211,26 @@ struct CourseDetails {
     course_id: String,
 }
 
+/// Enrols (or unenrols) the caller or, for staff, someone else. With an
+/// `Idempotency-Key` a retry answers with the first request's enrolment.
 async fn enroll(
     State(state): State<AppState>,
     ApiMaybeUser(user): ApiMaybeUser,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> ApiResult<Json<Value>> {
     let user = user.ok_or(AppError::Unauthenticated)?;
+    let idem = idempotency_key(&headers)?;
     let key = course_key(&req.course_details.course_id)?;
     let (e, username) = state
         .app
-        .change_enrollment(
+        .change_enrollment_keyed(
             &user,
             req.user.as_deref(),
             &key,
             req.mode.as_deref(),
             req.is_active != Some(false),
+            idem.as_ref(),
         )
         .await?;
     let c = state.app.published_course(&key).await?.record;

@@ -7,19 +7,39 @@ use lectern_app::idempotency::{HEADER, MAX_KEY_LEN};
 use serde_json::{json, Value};
 
 /// (path, method) of every write that accepts a key.
-pub const KEYED_WRITES: &[(&str, &str)] = &[("/api/problems/v1/{usage_key}/check", "post")];
+pub const KEYED_WRITES: &[(&str, &str)] = &[
+    ("/api/problems/v1/{usage_key}/check", "post"),
+    ("/api/enrollment/v1/enrollment", "post"),
+    ("/api/courses/v0/publish/{course_key}", "post"),
+    ("/api/courses/v0/import/", "post"),
+];
 
 /// Adds the header, its errors and the history field to `doc`.
 pub fn annotate(doc: &mut Value) {
+    // Publishing by API exists for clients that retry (it is Studio's
+    // Publish button otherwise), so it is described here with its key.
+    doc["paths"]["/api/courses/v0/publish/{course_key}"] = json!({"post": {
+        "summary": "Publish the course's draft as its next version (course team). With an Idempotency-Key a retry makes no new version and answers with the one the first request made",
+        "tags": ["courses"],
+        "parameters": [{"name": "course_key", "in": "path", "required": true, "description": "the course key", "schema": {"type": "string"}}],
+        "security": [{"bearer": []}, {"session": []}],
+        "responses": {
+            "200": {"description": "Published", "content": {"application/json": {"schema": {"type": "object", "properties": {"course_id": {"type": "string"}, "version": {"type": "integer"}}}}}},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"},
+        },
+    }});
     doc["components"]["parameters"]["IdempotencyKey"] = json!({
         "name": HEADER,
         "in": "header",
         "required": false,
         "description": format!(
             "Makes a retry safe: the first request with this key (per user) is applied once and \
-             its answer stored with it; the same key again returns that answer (same status and \
-             body) without applying anything. The same key with a different request is a 422. \
-             1 to {MAX_KEY_LEN} visible ASCII characters (a UUID fits), else a 400."
+             its answer stored with it; the same key again returns that answer without applying \
+             anything. The same key with a different request is a 422. Answers are kept for \
+             idempotency_keep_hours (24 by default); after that the key is forgotten and a \
+             retry is a new request. 1 to {MAX_KEY_LEN} visible ASCII characters (a UUID fits), else a 400."
         ),
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LEN, "pattern": "^[!-~]+$"},
     });

@@ -14,6 +14,7 @@ use crate::auth::PageUser;
 use crate::csrf::CsrfToken;
 use crate::error::PageResult;
 use crate::extract::PageForm;
+use crate::idempotency::{form_key, header_or_field, FORM_FIELD};
 use crate::pages::{render, PageCtx};
 use crate::routes::{course_key, page_ctx};
 use crate::state::AppState;
@@ -38,6 +39,8 @@ struct FilesPage {
     name: String,
     files: Vec<Asset>,
     error: Option<String>,
+    /// The upload form's key for this rendering.
+    upload_key: String,
 }
 
 async fn files_page(
@@ -57,6 +60,7 @@ async fn files_page(
         name: tree.display_name(),
         files: tree.assets.into_values().collect(),
         error,
+        upload_key: form_key(),
     });
     if failed {
         *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
@@ -93,7 +97,7 @@ async fn upload(
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         AppError::field("file", format!("The upload could not be read: {e}"))
     };
-    let (mut file, mut name) = (None, String::new());
+    let (mut file, mut name, mut form_idem) = (None, String::new(), None);
     while let Some(field) = form.next_field().await.map_err(unreadable)? {
         match field.name() {
             Some("file") => {
@@ -105,6 +109,7 @@ async fn upload(
                 }
             }
             Some("path") => name = field.text().await.map_err(unreadable)?,
+            Some(FORM_FIELD) => form_idem = Some(field.text().await.map_err(unreadable)?),
             _ => {}
         }
     }
@@ -128,10 +133,27 @@ async fn upload(
         size: spooled.size,
         source: &mut spooled.file,
     };
-    match state.app.upload_asset(&user, &key, &path, upload).await {
+    // The key is checked once the body is read (a multipart field may come
+    // after the file); the upload is fingerprinted by the SHA-256 computed
+    // while it was spooled, never by holding it in memory.
+    let idem = header_or_field(&headers, form_idem.as_deref())?;
+    let stored = state
+        .app
+        .upload_asset_keyed(&user, &key, &path, upload, idem.as_ref())
+        .await;
+    match stored {
         Ok(_) => Ok(Redirect::to(&format!("/studio/course/{key}/files")).into_response()),
         Err(AppError::Invalid { message, .. }) => {
             files_page(&state, &user, &csrf, &raw, Some(message)).await
+        }
+        // The same rendering of the form posted with another file (say,
+        // after a failed try): the page comes back with a fresh key.
+        Err(AppError::KeyReused(_)) => {
+            let message =
+                "This upload form was already used for another file; choose the file again here.";
+            let mut page = files_page(&state, &user, &csrf, &raw, Some(message.into())).await?;
+            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(page)
         }
         Err(e) => Err(e.into()),
     }

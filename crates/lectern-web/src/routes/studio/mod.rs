@@ -41,6 +41,8 @@ struct StudioHome {
     courses: Vec<CourseRecord>,
     can_create: bool,
     error: Option<String>,
+    /// The import form's key for this rendering (see `crate::idempotency`).
+    import_key: String,
 }
 
 async fn home(
@@ -56,6 +58,7 @@ async fn home(
         courses,
         can_create,
         error: None,
+        import_key: crate::idempotency::form_key(),
     }))
 }
 
@@ -97,6 +100,7 @@ async fn create(
                 courses,
                 can_create: true,
                 error: Some(message),
+                import_key: crate::idempotency::form_key(),
             });
             *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
             Ok(resp)

@@ -1,17 +1,19 @@
 //! The course outline editor: sections, subsections, units; publish.
 
 use axum::extract::{Extension, Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
 use lectern_content::tree::{level_of, Level};
 use lectern_content::{BlockRef, CourseTree};
 use serde::Deserialize;
 
-use crate::auth::PageUser;
+use crate::auth::{ApiUser, PageUser};
 use crate::csrf::CsrfToken;
-use crate::error::PageResult;
+use crate::error::{ApiResult, PageResult};
 use crate::extract::PageForm;
+use crate::idempotency::{form_key, header_or_field, idempotency_key};
 use crate::pages::{render, PageCtx};
 use crate::routes::{course_key, page_ctx};
 use crate::state::AppState;
@@ -20,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/studio/course/{course_key}", get(outline))
         .route("/studio/course/{course_key}/publish", post(publish))
+        .route("/api/courses/v0/publish/{course_key}", post(api_publish))
         .route("/studio/course/{course_key}/blocks", post(add_block))
         .route(
             "/studio/course/{course_key}/block/{block}/move",
@@ -60,6 +63,8 @@ struct OutlinePage {
     published_version: Option<i64>,
     unpublished: bool,
     sections: Vec<SectionNode>,
+    /// The publish form's key for this rendering.
+    publish_key: String,
 }
 
 fn sections(tree: &CourseTree) -> Vec<SectionNode> {
@@ -108,17 +113,47 @@ async fn outline(
         published_version: record.published_version,
         unpublished: record.has_unpublished_changes(),
         sections: sections(&tree),
+        publish_key: form_key(),
     }))
 }
 
+#[derive(Deserialize)]
+struct PublishForm {
+    /// The key of this rendering of the outline (see `crate::idempotency`).
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Studio's Publish button: under the form's key (or the header), so a
+/// second copy of one post makes no second version.
 async fn publish(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     Path(raw): Path<String>,
+    headers: HeaderMap,
+    PageForm(form): PageForm<PublishForm>,
 ) -> PageResult<Response> {
     let key = course_key(&raw)?;
-    state.app.publish(&user, &key).await?;
+    let idem = header_or_field(&headers, form.idempotency_key.as_deref())?;
+    state.app.publish_keyed(&user, &key, idem.as_ref()).await?;
     Ok(Redirect::to(&format!("/studio/course/{key}")).into_response())
+}
+
+/// `POST /api/courses/v0/publish/{course_key}`: publishes the draft (the
+/// course team); with an `Idempotency-Key` a retry makes no new version and
+/// answers with the one the first request made.
+async fn api_publish(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let key = course_key(&raw)?;
+    let idem = idempotency_key(&headers)?;
+    let version = state.app.publish_keyed(&user, &key, idem.as_ref()).await?;
+    Ok(Json(
+        serde_json::json!({"course_id": key.to_string(), "version": version}),
+    ))
 }
 
 /// Parses a block reference from a path or form value.

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::auth::{ApiUser, PageUser};
 use crate::csrf::CsrfToken;
 use crate::error::{ApiError, ApiResult, PageResult};
+use crate::idempotency::{header_or_field, idempotency_key, FORM_FIELD};
 use crate::pages::{render, PageCtx};
 use crate::routes::{course_key, page_ctx};
 use crate::state::AppState;
@@ -69,7 +70,7 @@ async fn studio_import(
     if declared_size(&headers).is_some_and(|n| n > limit + FORM_OVERHEAD) {
         return Ok(SpoolError::TooLarge { limit }.page_response("course archive"));
     }
-    let mut archive = None;
+    let (mut archive, mut form_idem) = (None, None);
     while let Some(field) = form
         .next_field()
         .await
@@ -80,16 +81,30 @@ async fn studio_import(
                 Ok(s) => archive = Some(s),
                 Err(e) => return Ok(e.page_response("course archive")),
             }
+        } else if field.name() == Some(FORM_FIELD) {
+            let text = field.text().await.map_err(|e| {
+                AppError::field("archive", format!("The upload could not be read: {e}"))
+            })?;
+            form_idem = Some(text);
         }
     }
     let archive = archive
         .filter(|a| a.size > 0)
         .ok_or_else(|| AppError::field("archive", "Choose a course export (.tar.gz) to upload."))?;
+    let idem = header_or_field(&headers, form_idem.as_deref())?;
     let source = ImportSource::ArchiveFile(archive.file.into_std().await);
+    let keyed = idem.as_ref().map(|k| (k, archive.sha256.as_str()));
     let outcome = state
         .app
-        .import_course(Some(&user), source, limits(&state))
-        .await?;
+        .import_course_keyed(Some(&user), source, limits(&state), keyed)
+        .await
+        .map_err(|e| match e {
+            AppError::KeyReused(_) => AppError::KeyReused(
+                "This import form was already used for another archive; reload Studio and import again."
+                    .into(),
+            ),
+            other => other,
+        })?;
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
     let r = &outcome.report;
     Ok(render(&ImportPage {
@@ -156,6 +171,7 @@ async fn api_import(
 ) -> Result<Json<serde_json::Value>, Response> {
     let api = |e: AppError| ApiError(e).into_response();
     state.app.may_import(&user).map_err(api)?;
+    let idem = idempotency_key(&headers).map_err(api)?;
     let limit = state.config.max_upload_bytes as u64;
     if declared_size(&headers).is_some_and(|n| n > limit) {
         return Err(SpoolError::TooLarge { limit }.api_response("course archive"));
@@ -174,10 +190,13 @@ async fn api_import(
             "Send the course export (.tar.gz) as the request body.",
         )));
     }
+    // A retry is recognised by the archive's SHA-256, computed while it
+    // was spooled: the body is never held in memory to compare.
     let source = ImportSource::ArchiveFile(archive.file.into_std().await);
+    let keyed = idem.as_ref().map(|k| (k, archive.sha256.as_str()));
     let outcome = state
         .app
-        .import_course(Some(&user), source, limits(&state))
+        .import_course_keyed(Some(&user), source, limits(&state), keyed)
         .await
         .map_err(api)?;
     Ok(Json(outcome_json(&outcome)))
