@@ -9,6 +9,8 @@
 mod backup_schema;
 pub mod contract;
 mod contract_accounts;
+#[cfg(test)]
+mod migration_rules;
 pub mod contract_idempotency;
 pub mod contract_jobs;
 pub mod contract_nodes;
