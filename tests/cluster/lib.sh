@@ -32,8 +32,9 @@ cluster_begin() {
   [ -n "$db" ] && [ -n "$proxy" ] || fail "cluster.sh up printed: $out"
 }
 
+# cluster_end [STATUS]: down, unless CLUSTER_KEEP and STATUS (default $?) is a failure.
 cluster_end() {
-  local rc=$?
+  local rc=${1:-$?}
   if [ "$rc" != 0 ] && [ -n "${CLUSTER_KEEP:-}" ]; then
     echo "cluster left up for a look; remove it with: $cluster down" >&2
   else

@@ -27,7 +27,7 @@ finish() {
   local rc=$?
   [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null
   rm -rf "$work"
-  if [ -z "${CLUSTER_SHARED:-}" ]; then cluster_end; fi
+  if [ -z "${CLUSTER_SHARED:-}" ]; then cluster_end "$rc"; fi
   exit "$rc"
 }
 trap finish EXIT
