@@ -28,6 +28,7 @@ cluster_begin() {
   fi
   out=$("$cluster" up) || fail "cluster.sh up failed"
   url() { printf '%s\n' "$out" | awk -v k="$1" '$1 == k {print $2}'; }
+  # shellcheck disable=SC2034  # read by the scripts that source this file
   node1=$(url node1) node2=$(url node2) node3=$(url node3) proxy=$(url proxy) db=$(url database)
   [ -n "$db" ] && [ -n "$proxy" ] || fail "cluster.sh up printed: $out"
 }
@@ -54,6 +55,7 @@ node_exe() {
 # environment is emptied of LECTERN_ variables the binary would refuse.
 lectern_on_cluster() {
   local bin=$1; shift
+  # shellcheck disable=SC2154  # $work: each script's scratch folder
   mkdir -p "$work/cli"
   env -u LECTERN_BIN LECTERN_DATABASE_URL="$db" LECTERN_DATA_DIR="$work/cli" "$bin" "$@"
 }

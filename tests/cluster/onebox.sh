@@ -24,7 +24,7 @@ finish() {
 }
 trap finish EXIT
 bin=$(current_binary)
-course=course-v1:OpenedX+DemoX+DemoCourse
+course="course-v1:OpenedX+DemoX+DemoCourse"
 problem="block-v1:OpenedX+DemoX+DemoCourse+type@problem+block@870b16e640d541af94a308caac834d2e"
 box() { env -u LECTERN_BIN "$bin" "$@"; }
 

@@ -25,7 +25,8 @@ finish() {
 part_start=$(date +%s)
 part() { printf -- '-- %s took %ss\n' "$1" "$(( $(date +%s) - part_start ))"; part_start=$(date +%s); }
 
-prev=$(realpath "$(tests/cluster/previous_binary.sh)")
+prev=$(tests/cluster/previous_binary.sh)
+prev=$(realpath "$prev")
 current_binary >/dev/null
 part "previous commit's binary (and this checkout's)"
 

@@ -32,7 +32,8 @@ finish() {
 }
 trap finish EXIT
 
-prev=$(realpath "$(tests/cluster/previous_binary.sh)")
+prev=$(tests/cluster/previous_binary.sh)
+prev=$(realpath "$prev")
 new=$(current_binary)
 note "previous binary $prev; new binary $new"
 if [ -z "${CLUSTER_SHARED:-}" ]; then
@@ -48,7 +49,7 @@ for n in 1 2 3; do
 done
 note "three nodes on the previous binary; migrations applied: $(sql 'SELECT max(version) FROM _sqlx_migrations')"
 
-course=course-v1:OpenedX+DemoX+DemoCourse
+course="course-v1:OpenedX+DemoX+DemoCourse"
 problem="block-v1:OpenedX+DemoX+DemoCourse+type@problem+block@870b16e640d541af94a308caac834d2e"
 if [ "$(sql "SELECT count(*) FROM courses WHERE course_key = '$course'")" = 0 ]; then
   lectern_on_cluster "$prev" import tests/fixtures/olx/openedx-demo-course.tar.gz >"$work/import.log" 2>&1 \

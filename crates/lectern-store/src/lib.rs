@@ -9,12 +9,12 @@
 mod backup_schema;
 pub mod contract;
 mod contract_accounts;
-#[cfg(test)]
-mod migration_rules;
 pub mod contract_idempotency;
 pub mod contract_jobs;
 pub mod contract_nodes;
 pub mod contract_races;
+#[cfg(test)]
+mod migration_rules;
 mod open;
 pub mod postgres;
 #[cfg(test)]

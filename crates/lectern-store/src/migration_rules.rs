@@ -10,7 +10,10 @@
 
 /// Why `sql` (one migration's text) breaks the rule, or `None`.
 fn breaks_expand_only(sql: &str) -> Option<String> {
-    if sql.lines().any(|l| l.trim_start().starts_with("-- contract:")) {
+    if sql
+        .lines()
+        .any(|l| l.trim_start().starts_with("-- contract:"))
+    {
         return None;
     }
     let code: String = sql
@@ -28,7 +31,10 @@ fn breaks_expand_only(sql: &str) -> Option<String> {
             ("DROP ", "drops something the previous release may use"),
             ("RENAME ", "renames something the previous release uses"),
             ("ALTER COLUMN", "changes a column the previous release uses"),
-            ("ADD CONSTRAINT", "adds a constraint the previous release's writes may break"),
+            (
+                "ADD CONSTRAINT",
+                "adds a constraint the previous release's writes may break",
+            ),
         ];
         for (word, why) in refused {
             if s.contains(word) {
@@ -54,7 +60,10 @@ fn every_migration_only_expands_the_schema() {
     let mut broken = Vec::new();
     for (backend, m) in all {
         if let Some(why) = breaks_expand_only(&m.sql) {
-            broken.push(format!("{backend} {:04} {}: {why}", m.version, m.description));
+            broken.push(format!(
+                "{backend} {:04} {}: {why}",
+                m.version, m.description
+            ));
         }
     }
     assert!(

@@ -120,10 +120,7 @@ fn value(row: &PgRow, i: usize, k: Kind) -> Result<Value, StoreError> {
             Ok(v) => v,
             Err(_) => match row.try_get::<Option<i32>, _>(i) {
                 Ok(v) => v.map(i64::from),
-                Err(_) => row
-                    .try_get::<Option<i16>, _>(i)
-                    .map_err(db)?
-                    .map(i64::from),
+                Err(_) => row.try_get::<Option<i16>, _>(i).map_err(db)?.map(i64::from),
             },
         }
         .map(Value::Integer),
@@ -399,9 +396,13 @@ mod tests {
         let Some(admin) = crate::testing::postgres_admin_url() else {
             return;
         };
-        let from = PgStore::open(&crate::testing::fresh_postgres_database(&admin).await.unwrap())
-            .await
-            .unwrap();
+        let from = PgStore::open(
+            &crate::testing::fresh_postgres_database(&admin)
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
         sqlx::query("INSERT INTO site_setup (id, secret, expires_at) VALUES (1, 'the-secret', 5)")
             .execute(&from.write)
             .await
@@ -411,9 +412,13 @@ mod tests {
         let setup = rows.0.iter().find(|t| t.0.name == "site_setup").unwrap();
         assert_eq!(setup.1[0][0], Value::Integer(1));
 
-        let to = PgStore::open(&crate::testing::fresh_postgres_database(&admin).await.unwrap())
-            .await
-            .unwrap();
+        let to = PgStore::open(
+            &crate::testing::fresh_postgres_database(&admin)
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
         to.restore(&mut Rows(rows.0, None)).await.unwrap();
         let secret: String = sqlx::query_scalar("SELECT secret FROM site_setup WHERE id = 1")
             .fetch_one(&to.write)
