@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Problem checks per second at 1, 16 and 64 concurrent learners, with p50/p99.
+"""Problem checks per second at 1, 16 and 64 concurrent learners, with p50/p90/p99.
 
     python3 bench/checks.py                      # starts its own server (see below)
     python3 bench/checks.py --base http://127.0.0.1:8080   # against a running server
@@ -175,10 +175,10 @@ def run(args, base, pid, levels):
         results.append(run_level(base, pid, check_path, learners[:level], answers, args))
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
-    print("| concurrent learners | checks/s | p50 ms | p99 ms | checks | attempts refused | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("| concurrent learners | checks/s | p50 ms | p90 ms | p99 ms | checks | attempts refused | errors |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print("| {level} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {ok} | {refused} | {errors} |".format(**r))
+        print("| {level} | {rate:.0f} | {p50:.1f} | {p90:.1f} | {p99:.1f} | {ok} | {refused} | {errors} |".format(**r))
 
 
 def run_level(base, pid, path, learners, answers, args):
@@ -242,6 +242,7 @@ def run_level(base, pid, path, learners, answers, args):
         level=level,
         rate=counts["ok"] / elapsed,
         p50=1000 * b.percentile(lat, 50),
+        p90=1000 * b.percentile(lat, 90),
         p99=1000 * b.percentile(lat, 99),
         **counts,
     )
@@ -249,7 +250,7 @@ def run_level(base, pid, path, learners, answers, args):
     if srv0 is not None:
         cpu += f", server CPU {(srv1 - srv0) / elapsed:.2f} cores"
     print(
-        f"{level:3d} learners: {r['rate']:.0f} checks/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+        f"{level:3d} learners: {r['rate']:.0f} checks/s, p50 {r['p50']:.1f} ms, p90 {r['p90']:.1f} ms, p99 {r['p99']:.1f} ms, "
         f"{counts['ok']} ok, {counts['refused']} refused (attempts), {counts['errors']} errors "
         f"in {elapsed:.1f} s; {cpu}"
     )

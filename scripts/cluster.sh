@@ -10,6 +10,7 @@
 #                                      node1 URL / node2 URL / node3 URL / proxy URL / database URL
 #   scripts/cluster.sh kill-node N     SIGKILL node N's Lectern
 #   scripts/cluster.sh start-node N    start node N's Lectern again
+#   scripts/cluster.sh stop-node N     stop node N's Lectern gracefully (SIGTERM, as a deploy would)
 #   scripts/cluster.sh kill-primary    SIGKILL Patroni and PostgreSQL on the primary's node
 #   scripts/cluster.sh partition-primary   take the primary's node's link down
 #   scripts/cluster.sh heal-all        every link up again
@@ -20,7 +21,9 @@
 # Environment: LECTERN_BIN (default: this repository's target/debug/lectern), CLUSTER_DIR
 # (default /tmp/lectern-cluster), CLUSTER_ID (0-99, default 0: picks the
 # subnet 10.250.ID.0/24, interface names and ports, so two clusters can run
-# side by side), CLUSTER_PATRONI_VENV (default /opt/lectern-patroni).
+# side by side), CLUSTER_PATRONI_VENV (default /opt/lectern-patroni),
+# CLUSTER_NODE_ENV_FILE (NAME=value lines added to every node's Lectern
+# environment, e.g. LECTERN_BACKUP_*; remembered by `up`).
 # Only loopback and the cluster's own subnet are listened on.
 set -euo pipefail
 
@@ -110,6 +113,9 @@ start_lectern() {
   alive "node$n/lectern" && return 0
   bin=$(lectern_bin)
   mkdir -p "$DIR/node$n/lectern"
+  # Extra settings for every node (CLUSTER_NODE_ENV_FILE, else what `up` kept).
+  local extra=() envf=${CLUSTER_NODE_ENV_FILE:-$DIR/node-env}
+  [ -f "$envf" ] && mapfile -t extra < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$envf")
   # A clean environment: the binary refuses LECTERN_ variables it does not know.
   launch "node$n/lectern" ip netns exec "$(netns "$n")" "${CLEAN_ENV[@]}" \
     HOME="$DIR/node$n/lectern" \
@@ -117,6 +123,7 @@ start_lectern() {
     LECTERN_LISTEN="$(node_ip "$n"):8080" \
     LECTERN_DATABASE_URL="$(node_database_url "$n")" \
     LECTERN_TRUSTED_PROXIES="$NET.254" \
+    "${extra[@]}" \
     "$bin" serve
 }
 
@@ -344,6 +351,7 @@ cmd_up() {
   chmod 755 "$DIR"
   echo "$CLUSTER_ID" >"$DIR/cluster-id"
   echo "$bin" >"$DIR/lectern-bin"
+  if [ -n "${CLUSTER_NODE_ENV_FILE:-}" ]; then cp "$CLUSTER_NODE_ENV_FILE" "$DIR/node-env"; fi
   local pw_super pw_repl pw_lectern
   pw_super=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   pw_repl=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -406,6 +414,19 @@ cmd_start_node() {
   load_secrets
   start_lectern "$1"
   wait_for 60 "node$1 answering" lectern_live "$1" || { show_logs; exit 1; }
+}
+
+# SIGTERM: readiness off, drain, in-flight requests finish, jobs handed back
+# (crates/lectern/src/commands/serve.rs); SIGKILL after 60 s.
+cmd_stop_node() {
+  check_node "${1:-}"
+  load_secrets
+  local pid; pid=$(pid_of "node$1/lectern")
+  if ! running "$pid"; then say "node$1: Lectern was not running"; return 0; fi
+  kill -TERM "$pid"
+  for _ in $(seq 600); do running "$pid" || break; sleep 0.1; done
+  if running "$pid"; then kill_hard "$pid"; say "node$1: Lectern did not stop within 60 s: killed"
+  else say "node$1: Lectern stopped"; fi
 }
 
 cmd_kill_primary() {
@@ -535,12 +556,13 @@ case "${1:-}" in
   status) cmd_status ;;
   kill-node) cmd_kill_node "${2:-}" ;;
   start-node) cmd_start_node "${2:-}" ;;
+  stop-node) cmd_stop_node "${2:-}" ;;
   kill-primary) cmd_kill_primary ;;
   partition-primary) cmd_partition_primary ;;
   heal-all) cmd_heal_all ;;
   start-all) cmd_start_all ;;
   *)
-    echo "usage: cluster.sh up|down|status|kill-node N|start-node N|kill-primary|partition-primary|heal-all|start-all" >&2
+    echo "usage: cluster.sh up|down|status|kill-node N|start-node N|stop-node N|kill-primary|partition-primary|heal-all|start-all" >&2
     exit 2
     ;;
 esac

@@ -126,6 +126,15 @@ SCREENSHOTS=target/browser-screenshots node tests/browser/run.mjs || browser_sta
 echo "real-browser suite took $(( $(date +%s) - browser_start )) s"
 [ "$browser_status" -eq 0 ]
 
+# Cluster operations (issue 17): one cluster (scripts/cluster.sh; root, network
+# namespaces) brought up on the previous commit's binary, then a rolling update
+# to this checkout's, one backup schedule surviving its lease holder's death,
+# and a one-box SQLite site restored into the cluster (tests/cluster/operations.sh;
+# docs/upgrades.md, docs/cluster.md). Needs the previous commit in the clone
+# (CI: fetch-depth 2 or more); it fails, never skips, without it.
+step "cluster: rolling update, one backup schedule, one box to cluster"
+bash tests/cluster/operations.sh
+
 leg_done
 leg_name=""
 printf '\n== all tests passed in %ss ==\n' "$(( $(date +%s) - suite_start ))"

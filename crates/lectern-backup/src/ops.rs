@@ -96,6 +96,10 @@ impl<W: Write> Write for Tee<W> {
     }
 }
 
+/// The writer's error when the snapshot side went away without finishing:
+/// then the snapshot's own error says why.
+const STOPPED_EARLY: &str = "the snapshot stopped early";
+
 pub(crate) fn write_archive<W: Write>(
     out: Tee<W>,
     enc: &Encryption,
@@ -113,7 +117,7 @@ pub(crate) fn write_archive<W: Write>(
             }
             Some(Ev::End) => w.end_table()?,
             Some(Ev::Finish) => break,
-            None => return Err(BackupError::Usage("the snapshot stopped early".into())),
+            None => return Err(BackupError::Usage(STOPPED_EARLY.into())),
         }
     }
     w.finish(origin)
@@ -202,6 +206,7 @@ pub async fn create(
     progress.finish();
     match (snapshot, written) {
         (Ok(()), Ok(created)) => Ok(created),
+        (Err(e), Err(BackupError::Usage(m))) if m == STOPPED_EARLY => Err(e.into()),
         (_, Err(e)) => Err(e),
         (Err(e), Ok(_)) => Err(e.into()),
     }

@@ -15,6 +15,8 @@ pub mod contract_jobs;
 pub mod contract_keyed_writes;
 pub mod contract_nodes;
 pub mod contract_races;
+#[cfg(test)]
+mod migration_rules;
 mod open;
 pub mod postgres;
 #[cfg(test)]
