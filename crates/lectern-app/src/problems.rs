@@ -163,8 +163,33 @@ impl Lectern {
     /// A problem as `user` sees it: state, seed, whether it is closed and
     /// whether its answer may be shown.
     pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
-        let course = self.courseware(user, &usage.course).await?;
-        let sees = self.visibility(user, &usage.course).await?;
+        let (course, sees) = self.courseware_seen(user, &usage.course).await?;
+        self.problem_view_in(user, course, sees, usage).await
+    }
+
+    /// A problem of a unit page that [`Self::unit_page`] built for `user` in
+    /// this request: the access and visibility the page decided on are
+    /// reused, so each problem costs one read (its state), not four.
+    pub async fn problem_view_on_page(
+        &self,
+        user: &User,
+        page: &crate::learning::UnitPage,
+        usage: &UsageKey,
+    ) -> AppResult<ProblemView> {
+        if usage.course != page.course.record.key {
+            return Err(AppError::not_found(format!("problem {usage}")));
+        }
+        self.problem_view_in(user, page.course.clone(), page.sees, usage)
+            .await
+    }
+
+    async fn problem_view_in(
+        &self,
+        user: &User,
+        course: PublishedCourse,
+        sees: crate::visibility::Visibility,
+        usage: &UsageKey,
+    ) -> AppResult<ProblemView> {
         let staff = sees.sees_unreleased();
         let block = course
             .tree
