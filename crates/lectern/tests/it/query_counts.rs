@@ -168,6 +168,20 @@ async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
         dashboard_one, dashboard_two,
         "a second course on the dashboard costs no further read"
     );
+    // Leaving a course takes it off the dashboard.
+    let csrf = learner.csrf().await;
+    let r = learner
+        .post_form(
+            "/courses/course-v1:CountX+B+R/unenroll",
+            &[("csrf_token", csrf)],
+        )
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let (_, page) = learner.text("/dashboard").await;
+    assert!(
+        page.contains("Counts A") && !page.contains("Counts B"),
+        "{page}"
+    );
 
     sigterm(&server.child);
     wait_exit(&mut server.child);
