@@ -11,6 +11,7 @@ use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRecord, Enrollment, User};
 use crate::store::CourseDates;
+use crate::visibility::Visibility;
 use crate::Lectern;
 
 /// A published course as the learner sees it.
@@ -32,6 +33,9 @@ pub struct UnitPage {
     pub ancestry: Vec<BlockRef>,
     pub previous: Option<BlockRef>,
     pub next: Option<BlockRef>,
+    /// What the viewer may see of this course, decided once for the page
+    /// (its problems are shown through [`Lectern::problem_view_on_page`]).
+    pub sees: Visibility,
 }
 
 /// Whether a date string from OLX (`2013-02-05T05:00:00Z`, `"2013-02-05T05:00"`) has passed.
@@ -201,14 +205,25 @@ impl Lectern {
             .filter(|e| e.is_active))
     }
 
-    /// The user's active enrolments with their courses, newest first.
+    /// The user's active enrolments with their courses, newest first: two
+    /// reads however many courses (not one read per course).
     pub async fn dashboard(&self, user: &User) -> AppResult<Vec<(Enrollment, CourseRecord)>> {
+        let enrollments = self.store.enrollments_for_user(user.id).await?;
+        let mut courses: std::collections::HashMap<String, CourseRecord> = self
+            .store
+            .enrolled_courses(user.id)
+            .await?
+            .into_iter()
+            .map(|c| (c.key.to_string(), c))
+            .collect();
         let mut out = Vec::new();
-        for e in self.store.enrollments_for_user(user.id).await? {
+        for e in enrollments {
             if !e.is_active {
                 continue;
             }
-            if let Some(c) = self.store.course(&e.course_key).await? {
+            // An enrolment made between the two reads has no course here
+            // yet: it shows on the next view.
+            if let Some(c) = courses.remove(&e.course_key.to_string()) {
                 out.push((e, c));
             }
         }
@@ -218,10 +233,20 @@ impl Lectern {
 
     /// The published course if `user` may read its content: enrolled, or on its team.
     pub async fn courseware(&self, user: &User, key: &CourseKey) -> AppResult<PublishedCourse> {
+        Ok(self.courseware_seen(user, key).await?.0)
+    }
+
+    /// [`Self::courseware`] with the visibility it decided on, so that a
+    /// caller needing both asks the database once.
+    pub(crate) async fn courseware_seen(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<(PublishedCourse, Visibility)> {
         let course = self.published_course(key).await?;
         let sees = self.visibility(user, key).await?;
         if sees.sees_unreleased() {
-            return Ok(course);
+            return Ok((course, sees));
         }
         if self.enrollment(user, key).await?.is_some() {
             if let Some(start) = sees.opens_at(&course.record) {
@@ -230,7 +255,7 @@ impl Lectern {
                     start.format("%-d %B %Y at %H:%M UTC")
                 )));
             }
-            Ok(course)
+            Ok((course, sees))
         } else {
             Err(AppError::Forbidden(
                 "Enroll in this course to see its content.".into(),
@@ -251,8 +276,7 @@ impl Lectern {
         key: &CourseKey,
         unit_id: &str,
     ) -> AppResult<UnitPage> {
-        let course = self.courseware(user, key).await?;
-        let sees = self.visibility(user, key).await?;
+        let (course, sees) = self.courseware_seen(user, key).await?;
         let unit = BlockRef::new("vertical", unit_id);
         // A unit inside a split_test is the learner's only if drawn for them.
         let visible = |r: &BlockRef| {
@@ -281,6 +305,7 @@ impl Lectern {
             ancestry,
             previous,
             next,
+            sees,
         })
     }
 }

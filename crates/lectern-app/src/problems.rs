@@ -163,30 +163,40 @@ impl Lectern {
     /// A problem as `user` sees it: state, seed, whether it is closed and
     /// whether its answer may be shown.
     pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
-        let (view, _) = self.problem_view_inner(user, usage, false).await?;
+        let (course, sees) = self.courseware_seen(user, &usage.course).await?;
+        let (view, _) = self
+            .problem_view_in(user, course, sees, usage, false)
+            .await?;
         Ok(view)
     }
 
-    /// [`Self::problem_view`] for a unit page: while the database is
-    /// unreachable the learner's saved state cannot be read, and the problem
-    /// is shown as new instead of failing the page. The flag says whether
-    /// the saved state was read.
-    pub async fn problem_view_for_page(
+    /// A problem of a unit page that [`Self::unit_page`] built for `user` in
+    /// this request: the access and visibility the page decided on are
+    /// reused, so each problem costs one read (its state), not four. While
+    /// the database is unreachable the learner's saved state cannot be
+    /// read, and the problem is shown as new instead of failing the page;
+    /// the flag says whether the saved state was read.
+    pub async fn problem_view_on_page(
         &self,
         user: &User,
+        page: &crate::learning::UnitPage,
         usage: &UsageKey,
     ) -> AppResult<(ProblemView, bool)> {
-        self.problem_view_inner(user, usage, true).await
+        if usage.course != page.course.record.key {
+            return Err(AppError::not_found(format!("problem {usage}")));
+        }
+        self.problem_view_in(user, page.course.clone(), page.sees, usage, true)
+            .await
     }
 
-    async fn problem_view_inner(
+    async fn problem_view_in(
         &self,
         user: &User,
+        course: PublishedCourse,
+        sees: crate::visibility::Visibility,
         usage: &UsageKey,
         without_state_if_unreachable: bool,
     ) -> AppResult<(ProblemView, bool)> {
-        let course = self.courseware(user, &usage.course).await?;
-        let sees = self.visibility(user, &usage.course).await?;
         let staff = sees.sees_unreleased();
         let block = course
             .tree

@@ -160,6 +160,8 @@ pub trait CourseStore {
     ) -> StoreResult<CourseRecord>;
     async fn course(&self, key: &CourseKey) -> StoreResult<Option<CourseRecord>>;
     async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>>;
+    /// The courses `user` is actively enrolled in, in one read (the dashboard).
+    async fn enrolled_courses(&self, user: UserId) -> StoreResult<Vec<CourseRecord>>;
     /// The draft and its revision.
     async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>>;
     /// Replaces the draft if its revision is still `expected_revision`;

@@ -285,6 +285,20 @@ where
         self.courses_where("", None).await
     }
 
+    async fn enrolled_courses(&self, user: UserId) -> StoreResult<Vec<CourseRecord>> {
+        let sql = format!(
+            "SELECT {COURSE_COLUMNS} FROM courses WHERE course_key IN \
+             (SELECT course_key FROM enrollments WHERE user_id = $1 AND is_active) \
+             ORDER BY display_name, course_key"
+        );
+        let rows: Vec<CourseRow> = sqlx::query_as(&sql)
+            .bind(user)
+            .fetch_all(&self.read)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(CourseRow::into_record).collect()
+    }
+
     async fn draft(&self, key: &CourseKey) -> StoreResult<Option<(CourseTree, i64)>> {
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT draft_tree, draft_revision FROM courses WHERE course_key = $1")

@@ -22,10 +22,10 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Trans
 use super::db::{Backend, Db};
 use super::db_learning::enroll_sql;
 use super::errors::map_err;
-use crate::commit_watch::commit;
 use super::rows::{EnrollmentRow, ENROLLMENT_COLUMNS};
 use super::sql;
 use super::trees::tree_to_json_off_async;
+use crate::commit_watch::commit;
 use crate::time::{from_millis, to_millis};
 
 #[derive(sqlx::FromRow)]

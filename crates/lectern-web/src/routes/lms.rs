@@ -228,7 +228,7 @@ async fn unit(
     let unit = tree
         .block(&page.unit)
         .ok_or_else(|| AppError::not_found(format!("unit {unit_id}")))?;
-    let sees = state.app.visibility(&user, &key).await?;
+    let sees = page.sees;
     let mut blocks = Vec::new();
     // library_content and split_test blocks show the children drawn for this
     // learner as ordinary blocks of the unit.
@@ -239,7 +239,7 @@ async fn unit(
         if !sees.shows(tree, &child.block_ref()) {
             continue;
         }
-        blocks.push(render_for_learner(&state, &user, tree, child, &q, &csrf.0 .0).await);
+        blocks.push(render_for_learner(&state, &user, &page, child, &q, &csrf.0 .0).await);
     }
     let scripts = crate::media::finish_blocks(&mut blocks, &key);
     let crumbs = page
@@ -309,11 +309,12 @@ async fn jump_to(
 async fn render_for_learner(
     state: &AppState,
     user: &User,
-    tree: &CourseTree,
+    page: &lectern_app::learning::UnitPage,
     block: &lectern_content::Block,
     q: &UnitQuery,
     csrf: &str,
 ) -> RenderedBlock {
+    let tree = &page.course.tree;
     if block.block_type == "video" {
         return crate::video::render_for_learner(&state.app, tree, block).await;
     }
@@ -321,7 +322,7 @@ async fn render_for_learner(
         return render_leaf(block, &tree.key);
     }
     let usage = tree.usage_key(&block.block_ref());
-    match state.app.problem_view_for_page(user, &usage).await {
+    match state.app.problem_view_on_page(user, page, &usage).await {
         Ok((view, false)) => crate::problem_form::render_without_state(&view),
         Ok((view, true)) => {
             let this = q.problem.as_deref() == Some(block.id.as_str());

@@ -33,6 +33,7 @@ mod openedx_api;
 mod page_answers;
 mod passwords;
 mod problems;
+mod query_counts;
 mod responsive;
 mod smtp_sink;
 mod static_files;

@@ -1,0 +1,188 @@
+//! How many SQL statements a page costs (issue 18): the profile of the unit
+//! page showed that on SQLite most of a page's time is the hand-off of each
+//! statement to the database thread, so the count is what the fixes change.
+//! Counted from `lectern serve`'s own statement log (`sqlx::query` at debug
+//! level), in a process of the test's own so no other test's reads mix in.
+//! Counts, not timings: a unit page's problems cost one read each (their
+//! state), and the dashboard's cost does not grow with the number of courses.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::binary::{free_port, sigterm, wait_exit};
+use crate::support::{course_archive, Client, PASSWORD};
+
+fn problem(id: &str) -> String {
+    format!(
+        r#"<problem url_name="{id}" display_name="Question {id}">
+<multiplechoiceresponse><choicegroup type="MultipleChoice">
+<choice correct="true">yes</choice><choice correct="false">no</choice>
+</choicegroup></multiplechoiceresponse></problem>"#
+    )
+}
+
+/// A course with a unit of one problem (`one`) and a unit of three (`three`).
+fn course(number: &str) -> Vec<u8> {
+    let xml = format!(
+        r#"<course display_name="Counts {number}" start="2020-01-01T00:00:00Z">
+<chapter url_name="ch" display_name="Week"><sequential url_name="sq" display_name="Lesson">
+<vertical url_name="one" display_name="One">{}</vertical>
+<vertical url_name="three" display_name="Three">{}{}{}</vertical>
+</sequential></chapter></course>"#,
+        problem("p0"),
+        problem("p1"),
+        problem("p2"),
+        problem("p3"),
+    );
+    course_archive("CountX", number, &xml, None)
+}
+
+struct Server {
+    child: Child,
+    log: PathBuf,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let port = free_port();
+        let log = dir.join("statements.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = crate::backend::lectern_in(dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("LECTERN_LOG_LEVEL", "warn,sqlx::query=debug")
+            .env("LECTERN_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start lectern");
+        Server {
+            child,
+            log,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn statements_so_far(&self) -> usize {
+        let mut text = String::new();
+        std::fs::File::open(&self.log)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .expect("read the log");
+        text.lines()
+            .filter(|l| l.contains(r#""target":"sqlx::query""#))
+            .count()
+    }
+
+    /// The fewest statements logged around one GET of `path` over a few
+    /// tries (background work, such as the job queue's polls, only adds).
+    async fn statements_for(&self, client: &Client, path: &str) -> usize {
+        let mut fewest = usize::MAX;
+        for _ in 0..4 {
+            let before = self.statements_so_far();
+            let r = client.get(path).await;
+            assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+            r.bytes().await.expect("body");
+            // The log is written as the statements run; give it a moment.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            fewest = fewest.min(self.statements_so_far() - before);
+        }
+        fewest
+    }
+}
+
+async fn wait_ready(base: &str) {
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await {
+            if r.status() == StatusCode::OK {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} did not become ready");
+}
+
+async fn enrol(client: &Client, key: &str) {
+    let csrf = client.csrf().await;
+    let r = client
+        .post_form(&format!("/courses/{key}/enroll"), &[("csrf_token", csrf)])
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "enrol in {key}: {}",
+        r.status()
+    );
+}
+
+#[tokio::test]
+async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for number in ["A", "B"] {
+        let archive = dir.path().join(format!("{number}.tar.gz"));
+        std::fs::write(&archive, course(number)).expect("archive");
+        let out = crate::backend::lectern_in(dir.path())
+            .arg("import")
+            .arg(&archive)
+            .output()
+            .expect("import");
+        assert!(out.status.success(), "import {number}: {out:?}");
+    }
+    let mut server = Server::start(dir.path());
+    wait_ready(&server.base).await;
+
+    let learner = Client::for_base(&server.base);
+    let form = [
+        ("username", "counted".to_string()),
+        ("email", "counted@example.org".to_string()),
+        ("name", "Counted".to_string()),
+        ("password", PASSWORD.to_string()),
+    ];
+    let r = learner.post_form("/register", &form).await;
+    assert_eq!(r.status(), StatusCode::OK, "register");
+    enrol(&learner, "course-v1:CountX+A+R").await;
+
+    let unit = |id: &str| format!("/courses/course-v1:CountX+A+R/unit/{id}");
+    let one = server.statements_for(&learner, &unit("one")).await;
+    let three = server.statements_for(&learner, &unit("three")).await;
+    assert_eq!(
+        three - one,
+        2,
+        "two more problems on a unit page cost two more reads (their states); \
+         one problem: {one} statements, three: {three}"
+    );
+
+    let dashboard_one = server.statements_for(&learner, "/dashboard").await;
+    enrol(&learner, "course-v1:CountX+B+R").await;
+    let (status, page) = learner.text("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Counts A") && page.contains("Counts B"),
+        "{page}"
+    );
+    let dashboard_two = server.statements_for(&learner, "/dashboard").await;
+    assert_eq!(
+        dashboard_one, dashboard_two,
+        "a second course on the dashboard costs no further read"
+    );
+    // Leaving a course takes it off the dashboard.
+    let csrf = learner.csrf().await;
+    let r = learner
+        .post_form(
+            "/courses/course-v1:CountX+B+R/unenroll",
+            &[("csrf_token", csrf)],
+        )
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let (_, page) = learner.text("/dashboard").await;
+    assert!(
+        page.contains("Counts A") && !page.contains("Counts B"),
+        "{page}"
+    );
+
+    sigterm(&server.child);
+    wait_exit(&mut server.child);
+}
