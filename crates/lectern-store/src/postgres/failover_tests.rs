@@ -461,5 +461,8 @@ async fn a_cut_link_to_the_primary_is_left_within_bounded_time() {
         }
     }
     assert!(done, "the store did not move to the reachable host");
-    store.close().await;
+    // Closing waits for every connection to come back, and one stuck on the
+    // cut link never does (sqlx cannot time out a socket it owns): bounded,
+    // so the test ends; the point above is made.
+    let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
 }
