@@ -15,6 +15,9 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 
+/// How long shutdown waits for the database pools to close.
+const STORE_CLOSE_BOUND: Duration = Duration::from_secs(10);
+
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let (app, store) = super::open_app(&config).await?;
     // Scheduled backups run as jobs; the scheduler wakes often enough to
@@ -100,7 +103,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .context("serving HTTP")?;
     // Running jobs finish within their deadline or go back to the queue.
     workers.shutdown().await;
-    store.close().await;
+    // Closing waits for every connection to come back to its pool; one stuck
+    // on a cut network link never does. Everything acknowledged is already
+    // committed, so past the bound the process just exits.
+    if tokio::time::timeout(STORE_CLOSE_BOUND, store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            seconds = STORE_CLOSE_BOUND.as_secs(),
+            "database connections did not close in time; exiting anyway"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }
