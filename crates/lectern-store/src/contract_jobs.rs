@@ -25,7 +25,27 @@ where
     concurrent_claimers_never_share(store, t0).await;
     leases_are_exclusive(store, t0).await;
     listing_and_counts(store, t0).await;
+    unknown_kinds_stay_queued(store, t0).await;
 }
+
+/// The kinds these checks enqueue: what their claimers know.
+const KINDS: &[&str] = &[
+    "a",
+    "b",
+    "dead-node",
+    "drain",
+    "early",
+    "flaky",
+    "last",
+    "late",
+    "m",
+    "many",
+    "n",
+    "n1",
+    "n2",
+    "r",
+    "x",
+];
 
 fn job(kind: &str, key: Option<&str>, run_after: DateTime<Utc>, max_attempts: i64) -> NewJob {
     NewJob {
@@ -40,7 +60,7 @@ fn job(kind: &str, key: Option<&str>, run_after: DateTime<Utc>, max_attempts: i6
 /// Claims until the queue has nothing due at `now`, completing each.
 async fn drain<S: JobStore>(store: &S, now: DateTime<Utc>) {
     while let Some(j) = store
-        .claim_job("drain", now, Duration::seconds(60))
+        .claim_job("drain", now, Duration::seconds(60), KINDS)
         .await
         .unwrap()
     {
@@ -63,7 +83,11 @@ async fn dedupe_claim_complete<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         None,
         "queued twin"
     );
-    let claimed = store.claim_job("n1", t0, lease).await.unwrap().unwrap();
+    let claimed = store
+        .claim_job("n1", t0, lease, KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(Some(claimed.id), id);
     assert_eq!((claimed.state, claimed.attempts), (JobState::Running, 1));
     assert_eq!(claimed.locked_by.as_deref(), Some("n1"));
@@ -81,7 +105,11 @@ async fn dedupe_claim_complete<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         "running twin"
     );
     assert!(
-        store.claim_job("n2", t0, lease).await.unwrap().is_none(),
+        store
+            .claim_job("n2", t0, lease, KINDS)
+            .await
+            .unwrap()
+            .is_none(),
         "nothing else is due"
     );
     assert!(
@@ -128,7 +156,7 @@ async fn not_before_run_after<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         .await
         .unwrap();
     let got = store
-        .claim_job("n", t0, Duration::seconds(5))
+        .claim_job("n", t0, Duration::seconds(5), KINDS)
         .await
         .unwrap()
         .unwrap();
@@ -139,12 +167,12 @@ async fn not_before_run_after<S: JobStore>(store: &S, t0: DateTime<Utc>) {
     );
     assert!(store.complete_job(got.id, "n", t0).await.unwrap());
     assert!(store
-        .claim_job("n", t0, Duration::seconds(5))
+        .claim_job("n", t0, Duration::seconds(5), KINDS)
         .await
         .unwrap()
         .is_none());
     let got = store
-        .claim_job("n", later, Duration::seconds(5))
+        .claim_job("n", later, Duration::seconds(5), KINDS)
         .await
         .unwrap()
         .unwrap();
@@ -160,7 +188,7 @@ async fn expired_lease_is_reclaimed<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         .unwrap()
         .unwrap();
     let a = store
-        .claim_job("dead-node", t0, lease)
+        .claim_job("dead-node", t0, lease, KINDS)
         .await
         .unwrap()
         .unwrap();
@@ -171,14 +199,14 @@ async fn expired_lease_is_reclaimed<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         .await
         .unwrap());
     assert!(store
-        .claim_job("b", t0 + Duration::seconds(15), lease)
+        .claim_job("b", t0 + Duration::seconds(15), lease, KINDS)
         .await
         .unwrap()
         .is_none());
     // The node dies; its lease runs out at t0+18 s.
     let at = t0 + Duration::seconds(19);
     let b = store
-        .claim_job("b", at, lease)
+        .claim_job("b", at, lease, KINDS)
         .await
         .unwrap()
         .expect("reclaimed");
@@ -209,7 +237,11 @@ async fn failures_back_off_then_fail<S: JobStore>(store: &S, t0: DateTime<Utc>) 
         .await
         .unwrap()
         .unwrap();
-    let j = store.claim_job("n", t0, lease).await.unwrap().unwrap();
+    let j = store
+        .claim_job("n", t0, lease, KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(j.id, id);
     let retry_at = t0 + Duration::seconds(20);
     assert_eq!(
@@ -226,14 +258,14 @@ async fn failures_back_off_then_fail<S: JobStore>(store: &S, t0: DateTime<Utc>) 
     );
     assert!(
         store
-            .claim_job("n", t0 + Duration::seconds(19), lease)
+            .claim_job("n", t0 + Duration::seconds(19), lease, KINDS)
             .await
             .unwrap()
             .is_none(),
         "backing off"
     );
     let j = store
-        .claim_job("n", retry_at, lease)
+        .claim_job("n", retry_at, lease, KINDS)
         .await
         .unwrap()
         .unwrap();
@@ -250,7 +282,7 @@ async fn failures_back_off_then_fail<S: JobStore>(store: &S, t0: DateTime<Utc>) 
     assert_eq!(stored.state, JobState::Failed, "kept for inspection");
     assert!(stored.last_error.unwrap().len() <= lectern_app::jobs::MAX_ERROR_BYTES);
     assert!(store
-        .claim_job("n", t0 + Duration::days(1), lease)
+        .claim_job("n", t0 + Duration::days(1), lease, KINDS)
         .await
         .unwrap()
         .is_none());
@@ -263,7 +295,11 @@ async fn release_and_last_attempt<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         .await
         .unwrap()
         .unwrap();
-    let j = store.claim_job("n", t0, lease).await.unwrap().unwrap();
+    let j = store
+        .claim_job("n", t0, lease, KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(store.release_job(j.id, "n", t0).await.unwrap());
     let stored = store.job(id).await.unwrap().unwrap();
     assert_eq!(
@@ -272,10 +308,14 @@ async fn release_and_last_attempt<S: JobStore>(store: &S, t0: DateTime<Utc>) {
         "a release is no attempt"
     );
     // Its only attempt dies with its node: failed, not claimed forever.
-    let j = store.claim_job("n", t0, lease).await.unwrap().unwrap();
+    let j = store
+        .claim_job("n", t0, lease, KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((j.id, j.attempts), (id, 1));
     assert!(store
-        .claim_job("m", t0 + Duration::seconds(11), lease)
+        .claim_job("m", t0 + Duration::seconds(11), lease, KINDS)
         .await
         .unwrap()
         .is_none());
@@ -302,7 +342,7 @@ where
             let holder = format!("w{w}");
             let mut got = Vec::new();
             while let Some(j) = store
-                .claim_job(&holder, t0, Duration::seconds(60))
+                .claim_job(&holder, t0, Duration::seconds(60), KINDS)
                 .await
                 .unwrap()
             {
@@ -478,4 +518,61 @@ where
     store.save_course_grade(&grade(3, 2, 0.7)).await.unwrap();
     let stored = store.course_grade(user.id, &course).await.unwrap().unwrap();
     assert_eq!((stored.course_version, stored.percent), (3, 0.7));
+}
+
+/// A claimer takes only the kinds it knows: a job of a kind from a newer
+/// binary stays queued, untouched, even when it is the oldest due job.
+async fn unknown_kinds_stay_queued<S: JobStore>(store: &S, t0: DateTime<Utc>) {
+    drain(store, t0 + Duration::days(30)).await;
+    let newer = store
+        .enqueue_job(&job("from_a_newer_binary", None, t0, 3), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    let known = store
+        .enqueue_job(&job("n", None, t0 + Duration::seconds(1), 3), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = t0 + Duration::seconds(2);
+    let got = store
+        .claim_job("old-node", at, Duration::seconds(60), KINDS)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.id, known,
+        "the known kind is claimed past the unknown one"
+    );
+    assert!(store.complete_job(got.id, "old-node", at).await.unwrap());
+    assert!(
+        store
+            .claim_job("old-node", at, Duration::seconds(60), KINDS)
+            .await
+            .unwrap()
+            .is_none(),
+        "an unknown kind is never claimed"
+    );
+    assert!(
+        store
+            .claim_job("old-node", at, Duration::seconds(60), &[])
+            .await
+            .unwrap()
+            .is_none(),
+        "no kinds, no claim"
+    );
+    let left = store.job(newer).await.unwrap().unwrap();
+    assert_eq!((left.state, left.attempts), (JobState::Queued, 0));
+    let taken = store
+        .claim_job(
+            "new-node",
+            at,
+            Duration::seconds(60),
+            &["from_a_newer_binary"],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.id, newer, "a node that knows the kind takes it");
+    assert!(store.complete_job(taken.id, "new-node", at).await.unwrap());
 }

@@ -41,6 +41,13 @@ impl JobKind {
     pub const EXPIRED_TOKENS: &'static str = "expired_tokens";
     pub const BACKUP: &'static str = "backup";
     pub const IDEMPOTENCY_CLEANUP: &'static str = "idempotency_cleanup";
+    /// Every kind this binary can run: what its workers claim.
+    pub const NAMES: &'static [&'static str] = &[
+        Self::REGRADE,
+        Self::EXPIRED_TOKENS,
+        Self::BACKUP,
+        Self::IDEMPOTENCY_CLEANUP,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -210,5 +217,30 @@ impl Lectern {
     /// This node's name in job and lease holders.
     pub fn node_id(&self) -> &str {
         &self.jobs.node_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Workers claim only `NAMES`: a kind missing from it would never run.
+    #[test]
+    fn every_kind_is_among_the_names_workers_claim() {
+        let course = "course-v1:Org+C+R"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
+        let every = [
+            JobKind::CourseRegrade { course, version: 1 },
+            JobKind::ExpiredTokens,
+            JobKind::Backup {
+                due: "2026-01-01T00:00:00Z".into(),
+            },
+            JobKind::IdempotencyCleanup,
+        ];
+        for kind in &every {
+            assert!(JobKind::NAMES.contains(&kind.name()), "{}", kind.name());
+        }
+        assert_eq!(JobKind::NAMES.len(), every.len());
     }
 }

@@ -103,12 +103,16 @@ pub trait JobStore {
     /// or running with a lease that ran out before `now` — marks it running
     /// for `holder` until `now + lease` and counts an attempt. Concurrent
     /// claimers never get the same job. A job whose lease ran out on its
-    /// last attempt is marked failed instead of claimed.
+    /// last attempt is marked failed instead of claimed. Only jobs whose
+    /// kind is one of `kinds` are taken (none when it is empty): a node
+    /// leaves kinds it does not know, such as a newer binary's during a
+    /// rolling update, queued for the nodes that do.
     async fn claim_job(
         &self,
         holder: &str,
         now: DateTime<Utc>,
         lease: Duration,
+        kinds: &[&str],
     ) -> StoreResult<Option<Job>>;
     /// Extends the lease of a job `holder` still holds; false if it lost it.
     async fn extend_job(

@@ -183,7 +183,11 @@ async fn work(app: Lectern, config: WorkerConfig, holder: String, mut stop: watc
         }
         // Registered before the claim, so an enqueue in between still wakes us.
         let woken = app.jobs.wake.notified();
-        match app.store.claim_job(&holder, app.now(), lease).await {
+        match app
+            .store
+            .claim_job(&holder, app.now(), lease, JobKind::NAMES)
+            .await
+        {
             Ok(Some(job)) => run_claimed(&app, &config, &holder, job, &mut stop).await,
             Ok(None) => {
                 tokio::select! {

@@ -69,7 +69,11 @@ where
         holder: &str,
         now: DateTime<Utc>,
         lease: Duration,
+        kinds: &[&str],
     ) -> StoreResult<Option<Job>> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
         let now_ms = to_millis(now);
         let mut tx = self.write.begin().await.map_err(map_err)?;
         sqlx::query(FAIL_EXHAUSTED)
@@ -77,19 +81,26 @@ where
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        // Only kinds this binary knows: during a rolling update an older
+        // node must leave a newer node's jobs queued, not fail them.
+        let kind_params = (0..kinds.len())
+            .map(|i| format!("${}", i + 4))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $2, locked_by = $3, updated_at = $1 \
-             WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $1) OR (state = 'running' AND locked_until < $1) \
-             ORDER BY run_after, id LIMIT 1{}) RETURNING {JOB_COLUMNS}",
+             WHERE id = (SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= $1) OR (state = 'running' AND locked_until < $1)) \
+             AND kind IN ({kind_params}) ORDER BY run_after, id LIMIT 1{}) RETURNING {JOB_COLUMNS}",
             DB::SKIP_LOCKED
         );
-        let row: Option<JobRow> = sqlx::query_as(&sql)
+        let mut query = sqlx::query_as::<_, JobRow>(&sql)
             .bind(now_ms)
             .bind(to_millis(now + lease))
-            .bind(holder.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .bind(holder.to_string());
+        for kind in kinds {
+            query = query.bind(kind.to_string());
+        }
+        let row: Option<JobRow> = query.fetch_optional(&mut *tx).await.map_err(map_err)?;
         commit(tx).await?;
         row.map(JobRow::into_job).transpose()
     }
