@@ -2,25 +2,30 @@
 //! Author HTML always passes the sanitizer; unknown block types become a
 //! named placeholder, never nothing.
 
+use askama::Template;
 use lectern_content::sanitize::clean_html;
 use lectern_content::{Block, CourseKey};
 
 use crate::pages::RenderedBlock;
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Renders a piece of a page (a template under `templates/parts/`).
+/// Askama escapes every value that is not marked safe; rendering into a
+/// `String` cannot fail short of a bug in a template's own code, which is
+/// logged and shown as an empty piece rather than a failed page.
+pub fn render_part(part: &impl Template) -> String {
+    part.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a page part failed to render");
+        String::new()
+    })
+}
+
+/// A block Lectern shows but cannot run.
+#[derive(Template)]
+#[template(path = "parts/placeholder.html")]
+struct Placeholder<'a> {
+    block_type: &'a str,
+    title: &'a str,
+    what: &'a str,
 }
 
 /// Where a course's `/static/` files are served.
@@ -50,13 +55,11 @@ fn problem_preview(block: &Block) -> String {
 
 /// A block Lectern shows but cannot run yet.
 pub fn placeholder(block: &Block, what: &str) -> String {
-    format!(
-        r#"<div class="placeholder" data-block-type="{}"><strong>{}</strong> ({}) — {}</div>"#,
-        esc(&block.block_type),
-        esc(&block.title()),
-        esc(&block.block_type),
-        esc(what)
-    )
+    render_part(&Placeholder {
+        block_type: &block.block_type,
+        title: &block.title(),
+        what,
+    })
 }
 
 /// A leaf block as learners see it. Problems are rendered by the problem

@@ -10,7 +10,9 @@ use lectern_app::problems::ProblemView;
 use lectern_content::problem::{Answer, InputKind, Problem, RenderView};
 use lectern_content::CourseKey;
 
-use crate::blocks::esc;
+use askama::Template;
+
+use crate::blocks::render_part;
 use crate::pages::RenderedBlock;
 
 fn points(x: f64) -> String {
@@ -21,6 +23,43 @@ fn points(x: f64) -> String {
 /// A fresh key for one rendering of a problem form.
 fn form_key() -> String {
     crate::idempotency::form_key()
+}
+
+/// The attempts line under a problem's buttons.
+enum Attempts {
+    OfMax(u32, u32),
+    Used(u32),
+    None,
+}
+
+/// The form around a problem's HTML: score, messages, buttons.
+#[derive(Template)]
+#[template(path = "parts/problem_form.html")]
+struct ProblemForm<'a> {
+    score: String,
+    /// (CSS class, text) of the state's notification.
+    notification: Option<(String, &'a str)>,
+    message: Option<&'a str>,
+    course: String,
+    id: &'a str,
+    csrf: &'a str,
+    form_key: String,
+    /// The engine's HTML, already safe (it escapes what it writes).
+    body: &'a str,
+    can_check: bool,
+    can_reset: bool,
+    /// (hints shown so far, hints in all) while some remain.
+    next_hint: Option<(usize, usize)>,
+    can_show_answer: bool,
+    attempts: Attempts,
+}
+
+/// A problem whose state cannot be read: the note, then the question.
+#[derive(Template)]
+#[template(path = "parts/without_state.html")]
+struct WithoutState<'a> {
+    note: &'a str,
+    body: &'a str,
 }
 
 /// What the learner asked for on this page load.
@@ -62,7 +101,6 @@ pub fn render(
         )
         .1
     };
-    let mut html = String::new();
     let plural = if possible == 1.0 { "" } else { "s" };
     let score = if let Some(earned) = view.visible_earned().filter(|_| view.state.ever_attempted) {
         format!(
@@ -76,68 +114,33 @@ pub fn render(
             points(possible)
         )
     } else {
-        format!(
-            "{} point{} possible",
-            points(possible),
-            if possible == 1.0 { "" } else { "s" }
-        )
+        format!("{} point{plural} possible", points(possible))
     };
-    html.push_str(&format!(r#"<p class="muted">{}</p>"#, esc(&score)));
-    if let Some(n) = view.notification().filter(|_| message.is_none()) {
+    let notification = view.notification().filter(|_| message.is_none()).map(|n| {
         let class = n.to_lowercase().replace([' ', '.'], "-");
-        html.push_str(&format!(
-            r#"<p class="notification {}" role="status">{}</p>"#,
-            class.trim_end_matches('-'),
-            esc(n)
-        ));
-    }
-    if let Some(m) = message {
-        html.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, esc(m)));
-    }
-    html.push_str(&format!(
-        r#"<form method="post" action="/courses/{}/problem/{}"><input type="hidden" name="csrf_token" value="{}"><input type="hidden" name="idempotency_key" value="{}">"#,
-        esc(&key.to_string()),
-        esc(id),
-        esc(csrf),
-        form_key()
-    ));
-    html.push_str(&body);
-    html.push_str(r#"<p class="row">"#);
-    if view.problem.is_gradable() && !view.closed {
-        html.push_str(r#"<button type="submit" name="action" value="check">Submit</button>"#);
-        html.push_str(
-            r#"<button class="secondary" type="submit" name="action" value="save">Save</button>"#,
-        );
-    }
-    if view.state.ever_attempted && !view.closed {
-        html.push_str(
-            r#"<button class="secondary" type="submit" name="action" value="reset">Reset</button>"#,
-        );
-    }
+        (class.trim_end_matches('-').to_string(), n)
+    });
     let hints = view.problem.demand_hints().len();
-    if asked.hints < hints {
-        html.push_str(&format!(
-            r#"<input type="hidden" name="hints_shown" value="{}"><button class="secondary" type="submit" name="action" value="hint">Hint ({} of {})</button>"#,
-            asked.hints,
-            asked.hints + 1,
-            hints
-        ));
-    }
-    if view.answer_available && !show_answer {
-        html.push_str(r#"<button class="secondary" type="submit" name="action" value="show">Show answer</button>"#);
-    }
-    match view.settings.max_attempts {
-        Some(max) => html.push_str(&format!(
-            r#"<span class="muted">You have used {} of {} attempts.</span>"#,
-            view.state.attempts, max
-        )),
-        None if view.state.attempts > 0 => html.push_str(&format!(
-            r#"<span class="muted">Attempts: {}.</span>"#,
-            view.state.attempts
-        )),
-        None => {}
-    }
-    html.push_str("</p></form>");
+    let form = ProblemForm {
+        score,
+        notification,
+        message,
+        course: key.to_string(),
+        id,
+        csrf,
+        form_key: form_key(),
+        body: &body,
+        can_check: view.problem.is_gradable() && !view.closed,
+        can_reset: view.state.ever_attempted && !view.closed,
+        next_hint: (asked.hints < hints).then_some((asked.hints, hints)),
+        can_show_answer: view.answer_available && !show_answer,
+        attempts: match view.settings.max_attempts {
+            Some(max) => Attempts::OfMax(view.state.attempts, max),
+            None if view.state.attempts > 0 => Attempts::Used(view.state.attempts),
+            None => Attempts::None,
+        },
+    };
+    let html = render_part(&form);
     RenderedBlock {
         anchor: format!("problem-{id}"),
         title: Some(view.block.title()),
@@ -185,11 +188,11 @@ pub fn render_without_state(view: &ProblemView) -> RenderedBlock {
         hints_shown: 0,
         disabled: true,
     };
-    let html = format!(
-        r#"<p class="notification unavailable" role="status">{}</p>{}"#,
-        esc(crate::degraded::STATE_UNAVAILABLE),
-        view.problem.render(&rv)
-    );
+    let body = view.problem.render(&rv);
+    let html = render_part(&WithoutState {
+        note: crate::degraded::STATE_UNAVAILABLE,
+        body: &body,
+    });
     RenderedBlock {
         anchor: format!("problem-{}", view.block.id),
         title: Some(view.block.title()),
