@@ -161,6 +161,10 @@ impl Lectern {
         kind: TokenKind,
     ) -> AppResult<Option<User>> {
         let now = self.now();
+        if let Some(user) = self.sessions.session(hash, kind, now) {
+            return Ok(Some(user));
+        }
+        let seen = self.sessions.generation();
         let asked = self
             .guarded(async {
                 let Some(token) = self.store.token(hash, now).await? else {
@@ -181,10 +185,12 @@ impl Lectern {
                     expires_at,
                 };
                 lock(&self.recall.sessions).put(hash.to_string(), session, now);
+                self.sessions
+                    .put_session(seen, hash, &user, kind, expires_at);
                 Ok(Some(user))
             }
             Ok(None) => {
-                self.recall.forget_session(hash);
+                self.forget_session(hash);
                 Ok(None)
             }
             Err(StoreError::Unavailable(reason)) => {
