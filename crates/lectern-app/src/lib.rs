@@ -24,6 +24,7 @@ pub mod mail;
 pub mod media;
 pub mod model;
 pub mod outage;
+mod page_states;
 pub mod passwords;
 pub mod problems;
 pub mod profile;
