@@ -531,6 +531,22 @@ mod tests {
     }
 
     #[test]
+    fn the_session_cache_is_bounded_to_a_minute() {
+        let c = Config::load_from(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!(c.session_cache_secs, 5);
+        let off = env(&[("LECTERN_SESSION_CACHE_SECS", "0")]);
+        assert_eq!(
+            Config::load_from(&Overrides::default(), off)
+                .unwrap()
+                .session_cache_secs,
+            0
+        );
+        let long = env(&[("LECTERN_SESSION_CACHE_SECS", "61")]);
+        let err = Config::load_from(&Overrides::default(), long).unwrap_err();
+        assert!(err.to_string().contains("session_cache_secs"), "{err}");
+    }
+
+    #[test]
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("l.toml");
