@@ -247,7 +247,10 @@ impl Lectern {
     ) -> AppResult<(PublishedCourse, Visibility)> {
         // The course, the reader's role and enrolment: one read.
         let not_found = || AppError::not_found(format!("course {key}"));
-        let facts = self.courseware_facts(user, key).await?.ok_or_else(not_found)?;
+        let facts = self
+            .courseware_facts(user, key)
+            .await?
+            .ok_or_else(not_found)?;
         let version = facts.record.published_version.ok_or_else(not_found)?;
         let course = self.course_at_version(facts.record, version).await?;
         let sees = self.visibility_of_member(user, facts.on_team);

@@ -117,7 +117,8 @@ impl SessionCache {
             return;
         }
         if !maps.sessions.contains_key(hash) && maps.sessions.len() >= self.capacity {
-            maps.sessions.retain(|_, e| now.saturating_duration_since(e.fetched) < self.ttl);
+            maps.sessions
+                .retain(|_, e| now.saturating_duration_since(e.fetched) < self.ttl);
             if maps.sessions.len() >= self.capacity {
                 return;
             }
@@ -148,7 +149,8 @@ impl SessionCache {
             return;
         }
         if !maps.studio.contains_key(&user) && maps.studio.len() >= self.capacity {
-            maps.studio.retain(|_, (_, f)| now.saturating_duration_since(*f) < self.ttl);
+            maps.studio
+                .retain(|_, (_, f)| now.saturating_duration_since(*f) < self.ttl);
             if maps.studio.len() >= self.capacity {
                 return;
             }
@@ -236,11 +238,22 @@ mod tests {
         let c = SessionCache::new(Duration::from_millis(50));
         let g = c.generation();
         c.put_session(g, "h", &user(1), TokenKind::Session, later());
-        assert_eq!(c.session("h", TokenKind::Session, Utc::now()), Some(user(1)));
+        assert_eq!(
+            c.session("h", TokenKind::Session, Utc::now()),
+            Some(user(1))
+        );
         assert_eq!(c.session("h", TokenKind::Bearer, Utc::now()), None, "kind");
-        assert_eq!(c.session("h", TokenKind::Session, later()), None, "expired token");
+        assert_eq!(
+            c.session("h", TokenKind::Session, later()),
+            None,
+            "expired token"
+        );
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(c.session("h", TokenKind::Session, Utc::now()), None, "stale");
+        assert_eq!(
+            c.session("h", TokenKind::Session, Utc::now()),
+            None,
+            "stale"
+        );
     }
 
     #[test]

@@ -17,8 +17,14 @@ pub async fn run(store: &dyn Store) {
 }
 
 async fn access(store: &dyn Store) {
-    let owner = store.create_user(&new_user("PagePaula")).await.expect("paula");
-    let learner = store.create_user(&new_user("PageLena")).await.expect("lena");
+    let owner = store
+        .create_user(&new_user("PagePaula"))
+        .await
+        .expect("paula");
+    let learner = store
+        .create_user(&new_user("PageLena"))
+        .await
+        .expect("lena");
     let stranger = store.create_user(&new_user("PageSam")).await.expect("sam");
     let tree = sample_tree("Pages");
     let key = tree.key.clone();
@@ -28,7 +34,10 @@ async fn access(store: &dyn Store) {
         .expect("create");
     let missing = CourseKey::new("Org", "Nope", "R").expect("key");
     assert_eq!(
-        store.courseware_access(&missing, owner.id).await.expect("read"),
+        store
+            .courseware_access(&missing, owner.id)
+            .await
+            .expect("read"),
         None
     );
 
@@ -37,7 +46,10 @@ async fn access(store: &dyn Store) {
         .await
         .expect("read")
         .expect("course");
-    assert_eq!(Some(a.record.clone()), store.course(&key).await.expect("course"));
+    assert_eq!(
+        Some(a.record.clone()),
+        store.course(&key).await.expect("course")
+    );
     assert_eq!(a.role, Some(CourseRole::Instructor));
     assert_eq!(a.enrollment, None);
 
@@ -46,10 +58,17 @@ async fn access(store: &dyn Store) {
         .await
         .expect("read")
         .expect("course");
-    assert_eq!((a.role, a.enrollment), (None, None), "someone else's rows never show");
+    assert_eq!(
+        (a.role, a.enrollment),
+        (None, None),
+        "someone else's rows never show"
+    );
 
     let at = Utc::now() - Duration::hours(1);
-    store.enroll(learner.id, &key, "audit", at).await.expect("enroll");
+    store
+        .enroll(learner.id, &key, "audit", at)
+        .await
+        .expect("enroll");
     store
         .grant_course_role(&key, learner.id, CourseRole::Staff)
         .await
@@ -62,7 +81,10 @@ async fn access(store: &dyn Store) {
     assert_eq!(a.role, Some(CourseRole::Staff));
     assert_eq!(
         a.enrollment,
-        store.enrollment(learner.id, &key).await.expect("enrollment")
+        store
+            .enrollment(learner.id, &key)
+            .await
+            .expect("enrollment")
     );
     assert!(a.enrollment.as_ref().is_some_and(|e| e.is_active));
 
@@ -96,7 +118,10 @@ async fn states(store: &dyn Store) {
     for (i, usage) in keys.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
         let mut s = ProblemState::fresh(ada.id, usage);
         s.attempts = u32::try_from(i).expect("small");
-        store.save_problem_state(&s, None, None).await.expect("save");
+        store
+            .save_problem_state(&s, None, None)
+            .await
+            .expect("save");
     }
     store
         .save_problem_state(&ProblemState::fresh(bob.id, &keys[1]), None, None)

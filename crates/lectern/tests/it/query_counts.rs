@@ -163,7 +163,11 @@ async fn unit_pages_dashboards_and_the_catalogue_cost_a_fixed_number_of_reads() 
     let catalogue = server.statements_for(&learner, "/courses").await;
     let anonymous = Client::for_base(&server.base);
     let catalogue_anonymous = server.statements_for(&anonymous, "/courses").await;
-    assert_eq!((catalogue, catalogue_anonymous), (1, 1), "the catalogue is one read");
+    assert_eq!(
+        (catalogue, catalogue_anonymous),
+        (1, 1),
+        "the catalogue is one read"
+    );
 
     let dashboard_one = server.statements_for(&learner, "/dashboard").await;
     enrol(&learner, "course-v1:CountX+B+R").await;

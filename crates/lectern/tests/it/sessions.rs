@@ -61,7 +61,10 @@ async fn a_sign_out_on_one_node_ends_the_session_on_the_other_within_the_ttl() {
     assert_eq!(who(&a, &cookie).await, StatusCode::UNAUTHORIZED);
     // The other node stops trusting it once its cached answer is older
     // than the TTL.
-    assert!(refused_within_ttl(&b, &cookie).await, "node b still accepts it");
+    assert!(
+        refused_within_ttl(&b, &cookie).await,
+        "node b still accepts it"
+    );
 }
 
 #[tokio::test]
@@ -80,7 +83,10 @@ async fn an_account_deactivated_on_one_node_is_refused_there_at_once_and_on_the_
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(who(&a, &cookie).await, StatusCode::UNAUTHORIZED);
-    assert!(refused_within_ttl(&b, &cookie).await, "node b still accepts it");
+    assert!(
+        refused_within_ttl(&b, &cookie).await,
+        "node b still accepts it"
+    );
 }
 
 #[tokio::test]
@@ -104,5 +110,8 @@ async fn a_team_role_granted_on_a_node_shows_studio_in_its_header_at_once() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (_, page) = ada.text("/dashboard").await;
-    assert!(page.contains("href=\"/studio/\""), "the grant applies at once");
+    assert!(
+        page.contains("href=\"/studio/\""),
+        "the grant applies at once"
+    );
 }
