@@ -199,7 +199,8 @@ impl Lectern {
                 Ok(Some(user))
             }
             Ok(None) => {
-                self.forget_session(hash);
+                self.sessions.drop_session(hash);
+                self.recall.forget_session(hash);
                 Ok(None)
             }
             Err(StoreError::Unavailable(reason)) => {

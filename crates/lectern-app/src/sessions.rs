@@ -165,6 +165,13 @@ impl SessionCache {
         maps.sessions.remove(hash);
     }
 
+    /// Drops a session the database no longer knows, without counting as a
+    /// revocation (a stream of unknown cookies must not keep other answers
+    /// from being cached).
+    pub fn drop_session(&self, hash: &str) {
+        self.maps().sessions.remove(hash);
+    }
+
     /// Forgets every session of a user and their Studio answer (password
     /// changed, signed out everywhere, account changed by an admin, a team
     /// role granted).
@@ -204,11 +211,6 @@ impl Lectern {
     /// the account again.
     pub(crate) fn forget_cached_user(&self, user: UserId) {
         self.sessions.forget_user(user);
-    }
-
-    /// The session cache (for health and tests).
-    pub fn session_cache(&self) -> &SessionCache {
-        &self.sessions
     }
 }
 
@@ -272,6 +274,12 @@ mod tests {
         c.forget_user(1);
         assert_eq!(c.session("h", TokenKind::Session, Utc::now()), None);
         assert_eq!(c.studio(1), None);
+        // An unknown cookie dropped is no revocation: answers read before
+        // it are still kept.
+        let before = c.generation();
+        c.drop_session("unknown");
+        c.put_session(before, "h", &user(1), TokenKind::Session, later());
+        assert!(c.session("h", TokenKind::Session, Utc::now()).is_some());
     }
 
     #[test]
