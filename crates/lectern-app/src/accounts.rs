@@ -205,11 +205,13 @@ impl Lectern {
     }
 
     pub async fn logout(&self, session_secret: &str) -> AppResult<()> {
-        self.recall.forget_session(&secret_hash(session_secret));
-        Ok(self
-            .store
-            .delete_token(&secret_hash(session_secret))
-            .await?)
+        let hash = secret_hash(session_secret);
+        self.forget_session(&hash);
+        self.store.delete_token(&hash).await?;
+        // Again after the delete: a request that read the token before it
+        // must not have left it behind (see `sessions.rs`).
+        self.forget_session(&hash);
+        Ok(())
     }
 
     /// On a site with no admin, the site's one setup secret (to print as a

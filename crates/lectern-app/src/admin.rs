@@ -78,6 +78,14 @@ impl Lectern {
                 self.store.set_user_course_creator(target.id, false).await?
             }
         }
+        // This node stops trusting what it cached of the account at once
+        // (other nodes within `session_cache_ttl`); a deactivated account's
+        // sessions are forgotten by the outage memory too.
+        if change == UserChange::Deactivate {
+            self.forget_user_sessions(target.id);
+        } else {
+            self.forget_cached_user(target.id);
+        }
         tracing::info!(admin = %admin.username, user = %target.username, ?change, "account changed");
         self.user_by_username(username).await
     }
@@ -94,7 +102,9 @@ impl Lectern {
         if self.store.course(key).await?.is_none() {
             return Err(AppError::not_found(format!("course {key}")));
         }
-        Ok(self.store.grant_course_role(key, target.id, role).await?)
+        self.store.grant_course_role(key, target.id, role).await?;
+        self.forget_cached_user(target.id);
+        Ok(())
     }
 
     pub async fn admin_courses(

@@ -94,8 +94,10 @@ impl Lectern {
     async fn store_new_password(&self, user: &User, password: &str) -> AppResult<()> {
         let password = password.to_string();
         let hash = self.with_hasher(move || hash_password(&password)).await??;
-        self.recall.forget_user(user.id);
-        Ok(self.store.set_password(user.id, &hash, None).await?)
+        self.forget_user_sessions(user.id);
+        self.store.set_password(user.id, &hash, None).await?;
+        self.forget_user_sessions(user.id);
+        Ok(())
     }
 
     /// Starts a reset: when `email` belongs to an active account, mails it a
@@ -209,8 +211,9 @@ impl Lectern {
             Some(id) if id == user.id => {}
             _ => return Err(AppError::Forbidden(LINK_GONE.into())),
         }
-        self.recall.forget_user(user.id);
+        self.forget_user_sessions(user.id);
         self.store.set_password(user.id, &hash, None).await?;
+        self.forget_user_sessions(user.id);
         tracing::info!(user = %user.username, "password reset; every session and token ended");
         Ok(user)
     }
@@ -222,10 +225,11 @@ impl Lectern {
             return Ok(());
         }
         let hash = secret_hash(secret);
-        self.recall.forget_session(&hash);
+        self.forget_session(&hash);
         if let Some(token) = self.store.token(&hash, self.now()).await? {
             if token.kind == TokenKind::Bearer {
                 self.store.delete_token(&hash).await?;
+                self.forget_session(&hash);
             }
         }
         Ok(())
@@ -233,8 +237,9 @@ impl Lectern {
 
     /// Ends every session and bearer token of the account.
     pub async fn sign_out_everywhere(&self, user: &User) -> AppResult<()> {
-        self.recall.forget_user(user.id);
+        self.forget_user_sessions(user.id);
         self.store.delete_user_tokens(user.id).await?;
+        self.forget_user_sessions(user.id);
         tracing::info!(user = %user.username, "signed out everywhere");
         Ok(())
     }
@@ -243,10 +248,12 @@ impl Lectern {
     pub async fn revoke_api_tokens(&self, user: &User) -> AppResult<u64> {
         // Forgets the user's cookie sessions on this node too; the next
         // request confirms them again.
-        self.recall.forget_user(user.id);
-        Ok(self
+        self.forget_user_sessions(user.id);
+        let ended = self
             .store
             .delete_user_tokens_of_kind(user.id, TokenKind::Bearer)
-            .await?)
+            .await?;
+        self.forget_user_sessions(user.id);
+        Ok(ended)
     }
 }

@@ -36,6 +36,8 @@ pub struct UnitPage {
     /// What the viewer may see of this course, decided once for the page
     /// (its problems are shown through [`Lectern::problem_view_on_page`]).
     pub sees: Visibility,
+    /// The learner's states of the page's problems, read together.
+    pub(crate) states: crate::page_states::PageStates,
 }
 
 /// Whether a date string from OLX (`2013-02-05T05:00:00Z`, `"2013-02-05T05:00"`) has passed.
@@ -243,12 +245,19 @@ impl Lectern {
         user: &User,
         key: &CourseKey,
     ) -> AppResult<(PublishedCourse, Visibility)> {
-        let course = self.published_course(key).await?;
-        let sees = self.visibility(user, key).await?;
+        // The course, the reader's role and enrolment: one read.
+        let not_found = || AppError::not_found(format!("course {key}"));
+        let facts = self
+            .courseware_facts(user, key)
+            .await?
+            .ok_or_else(not_found)?;
+        let version = facts.record.published_version.ok_or_else(not_found)?;
+        let course = self.course_at_version(facts.record, version).await?;
+        let sees = self.visibility_of_member(user, facts.on_team);
         if sees.sees_unreleased() {
             return Ok((course, sees));
         }
-        if self.enrollment(user, key).await?.is_some() {
+        if facts.enrollment.is_some_and(|e| e.is_active) {
             if let Some(start) = sees.opens_at(&course.record) {
                 return Err(AppError::Forbidden(format!(
                     "This course starts on {}; its content opens then.",
@@ -299,7 +308,9 @@ impl Lectern {
             .cloned();
         let next = pos.and_then(|p| units.get(p + 1)).cloned();
         let ancestry = course.tree.ancestry(&unit);
+        let states = self.page_states(user, &course.tree, &unit, &sees).await;
         Ok(UnitPage {
+            states,
             course,
             unit,
             ancestry,

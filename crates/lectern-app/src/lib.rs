@@ -24,12 +24,14 @@ pub mod mail;
 pub mod media;
 pub mod model;
 pub mod outage;
+mod page_states;
 pub mod passwords;
 pub mod problems;
 pub mod profile;
 pub mod recall;
 pub mod roster;
 pub mod selection;
+pub mod sessions;
 pub mod store;
 pub mod studio;
 pub mod transfer;
@@ -56,6 +58,10 @@ pub struct AppSettings {
     /// How long the answers of keyed writes are kept (`Idempotency-Key`):
     /// a retry within it is answered from the first request's answer.
     pub idempotency_keep: chrono::Duration,
+    /// How long a confirmed session (and the user's "may use Studio") is
+    /// trusted without asking the database (`sessions.rs`); zero turns
+    /// the cache off.
+    pub session_cache_ttl: std::time::Duration,
 }
 
 impl Default for AppSettings {
@@ -67,6 +73,7 @@ impl Default for AppSettings {
             reset_ttl: chrono::Duration::hours(2),
             site_url: "http://127.0.0.1:8080".into(),
             idempotency_keep: chrono::Duration::hours(24),
+            session_cache_ttl: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -90,13 +97,14 @@ pub struct Lectern {
     outage: Arc<outage::Outage>,
     /// Facts this node saw recently, for outages (`recall.rs`).
     recall: Arc<recall::Recall>,
+    /// Sessions confirmed in the last few seconds (`sessions.rs`).
+    sessions: Arc<sessions::SessionCache>,
 }
 
 impl Lectern {
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
         Self {
             store,
-            settings,
             clock: Arc::new(Utc::now),
             courses: Arc::new(cache::CourseCache::default()),
             problems: Arc::new(cache::ProblemCache::default()),
@@ -107,6 +115,8 @@ impl Lectern {
             backups: None,
             outage: Arc::new(outage::Outage::default()),
             recall: Arc::new(recall::Recall::default()),
+            sessions: Arc::new(sessions::SessionCache::new(settings.session_cache_ttl)),
+            settings,
         }
     }
 

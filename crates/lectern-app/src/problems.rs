@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult, StoreError};
 use crate::idempotency::{fingerprint, IdempotencyKey, StoredResponse};
 use crate::learning::PublishedCourse;
 use crate::model::{ProblemState, Submission, User};
+use crate::page_states::{Known, PageStates};
 use crate::Lectern;
 
 /// Settings read from the tree for a problem (own value, else inherited).
@@ -165,7 +166,7 @@ impl Lectern {
     pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
         let (course, sees) = self.courseware_seen(user, &usage.course).await?;
         let (view, _) = self
-            .problem_view_in(user, course, sees, usage, false)
+            .problem_view_in(user, course, sees, usage, None)
             .await?;
         Ok(view)
     }
@@ -185,7 +186,12 @@ impl Lectern {
         if usage.course != page.course.record.key {
             return Err(AppError::not_found(format!("problem {usage}")));
         }
-        self.problem_view_in(user, page.course.clone(), page.sees, usage, true)
+        let known = match &page.states {
+            PageStates::Read(states) => states.get(usage).cloned().map(Known::Read),
+            PageStates::Unreachable => Some(Known::Unreachable),
+            PageStates::NotRead => None,
+        };
+        self.problem_view_in(user, page.course.clone(), page.sees, usage, known)
             .await
     }
 
@@ -195,7 +201,7 @@ impl Lectern {
         course: PublishedCourse,
         sees: crate::visibility::Visibility,
         usage: &UsageKey,
-        without_state_if_unreachable: bool,
+        known: Option<Known>,
     ) -> AppResult<(ProblemView, bool)> {
         let staff = sees.sees_unreleased();
         let block = course
@@ -209,10 +215,15 @@ impl Lectern {
             .ok_or_else(|| AppError::not_found(format!("problem {usage}")))?;
         let problem = self.parsed_problem_async(&course, &block).await?;
         let settings = problem_settings(&course, &block);
-        let (state, read) = match self.guarded(self.store.problem_state(user.id, usage)).await {
-            Ok(found) => (found, true),
-            Err(crate::StoreError::Unavailable(_)) if without_state_if_unreachable => (None, false),
-            Err(e) => return Err(e.into()),
+        let (state, read) = match known {
+            Some(Known::Read(found)) => (found, true),
+            // A page shows its problems as new while the database is away.
+            Some(Known::Unreachable) => (None, false),
+            None => (
+                self.guarded(self.store.problem_state(user.id, usage))
+                    .await?,
+                true,
+            ),
         };
         let state = state.unwrap_or_else(|| ProblemState::fresh(user.id, usage));
         let view = self.view_with_state(course, block, problem, settings, state, user, staff);

@@ -114,6 +114,7 @@ impl Lectern {
             });
         }
         self.store.update_account(user.id, &name, &profile).await?;
+        self.forget_cached_user(user.id);
         let user = self.account_owner(username).await?;
         Ok(AccountView {
             user,

@@ -142,6 +142,15 @@ impl Recall {
     }
 }
 
+/// What a courseware page needs of one course and one reader.
+pub(crate) struct CoursewareFacts {
+    pub(crate) record: CourseRecord,
+    /// Whether the reader has a role on the course's team.
+    pub(crate) on_team: bool,
+    /// The reader's enrolment, active or not.
+    pub(crate) enrollment: Option<Enrollment>,
+}
+
 /// The remembered answer during an outage, or the outage as the error.
 fn or_recalled<T>(found: Option<T>, reason: String) -> AppResult<T> {
     found.ok_or(AppError::Unavailable(reason))
@@ -161,6 +170,10 @@ impl Lectern {
         kind: TokenKind,
     ) -> AppResult<Option<User>> {
         let now = self.now();
+        if let Some(user) = self.sessions.session(hash, kind, now) {
+            return Ok(Some(user));
+        }
+        let seen = self.sessions.generation();
         let asked = self
             .guarded(async {
                 let Some(token) = self.store.token(hash, now).await? else {
@@ -181,9 +194,12 @@ impl Lectern {
                     expires_at,
                 };
                 lock(&self.recall.sessions).put(hash.to_string(), session, now);
+                self.sessions
+                    .put_session(seen, hash, &user, kind, expires_at);
                 Ok(Some(user))
             }
             Ok(None) => {
+                self.sessions.drop_session(hash);
                 self.recall.forget_session(hash);
                 Ok(None)
             }
@@ -208,6 +224,59 @@ impl Lectern {
             }
             Err(StoreError::Unavailable(reason)) => {
                 or_recalled(lock(&self.recall.courses).get(key, now), reason).map(Some)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A course's record with whether `user` sees it as its team does and
+    /// their enrolment (active or not), in one read
+    /// (`PageStore::courseware_access`). Each fact is remembered as the
+    /// single reads above remember it; during an outage the answer comes
+    /// from memory, needing only the facts the single reads would have
+    /// needed (no role for an admin, no enrolment for the team).
+    pub(crate) async fn courseware_facts(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<Option<CoursewareFacts>> {
+        let now = self.now();
+        let fact = (user.id, key.clone());
+        match self
+            .guarded(self.store.courseware_access(key, user.id))
+            .await
+        {
+            Ok(Some(a)) => {
+                lock(&self.recall.courses).put(key.clone(), a.record.clone(), now);
+                lock(&self.recall.roles).put(fact.clone(), a.role.is_some(), now);
+                lock(&self.recall.enrollments).put(fact, a.enrollment.clone(), now);
+                Ok(Some(CoursewareFacts {
+                    record: a.record,
+                    on_team: a.role.is_some(),
+                    enrollment: a.enrollment,
+                }))
+            }
+            Ok(None) => {
+                lock(&self.recall.courses).forget(key);
+                Ok(None)
+            }
+            Err(StoreError::Unavailable(reason)) => {
+                let record = or_recalled(lock(&self.recall.courses).get(key, now), reason.clone())?;
+                let on_team = if user.is_admin {
+                    false
+                } else {
+                    or_recalled(lock(&self.recall.roles).get(&fact, now), reason.clone())?
+                };
+                let enrollment = if user.is_admin || on_team {
+                    None
+                } else {
+                    or_recalled(lock(&self.recall.enrollments).get(&fact, now), reason)?
+                };
+                Ok(Some(CoursewareFacts {
+                    record,
+                    on_team,
+                    enrollment,
+                }))
             }
             Err(e) => Err(e.into()),
         }

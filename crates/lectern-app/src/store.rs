@@ -380,6 +380,41 @@ pub trait IdempotencyStore {
     async fn delete_idempotent_responses(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// What a courseware page needs to know about one course and one user,
+/// read together ([`PageStore::courseware_access`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoursewareAccess {
+    pub record: CourseRecord,
+    /// The user's role on the course's team, if any.
+    pub role: Option<CourseRole>,
+    /// The user's enrolment, active or not.
+    pub enrollment: Option<Enrollment>,
+}
+
+/// At most this many problem states per statement of
+/// [`PageStore::problem_states_of`]; more keys take more statements.
+pub const STATES_PER_READ: usize = 200;
+
+/// Reads a page needs together, each one statement instead of several
+/// (issue 18: on SQLite a page's cost is mostly per statement).
+#[async_trait]
+pub trait PageStore {
+    /// A course's record with `user`'s team role and enrolment in it, in
+    /// one read; `None` when there is no such course.
+    async fn courseware_access(
+        &self,
+        key: &CourseKey,
+        user: UserId,
+    ) -> StoreResult<Option<CoursewareAccess>>;
+    /// `user`'s saved states of these problems (those never saved are
+    /// absent), in one read per [`STATES_PER_READ`] keys.
+    async fn problem_states_of(
+        &self,
+        user: UserId,
+        usage_keys: &[UsageKey],
+    ) -> StoreResult<Vec<ProblemState>>;
+}
+
 /// Everything Lectern keeps, behind one object.
 pub trait Store:
     UserStore
@@ -387,6 +422,7 @@ pub trait Store:
     + CourseStore
     + EnrollmentStore
     + LearnerStateStore
+    + PageStore
     + IdempotencyStore
     + BlobStore
     + HealthStore
@@ -404,6 +440,7 @@ impl<T> Store for T where
         + CourseStore
         + EnrollmentStore
         + LearnerStateStore
+        + PageStore
         + IdempotencyStore
         + BlobStore
         + HealthStore

@@ -70,13 +70,22 @@ impl Lectern {
     }
 
     /// Whether `user` may open Studio at all.
+    /// The answer is cached with the session (`sessions.rs`), since every
+    /// page's header asks it.
     pub async fn may_use_studio(&self, user: &User) -> AppResult<bool> {
-        Ok(user.is_admin
-            || user.is_course_creator
-            || !self
-                .guarded(self.store.courses_with_role(user.id))
-                .await?
-                .is_empty())
+        if user.is_admin || user.is_course_creator {
+            return Ok(true);
+        }
+        if let Some(may) = self.sessions.studio(user.id) {
+            return Ok(may);
+        }
+        let seen = self.sessions.generation();
+        let may = !self
+            .guarded(self.store.courses_with_role(user.id))
+            .await?
+            .is_empty();
+        self.sessions.put_studio(seen, user.id, may);
+        Ok(may)
     }
 
     /// The courses `user` can author: all for admins.
@@ -400,7 +409,9 @@ impl Lectern {
             ));
         }
         let member = self.user_by_username(username).await?;
-        Ok(self.store.grant_course_role(key, member.id, role).await?)
+        self.store.grant_course_role(key, member.id, role).await?;
+        self.forget_cached_user(member.id);
+        Ok(())
     }
 
     pub async fn course_team(

@@ -333,10 +333,11 @@ impl Lectern {
 impl Lectern {
     /// Makes `user` an instructor of `key` (the operator's `import --owner`).
     pub async fn grant_instructor(&self, user: &User, key: &CourseKey) -> AppResult<()> {
-        Ok(self
-            .store
+        self.store
             .grant_course_role(key, user.id, crate::model::CourseRole::Instructor)
-            .await?)
+            .await?;
+        self.forget_cached_user(user.id);
+        Ok(())
     }
 }
 

@@ -65,6 +65,15 @@ impl Lectern {
             now: self.now(),
         })
     }
+
+    /// [`Self::visibility`] when whether `user` is on the course's team was
+    /// already read (the same rule: the team and site admins).
+    pub(crate) fn visibility_of_member(&self, user: &User, on_team: bool) -> Visibility {
+        Visibility {
+            sees_unreleased: user.is_admin || on_team,
+            now: self.now(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod contract_idempotency;
 pub mod contract_jobs;
 pub mod contract_keyed_writes;
 pub mod contract_nodes;
+mod contract_pages;
 pub mod contract_races;
 #[cfg(test)]
 mod migration_rules;

@@ -62,6 +62,9 @@ pub struct Config {
     /// Hours the answers of keyed writes (`Idempotency-Key`) are kept: a
     /// retry within them is answered from the first request's answer.
     pub idempotency_keep_hours: u64,
+    /// Seconds a confirmed session is trusted without asking the database
+    /// (0 to 60; 0 turns the cache off).
+    pub session_cache_secs: u64,
     /// The SMTP relay mail (password reset links) goes through.
     pub smtp: SmtpSettings,
     /// Scheduled backups and backup targets.
@@ -93,6 +96,7 @@ impl Default for Config {
             job_lease_secs: 60,
             shutdown_job_deadline_secs: 10,
             idempotency_keep_hours: 24,
+            session_cache_secs: 5,
             smtp: SmtpSettings::default(),
             backup: BackupSettings::default(),
         }
@@ -187,6 +191,13 @@ const KEYS: &[(&str, &str)] = &[
         "Hours the answer of a write sent with an Idempotency-Key is kept (1 to 8760): a\n\
          # retry with the same key within them gets that answer and changes nothing; after\n\
          # them the key is forgotten and a retry is a new request. Hourly cleanup job.",
+    ),
+    (
+        "session_cache_secs",
+        "Seconds a signed-in session (its user, and whether they may use Studio) is\n\
+         # trusted without asking the database (0 to 60; 0 = ask on every request). A\n\
+         # sign-out, password change or account change made through this node applies\n\
+         # here at once; on the other nodes of a cluster within these seconds.",
     ),
 ];
 
@@ -374,6 +385,9 @@ impl Config {
         if !(1..=8760).contains(&config.idempotency_keep_hours) {
             bail!("idempotency_keep_hours must be 1 to 8760 (a year)");
         }
+        if config.session_cache_secs > 60 {
+            bail!("session_cache_secs must be 0 to 60");
+        }
         Ok(config)
     }
 
@@ -477,6 +491,7 @@ impl serde::Serialize for Config {
             &self.shutdown_job_deadline_secs,
         )?;
         st.serialize_field("idempotency_keep_hours", &self.idempotency_keep_hours)?;
+        st.serialize_field("session_cache_secs", &self.session_cache_secs)?;
         st.serialize_field("smtp", &self.smtp)?;
         st.serialize_field("backup", &self.backup)?;
         st.end()
@@ -513,6 +528,22 @@ mod tests {
         let c = Config::load_from(&Overrides::default(), env(&[])).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("./lectern-data"));
+    }
+
+    #[test]
+    fn the_session_cache_is_bounded_to_a_minute() {
+        let c = Config::load_from(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!(c.session_cache_secs, 5);
+        let off = env(&[("LECTERN_SESSION_CACHE_SECS", "0")]);
+        assert_eq!(
+            Config::load_from(&Overrides::default(), off)
+                .unwrap()
+                .session_cache_secs,
+            0
+        );
+        let long = env(&[("LECTERN_SESSION_CACHE_SECS", "61")]);
+        let err = Config::load_from(&Overrides::default(), long).unwrap_err();
+        assert!(err.to_string().contains("session_cache_secs"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, Arc<dyn Store
         idempotency_keep: chrono::Duration::hours(
             i64::try_from(config.idempotency_keep_hours).unwrap_or(24),
         ),
+        session_cache_ttl: std::time::Duration::from_secs(config.session_cache_secs),
         ..AppSettings::default()
     };
     let mut app = Lectern::new(store.clone(), settings);

@@ -289,10 +289,16 @@ async fn while_the_database_is_away_recent_learners_read_and_writes_wait() {
 }
 
 /// Both backends: the memory is for outages only. A session signed out on
-/// another node fails here at once, though this node saw it a moment ago.
+/// another node fails here at once, though this node saw it a moment ago
+/// (with the session cache off: with it, within its TTL, which
+/// `sessions.rs` tests).
 #[tokio::test]
 async fn a_session_ended_elsewhere_fails_at_once_while_the_database_works() {
-    let site = TestSite::spawn().await;
+    let no_session_cache = || lectern_app::AppSettings {
+        session_cache_ttl: std::time::Duration::ZERO,
+        ..lectern_app::AppSettings::default()
+    };
+    let site = TestSite::spawn_custom(no_session_cache(), |app| app).await;
     import_course(&site).await;
     let ann = reader(&site, "ann").await;
     let ann_api = bearer(&site.base, "ann").await;
@@ -303,7 +309,7 @@ async fn a_session_ended_elsewhere_fails_at_once_while_the_database_works() {
         StatusCode::OK
     );
     let session = ann.cookie("lectern_session").unwrap();
-    let other = site.another_node().await;
+    let other = site.another_node_with(no_session_cache()).await;
     let r = on(&ann, &other)
         .post_form("/account/logout_everywhere", &[])
         .await;

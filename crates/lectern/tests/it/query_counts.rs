@@ -3,8 +3,11 @@
 //! statement to the database thread, so the count is what the fixes change.
 //! Counted from `lectern serve`'s own statement log (`sqlx::query` at debug
 //! level), in a process of the test's own so no other test's reads mix in.
-//! Counts, not timings: a unit page's problems cost one read each (their
-//! state), and the dashboard's cost does not grow with the number of courses.
+//! Counts, not timings: a unit page costs two reads however many problems
+//! it shows (the course with the learner's role and enrolment; the
+//! problems' states), the dashboard two however many courses, the
+//! catalogue one, and a signed-in page with a warm session cache nothing
+//! for the session (three statements without it: token, user, Studio).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -48,14 +51,17 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path) -> Server {
+    /// `lectern serve` over `dir`, its statements logged to `log_name`,
+    /// trusting a confirmed session for `session_cache_secs`.
+    fn start(dir: &Path, log_name: &str, session_cache_secs: u32) -> Server {
         let port = free_port();
-        let log = dir.join("statements.log");
+        let log = dir.join(log_name);
         let file = std::fs::File::create(&log).expect("log file");
         let child = crate::backend::lectern_in(dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("LECTERN_LOG_LEVEL", "warn,sqlx::query=debug")
             .env("LECTERN_LOG_FORMAT", "json")
+            .env("LECTERN_SESSION_CACHE_SECS", session_cache_secs.to_string())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -119,7 +125,7 @@ async fn enrol(client: &Client, key: &str) {
 }
 
 #[tokio::test]
-async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
+async fn unit_pages_dashboards_and_the_catalogue_cost_a_fixed_number_of_reads() {
     let dir = tempfile::tempdir().expect("temp dir");
     for number in ["A", "B"] {
         let archive = dir.path().join(format!("{number}.tar.gz"));
@@ -131,7 +137,7 @@ async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
             .expect("import");
         assert!(out.status.success(), "import {number}: {out:?}");
     }
-    let mut server = Server::start(dir.path());
+    let mut server = Server::start(dir.path(), "statements.log", 5);
     wait_ready(&server.base).await;
 
     let learner = Client::for_base(&server.base);
@@ -149,10 +155,18 @@ async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
     let one = server.statements_for(&learner, &unit("one")).await;
     let three = server.statements_for(&learner, &unit("three")).await;
     assert_eq!(
-        three - one,
-        2,
-        "two more problems on a unit page cost two more reads (their states); \
-         one problem: {one} statements, three: {three}"
+        (one, three),
+        (2, 2),
+        "a unit page is two reads (course with role and enrolment; the problems' \
+         states) however many problems it shows, and nothing for the session"
+    );
+    let catalogue = server.statements_for(&learner, "/courses").await;
+    let anonymous = Client::for_base(&server.base);
+    let catalogue_anonymous = server.statements_for(&anonymous, "/courses").await;
+    assert_eq!(
+        (catalogue, catalogue_anonymous),
+        (1, 1),
+        "the catalogue is one read"
     );
 
     let dashboard_one = server.statements_for(&learner, "/dashboard").await;
@@ -165,8 +179,9 @@ async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
     );
     let dashboard_two = server.statements_for(&learner, "/dashboard").await;
     assert_eq!(
-        dashboard_one, dashboard_two,
-        "a second course on the dashboard costs no further read"
+        (dashboard_one, dashboard_two),
+        (2, 2),
+        "the dashboard is two reads (enrolments, their courses) however many courses"
     );
     // Leaving a course takes it off the dashboard.
     let csrf = learner.csrf().await;
@@ -185,4 +200,19 @@ async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
 
     sigterm(&server.child);
     wait_exit(&mut server.child);
+
+    // Without the session cache the same session costs three statements
+    // on every page: the token, its user, and the header's Studio answer.
+    let mut uncached = Server::start(dir.path(), "uncached.log", 0);
+    wait_ready(&uncached.base).await;
+    let same_session = Client::for_base(&uncached.base);
+    let cookie = learner.cookie("lectern_session").expect("session cookie");
+    let url = reqwest::Url::parse(&uncached.base).expect("url");
+    same_session
+        .jar
+        .add_cookie_str(&format!("lectern_session={cookie}"), &url);
+    let three = uncached.statements_for(&same_session, &unit("three")).await;
+    assert_eq!(three, 2 + 3, "unit page without the session cache");
+    sigterm(&uncached.child);
+    wait_exit(&mut uncached.child);
 }

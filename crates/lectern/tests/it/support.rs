@@ -140,8 +140,13 @@ impl TestSite {
     /// A second node of the same site: its own `Lectern` (own caches), own
     /// store handle and own port, over this site's database file.
     pub async fn another_node(&self) -> TestSite {
+        self.another_node_with(AppSettings::default()).await
+    }
+
+    /// `another_node` with its own settings (a session cache TTL).
+    pub async fn another_node_with(&self, settings: AppSettings) -> TestSite {
         let store = crate::backend::store_in(self._dir.path()).await;
-        let app = Lectern::new(store, AppSettings::default());
+        let app = Lectern::new(store, settings);
         // The database stays in the first node's folder.
         let dir = tempfile::tempdir().expect("temp dir");
         Self::serve(listen().await, app, WebConfig::default(), dir)
