@@ -27,6 +27,7 @@ pub mod outage;
 pub mod passwords;
 pub mod problems;
 pub mod profile;
+mod python_runner;
 pub mod recall;
 pub mod roster;
 pub mod selection;
@@ -90,6 +91,8 @@ pub struct Lectern {
     outage: Arc<outage::Outage>,
     /// Facts this node saw recently, for outages (`recall.rs`).
     recall: Arc<recall::Recall>,
+    /// Runs Python-scripted problems (`python_runner.rs`); `None`: refused.
+    python: Option<Arc<dyn lectern_content::script_runner::PythonRunner>>,
 }
 
 impl Lectern {
@@ -107,6 +110,7 @@ impl Lectern {
             backups: None,
             outage: Arc::new(outage::Outage::default()),
             recall: Arc::new(recall::Recall::default()),
+            python: None,
         }
     }
 

@@ -244,9 +244,8 @@ pub fn find_bwrap(configured: Option<&Path>) -> Result<PathBuf, String> {
             Err(format!("bwrap not found at {}", path.display()))
         };
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
         .map(|dir| dir.join("bwrap"))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {

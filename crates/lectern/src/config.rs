@@ -10,6 +10,7 @@ use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
+use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -66,6 +67,8 @@ pub struct Config {
     pub smtp: SmtpSettings,
     /// Scheduled backups and backup targets.
     pub backup: BackupSettings,
+    /// Python-scripted problems and their sandbox.
+    pub scripts: ScriptSettings,
 }
 
 impl Default for Config {
@@ -95,6 +98,7 @@ impl Default for Config {
             idempotency_keep_hours: 24,
             smtp: SmtpSettings::default(),
             backup: BackupSettings::default(),
+            scripts: ScriptSettings::default(),
         }
     }
 }
@@ -286,6 +290,18 @@ impl Config {
                 }
                 continue;
             }
+            if let Some(scripts_key) = key
+                .strip_prefix("scripts_")
+                .filter(|k| SCRIPT_KEYS.iter().any(|(s, _)| s == k))
+            {
+                let section = table
+                    .entry("scripts")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = section {
+                    t.insert(scripts_key.to_string(), env_value(value));
+                }
+                continue;
+            }
             if !KEYS.iter().any(|(k, _)| *k == key) {
                 let known: Vec<String> = KEYS
                     .iter()
@@ -299,6 +315,11 @@ impl Config {
                         BACKUP_KEYS
                             .iter()
                             .map(|(k, _)| format!("LECTERN_BACKUP_{}", k.to_uppercase())),
+                    )
+                    .chain(
+                        SCRIPT_KEYS
+                            .iter()
+                            .map(|(k, _)| format!("LECTERN_SCRIPTS_{}", k.to_uppercase())),
                     )
                     .collect();
                 bail!(
@@ -374,6 +395,7 @@ impl Config {
         if !(1..=8760).contains(&config.idempotency_keep_hours) {
             bail!("idempotency_keep_hours must be 1 to 8760 (a year)");
         }
+        config.scripts.check()?;
         Ok(config)
     }
 
@@ -435,6 +457,17 @@ impl Config {
                 }
             }
         }
+        out.push_str(
+            "\n# Python-scripted problems and their sandbox (docs/sandbox.md).\n[scripts]\n",
+        );
+        if let Some(toml::Value::Table(scripts)) = defaults.get("scripts") {
+            for (key, help) in SCRIPT_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = scripts.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -479,6 +512,7 @@ impl serde::Serialize for Config {
         st.serialize_field("idempotency_keep_hours", &self.idempotency_keep_hours)?;
         st.serialize_field("smtp", &self.smtp)?;
         st.serialize_field("backup", &self.backup)?;
+        st.serialize_field("scripts", &self.scripts)?;
         st.end()
     }
 }
