@@ -325,6 +325,15 @@ fn the_cpu_budget_starts_when_the_input_is_read() {
         },
     );
     assert_eq!(run(&sandbox, "print('ran')").unwrap(), "ran\n");
+    // The CPU limit in force once the input is read is the run's budget
+    // (1 s) past what was used, not the start-up allowance.
+    let headroom = run(
+        &sandbox,
+        "import resource\nu = resource.getrusage(resource.RUSAGE_SELF)\nprint(resource.getrlimit(resource.RLIMIT_CPU)[0] - int(u.ru_utime + u.ru_stime))",
+    )
+    .unwrap();
+    let headroom: i64 = headroom.trim().parse().unwrap();
+    assert!((1..=2).contains(&headroom), "{headroom}");
     assert_eq!(
         run(&sandbox, "while True:\n    pass"),
         Err(ScriptFailure::TimedOut)
