@@ -4,6 +4,8 @@
 //! issue lists (host files, writes, network, processes, CPU, memory) and
 //! each must fail within its limit, with nothing of the host in the answer.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::PathBuf;
