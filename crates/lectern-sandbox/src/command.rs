@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -32,6 +33,10 @@ const MAX_OPEN_FILES: u64 = 128;
 /// `sys.stdin.buffer` arm it; a harness reading fd 0 directly is still held
 /// by the start-up limit.
 const BOOT: &str = r#"import io, os, resource, runpy, sys
+
+# Descriptors Lectern's own parent left open without close-on-exec (a
+# jobserver pipe, a socket) must not reach the script.
+os.closerange(3, 1 << 20)
 
 _budget = int(sys.argv[1])
 _armed = False
@@ -107,6 +112,7 @@ impl Recipe {
             .arg(&self.bwrap)
             .args(bwrap_args(self.folder.path(), &self.limits))
             .env_clear()
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

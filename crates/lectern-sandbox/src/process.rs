@@ -61,8 +61,7 @@ impl Process {
             let outcome = self.finish(&output, deadline, bound);
             // Every pipe is closed now (the process is gone), so the
             // readers end and the scope can join them.
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.kill();
             let tail = errors.join().unwrap_or_default();
             match outcome {
                 Ok((status, kept)) => judge(status, kept, &tail),
@@ -102,11 +101,25 @@ impl Process {
     }
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        // `--die-with-parent` takes the whole sandbox down with `bwrap`.
+impl Process {
+    /// Kills and reaps the sandbox. `bwrap` leads its own process group,
+    /// which holds it and the sandbox's init (PID 1 of the sandbox's PID
+    /// namespace, whose death takes every process in it along); killing the
+    /// group, not just `bwrap`, leaves nothing behind even when `bwrap` is
+    /// killed before it has armed `--die-with-parent` in its child.
+    fn kill(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let group = rustix::process::Pid::from_child(&self.child);
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
