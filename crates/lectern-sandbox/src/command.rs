@@ -65,7 +65,22 @@ class _Input(io.RawIOBase):
 
 sys.stdin = io.TextIOWrapper(io.BufferedReader(_Input()), encoding="utf-8")
 sys.argv = ["harness.py"]
-runpy.run_path("/sandbox/harness.py", run_name="__main__")
+try:
+    runpy.run_path("/sandbox/harness.py", run_name="__main__")
+    _code = 0
+except SystemExit as _exit:
+    _code = _exit.code if isinstance(_exit.code, int) else (0 if _exit.code is None else 1)
+    if not isinstance(_exit.code, (int, type(None))):
+        print(_exit.code, file=sys.stderr)
+# Skip the interpreter's tear-down (hundreds of milliseconds with sympy
+# loaded): the process is thrown away anyway. An uncaught exception never
+# gets here and ends the usual way, with its traceback.
+for _stream in (sys.stdout, sys.stderr):
+    try:
+        _stream.flush()
+    except Exception:
+        _code = _code or 1
+os._exit(_code)
 "#;
 
 /// The runner's files on the host (a private temporary folder bound

@@ -75,6 +75,15 @@ fn assert_no_secret(answer: &Result<String, ScriptFailure>) {
 fn a_normal_script_runs_and_numpy_scipy_sympy_import() {
     let sandbox = sandbox(1);
     assert_eq!(run(&sandbox, "print(6 * 7)").unwrap(), "42\n");
+    assert_eq!(
+        run(&sandbox, "import sys\nprint('a')\nsys.exit(0)").unwrap(),
+        "a\n"
+    );
+    let answer = run(&sandbox, "import sys\nsys.exit('bad input')");
+    assert!(
+        matches!(&answer, Err(ScriptFailure::Crashed { detail }) if detail.contains("bad input")),
+        "{answer:?}"
+    );
     let out = run(
         &sandbox,
         "import numpy, scipy.special, sympy\nprint(int(numpy.eye(3).sum()), sympy.simplify('x+x'))",
