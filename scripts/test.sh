@@ -28,6 +28,16 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 
+# --- sandbox for Python-scripted problems (issue 19, lectern-sandbox) ---
+# bubblewrap and Debian's own python3 with the libraries course scripts use;
+# the sandbox sees only /usr, so these must be Debian's, not a venv's.
+step "sandbox packages (bubblewrap, python3-numpy/scipy/sympy)"
+if ! command -v bwrap >/dev/null 2>&1 || ! /usr/bin/python3 -c 'import numpy, scipy, sympy' >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3 python3-numpy python3-scipy python3-sympy >/dev/null
+fi
+# --- end sandbox ---
+
 step "formatting"
 cargo fmt --all -- --check
 

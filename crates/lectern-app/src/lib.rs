@@ -28,6 +28,7 @@ mod page_states;
 pub mod passwords;
 pub mod problems;
 pub mod profile;
+mod python_runner;
 pub mod recall;
 pub mod roster;
 pub mod selection;
@@ -99,6 +100,8 @@ pub struct Lectern {
     recall: Arc<recall::Recall>,
     /// Sessions confirmed in the last few seconds (`sessions.rs`).
     sessions: Arc<sessions::SessionCache>,
+    /// Runs Python-scripted problems (`python_runner.rs`); `None`: refused.
+    python: Option<Arc<dyn lectern_content::script_runner::PythonRunner>>,
 }
 
 impl Lectern {
@@ -117,6 +120,7 @@ impl Lectern {
             recall: Arc::new(recall::Recall::default()),
             sessions: Arc::new(sessions::SessionCache::new(settings.session_cache_ttl)),
             settings,
+            python: None,
         }
     }
 

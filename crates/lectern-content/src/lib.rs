@@ -11,6 +11,7 @@ pub mod limits;
 pub mod olx;
 pub mod problem;
 pub mod sanitize;
+pub mod script_runner;
 pub mod transcript;
 pub mod tree;
 

@@ -10,6 +10,7 @@ use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
+use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -69,6 +70,8 @@ pub struct Config {
     pub smtp: SmtpSettings,
     /// Scheduled backups and backup targets.
     pub backup: BackupSettings,
+    /// Python-scripted problems and their sandbox.
+    pub scripts: ScriptSettings,
 }
 
 impl Default for Config {
@@ -99,6 +102,7 @@ impl Default for Config {
             session_cache_secs: 5,
             smtp: SmtpSettings::default(),
             backup: BackupSettings::default(),
+            scripts: ScriptSettings::default(),
         }
     }
 }
@@ -297,6 +301,18 @@ impl Config {
                 }
                 continue;
             }
+            if let Some(scripts_key) = key
+                .strip_prefix("scripts_")
+                .filter(|k| SCRIPT_KEYS.iter().any(|(s, _)| s == k))
+            {
+                let section = table
+                    .entry("scripts")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = section {
+                    t.insert(scripts_key.to_string(), env_value(value));
+                }
+                continue;
+            }
             if !KEYS.iter().any(|(k, _)| *k == key) {
                 let known: Vec<String> = KEYS
                     .iter()
@@ -310,6 +326,11 @@ impl Config {
                         BACKUP_KEYS
                             .iter()
                             .map(|(k, _)| format!("LECTERN_BACKUP_{}", k.to_uppercase())),
+                    )
+                    .chain(
+                        SCRIPT_KEYS
+                            .iter()
+                            .map(|(k, _)| format!("LECTERN_SCRIPTS_{}", k.to_uppercase())),
                     )
                     .collect();
                 bail!(
@@ -388,6 +409,7 @@ impl Config {
         if config.session_cache_secs > 60 {
             bail!("session_cache_secs must be 0 to 60");
         }
+        config.scripts.check()?;
         Ok(config)
     }
 
@@ -449,6 +471,17 @@ impl Config {
                 }
             }
         }
+        out.push_str(
+            "\n# Python-scripted problems and their sandbox (docs/sandbox.md).\n[scripts]\n",
+        );
+        if let Some(toml::Value::Table(scripts)) = defaults.get("scripts") {
+            for (key, help) in SCRIPT_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = scripts.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -494,6 +527,7 @@ impl serde::Serialize for Config {
         st.serialize_field("session_cache_secs", &self.session_cache_secs)?;
         st.serialize_field("smtp", &self.smtp)?;
         st.serialize_field("backup", &self.backup)?;
+        st.serialize_field("scripts", &self.scripts)?;
         st.end()
     }
 }

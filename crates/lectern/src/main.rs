@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 mod config_backup;
+mod config_scripts;
 mod logging;
 
 use std::path::PathBuf;

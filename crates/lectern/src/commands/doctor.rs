@@ -60,6 +60,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Err(e) => report.check("database", Err(format!("{e:#}"))),
     }
     report.check("backup freshness", backup_freshness(&config).await);
+    report.check("scripted problems", super::scripts::check(&config).await);
     if report.failed {
         anyhow::bail!("some checks failed")
     }

@@ -35,6 +35,7 @@ mod passwords;
 mod problems;
 mod query_counts;
 mod responsive;
+mod sandbox_doctor;
 mod sessions;
 mod smtp_sink;
 mod static_files;
