@@ -17,6 +17,7 @@ pub(crate) mod db_idempotency;
 pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
 pub(crate) mod errors;
+pub(crate) mod group_commit;
 pub(crate) mod rows;
 pub(crate) mod sql;
 pub(crate) mod trees;
