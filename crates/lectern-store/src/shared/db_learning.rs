@@ -261,6 +261,19 @@ where
         row.into_grade(user, course, subs).map(Some)
     }
 
+    async fn course_grade_revision(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT revision FROM course_grades WHERE user_id = $1 AND course_key = $2")
+            .bind(user)
+            .bind(course.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(map_err)
+    }
+
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
         Self::write_grade(&mut tx, grade).await?;

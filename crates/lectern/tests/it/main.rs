@@ -12,6 +12,7 @@ mod backup_pull;
 mod backup_s3;
 mod backup_schedule;
 mod bad_input;
+mod checks_kill;
 mod binary;
 mod containers;
 mod correctness;

@@ -186,3 +186,66 @@ async fn unit_page_problems_and_dashboard_courses_cost_one_read_each_at_most() {
     sigterm(&server.child);
     wait_exit(&mut server.child);
 }
+
+/// The statements of one keyed answer check through the JSON API: the
+/// grade's subsections are one insert, so the count does not grow with the
+/// course's subsections.
+#[tokio::test]
+async fn an_answer_check_costs_a_bounded_number_of_statements() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let archive = dir.path().join("G.tar.gz");
+    std::fs::write(&archive, crate::problems::grading_course(0.5)).expect("archive");
+    let out = crate::backend::lectern_in(dir.path())
+        .arg("import")
+        .arg(&archive)
+        .output()
+        .expect("import");
+    assert!(out.status.success(), "import: {out:?}");
+    let mut server = Server::start(dir.path());
+    wait_ready(&server.base).await;
+    let learner = Client::for_base(&server.base);
+    let form = [
+        ("username", "checker".to_string()),
+        ("email", "checker@example.org".to_string()),
+        ("name", "Checker".to_string()),
+        ("password", PASSWORD.to_string()),
+    ];
+    let r = learner.post_form("/register", &form).await;
+    assert_eq!(r.status(), StatusCode::OK, "register");
+    enrol(&learner, "course-v1:T+G+R").await;
+    let bearer = crate::support::bearer(&server.base, "checker").await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/api/problems/v1/block-v1:T+G+R+type@problem+block@p2/check",
+        server.base
+    );
+    let mut fewest = usize::MAX;
+    for n in 0..4 {
+        let before = server.statements_so_far();
+        let r = http
+            .post(&url)
+            .header("Authorization", &bearer)
+            .header("Idempotency-Key", format!("count-{n}"))
+            .json(&serde_json::json!({"answers": {"p2_2_1": "3.14"}}))
+            .send()
+            .await
+            .expect("check");
+        assert_eq!(r.status(), StatusCode::OK);
+        r.bytes().await.expect("body");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fewest = fewest.min(server.statements_so_far() - before);
+    }
+    // Session token and user (2), the key's stored answer (1), course,
+    // roles and enrolment (3), the problem's state (1), the stored grade's
+    // revision and the course's states for the new grade (2); the write:
+    // key row, state, submission, grade, the grade's subsections deleted
+    // and inserted (6). (BEGIN and COMMIT are not logged.) Before issue 18:
+    // roles again, the whole stored grade with its subsections, and one
+    // insert per subsection.
+    assert!(
+        fewest <= 15,
+        "an answer check costs {fewest} statements (15 expected at most)"
+    );
+    sigterm(&server.child);
+    wait_exit(&mut server.child);
+}
