@@ -45,8 +45,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Postgres;
 
 use crate::shared::db::Db;
-use crate::shared::group_commit::GroupCommit;
 use crate::shared::errors::migration_error;
+use crate::shared::group_commit::GroupCommit;
 
 pub(crate) use primary::connection_trouble;
 

@@ -266,12 +266,14 @@ where
         user: UserId,
         course: &CourseKey,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar("SELECT revision FROM course_grades WHERE user_id = $1 AND course_key = $2")
-            .bind(user)
-            .bind(course.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)
+        sqlx::query_scalar(
+            "SELECT revision FROM course_grades WHERE user_id = $1 AND course_key = $2",
+        )
+        .bind(user)
+        .bind(course.to_string())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(map_err)
     }
 
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {

@@ -81,7 +81,11 @@ impl StateWrite {
         }
         if let Some(g) = &self.grade {
             n += 128 + json_bytes(&g.detail);
-            n += g.subsections.iter().map(|s| 48 + s.block_id.len()).sum::<usize>();
+            n += g
+                .subsections
+                .iter()
+                .map(|s| 48 + s.block_id.len())
+                .sum::<usize>();
         }
         if let Some(r) = &self.response {
             n += 128 + r.key.len() + r.fingerprint.len() + json_bytes(&r.body);
@@ -198,14 +202,7 @@ where
             // runtime, such as a test's): write alone, on this one.
             Err(mpsc::error::TrySendError::Closed(waiter)) => {
                 let (reply, answer) = oneshot::channel();
-                Self::run_batch(
-                    &self.pool,
-                    vec![Waiter {
-                        reply,
-                        ..waiter
-                    }],
-                )
-                .await;
+                Self::run_batch(&self.pool, vec![Waiter { reply, ..waiter }]).await;
                 return answer.await.unwrap_or_else(|_| Err(lost()));
             }
         }
@@ -310,9 +307,7 @@ where
 
 /// A waiter whose batch ended without answering (its task was stopped).
 fn lost() -> StoreError {
-    StoreError::Unavailable(
-        "the write was interrupted before it was confirmed; try again".into(),
-    )
+    StoreError::Unavailable("the write was interrupted before it was confirmed; try again".into())
 }
 
 #[cfg(test)]

@@ -79,7 +79,9 @@ where
     let a = store.create_user(&person("ga")).await.unwrap().id;
     let b = store.create_user(&person("gb")).await.unwrap().id;
     let c = store.create_user(&person("gc")).await.unwrap().id;
-    let usage = CourseKey::new("Org", "GC", "R").unwrap().usage_key("problem", "p");
+    let usage = CourseKey::new("Org", "GC", "R")
+        .unwrap()
+        .usage_key("problem", "p");
     let fresh = |u| ProblemState::fresh(u, &usage);
     // c has already answered once, with the key "used".
     let first = check(c, &usage, &fresh(c), "used");
@@ -158,7 +160,9 @@ where
 {
     let a = store.create_user(&person("ba")).await.unwrap().id;
     let b = store.create_user(&person("bb")).await.unwrap().id;
-    let usage = CourseKey::new("Org", "GB", "R").unwrap().usage_key("problem", "p");
+    let usage = CourseKey::new("Org", "GB", "R")
+        .unwrap()
+        .usage_key("problem", "p");
     let writes = [a, b].map(|u| check(u, &usage, &ProblemState::fresh(u, &usage), "k"));
     let (waiters, answers): (Vec<_>, Vec<_>) = writes.into_iter().map(waiter).unzip();
     close(waiters).await;
@@ -171,9 +175,14 @@ where
 #[tokio::test]
 async fn sqlite_batch_failures_stay_with_their_write() {
     let dir = tempfile::tempdir().unwrap();
-    let store = crate::SqliteStore::open(&dir.path().join("l.db")).await.unwrap();
+    let store = crate::SqliteStore::open(&dir.path().join("l.db"))
+        .await
+        .unwrap();
     let pool: Pool<Sqlite> = store.write.clone();
-    one_failure_fails_alone(&store, |batch| GroupCommit::<Sqlite>::run_batch(&pool, batch)).await;
+    one_failure_fails_alone(&store, |batch| {
+        GroupCommit::<Sqlite>::run_batch(&pool, batch)
+    })
+    .await;
     broken_connection_fails_all(&store, |batch| async move {
         pool.close().await;
         GroupCommit::<Sqlite>::run_batch(&pool, batch).await
@@ -188,8 +197,10 @@ async fn postgres_batch_failures_stay_with_their_write() {
     };
     let store = crate::PgStore::open(&url).await.unwrap();
     let pool: Pool<Postgres> = store.write.clone();
-    one_failure_fails_alone(&store, |batch| GroupCommit::<Postgres>::run_batch(&pool, batch))
-        .await;
+    one_failure_fails_alone(&store, |batch| {
+        GroupCommit::<Postgres>::run_batch(&pool, batch)
+    })
+    .await;
     broken_connection_fails_all(&store, |batch| async move {
         pool.close().await;
         GroupCommit::<Postgres>::run_batch(&pool, batch).await
@@ -200,9 +211,13 @@ async fn postgres_batch_failures_stay_with_their_write() {
 #[tokio::test]
 async fn a_full_queue_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = crate::SqliteStore::open(&dir.path().join("l.db")).await.unwrap();
+    let store = crate::SqliteStore::open(&dir.path().join("l.db"))
+        .await
+        .unwrap();
     let a = store.create_user(&person("qa")).await.unwrap().id;
-    let usage = CourseKey::new("Org", "GQ", "R").unwrap().usage_key("problem", "p");
+    let usage = CourseKey::new("Org", "GQ", "R")
+        .unwrap()
+        .usage_key("problem", "p");
     // A lane whose task never takes anything, with room for one write.
     let (lanes, _held) = GroupCommit::<Sqlite>::stalled(store.write.clone(), 1);
     let write = check(a, &usage, &ProblemState::fresh(a, &usage), "q1");

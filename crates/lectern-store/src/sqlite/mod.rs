@@ -16,8 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::Sqlite;
 
 use crate::shared::db::Db;
-use crate::shared::group_commit::GroupCommit;
 use crate::shared::errors::migration_error;
+use crate::shared::group_commit::GroupCommit;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

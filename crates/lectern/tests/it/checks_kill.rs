@@ -183,7 +183,10 @@ async fn every_acknowledged_check_survives_a_kill_exactly_once() {
         if acked >= ACKS_BEFORE_KILL {
             break;
         }
-        assert!(Instant::now() < deadline, "only {acked} checks acknowledged");
+        assert!(
+            Instant::now() < deadline,
+            "only {acked} checks acknowledged"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill().unwrap(); // SIGKILL, in the middle of the load
@@ -222,7 +225,9 @@ async fn every_acknowledged_check_survives_a_kill_exactly_once() {
         let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         let mut attempts: Vec<u64> = Vec::new();
         for s in &results {
-            let key = s["idempotency_key"].as_str().expect("every check had a key");
+            let key = s["idempotency_key"]
+                .as_str()
+                .expect("every check had a key");
             let attempt = s["attempt"].as_u64().unwrap();
             by_key.entry(key.to_string()).or_default().push(attempt);
             attempts.push(attempt);
