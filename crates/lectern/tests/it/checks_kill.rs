@@ -260,7 +260,7 @@ async fn every_acknowledged_check_survives_a_kill_exactly_once() {
         // changes nothing.
         if let Some((key, attempt)) = mine.iter().next() {
             let n: u64 = key.rsplit('-').next().unwrap().parse().unwrap();
-            let answer = if n % 2 == 0 { "3.14" } else { "2" };
+            let answer = if n.is_multiple_of(2) { "3.14" } else { "2" };
             let (status, body) = post(
                 &http,
                 format!("{base}/api/problems/v1/{PROBLEM}/check"),
