@@ -23,28 +23,8 @@ cleanup() {
 trap cleanup EXIT
 ADMIN_URL=$(bash "$ROOT/scripts/postgres.sh" start "$PG_DIR" --durable)
 
-# The machine's limit for a write that must be durable: bare one-row
-# commits per second on each backend, one client, same disk and settings
-# (SQLite: WAL, synchronous=FULL; PostgreSQL: the --durable server).
-bare_commits() {
-  echo "== bare durable one-row commits, one client, 5 s"
-  python3 - "$1" <<'PY'
-import sqlite3, sys, time, os
-path = os.path.join(sys.argv[1], "bare.db")
-db = sqlite3.connect(path, isolation_level=None)
-db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL")
-db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-n, start = 0, time.perf_counter()
-while time.perf_counter() - start < 5:
-    db.execute("BEGIN"); db.execute("INSERT INTO t (v) VALUES ('x')"); db.execute("COMMIT"); n += 1
-print(f"sqlite: {n / (time.perf_counter() - start):.0f} commits/s")
-PY
-  psql -q "$ADMIN_URL" -c "CREATE TABLE IF NOT EXISTS bare_t (id BIGSERIAL PRIMARY KEY, v TEXT)"
-  printf "INSERT INTO bare_t (v) VALUES ('x');\n" > "$PG_DIR/bare.sql"
-  local pgbench
-  pgbench=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pgbench
-  "$pgbench" -n -c 1 -T 5 -f "$PG_DIR/bare.sql" "$ADMIN_URL" 2>/dev/null | awk '/^tps/ {printf "postgres: %.0f commits/s\n", $3}'
-}
+# bare_commits DIR ADMIN_URL: the disk's rate of bare durable commits.
+. "$ROOT/bench/bare_commits.sh"
 
 fresh_db() {
   local name=$1
@@ -56,7 +36,7 @@ fresh_db() {
 # address: lift the per-address budgets that protect a real site.
 export LECTERN_REGISTRATIONS_PER_ADDRESS=100000 LECTERN_LOGIN_ATTEMPTS_PER_ADDRESS=100000
 
-bare_commits "$PG_DIR"
+bare_commits "$PG_DIR" "$ADMIN_URL"
 
 for backend in sqlite postgres; do
   if [ "$backend" = postgres ]; then

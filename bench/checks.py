@@ -60,14 +60,16 @@ def start_server(args):
     if not os.access(binary, os.X_OK):
         raise SystemExit(f"no binary at {binary} (cargo build --release -p lectern)")
     data = tempfile.mkdtemp(prefix="lectern-bench-checks.")
-    r = subprocess.run([binary, "import", "--data", data, args.course_tar], capture_output=True, text=True)
+    # The binary refuses LECTERN_* variables it does not know, such as the one naming it.
+    env = {k: v for k, v in os.environ.items() if k != "LECTERN_BIN"}
+    r = subprocess.run([binary, "import", "--data", data, args.course_tar], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise SystemExit(f"lectern import failed:\n{r.stdout}{r.stderr}")
     print("binary:", binary, "- imported", r.stdout.splitlines()[0])
     port = b.free_port()
     log = open(os.path.join(data, "serve.log"), "w")
     proc = subprocess.Popen(
-        [binary, "serve", "--data", data, "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=log
+        [binary, "serve", "--data", data, "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=log, env=env
     )
     base = f"http://127.0.0.1:{port}"
     b.wait_ready(base)
@@ -114,6 +116,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=20.0, help="measured seconds per level")
     ap.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each level")
     ap.add_argument("--pid", type=int, help="server pid for CPU use, when --base is given")
+    ap.add_argument("--wrk", action="store_true",
+                    help="drive each level with wrk (one connection and one learner per wrk thread) "
+                         "instead of Python threads, whose GIL caps the rate the client can send")
+    ap.add_argument("--bare-commits", type=float,
+                    help="the disk's bare durable one-row commits/s measured in the same run: "
+                         "each level's checks/s is printed as a ratio of it")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -171,14 +179,116 @@ def run(args, base, pid, levels):
         c.close()
 
     results = []
-    for level in levels:
-        results.append(run_level(base, pid, check_path, learners[:level], answers, args))
+    if pid:
+        time.sleep(2)
+        print(f"server RSS idle before the load: {b.rss_kib(pid) / 1024:.1f} MB")
+    for i, level in enumerate(levels):
+        sampler = RssSampler(pid)
+        perf = None
+        if pid and os.environ.get("PERF_OUT") and i == len(levels) - 1:
+            perf = subprocess.Popen(["perf", "record", "-g", "-F", "999", "-p", str(pid), "-o", os.environ["PERF_OUT"]],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.wrk:
+            results.append(run_level_wrk(base, pid, check_path, learners[:level], answers, args))
+        else:
+            results.append(run_level(base, pid, check_path, learners[:level], answers, args))
+        results[-1]["rss"] = sampler.stop()
+        if perf is not None:
+            perf.send_signal(2)
+            perf.wait()
+    if pid:
+        time.sleep(5)
+        print(f"server RSS idle 5 s after the load: {b.rss_kib(pid) / 1024:.1f} MB "
+              f"(peak of the process: {b.rss_kib(pid, 'VmHWM') / 1024:.1f} MB)")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
-    print("| concurrent learners | checks/s | p50 ms | p90 ms | p99 ms | checks | attempts refused | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    bare = args.bare_commits
+    print("| concurrent learners | checks/s | ratio to bare commits | p50 ms | p90 ms | p99 ms | checks | attempts refused | errors | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print("| {level} | {rate:.0f} | {p50:.1f} | {p90:.1f} | {p99:.1f} | {ok} | {refused} | {errors} |".format(**r))
+        r["ratio"] = f"{r['rate'] / bare:.2f}" if bare else "-"
+        r["rss_mb"] = f"{r['rss'] / 1024:.1f}" if r["rss"] else "-"
+        print("| {level} | {rate:.0f} | {ratio} | {p50:.1f} | {p90:.1f} | {p99:.1f} | {ok} | {refused} | {errors} | {rss_mb} |".format(**r))
+
+
+class RssSampler:
+    """The highest VmRSS of `pid` seen every 100 ms until stop()."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        if pid:
+            self.thread.start()
+
+    def run(self):
+        while not self.done.wait(0.1):
+            try:
+                self.peak = max(self.peak, b.rss_kib(self.pid) or 0)
+            except OSError:
+                return
+
+    def stop(self):
+        self.done.set()
+        if self.pid:
+            self.thread.join()
+        return self.peak
+
+
+WRK_SCRIPT = """
+local bearers = {%(bearers)s}
+local bodies = {%(bodies)s}
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  n = 0
+  me = bearers[((id - 1) %% #bearers) + 1]
+end
+function request()
+  n = n + 1
+  return wrk.format("POST", "%(path)s",
+    {["Authorization"] = me, ["Content-Type"] = "application/json"}, bodies[(n %% 2) + 1])
+end
+function done(summary, latency, requests)
+  io.write(string.format("WRK %%d %%d %%d %%.3f %%.3f %%.3f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.duration, latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_level_wrk(base, pid, path, learners, answers, args):
+    """One level driven by wrk: `level` threads and connections, one learner each."""
+    import json
+    level = len(learners)
+    lua = lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    script = WRK_SCRIPT % {
+        "bearers": ", ".join(lua("Bearer " + l.bearer) for l in learners),
+        "bodies": ", ".join(lua(json.dumps(a)) for a in answers),
+        "path": path,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    cmd = ["wrk", "-t", str(level), "-c", str(level), "-s", f.name, "--timeout", "10s"]
+    subprocess.run(cmd + ["-d", f"{max(1, int(args.warmup))}s", base], capture_output=True, text=True)
+    srv0 = cpu_seconds(pid) if pid else None
+    out = subprocess.run(cmd + ["-d", f"{int(args.seconds)}s", base], capture_output=True, text=True).stdout
+    srv1 = cpu_seconds(pid) if pid else None
+    os.unlink(f.name)
+    line = next((l for l in out.splitlines() if l.startswith("WRK ")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no summary:\n{out}")
+    requests, errors, micros, p50, p90, p99 = line.split()[1:]
+    elapsed = int(micros) / 1e6
+    ok = int(requests) - int(errors)
+    r = dict(level=level, rate=ok / elapsed, p50=float(p50), p90=float(p90), p99=float(p99),
+             ok=ok, refused=0, errors=int(errors))
+    cpu = f", server CPU {(srv1 - srv0) / elapsed:.2f} cores" if srv0 is not None else ""
+    print(f"{level:3d} learners (wrk): {r['rate']:.0f} checks/s, p50 {r['p50']:.1f} ms, p90 {r['p90']:.1f} ms, "
+          f"p99 {r['p99']:.1f} ms, {ok} ok, {errors} non-2xx or failed in {elapsed:.1f} s{cpu}")
+    return r
 
 
 def run_level(base, pid, path, learners, answers, args):

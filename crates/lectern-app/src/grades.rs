@@ -117,6 +117,21 @@ impl Lectern {
         replacing: Option<&ProblemState>,
         audience: Audience,
     ) -> AppResult<GradeReport> {
+        let sees = self.visibility(user, &course.record.key).await?;
+        self.compute_grade_seen(user, course, replacing, audience, sees)
+            .await
+    }
+
+    /// [`Self::compute_grade`] with what `user` may see already decided (a
+    /// check has just read it for the problem).
+    async fn compute_grade_seen(
+        &self,
+        user: &User,
+        course: &PublishedCourse,
+        replacing: Option<&ProblemState>,
+        audience: Audience,
+        sees: Visibility,
+    ) -> AppResult<GradeReport> {
         let mut states: HashMap<UsageKey, ProblemState> = self
             .store
             .problem_states(user.id, &course.record.key)
@@ -127,7 +142,6 @@ impl Lectern {
         if let Some(r) = replacing {
             states.insert(r.usage_key.clone(), r.clone());
         }
-        let sees = self.visibility(user, &course.record.key).await?;
         // Parsing problems and walking the course is CPU work: the bounded pool.
         let (this, course, learner) = (self.clone(), course.clone(), user.clone());
         cpu::run(move || this.grade_report(&learner, &course, &states, sees, audience)).await
@@ -263,15 +277,31 @@ impl Lectern {
         course: &PublishedCourse,
         replacing: Option<&ProblemState>,
     ) -> AppResult<GradeRecord> {
-        let report = self
-            .compute_grade(user, course, replacing, Audience::Record)
-            .await?;
-        let revision = self
-            .store
-            .course_grade(user.id, &course.record.key)
-            .await?
-            .map(|g| g.revision)
-            .unwrap_or(0);
+        let sees = self.visibility(user, &course.record.key).await?;
+        self.grade_record_seen(user, course, replacing, sees).await
+    }
+
+    /// [`Self::grade_record_with`] with what `user` may see already decided;
+    /// the course's states and the stored grade's revision are read at once.
+    pub(crate) async fn grade_record_seen(
+        &self,
+        user: &User,
+        course: &PublishedCourse,
+        replacing: Option<&ProblemState>,
+        sees: Visibility,
+    ) -> AppResult<GradeRecord> {
+        // The revision is asked first: a grade stored after it was read
+        // makes this one's guarded write fail, never overwritten by it.
+        let (revision, report) = tokio::try_join!(
+            async {
+                self.store
+                    .course_grade_revision(user.id, &course.record.key)
+                    .await
+                    .map_err(AppError::from)
+            },
+            self.compute_grade_seen(user, course, replacing, Audience::Record, sees),
+        )?;
+        let revision = revision.unwrap_or(0);
         let subsections = report
             .chapters
             .iter()

@@ -324,7 +324,11 @@ impl Lectern {
                 return Ok(Checked::Replayed(stored));
             }
         }
-        let mut view = self.problem_view(user, usage).await?;
+        // The access and visibility decided here serve the grade too.
+        let (course, sees) = self.courseware_seen(user, &usage.course).await?;
+        let (mut view, _) = self
+            .problem_view_in(user, course, sees, usage, None)
+            .await?;
         if !view.problem.is_gradable() {
             return Err(AppError::invalid(format!(
                 "This problem cannot be graded by Lectern yet (it uses: {}).",
@@ -384,7 +388,7 @@ impl Lectern {
                 idempotency_key: keyed.map(|(key, _)| key.as_str().to_string()),
             };
             let grade = self
-                .grade_record_with(user, &view.course, Some(&next))
+                .grade_record_seen(user, &view.course, Some(&next), sees)
                 .await?;
             // The learner's view once this check is stored: what the answer
             // shows, and (with a key) what a retry will be answered with.

@@ -261,6 +261,14 @@ pub trait LearnerStateStore {
         user: UserId,
         course: &CourseKey,
     ) -> StoreResult<Option<GradeRecord>>;
+    /// The stored grade's revision only (what a new grade is guarded by).
+    async fn course_grade_revision(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<Option<i64>> {
+        Ok(self.course_grade(user, course).await?.map(|g| g.revision))
+    }
     /// Writes a grade if its stored revision is still `grade.revision`.
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()>;
 }

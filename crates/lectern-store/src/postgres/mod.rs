@@ -46,6 +46,7 @@ use sqlx::Postgres;
 
 use crate::shared::db::Db;
 use crate::shared::errors::migration_error;
+use crate::shared::group_commit::GroupCommit;
 
 pub(crate) use primary::connection_trouble;
 
@@ -112,6 +113,9 @@ impl PgStore {
         };
         Ok(Db {
             read: pool.clone(),
+            // A few lanes, so batches of different learners commit in
+            // parallel, each on its own connection; never most of the pool.
+            states: GroupCommit::start(pool.clone(), (max_connections as usize / 4).clamp(1, 4)),
             write: pool,
             companion,
         })

@@ -67,6 +67,9 @@ pub struct Db<DB: Database> {
     /// What lives as long as the store's last handle (PostgreSQL: the
     /// primary finder, `postgres/primary.rs`); `None` on SQLite.
     pub(crate) companion: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+    /// Learner-state writes (answer checks), grouped into shared commits
+    /// on the write pool (`group_commit.rs`).
+    pub(crate) states: super::group_commit::GroupCommit<DB>,
 }
 
 impl<DB: Database> Db<DB> {
@@ -100,6 +103,7 @@ impl<DB: Database> Clone for Db<DB> {
             read: self.read.clone(),
             write: self.write.clone(),
             companion: self.companion.clone(),
+            states: self.states.clone(),
         }
     }
 }

@@ -22,6 +22,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Trans
 use super::db::{Backend, Db};
 use super::db_learning::enroll_sql;
 use super::errors::map_err;
+use super::group_commit::StateWrite;
 use super::rows::{EnrollmentRow, ENROLLMENT_COLUMNS};
 use super::sql;
 use super::trees::tree_to_json_off_async;
@@ -61,7 +62,7 @@ where
 {
     /// Inserts `response` under its key in `tx` (the key row goes first in a
     /// keyed write's transaction: a copy racing with it stops here).
-    async fn insert_answer_in(
+    pub(super) async fn insert_answer_in(
         tx: &mut Transaction<'_, DB>,
         response: &StoredResponse,
     ) -> StoreResult<()> {
@@ -171,10 +172,14 @@ where
         grade: Option<&GradeRecord>,
         response: &StoredResponse,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
-        Self::insert_answer_in(&mut tx, response).await?;
-        Self::write_state(&mut tx, state, Some(submission), grade).await?;
-        commit(tx).await
+        self.states
+            .write(StateWrite {
+                state: state.clone(),
+                submission: Some(submission.clone()),
+                grade: grade.cloned(),
+                response: Some(response.clone()),
+            })
+            .await
     }
 
     async fn enroll_keyed(

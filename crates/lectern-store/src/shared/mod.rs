@@ -18,6 +18,7 @@ pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
 pub(crate) mod db_pages;
 pub(crate) mod errors;
+pub(crate) mod group_commit;
 pub(crate) mod rows;
 pub(crate) mod sql;
 pub(crate) mod trees;

@@ -103,8 +103,31 @@ where
 
 pub(crate) const DELETE_SUBSECTION_GRADES: &str =
     "DELETE FROM subsection_grades WHERE user_id = $1 AND course_key = $2";
-pub(crate) const INSERT_SUBSECTION_GRADE: &str = "INSERT INTO subsection_grades (user_id, course_key, block_id, earned, possible, graded, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The most subsection rows one `INSERT` carries (4 values each plus 3
+/// shared: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
+pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
+
+/// `INSERT` of `rows` subsection grades of one learner in one course:
+/// `$1` user, `$2` course, `$3` time, then block, earned, possible and
+/// graded of each row.
+pub(crate) fn insert_subsection_grades(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO subsection_grades (user_id, course_key, block_id, earned, possible, graded, updated_at) VALUES ",
+    );
+    for i in 0..rows {
+        let n = 4 + 4 * i;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "($1, $2, ${n}, ${}, ${}, ${}, $3)",
+            n + 1,
+            n + 2,
+            n + 3
+        ));
+    }
+    sql
+}
 
 pub(crate) fn bind_profile<'q, DB>(
     id: i64,

@@ -17,6 +17,7 @@ use sqlx::Sqlite;
 
 use crate::shared::db::Db;
 use crate::shared::errors::migration_error;
+use crate::shared::group_commit::GroupCommit;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -62,6 +63,7 @@ impl SqliteStore {
             .map_err(unavailable)?;
         Ok(Db {
             read: reader,
+            states: GroupCommit::start(writer.clone(), 1),
             write: writer,
             companion: None,
         })

@@ -13,6 +13,7 @@ mod backup_s3;
 mod backup_schedule;
 mod bad_input;
 mod binary;
+mod checks_kill;
 mod containers;
 mod correctness;
 mod deadline;

@@ -216,3 +216,80 @@ async fn unit_pages_dashboards_and_the_catalogue_cost_a_fixed_number_of_reads() 
     sigterm(&uncached.child);
     wait_exit(&mut uncached.child);
 }
+
+/// Statements logged so far, less transaction control (sqlx logs
+/// PostgreSQL's COMMIT but not SQLite's) and PostgreSQL's pool checking a
+/// connection at checkout (`SHOW transaction_read_only`,
+/// `postgres/primary.rs`): the same count on both backends.
+fn work_statements(server: &Server) -> usize {
+    let text = std::fs::read_to_string(&server.log).expect("read the log");
+    text.lines()
+        .filter(|l| l.contains(r#""target":"sqlx::query""#))
+        .filter(|l| !l.contains("SHOW transaction_read_only"))
+        .filter(|l| !l.contains(r#""summary":"COMMIT""#) && !l.contains(r#""summary":"BEGIN"#))
+        .count()
+}
+
+/// The statements of one keyed answer check through the JSON API: the
+/// grade's subsections are one insert, so the count does not grow with the
+/// course's subsections.
+#[tokio::test]
+async fn an_answer_check_costs_a_bounded_number_of_statements() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let archive = dir.path().join("G.tar.gz");
+    std::fs::write(&archive, crate::problems::grading_course(0.5)).expect("archive");
+    let out = crate::backend::lectern_in(dir.path())
+        .arg("import")
+        .arg(&archive)
+        .output()
+        .expect("import");
+    assert!(out.status.success(), "import: {out:?}");
+    let mut server = Server::start(dir.path(), "check.log", 5);
+    wait_ready(&server.base).await;
+    let learner = Client::for_base(&server.base);
+    let form = [
+        ("username", "checker".to_string()),
+        ("email", "checker@example.org".to_string()),
+        ("name", "Checker".to_string()),
+        ("password", PASSWORD.to_string()),
+    ];
+    let r = learner.post_form("/register", &form).await;
+    assert_eq!(r.status(), StatusCode::OK, "register");
+    enrol(&learner, "course-v1:T+G+R").await;
+    let bearer = crate::support::bearer(&server.base, "checker").await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/api/problems/v1/block-v1:T+G+R+type@problem+block@p2/check",
+        server.base
+    );
+    let mut fewest = usize::MAX;
+    for n in 0..4 {
+        let before = work_statements(&server);
+        let r = http
+            .post(&url)
+            .header("Authorization", &bearer)
+            .header("Idempotency-Key", format!("count-{n}"))
+            .json(&serde_json::json!({"answers": {"p2_2_1": "3.14"}}))
+            .send()
+            .await
+            .expect("check");
+        assert_eq!(r.status(), StatusCode::OK);
+        r.bytes().await.expect("body");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fewest = fewest.min(work_statements(&server) - before);
+    }
+    // The session is cached (0), the key's stored answer (1), course, role
+    // and enrolment (1), the problem's state (1), the stored grade's
+    // revision and the course's states for the new grade (2); the write:
+    // key row, state, submission, grade, the grade's subsections deleted
+    // and inserted (6), BEGIN and COMMIT not counted. Before issue 18: the
+    // session token and user, course, roles and enrolment apart, roles
+    // again, the whole stored grade with its subsections, and one insert
+    // per subsection.
+    assert!(
+        fewest <= 11,
+        "an answer check costs {fewest} statements (11 expected at most)"
+    );
+    sigterm(&server.child);
+    wait_exit(&mut server.child);
+}
