@@ -11,7 +11,7 @@ Input:  {"files": {name: base64}, "script": str, "seed": int,
          "globals": {...}, "action": "context" | "check" | "code",
          "cfn": str, "expect": ..., "ans": ..., "kwargs": {...},
          "code": str, "inputs": int}
-Output: {"ok": true, "globals": {...}, "strings": {...}}         (context)
+Output: {"ok": true, "globals": {...}, "strings": [[name, str]]}  (context)
         {"ok": true, "result": {correct, messages, overall_message,
                                  grade_decimals}}                  (check, code)
         {"ok": false, "error": "ExceptionName: message"}           (the script failed)
@@ -291,7 +291,7 @@ def run(job):
     if action == "context":
         exec(compile(script, "<script>", "exec"), g)
         safe = json_straw(g)
-        return {"ok": True, "globals": safe, "strings": {k: str(v) for k, v in safe.items()}}
+        return {"ok": True, "globals": safe, "strings": [[k, str(v)] for k, v in safe.items()]}
     if action == "check":
         g["expect"] = job.get("expect")
         g["ans"] = job.get("ans")
