@@ -29,6 +29,7 @@ pub mod problems;
 pub mod profile;
 pub mod recall;
 pub mod roster;
+pub mod scripted;
 pub mod selection;
 pub mod store;
 pub mod studio;
@@ -90,6 +91,11 @@ pub struct Lectern {
     outage: Arc<outage::Outage>,
     /// Facts this node saw recently, for outages (`recall.rs`).
     recall: Arc<recall::Recall>,
+    /// Runs Python-scripted problems (the sandbox); `None`: they are shown
+    /// but not graded (`scripted.rs`).
+    python_runner: Option<Arc<dyn lectern_content::script_runner::PythonRunner>>,
+    /// Scripted problems instantiated per seed, course script files.
+    scripts: Arc<scripted::ScriptCache>,
 }
 
 impl Lectern {
@@ -107,6 +113,8 @@ impl Lectern {
             backups: None,
             outage: Arc::new(outage::Outage::default()),
             recall: Arc::new(recall::Recall::default()),
+            python_runner: None,
+            scripts: Arc::new(scripted::ScriptCache::default()),
         }
     }
 
