@@ -35,6 +35,7 @@ mod passwords;
 mod problems;
 mod query_counts;
 mod responsive;
+mod scripted;
 mod smtp_sink;
 mod static_files;
 mod support;
