@@ -94,6 +94,13 @@ pub fn render(
     if let Some(m) = message {
         html.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, esc(m)));
     }
+    // The problem's script failed for this learner: say so (never the detail).
+    if let Some(why) = view.script_error.as_deref().filter(|_| message.is_none()) {
+        html.push_str(&format!(
+            r#"<p class="error" role="alert">{}</p>"#,
+            esc(why)
+        ));
+    }
     html.push_str(&format!(
         r#"<form method="post" action="/courses/{}/problem/{}"><input type="hidden" name="csrf_token" value="{}"><input type="hidden" name="idempotency_key" value="{}">"#,
         esc(&key.to_string()),
