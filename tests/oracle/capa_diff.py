@@ -572,8 +572,8 @@ def main():
     ap.add_argument("--show", type=int, default=15, help="mismatches to print")
     ap.add_argument("--dump", help="write every case with both results to this JSON-lines file")
     ap.add_argument("--only", help="only cases of this kind")
-    ap.add_argument("--scripted", type=int, default=800, help="generated Python-scripted cases")
-    ap.add_argument("--fixture-tries", type=int, default=3, help="answer sets per scripted fixture problem")
+    ap.add_argument("--scripted", type=int, default=400, help="generated Python-scripted cases")
+    ap.add_argument("--fixture-tries", type=int, default=2, help="answer sets per scripted fixture problem")
     args = ap.parse_args()
 
     cases = generate(args.cases, args.seed)
