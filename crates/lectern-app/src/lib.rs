@@ -28,9 +28,9 @@ mod page_states;
 pub mod passwords;
 pub mod problems;
 pub mod profile;
-mod python_runner;
 pub mod recall;
 pub mod roster;
+pub mod scripted;
 pub mod selection;
 pub mod sessions;
 pub mod store;
@@ -100,8 +100,11 @@ pub struct Lectern {
     recall: Arc<recall::Recall>,
     /// Sessions confirmed in the last few seconds (`sessions.rs`).
     sessions: Arc<sessions::SessionCache>,
-    /// Runs Python-scripted problems (`python_runner.rs`); `None`: refused.
-    python: Option<Arc<dyn lectern_content::script_runner::PythonRunner>>,
+    /// Runs Python-scripted problems (the sandbox); `None`: they are shown
+    /// but not graded (`scripted.rs`).
+    python_runner: Option<Arc<dyn lectern_content::script_runner::PythonRunner>>,
+    /// Scripted problems instantiated per seed, course script files.
+    scripts: Arc<scripted::ScriptCache>,
 }
 
 impl Lectern {
@@ -120,7 +123,8 @@ impl Lectern {
             recall: Arc::new(recall::Recall::default()),
             sessions: Arc::new(sessions::SessionCache::new(settings.session_cache_ttl)),
             settings,
-            python: None,
+            python_runner: None,
+            scripts: Arc::new(scripted::ScriptCache::default()),
         }
     }
 

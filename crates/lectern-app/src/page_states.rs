@@ -26,6 +26,7 @@ pub(crate) enum PageStates {
 }
 
 /// What the page already knows of one problem's state.
+#[allow(clippy::large_enum_variant)] // one per problem on a page, short-lived
 pub(crate) enum Known {
     /// Read with the page: the saved state, or `None` if never saved.
     Read(Option<ProblemState>),

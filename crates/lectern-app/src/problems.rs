@@ -56,6 +56,9 @@ pub struct ProblemView {
     pub closed: bool,
     pub answer_available: bool,
     pub correctness_available: bool,
+    /// Why the problem's script could not run for this learner, when it
+    /// failed (a learner-safe message); the problem is then not gradable.
+    pub script_error: Option<String>,
 }
 
 impl ProblemView {
@@ -226,7 +229,16 @@ impl Lectern {
             ),
         };
         let state = state.unwrap_or_else(|| ProblemState::fresh(user.id, usage));
-        let view = self.view_with_state(course, block, problem, settings, state, user, staff);
+        let mut view = self.view_with_state(course, block, problem, settings, state, user, staff);
+        if view.problem.needs_python() {
+            match self
+                .instantiate_problem(&view.course, &view.block, &view.problem, view.seed, user.id)
+                .await?
+            {
+                Ok(p) => view.problem = p,
+                Err(e) => view.script_error = Some(e.learner_message()),
+            }
+        }
         Ok((view, read))
     }
 
@@ -265,6 +277,7 @@ impl Lectern {
             state,
             seed,
             staff,
+            script_error: None,
         }
     }
 
@@ -329,6 +342,9 @@ impl Lectern {
         let (mut view, _) = self
             .problem_view_in(user, course, sees, usage, None)
             .await?;
+        if let Some(why) = &view.script_error {
+            return Err(AppError::invalid(why.clone()));
+        }
         if !view.problem.is_gradable() {
             return Err(AppError::invalid(format!(
                 "This problem cannot be graded by Lectern yet (it uses: {}).",
@@ -350,12 +366,17 @@ impl Lectern {
             }
             // Grading can cost real CPU (formula samples, long expressions):
             // it runs on the bounded pool, never on an async worker.
-            let grading = {
-                let (problem, answers, seed) = (view.problem.clone(), answers.clone(), view.seed);
-                cpu::run_grading(move || problem.grade(&answers, seed))
-                    .await?
-                    .map_err(|e| AppError::field(&e.input_id, e.message.clone()))?
-            };
+            let grading = self
+                .grade_problem(
+                    &view.course,
+                    view.problem.clone(),
+                    answers.clone(),
+                    view.seed,
+                    user.id,
+                    view.state.attempts + 1,
+                )
+                .await?
+                .map_err(|e| AppError::field(&e.input_id, e.message.clone()))?;
             let (earned, possible) = weighted_score(
                 grading.raw_earned,
                 grading.raw_possible,

@@ -67,20 +67,28 @@ fn olx_error(e: olx::OlxError) -> AppError {
     AppError::field("archive", format!("The course archive was refused: {e}"))
 }
 
-/// One line per problem Lectern shows but cannot grade (Python scripts,
-/// custom responses, …), so authors learn it at import, not from learners.
-fn ungradable_problems(tree: &lectern_content::CourseTree) -> Vec<String> {
+/// One line per problem Lectern shows but cannot grade (Python scripts
+/// when this node has no script runner, `jsinput`, …), so authors learn it
+/// at import, not from learners. With a runner, Python-scripted problems
+/// are graded (in the sandbox) and not listed.
+fn ungradable_problems(tree: &lectern_content::CourseTree, scripts: bool) -> Vec<String> {
     tree.walk()
         .into_iter()
         .filter(|b| b.block_type == "problem")
         .filter_map(|b| {
             match lectern_content::problem::Problem::parse(b.body.as_deref().unwrap_or(""), &b.id) {
                 Ok(p) if p.is_gradable() => None,
+                Ok(p) if scripts && p.unsupported_with_python().is_empty() => None,
                 Ok(p) => Some(format!(
                     "problem/{} ({}): shown to learners but not graded by Lectern yet: {}",
                     b.id,
                     b.title(),
-                    p.unsupported().join(", ")
+                    if scripts {
+                        p.unsupported_with_python()
+                    } else {
+                        p.unsupported()
+                    }
+                    .join(", ")
                 )),
                 Err(e) => Some(format!(
                     "problem/{} ({}): cannot be shown: {e}",
@@ -89,6 +97,19 @@ fn ungradable_problems(tree: &lectern_content::CourseTree) -> Vec<String> {
                 )),
             }
         })
+        .collect()
+}
+
+/// One line per problem graded by its Python script (in the sandbox).
+fn scripted_problems(tree: &lectern_content::CourseTree) -> Vec<String> {
+    tree.walk()
+        .into_iter()
+        .filter(|b| b.block_type == "problem")
+        .filter(|b| {
+            lectern_content::problem::Problem::parse(b.body.as_deref().unwrap_or(""), &b.id)
+                .is_ok_and(|p| p.needs_python() && p.unsupported_with_python().is_empty())
+        })
+        .map(|b| format!("problem/{} ({})", b.id, b.title()))
         .collect()
 }
 
@@ -151,6 +172,7 @@ impl Lectern {
             }
             _ => None,
         };
+        let scripts = self.scripts_enabled();
         let imported = cpu::run(move || {
             let mut imported = match source {
                 ImportSource::Archive(bytes) => olx::read_archive(&bytes, &limits),
@@ -166,8 +188,11 @@ impl Lectern {
                     format!("The course archive was refused: {}", over.join("; ")),
                 ));
             }
-            let warnings = ungradable_problems(&imported.tree);
+            let warnings = ungradable_problems(&imported.tree, scripts);
             imported.report.warnings.extend(warnings);
+            if scripts {
+                imported.report.scripted = scripted_problems(&imported.tree);
+            }
             Ok(imported)
         })
         .await??;

@@ -12,6 +12,8 @@ pub mod olx;
 pub mod problem;
 pub mod sanitize;
 pub mod script_runner;
+#[cfg(any(test, feature = "unsandboxed-runner"))]
+pub mod script_testing;
 pub mod transcript;
 pub mod tree;
 

@@ -40,6 +40,9 @@ struct ProblemForm<'a> {
     /// (CSS class, text) of the state's notification.
     notification: Option<(String, &'a str)>,
     message: Option<&'a str>,
+    /// The problem's script failed for this learner (the kind, never the
+    /// detail); shown unless a message is.
+    script_error: Option<&'a str>,
     course: String,
     id: &'a str,
     csrf: &'a str,
@@ -125,6 +128,7 @@ pub fn render(
         score,
         notification,
         message,
+        script_error: view.script_error.as_deref().filter(|_| message.is_none()),
         course: key.to_string(),
         id,
         csrf,

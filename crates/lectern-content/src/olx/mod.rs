@@ -124,6 +124,10 @@ pub struct ImportReport {
     /// Blocks of types Lectern does not model (kept as XML, exported back).
     pub unsupported: BTreeMap<String, usize>,
     pub warnings: Vec<String>,
+    /// Problems graded by their Python script in the sandbox (one line
+    /// each), so authors know which ones depend on it.
+    #[serde(default)]
+    pub scripted: Vec<String>,
 }
 
 /// The leaf block types Lectern models.

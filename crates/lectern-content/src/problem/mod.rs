@@ -27,6 +27,7 @@ mod numerical;
 mod option;
 mod pynum;
 mod render;
+pub mod script;
 pub mod settings;
 mod string;
 mod types;
@@ -42,7 +43,9 @@ pub use types::{
 };
 
 use rand::SeedableRng;
+use script::{ScriptContext, ScriptEnv, ScriptError};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use xml::Element;
 
 /// Every CAPA response tag Open edX registers; each takes a response index.
@@ -100,6 +103,7 @@ enum Kind {
     Numerical(numerical::Numerical),
     Text(string::Text),
     Formula(formula::Formula),
+    Custom(script::custom::Custom),
     Unsupported,
 }
 
@@ -120,7 +124,23 @@ pub struct Problem {
     unsupported: Vec<String>,
     demand_hints: Vec<String>,
     labels: Vec<render::Label>,
+    scripted: Option<Arc<Scripted>>,
 }
+
+/// What a problem that needs Python keeps: its code, the tree as written
+/// (before `$name` substitution) and, once instantiated for a seed, the
+/// script's variables.
+#[derive(Debug)]
+struct Scripted {
+    code: String,
+    source: Element,
+    /// Reasons it cannot be graded other than needing Python.
+    other_unsupported: Vec<String>,
+    context: Option<ScriptContext>,
+}
+
+/// Why a problem that needs Python cannot be graded without a runner.
+const NEEDS_PYTHON: &str = "Python (a <script type=\"loncapa/python\"> or a customresponse), which needs the script sandbox";
 
 /// The problem id Open edX-style input ids start with: the url_name with
 /// every character other than an ASCII letter, digit or `_` turned into `_`.
@@ -145,18 +165,21 @@ impl Problem {
     /// the attribute); unsupported content is reported by
     /// [`Problem::unsupported`] instead.
     pub fn parse(xml: &str, problem_id: &str) -> Result<Problem, ProblemError> {
-        let mut root = xml::parse(xml)?;
+        let root = xml::parse(xml)?;
         limits::check(&root)?;
-        let problem_id = problem_html_id(problem_id);
+        Ok(Self::build(root, &problem_html_id(problem_id), None))
+    }
+
+    /// Reads a parsed tree into a problem. `context` is the script's
+    /// variables once they are known (the tree is then already substituted).
+    fn build(mut root: Element, problem_id: &str, context: Option<ScriptContext>) -> Problem {
+        let problem_id = problem_id.to_string();
+        let code = script::python_code(&root);
+        let has_custom = std::iter::once(&root)
+            .chain(root.descendants())
+            .any(|e| e.tag == "customresponse");
+        let source = (code.is_some() || has_custom).then(|| root.clone());
         let mut unsupported = Vec::new();
-        for e in std::iter::once(&root).chain(root.descendants()) {
-            if e.tag == "script" && e.attr("type").is_some_and(|t| t.contains("python")) {
-                push_once(
-                    &mut unsupported,
-                    "a Python script (<script type=\"loncapa/python\">)".to_string(),
-                );
-            }
-        }
         let labels = render::extract_labels(&mut root);
         let mut responses = Vec::new();
         let mut inputs = Vec::new();
@@ -219,6 +242,20 @@ impl Problem {
                 kind,
             });
         }
+        let needs_python =
+            code.is_some() || responses.iter().any(|r| matches!(r.kind, Kind::Custom(_)));
+        let scripted = source.filter(|_| needs_python).map(|source| {
+            let other_unsupported = unsupported.clone();
+            if context.is_none() {
+                unsupported.insert(0, NEEDS_PYTHON.to_string());
+            }
+            Arc::new(Scripted {
+                code: code.unwrap_or_default(),
+                source,
+                other_unsupported,
+                context,
+            })
+        });
         let demand_hints = std::iter::once(&root)
             .chain(root.descendants())
             .filter(|e| e.tag == "demandhint")
@@ -228,7 +265,7 @@ impl Problem {
                     .collect::<Vec<_>>()
             })
             .collect();
-        Ok(Problem {
+        Problem {
             problem_id,
             root,
             responses,
@@ -236,7 +273,49 @@ impl Problem {
             unsupported,
             demand_hints,
             labels,
-        })
+            scripted,
+        }
+    }
+
+    /// Whether grading (and the `$name`s in the text) need the problem's
+    /// Python to run: it has a script or a `customresponse`.
+    pub fn needs_python(&self) -> bool {
+        self.scripted.is_some()
+    }
+
+    /// Why this problem could not be graded even with Python available
+    /// (empty when a runner makes it gradable).
+    pub fn unsupported_with_python(&self) -> &[String] {
+        match &self.scripted {
+            Some(s) => &s.other_unsupported,
+            None => &self.unsupported,
+        }
+    }
+
+    /// The problem as the learner with this seed sees it: the script run
+    /// (through `env.runner`) for its variables, every `$name` substituted,
+    /// and `customresponse` checks ready to run. A problem that needs no
+    /// Python comes back unchanged. Fails when the script does, or when its
+    /// variables would make the problem larger than the XML limit.
+    pub fn instantiate(&self, env: &ScriptEnv, seed: u64) -> Result<Problem, ScriptError> {
+        let Some(scripted) = &self.scripted else {
+            return Ok(self.clone());
+        };
+        let context = script::run_context(env, &scripted.code, seed)?;
+        let vars = script::substitute::ordered(&context);
+        let mut root = scripted.source.clone();
+        let mut budget = crate::limits::MAX_PROBLEM_XML_BYTES;
+        if !script::substitute::contextualize_tree(&mut root, &vars, &mut budget) {
+            return Err(ScriptError::Invalid(
+                "the script's variables make the problem larger than Lectern allows".into(),
+            ));
+        }
+        Ok(Self::build(root, &self.problem_id, Some(context)))
+    }
+
+    /// The script's variables, once [`Problem::instantiate`] ran.
+    pub fn script_context(&self) -> Option<&ScriptContext> {
+        self.scripted.as_ref().and_then(|s| s.context.as_ref())
     }
 
     /// The problem id input ids start with.
@@ -283,13 +362,29 @@ impl Problem {
     ) -> Result<Grading, InputError> {
         // Every expression this check evaluates draws on one budget.
         calc::Budget::new(crate::limits::MAX_GRADING_WORK)
-            .scope(|| self.grade_within(answers, seed))
+            .scope(|| self.grade_within(answers, seed, None))
+    }
+
+    /// Grades a submission of an instantiated problem (see
+    /// [`Problem::instantiate`]), running `customresponse` checks through
+    /// `env.runner`. Same contract as [`Problem::grade`]; a check whose
+    /// script fails refuses the submission (no attempt used), with the
+    /// script's error message as Open edX shows it.
+    pub fn grade_scripted(
+        &self,
+        answers: &BTreeMap<String, Answer>,
+        seed: u64,
+        env: &ScriptEnv,
+    ) -> Result<Grading, InputError> {
+        calc::Budget::new(crate::limits::MAX_GRADING_WORK)
+            .scope(|| self.grade_within(answers, seed, Some(env)))
     }
 
     fn grade_within(
         &self,
         answers: &BTreeMap<String, Answer>,
         seed: u64,
+        env: Option<&ScriptEnv>,
     ) -> Result<Grading, InputError> {
         if let Some(why) = self.unsupported.first() {
             let id = self
@@ -327,6 +422,27 @@ impl Problem {
                     }
                     continue;
                 }
+                Kind::Custom(c) => {
+                    let (Some(env), Some(scripted)) = (env, &self.scripted) else {
+                        return Err(InputError::new(
+                            first,
+                            "this problem needs its Python script to run",
+                        ));
+                    };
+                    let empty = ScriptContext::default();
+                    let ctx = scripted.context.as_ref().unwrap_or(&empty);
+                    let results = c.grade(
+                        &r.input_ids,
+                        &r.max_points,
+                        answers,
+                        env,
+                        &scripted.code,
+                        ctx,
+                        seed,
+                    )?;
+                    correct_map.extend(results);
+                    continue;
+                }
                 Kind::Unsupported => continue,
             };
             if !first.is_empty() {
@@ -361,6 +477,10 @@ impl Problem {
                             out.insert(id.clone(), Answer::Single(c.clone()));
                         }
                     }
+                    None
+                }
+                Kind::Custom(c) => {
+                    out.extend(c.correct_answers(&r.input_ids));
                     None
                 }
                 Kind::Unsupported => None,
@@ -468,12 +588,13 @@ fn build_kind(resp: &Element, inputs: &[&Element]) -> Result<Kind, String> {
         "optionresponse" => &["optioninput"],
         "numericalresponse" | "formularesponse" => &["textline", "formulaequationinput"],
         "stringresponse" => &["textline"],
+        "customresponse" => script::custom::CUSTOM_INPUTS,
         other => return Err(format!("{other} (not supported by Lectern yet)")),
     };
     if let Some(bad) = inputs.iter().find(|i| !allowed.contains(&i.tag.as_str())) {
         return Err(format!("{tag} with a <{}> input", bad.tag));
     }
-    if tag != "optionresponse" && inputs.len() > 1 {
+    if tag != "optionresponse" && tag != "customresponse" && inputs.len() > 1 {
         return Err(format!("{tag} with more than one input"));
     }
     if inputs.is_empty() {
@@ -499,6 +620,7 @@ fn build_kind(resp: &Element, inputs: &[&Element]) -> Result<Kind, String> {
         return Err(format!("{tag}: a choice without a correct attribute"));
     }
     Ok(match tag {
+        "customresponse" => Kind::Custom(script::custom::Custom::parse(resp, inputs)),
         "multiplechoiceresponse" => {
             Kind::MultipleChoice(choice::MultipleChoice::parse(resp, false).map_err(why)?)
         }
@@ -530,6 +652,7 @@ fn input_kind(kind: &Kind, input: &Element, k: usize) -> (InputKind, Vec<ChoiceS
         Kind::Numerical(_) => (InputKind::Numeric, vec![]),
         Kind::Text(_) => (InputKind::Text, vec![]),
         Kind::Formula(_) => (InputKind::Formula, vec![]),
+        Kind::Custom(_) => (InputKind::Text, vec![]),
         Kind::Unsupported => (InputKind::Unsupported(input.tag.clone()), vec![]),
     }
 }

@@ -337,7 +337,9 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
 pub fn seed_for(rerandomize: Rerandomize, user_id: i64, usage_key: &str, reset_count: u32) -> u64 {
     match rerandomize {
         Rerandomize::Never => 1,
-        Rerandomize::PerStudent => randomization_bin(user_id, usage_key),
+        // Open edX hashes `str(usage_key.encode("utf-8"))`, which in
+        // Python 3 is the bytes' repr: `b'block-v1:…'`.
+        Rerandomize::PerStudent => randomization_bin(user_id, &python_bytes_repr(usage_key)),
         Rerandomize::Always | Rerandomize::OnReset => {
             let mut h = Sha256::new();
             h.update(format!("{user_id}|{usage_key}|{reset_count}").as_bytes());
@@ -355,6 +357,31 @@ pub fn randomization_bin(user_id: i64, usage_key: &str) -> u64 {
     h.update(usage_key.as_bytes());
     let hex = hex::encode(h.finalize());
     u64::from_str_radix(&hex[..7], 16).unwrap_or(0) % 20
+}
+
+/// Python 3's `str()` of a string's UTF-8 bytes: `b'…'` with `\\`, `'`,
+/// control and non-ASCII bytes escaped as Python writes them.
+fn python_bytes_repr(s: &str) -> String {
+    // Python quotes with `"` when the bytes hold a `'` and no `"`.
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = format!("b{quote}");
+    for &b in s.as_bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\'' if quote == '\'' => out.push_str("\\'"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// Open edX's weighted score: with a weight and a possible above 0,

@@ -61,5 +61,8 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, Arc<dyn Store
             .map_err(|e| anyhow::anyhow!("bad [smtp] setting: {e}"))?;
         app = app.with_mailer(Arc::new(mailer));
     }
+    if let Some(runner) = scripts::runner(config) {
+        app = app.with_python_runner(runner);
+    }
     Ok((app, store))
 }

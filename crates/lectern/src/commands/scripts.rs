@@ -1,30 +1,27 @@
 //! The sandbox for Python-scripted problems as `serve` and `doctor` see it:
-//! `serve` builds the runner once and hands it to the app; `doctor` probes
+//! every command's app gets the runner (`open_app`); `doctor` probes
 //! whether a sandbox works on this machine and says why not.
 
 use std::sync::Arc;
 
 use lectern_content::script_runner::PythonRunner;
-use lectern_sandbox::{Refused, Sandbox};
+use lectern_sandbox::Sandbox;
 
 use crate::config::Config;
 
-/// The harness program every sandboxed run executes. Until scripted
-/// grading lands in `lectern-content` (issue 19, the other half), this one
-/// only echoes its input; that change replaces this constant with
-/// lectern-content's harness.
-const HARNESS: &str = "import sys\nsys.stdout.write(sys.stdin.read())\n";
-
-/// The runner `serve` plugs into the app: the sandbox, or a refusal with
-/// the reason when scripts are switched off.
-pub fn runner(config: &Config) -> Arc<dyn PythonRunner> {
+/// The runner every command's app gets: the sandbox (which starts no
+/// process until a scripted problem is first shown or checked), or none
+/// when scripts are switched off, so scripted problems are shown, named as
+/// ungraded at import, and refused when checked.
+pub fn runner(config: &Config) -> Option<Arc<dyn PythonRunner>> {
     if !config.scripts.enabled {
         tracing::info!("Python-scripted problems are switched off ([scripts] enabled = false)");
-        return Arc::new(Refused {
-            why: "Python-scripted problems are switched off on this site".into(),
-        });
+        return None;
     }
-    Arc::new(Sandbox::new(HARNESS, config.scripts.sandbox()))
+    Some(Arc::new(Sandbox::new(
+        lectern_content::problem::script::HARNESS,
+        config.scripts.sandbox(),
+    )))
 }
 
 /// `lectern doctor`'s line on scripted problems.

@@ -36,7 +36,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => app,
     };
-    let app = app.with_python_runner(super::scripts::runner(&config));
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
         max_body_bytes: config.max_body_bytes,

@@ -125,6 +125,15 @@ pub async fn import(config: Config, archive: &Path, owner: Option<&str>) -> anyh
             u.join(", ")
         );
     }
+    if !r.scripted.is_empty() {
+        eprintln!(
+            "graded by their Python scripts in the sandbox: {} problems",
+            r.scripted.len()
+        );
+        for s in &r.scripted {
+            eprintln!("  {s}");
+        }
+    }
     for w in &r.warnings {
         eprintln!("warning: {w}");
     }

@@ -37,6 +37,7 @@ mod problems;
 mod query_counts;
 mod responsive;
 mod sandbox_doctor;
+mod scripted;
 mod sessions;
 mod smtp_sink;
 mod static_files;

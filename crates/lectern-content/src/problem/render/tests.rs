@@ -3,7 +3,7 @@ use super::RenderView;
 use std::collections::BTreeMap;
 
 const XML: &str = r#"<problem>
-  <p>Intro <b>bold</b><script>alert(1)</script></p>
+  <p>Intro <b>bold</b><script type="text/javascript">alert(1)</script></p>
   <table><tr><td><p onclick="x()">Capital?</p><optionresponse><optioninput label="Capital?" options="('Paris','Rome')" correct="Paris"/></optionresponse></td></tr></table>
   <multiplechoiceresponse>
     <label>Pick <i>one</i></label>

@@ -53,6 +53,7 @@ struct ImportPage {
     asset_mb: String,
     unsupported: Vec<(String, usize)>,
     warnings: Vec<String>,
+    scripted: Vec<String>,
 }
 
 /// Studio's import form. The caller's right to import is checked before a
@@ -122,6 +123,7 @@ async fn studio_import(
         asset_mb: format!("{:.1}", r.asset_bytes as f64 / 1_048_576.0),
         unsupported: r.unsupported.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         warnings: r.warnings.clone(),
+        scripted: r.scripted.clone(),
     }))
 }
 
