@@ -2,11 +2,13 @@
 //! page, `customresponse` checks graded right, wrong and partly right, a
 //! course's `python_lib.zip` importable, and without a runner the problem
 //! shown but refused with a clear message. The runner is the test-only
-//! `UnsandboxedRunner` (python3, no sandbox).
+//! `UnsandboxedRunner` (python3, no sandbox), except for the hostile
+//! scripts, which run in the real sandbox (`lectern-sandbox`).
 
 use std::sync::Arc;
 
 use lectern_app::AppSettings;
+use lectern_content::script_runner::PythonRunner;
 use lectern_content::script_testing::UnsandboxedRunner;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -40,8 +42,13 @@ def check(expect, ans):
 </script><customresponse cfn="check" expect="21"><textline/></customresponse></problem>"#;
 
 fn course() -> Vec<u8> {
+    course_of(&format!("{SUM}{PARTS}{LIB}"))
+}
+
+/// The course with `problems` (XML) in its one unit, and python_lib.zip.
+fn course_of(problems: &str) -> Vec<u8> {
     let xml = format!(
-        r#"<course display_name="Scripted"><chapter url_name="c" display_name="C"><sequential url_name="s" display_name="S" graded="true" format="Homework"><vertical url_name="v" display_name="V">{SUM}{PARTS}{LIB}</vertical></sequential></chapter></course>"#
+        r#"<course display_name="Scripted"><chapter url_name="c" display_name="C"><sequential url_name="s" display_name="S" graded="true" format="Homework"><vertical url_name="v" display_name="V">{problems}</vertical></sequential></chapter></course>"#
     );
     let zip = stored_zip("mylib.py", b"def double(v):\n    return 2 * v\n");
     let files: Vec<(&str, Vec<u8>)> = vec![
@@ -124,12 +131,23 @@ impl Learner {
 /// A site (with or without the runner) with the course imported by an
 /// admin and `ann` enrolled; returns the import's answer too.
 async fn site(runner: bool) -> (TestSite, Learner, Value, crate::support::Client) {
-    let site = TestSite::spawn_custom(AppSettings::default(), |app| {
-        if runner {
-            app.with_python_runner(Arc::new(UnsandboxedRunner::new()))
-        } else {
-            app
-        }
+    let runner: Option<Arc<dyn PythonRunner>> = if runner {
+        Some(Arc::new(UnsandboxedRunner::new()))
+    } else {
+        None
+    };
+    site_with(runner, course()).await
+}
+
+/// A site running scripts with `runner`, with the course `archive`
+/// imported by an admin and `ann` enrolled.
+async fn site_with(
+    runner: Option<Arc<dyn PythonRunner>>,
+    archive: Vec<u8>,
+) -> (TestSite, Learner, Value, crate::support::Client) {
+    let site = TestSite::spawn_custom(AppSettings::default(), |app| match runner {
+        Some(runner) => app.with_python_runner(runner),
+        None => app,
     })
     .await;
     site.user("root", true).await;
@@ -138,7 +156,7 @@ async fn site(runner: bool) -> (TestSite, Learner, Value, crate::support::Client
     let r = http
         .post(format!("{}/api/courses/v0/import/", site.base))
         .header("Authorization", &admin)
-        .body(course())
+        .body(archive)
         .send()
         .await
         .unwrap();
@@ -233,4 +251,119 @@ async fn without_a_runner_scripted_problems_are_shown_but_refused() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body = json(r).await.to_string();
     assert!(body.contains("Python"), "{body}");
+}
+
+/// A customresponse whose check function runs `body` (Python, indented
+/// under `def check(expect, ans):`) before answering right.
+fn hostile(name: &str, body: &str) -> String {
+    let body: String = body.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        r#"<problem url_name="{name}" display_name="{name}"><script type="loncapa/python">
+def check(expect, ans):
+{body}    return True
+</script><customresponse cfn="check" expect="1"><textline/></customresponse></problem>"#
+    )
+}
+
+/// Scripts that attack the host, through the real sandbox and HTTP: each
+/// check is refused with a clear message, uses no attempt, shows nothing of
+/// the host, and the site keeps answering (a plain scripted problem is
+/// graded after all of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_scripts_fail_in_the_sandbox_and_the_site_keeps_answering() {
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = "s3cret-of-the-host-7f1c";
+    let secret_file = secret_dir.path().join("lectern.db");
+    std::fs::write(&secret_file, secret).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let host_mark = secret_dir.path().join("written-by-a-script");
+    let attacks = [
+        (
+            "readfile",
+            format!("return open('{}').read() == expect", secret_file.display()),
+        ),
+        (
+            "passwd",
+            "return 'root:' in open('/etc/shadow').read()".to_string(),
+        ),
+        (
+            "writefile",
+            format!("open('{}', 'w').write('x')", host_mark.display()),
+        ),
+        (
+            "socket",
+            format!("import socket\nsocket.create_connection(('127.0.0.1', {port}), 2)"),
+        ),
+        (
+            "subprocess",
+            format!(
+                "import subprocess\nsubprocess.run(['touch', '{}'])",
+                host_mark.display()
+            ),
+        ),
+        ("forks", "import os\nwhile True:\n    os.fork()".to_string()),
+        ("spin", "while True:\n    pass".to_string()),
+        (
+            "alloc",
+            "x = bytearray(4 * 1024 ** 3)\nx[-1] = 1".to_string(),
+        ),
+    ];
+    let problems: String = attacks
+        .iter()
+        .map(|(name, body)| hostile(name, body))
+        .chain(std::iter::once(SUM.to_string()))
+        .collect();
+    let sandbox = lectern_sandbox::Sandbox::new(
+        lectern_content::problem::script::HARNESS,
+        lectern_sandbox::Settings::default(),
+    );
+    let (site, ann, _, _) = site_with(Some(Arc::new(sandbox)), course_of(&problems)).await;
+    for (name, _) in &attacks {
+        let r = ann.check(name, json!({ format!("{name}_2_1"): "1" })).await;
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(
+            status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{name}: {status} {body}"
+        );
+        let message = serde_json::from_str::<Value>(&body).unwrap()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.contains("script"),
+            "{name}: a clear message: {body}"
+        );
+        assert!(
+            !body.contains(secret) && !body.contains("Traceback") && !body.contains("root:"),
+            "{name}: nothing of the host: {body}"
+        );
+        let state = json(
+            ann.http
+                .get(format!(
+                    "{}/api/problems/v1/block-v1:S+P+R+type@problem+block@{name}",
+                    ann.base
+                ))
+                .header("Authorization", &ann.bearer)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(state["attempts"], 0, "{name}: no attempt used: {state}");
+        let live = reqwest::get(format!("{}/health/live", site.base))
+            .await
+            .unwrap();
+        assert_eq!(live.status(), StatusCode::OK, "{name}: the site answers");
+    }
+    assert!(!host_mark.exists(), "a script wrote on the host");
+    assert!(
+        listener.accept().is_err(),
+        "a script reached the host's loopback"
+    );
+    // After every attack, a plain scripted problem is still graded.
+    let r = json(ann.check("sum", json!({"sum_2_1": "19"})).await).await;
+    assert_eq!(scored(&r), (1.0, 1.0), "{r}");
 }
