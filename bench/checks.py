@@ -119,6 +119,8 @@ def main():
     ap.add_argument("--wrk", action="store_true",
                     help="drive each level with wrk (one connection and one learner per wrk thread) "
                          "instead of Python threads, whose GIL caps the rate the client can send")
+    ap.add_argument("--right", help="a right answer (skips finding one by submitting each choice)")
+    ap.add_argument("--wrong", help="a wrong answer (with --right)")
     ap.add_argument("--bare-commits", type=float,
                     help="the disk's bare durable one-row commits/s measured in the same run: "
                          "each level's checks/s is printed as a ratio of it")
@@ -167,6 +169,8 @@ def run(args, base, pid, levels):
 
     check_path = f"/api/problems/v1/{key}/check"
     right, wrong = [], []
+    if args.right is not None and args.wrong is not None:
+        right, wrong, choices = [args.right], [args.wrong], []
     for v in choices:
         status, res, raw = calib.json("POST", check_path, json_body={"answers": {iid: v}})
         b.check(status, raw, f"calibration check {v}")
