@@ -227,7 +227,8 @@ mod tests {
             is_admin: false,
             is_course_creator: false,
             is_active: true,
-            created_at: Utc::now(),
+            // Fixed, so two calls make equal users.
+            created_at: chrono::DateTime::UNIX_EPOCH,
         }
     }
 
@@ -237,7 +238,8 @@ mod tests {
 
     #[test]
     fn a_session_is_kept_for_the_ttl_and_no_longer() {
-        let c = SessionCache::new(Duration::from_millis(50));
+        // Long enough that a loaded machine still reads it back in time.
+        let c = SessionCache::new(Duration::from_millis(500));
         let g = c.generation();
         c.put_session(g, "h", &user(1), TokenKind::Session, later());
         assert_eq!(
@@ -250,7 +252,7 @@ mod tests {
             None,
             "expired token"
         );
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(600));
         assert_eq!(
             c.session("h", TokenKind::Session, Utc::now()),
             None,
