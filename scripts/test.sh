@@ -112,7 +112,8 @@ if [ -n "$py" ]; then
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/oracle/requirements.txt
   "$venv/bin/python" tests/oracle/calc_diff.py --bin "$bin/calc_eval"
-  TEST_PYTHON="$venv/bin/python" "$venv/bin/python" tests/oracle/capa_diff.py --lectern "$bin/capa_grade"
+  # Absolute: the runner starts python in a fresh temporary folder.
+  TEST_PYTHON="$PWD/$venv/bin/python" "$venv/bin/python" tests/oracle/capa_diff.py --lectern "$bin/capa_grade"
 else
   # Without Python 3.12 the CAPA oracle cannot be installed; the evaluator's still runs.
   echo "NOTE: no Python >= 3.12 found: the CAPA differential test is not run on this machine"
