@@ -14,6 +14,7 @@ mod content_limits;
 pub mod correctness;
 pub mod cpu;
 pub mod credentials;
+pub mod discussions;
 pub mod error;
 pub mod grades;
 mod hasher;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 pub use crate::backup::BackupStore;
+pub use crate::discussions::DiscussionStore;
 use crate::error::StoreError;
 use crate::idempotency::{Keyed, StoredResponse};
 pub use crate::jobs::{JobStore, LeaseStore};
@@ -432,6 +433,7 @@ pub trait Store:
     + LearnerStateStore
     + PageStore
     + IdempotencyStore
+    + DiscussionStore
     + BlobStore
     + HealthStore
     + JobStore
@@ -450,6 +452,7 @@ impl<T> Store for T where
         + LearnerStateStore
         + PageStore
         + IdempotencyStore
+        + DiscussionStore
         + BlobStore
         + HealthStore
         + JobStore
