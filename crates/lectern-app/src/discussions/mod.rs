@@ -14,3 +14,18 @@ mod store;
 
 pub use model::*;
 pub use store::DiscussionStore;
+mod access;
+mod comments;
+mod markdown;
+pub mod policy;
+mod roles;
+mod threads;
+pub mod topics;
+mod writing;
+
+pub use access::Forum;
+pub use comments::{CommentList, CommentPatch, CommentView};
+pub use markdown::render;
+pub use threads::{ListView, ThreadDraft, ThreadFilter, ThreadList, ThreadPatch, ThreadView};
+pub use topics::{Topic, Topics};
+pub use writing::Page;

@@ -99,8 +99,10 @@ pub struct Thread {
     pub closed: bool,
     /// Who closed it (username).
     pub closed_by: Option<String>,
+    pub closed_by_id: Option<UserId>,
     /// Who last edited it (username), when someone did.
     pub edited_by: Option<String>,
+    pub edited_by_id: Option<UserId>,
     pub vote_count: i64,
     /// Responses and comments together, as Open edX counts.
     pub comment_count: i64,

@@ -21,7 +21,8 @@ pub(crate) fn thread_select() -> String {
     format!(
         "SELECT t.id, t.course_key, t.topic_id, t.thread_type, t.title, t.body, t.author_id, \
          au.username AS author, t.created_at, t.updated_at, t.last_activity_at, t.pinned, \
-         t.closed, cb.username AS closed_by, eb.username AS edited_by, t.vote_count, \
+         t.closed, cb.username AS closed_by, eb.username AS edited_by, \
+         t.closed_by AS closed_by_id, t.edited_by AS edited_by_id, t.vote_count, \
          t.comment_count, t.flag_count, \
          {} AS has_endorsed, {} AS voted, {} AS following, {} AS flagged, \
          (SELECT r.read_at FROM discussion_reads r WHERE r.thread_id = t.id AND r.user_id = $1) AS read_at, \
@@ -232,6 +233,8 @@ pub(crate) struct ThreadRow {
     closed: bool,
     closed_by: Option<String>,
     edited_by: Option<String>,
+    closed_by_id: Option<i64>,
+    edited_by_id: Option<i64>,
     vote_count: i64,
     comment_count: i64,
     flag_count: i64,
@@ -261,7 +264,9 @@ impl ThreadRow {
             pinned: self.pinned,
             closed: self.closed,
             closed_by: self.closed_by,
+            closed_by_id: self.closed_by_id,
             edited_by: self.edited_by,
+            edited_by_id: self.edited_by_id,
             vote_count: self.vote_count,
             comment_count: self.comment_count,
             flag_count: self.flag_count,
