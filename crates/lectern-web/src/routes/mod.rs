@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod admin_discussions;
 mod admin_jobs;
 mod api;
 mod health;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(studio::router(&state))
         .merge(admin::router())
         .merge(admin_jobs::router())
+        .merge(admin_discussions::router())
         .merge(api::router())
         .fallback(not_found)
 }

@@ -5,8 +5,12 @@ mod accounts;
 mod backup;
 mod blocks_v1;
 mod courses;
+mod discussion_json;
+mod discussion_roles;
+mod discussions;
 mod modes;
 mod openapi;
+mod openapi_discussions;
 mod openapi_idempotency;
 mod openapi_more;
 pub mod problems;
@@ -23,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(backup::router())
         .merge(courses::router())
+        .merge(discussions::router())
+        .merge(discussion_roles::router())
         .merge(openapi::router())
         .merge(problems::router())
         .merge(user::router())
