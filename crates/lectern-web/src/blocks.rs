@@ -69,7 +69,7 @@ pub fn render_leaf(block: &Block, key: &CourseKey) -> RenderedBlock {
     let (title, html) = match block.block_type.as_str() {
         "html" => (None, author_html(block.body.as_deref().unwrap_or(""), key)),
         "video" => (Some(block.title()), crate::video::render(block, key, None, None)),
-        "discussion" => (Some(block.title()), placeholder(block, "discussions are not available on this site yet.")),
+        "discussion" => (Some(block.title()), placeholder(block, "learners see this topic's posts and a form to post here.")),
         "problem" => (Some(block.title()), problem_preview(block)),
         other => (None, placeholder(block, &format!("Lectern does not support “{other}” blocks yet; the content is kept for export."))),
     };

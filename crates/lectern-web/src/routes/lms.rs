@@ -318,6 +318,9 @@ async fn render_for_learner(
     if block.block_type == "video" {
         return crate::video::render_for_learner(&state.app, tree, block).await;
     }
+    if block.block_type == "discussion" {
+        return super::discussion::block_for_learner(state, user, tree, block, csrf).await;
+    }
     if block.block_type != "problem" {
         return render_leaf(block, &tree.key);
     }

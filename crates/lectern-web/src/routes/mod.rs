@@ -5,6 +5,7 @@ mod admin;
 mod admin_discussions;
 mod admin_jobs;
 mod api;
+pub(crate) mod discussion;
 mod health;
 mod lms;
 mod media;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(accounts::router())
         .merge(password::router())
         .merge(lms::router())
+        .merge(discussion::router())
         .merge(studio::router(&state))
         .merge(admin::router())
         .merge(admin_jobs::router())

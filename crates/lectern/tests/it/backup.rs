@@ -266,11 +266,36 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
     let port = free_port();
     let (mut server, _) = serve(src.path(), port);
     let base = format!("http://127.0.0.1:{port}");
+    let mut tokens = Vec::new();
     for name in ["ann", "bob", "cat"] {
         let token = learner(&base, name).await;
         answer(&base, &token, "p1", "p1_2_1", "choice_1").await;
         answer(&base, &token, "p3", "p3_2_1", "choice_0").await;
+        tokens.push(token);
     }
+    // A discussion thread with a response and a vote goes into the backup too.
+    let post = |token: &str, path: &str, body: serde_json::Value| {
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("Authorization", token)
+            .json(&body)
+            .send()
+    };
+    let r = post(&tokens[0], "/api/discussion/v1/threads/", serde_json::json!({
+        "course_id": COURSE, "topic_id": "course", "type": "question", "title": "Backed up?", "raw_body": "I hope so"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let thread: serde_json::Value = r.json().await.unwrap();
+    let r = post(
+        &tokens[1],
+        "/api/discussion/v1/comments/",
+        serde_json::json!({
+        "thread_id": thread["id"], "raw_body": "Yes"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let sessions = Client::for_base(&base);
     let r = sessions
         .post_form("/login", &[("login", s("ann")), ("password", s(PASSWORD))])
@@ -324,6 +349,13 @@ async fn a_backup_under_load_restores_to_exactly_its_snapshot() {
     // Everything the writer did not touch equals the source.
     same(&a, &b, |t| !MOVING.contains(&t));
     assert!(b["blob_chunks"].len() >= 4, "the assets' chunks are in it");
+    assert_eq!(b["discussion_threads"].len(), 1, "the discussion is in it");
+    assert_eq!(b["discussion_comments"].len(), 1);
+    assert_eq!(
+        b["discussion_follows"].len(),
+        1,
+        "the author follows their thread"
+    );
     // Submissions are append-only: the restored ones are the source's first
     // ones, including every answer acknowledged before the backup began.
     let subs_a = &a["submissions"];

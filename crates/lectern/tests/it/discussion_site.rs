@@ -125,6 +125,20 @@ pub struct People {
     pub site: TestSite,
     /// The admin's browser session.
     pub root: Client,
+    /// Everyone else's browser sessions, by name.
+    pub browsers: Vec<(String, Client)>,
+}
+
+impl People {
+    /// `name`'s signed-in browser.
+    pub fn browser(&self, name: &str) -> &Client {
+        &self
+            .browsers
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("a person of the site")
+            .1
+    }
 }
 
 /// The site with both courses imported and everyone in their role.
@@ -142,6 +156,7 @@ pub async fn talk_site(blackouts: Value) -> People {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "import {number}");
     }
+    let mut browsers = Vec::new();
     for (name, course) in [
         ("ann", KEY),
         ("bob", KEY),
@@ -149,7 +164,7 @@ pub async fn talk_site(blackouts: Value) -> People {
         ("mona", KEY),
         ("olly", OTHER),
     ] {
-        site.user(name, false).await;
+        browsers.push((name.to_string(), site.user(name, false).await));
         let api = Api::new(&site, Some(name)).await;
         let (status, _) = api
             .post(
@@ -159,7 +174,7 @@ pub async fn talk_site(blackouts: Value) -> People {
             .await;
         assert_eq!(status, StatusCode::OK, "enrol {name}");
     }
-    site.user("stan", false).await;
+    browsers.push(("stan".to_string(), site.user("stan", false).await));
     let r = root
         .post_form(
             "/admin/course-roles",
@@ -192,7 +207,11 @@ pub async fn talk_site(blackouts: Value) -> People {
         .await;
     assert_eq!(status, StatusCode::OK, "{roles}");
     assert_eq!(roles["results"][0]["username"], "mona");
-    People { site, root }
+    People {
+        site,
+        root,
+        browsers,
+    }
 }
 
 /// No blackout.

@@ -19,6 +19,7 @@ mod correctness;
 mod deadline;
 mod degraded;
 mod discussion_matrix;
+mod discussion_pages;
 mod discussion_site;
 mod discussions;
 mod forwarder;
