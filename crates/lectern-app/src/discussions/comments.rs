@@ -26,7 +26,7 @@ impl CommentView {
         CommentView {
             rendered_body: render(&comment.body),
             author_label: forum.author_label(comment.author_id),
-            endorsed_by_label: None,
+            endorsed_by_label: comment.endorsed_by_id.and_then(|u| forum.author_label(u)),
             editable_fields: forum.comment_editable(&comment, thread),
             can_delete: forum.may_delete_comment(&comment),
             abuse_flagged_count: forum.is_moderator().then_some(comment.flag_count),
@@ -239,8 +239,6 @@ impl Lectern {
             .comment(id, forum.user.id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("comment {id}")))?;
-        let mut view = CommentView::new(forum, thread, comment);
-        view.endorsed_by_label = None;
-        Ok(view)
+        Ok(CommentView::new(forum, thread, comment))
     }
 }

@@ -190,6 +190,7 @@ pub struct Comment {
     pub edited_by: Option<String>,
     pub endorsed: bool,
     pub endorsed_by: Option<String>,
+    pub endorsed_by_id: Option<UserId>,
     pub endorsed_at: Option<DateTime<Utc>>,
     pub vote_count: i64,
     pub child_count: i64,

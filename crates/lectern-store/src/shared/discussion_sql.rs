@@ -42,7 +42,7 @@ pub(crate) fn comment_select() -> String {
     format!(
         "SELECT c.id, c.course_key, c.thread_id, c.parent_id, c.body, c.author_id, \
          au.username AS author, c.created_at, c.updated_at, eb.username AS edited_by, c.endorsed, \
-         en.username AS endorsed_by, c.endorsed_at, c.vote_count, c.child_count, c.flag_count, \
+         en.username AS endorsed_by, c.endorsed_by AS endorsed_by_id, c.endorsed_at, c.vote_count, c.child_count, c.flag_count, \
          {} AS voted, {} AS flagged \
          FROM discussion_comments c JOIN users au ON au.id = c.author_id \
          LEFT JOIN users eb ON eb.id = c.edited_by LEFT JOIN users en ON en.id = c.endorsed_by",
@@ -294,6 +294,7 @@ pub(crate) struct CommentRow {
     edited_by: Option<String>,
     endorsed: bool,
     endorsed_by: Option<String>,
+    endorsed_by_id: Option<i64>,
     endorsed_at: Option<i64>,
     vote_count: i64,
     child_count: i64,
@@ -317,6 +318,7 @@ impl CommentRow {
             edited_by: self.edited_by,
             endorsed: self.endorsed,
             endorsed_by: self.endorsed_by,
+            endorsed_by_id: self.endorsed_by_id,
             endorsed_at: self.endorsed_at.map(from_millis),
             vote_count: self.vote_count,
             child_count: self.child_count,

@@ -73,6 +73,8 @@ async fn a_question_in_a_unit_is_answered_endorsed_pinned_and_read() {
         (c["endorsed"].clone(), c["endorsed_by"].clone()),
         (json!(true), json!("stan"))
     );
+    assert_eq!(c["endorsed_by_label"], "Staff");
+    assert_eq!(c["author_label"], Value::Null, "bob is a learner");
     let (status, t) = stan
         .patch(
             &format!("/api/discussion/v1/threads/{q}/"),
