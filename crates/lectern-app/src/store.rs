@@ -15,6 +15,7 @@ pub use crate::backup::BackupStore;
 use crate::error::StoreError;
 use crate::idempotency::{Keyed, StoredResponse};
 pub use crate::jobs::{JobStore, LeaseStore};
+pub use crate::outbox::MailStore;
 use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
     Submission, TokenKind, User, UserId,
@@ -436,6 +437,7 @@ pub trait Store:
     + HealthStore
     + JobStore
     + LeaseStore
+    + MailStore
     + BackupStore
     + Send
     + Sync
@@ -454,6 +456,7 @@ impl<T> Store for T where
         + HealthStore
         + JobStore
         + LeaseStore
+        + MailStore
         + BackupStore
         + Send
         + Sync

@@ -16,6 +16,7 @@ pub(crate) mod db_courses;
 pub(crate) mod db_idempotency;
 pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
+pub(crate) mod db_mail;
 pub(crate) mod db_pages;
 pub(crate) mod errors;
 pub(crate) mod group_commit;
