@@ -3,7 +3,9 @@
 mod accounts;
 mod admin;
 mod admin_jobs;
+mod admin_mail;
 mod api;
+mod course_email;
 mod health;
 mod lms;
 mod media;
@@ -34,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(studio::router(&state))
         .merge(admin::router())
         .merge(admin_jobs::router())
+        .merge(admin_mail::router())
+        .merge(course_email::router())
         .merge(api::router())
         .fallback(not_found)
 }
