@@ -162,7 +162,10 @@ pub fn check_draft(draft: &EmailDraft) -> AppResult<CheckedEmail> {
         match EmailTarget::parse(t.trim()) {
             Some(t) => targets.push(t),
             None => {
-                errors.insert("targets".to_string(), format!("Unknown recipient group {t:?}."));
+                errors.insert(
+                    "targets".to_string(),
+                    format!("Unknown recipient group {t:?}."),
+                );
             }
         }
     }
@@ -406,7 +409,9 @@ mod tests {
 
     #[test]
     fn html_becomes_readable_text() {
-        let t = html_to_text("<p>Hello &amp; welcome</p><ul><li>one</li><li>two</li></ul><p>a<br>b</p>");
+        let t = html_to_text(
+            "<p>Hello &amp; welcome</p><ul><li>one</li><li>two</li></ul><p>a<br>b</p>",
+        );
         assert_eq!(t, "Hello & welcome\n- one\n- two\na\nb");
         assert_eq!(html_to_text("plain < text"), "plain < text");
     }

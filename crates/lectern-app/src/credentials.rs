@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use crate::accounts::{password_problem, IssuedToken};
 use crate::error::{AppError, AppResult};
-use crate::outbox::{new_message_id, NewMail};
 use crate::model::{TokenKind, User};
+use crate::outbox::{new_message_id, NewMail};
 use crate::passwords::{hash_password, new_secret, secret_hash};
 use crate::store::PasswordReset;
 use crate::Lectern;

@@ -89,7 +89,8 @@ async fn send_batch(
                 p.tick().await;
             }
             let (app, mailer, holder) = (app.clone(), mailer.clone(), holder.to_string());
-            running.spawn(async move { send_one(&app, &*mailer, &holder, message, deadline).await });
+            running
+                .spawn(async move { send_one(&app, &*mailer, &holder, message, deadline).await });
         }
         match running.join_next().await {
             Some(Ok(true)) => {}
@@ -168,7 +169,13 @@ async fn send_one(
                 app.now() + chrono_duration(backoff(app.mail_settings().retry_base, attempts));
             match app
                 .store
-                .mark_mail_failed(message.id, holder, bounded_error(&error), retry_at, app.now())
+                .mark_mail_failed(
+                    message.id,
+                    holder,
+                    bounded_error(&error),
+                    retry_at,
+                    app.now(),
+                )
                 .await
             {
                 Ok(Some(MailState::Failed)) => {
@@ -177,7 +184,9 @@ async fn send_one(
                 Ok(_) => {
                     tracing::warn!(mail = message.id, %error, %retry_at, "mail not sent; will retry")
                 }
-                Err(e) => tracing::warn!(mail = message.id, error = %e, "recording a mail failure failed"),
+                Err(e) => {
+                    tracing::warn!(mail = message.id, error = %e, "recording a mail failure failed")
+                }
             }
             false
         }

@@ -15,11 +15,11 @@ pub use crate::backup::BackupStore;
 use crate::error::StoreError;
 use crate::idempotency::{Keyed, StoredResponse};
 pub use crate::jobs::{JobStore, LeaseStore};
-pub use crate::outbox::MailStore;
 use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
     Submission, TokenKind, User, UserId,
 };
+pub use crate::outbox::MailStore;
 use crate::profile::Profile;
 use crate::roster::EnrollmentQuery;
 

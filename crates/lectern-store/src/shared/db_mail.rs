@@ -416,9 +416,11 @@ where
 
     async fn mark_bulk_email_fanned_out(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute_write(
-            sqlx::query("UPDATE bulk_emails SET fanned_out_at = $1 WHERE id = $2 AND fanned_out_at IS NULL")
-                .bind(to_millis(now))
-                .bind(id),
+            sqlx::query(
+                "UPDATE bulk_emails SET fanned_out_at = $1 WHERE id = $2 AND fanned_out_at IS NULL",
+            )
+            .bind(to_millis(now))
+            .bind(id),
         )
         .await?;
         Ok(())

@@ -156,7 +156,13 @@ async fn compose_page(
         course_name: course.display_name,
         targets: EmailTarget::ALL
             .into_iter()
-            .map(|t| (t.as_str(), t.label(), chosen.iter().any(|c| c == t.as_str())))
+            .map(|t| {
+                (
+                    t.as_str(),
+                    t.label(),
+                    chosen.iter().any(|c| c == t.as_str()),
+                )
+            })
             .collect(),
         subject: form.subject.clone(),
         body: form.body.clone(),
@@ -200,9 +206,17 @@ async fn refused(
             message,
             field_errors,
         } => {
-            let page =
-                compose_page(state, user, csrf, raw, form, None, Some(message), field_errors)
-                    .await?;
+            let page = compose_page(
+                state,
+                user,
+                csrf,
+                raw,
+                form,
+                None,
+                Some(message),
+                field_errors,
+            )
+            .await?;
             Ok((StatusCode::BAD_REQUEST, page).into_response())
         }
         other => Err(other.into()),
@@ -217,7 +231,11 @@ async fn preview(
     PageForm(form): PageForm<ComposeForm>,
 ) -> PageResult<Response> {
     let key = course_key(&raw)?;
-    let checked = match state.app.preview_bulk_email(&user, &key, &form.draft()).await {
+    let checked = match state
+        .app
+        .preview_bulk_email(&user, &key, &form.draft())
+        .await
+    {
         Ok(c) => c,
         Err(e) => return refused(&state, &user, &csrf, &raw, &form, e).await,
     };

@@ -62,7 +62,10 @@ async fn wait_page(client: &Client, needle: &str) -> String {
         if html.contains(needle) {
             return html;
         }
-        assert!(Instant::now() < deadline, "never saw {needle:?} in:\n{html}");
+        assert!(
+            Instant::now() < deadline,
+            "never saw {needle:?} in:\n{html}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -88,8 +91,7 @@ async fn the_course_team_previews_and_sends_and_an_unsubscribed_learner_gets_no_
         },
         ..AppSettings::default()
     };
-    let site =
-        TestSite::spawn_custom(settings, move |app| app.with_mailer(Arc::new(mailer))).await;
+    let site = TestSite::spawn_custom(settings, move |app| app.with_mailer(Arc::new(mailer))).await;
     let root = site.user("root", true).await;
     let admin = site.app.user_by_username("root").await.unwrap();
     site.app
@@ -127,7 +129,9 @@ async fn the_course_team_previews_and_sends_and_an_unsubscribed_learner_gets_no_
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // Bad drafts come back with what is wrong.
-    let r = staff.post_form(&page("/preview"), &draft(&[], "", "")).await;
+    let r = staff
+        .post_form(&page("/preview"), &draft(&[], "", ""))
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let html = r.text().await.unwrap();
     assert!(html.contains("Choose who receives the e-mail."), "{html}");
@@ -140,12 +144,18 @@ async fn the_course_team_previews_and_sends_and_an_unsubscribed_learner_gets_no_
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let preview = r.text().await.unwrap();
-    assert!(preview.contains("<p>Read <b>chapter 2</b> &amp; try HW"), "{preview}");
+    assert!(
+        preview.contains("<p>Read <b>chapter 2</b> &amp; try HW"),
+        "{preview}"
+    );
     assert!(!preview.contains("<script>alert"), "scripts are removed");
-    let text_at = preview.find("id=\"preview-text\">").expect("the text version");
+    let text_at = preview
+        .find("id=\"preview-text\">")
+        .expect("the text version");
     let text = &preview[text_at..];
     assert!(
-        text.contains("Read chapter 2 &amp; try HW") || text.contains("Read chapter 2 &#38; try HW"),
+        text.contains("Read chapter 2 &amp; try HW")
+            || text.contains("Read chapter 2 &#38; try HW"),
         "the text version: {text}"
     );
     assert!(preview.contains("All learners"));
@@ -163,10 +173,7 @@ async fn the_course_team_previews_and_sends_and_an_unsubscribed_learner_gets_no_
     assert!(html.contains("<td class=\"sent\">3</td>"), "{html}");
     assert!(html.contains("<td class=\"failed\">0</td>"));
 
-    let ann_mail = mails
-        .iter()
-        .find(|m| to(m) == "ann@example.org")
-        .unwrap();
+    let ann_mail = mails.iter().find(|m| to(m) == "ann@example.org").unwrap();
     assert_eq!(header(ann_mail, "Subject").as_deref(), Some("Week 2"));
     assert!(header(ann_mail, "Message-ID").is_some());
     let link = unsubscribe_path(ann_mail);

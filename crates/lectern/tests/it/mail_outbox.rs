@@ -112,18 +112,29 @@ async fn failed_mail_is_listed_for_admins_and_sent_again_on_retry() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("flo@example.org"), "{page}");
     assert!(page.contains("Reset your password"));
-    assert!(page.contains("SMTP delivery failed"), "the relay's error: {page}");
+    assert!(
+        page.contains("SMTP delivery failed"),
+        "the relay's error: {page}"
+    );
     assert!(page.contains("/admin/mail/retry"));
     let (status, _) = learner.text("/admin/mail").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let r = learner.post_form("/admin/mail/retry", &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(gauge(&site, "failed").await, 1, "a learner's retry did nothing");
+    assert_eq!(
+        gauge(&site, "failed").await,
+        1,
+        "a learner's retry did nothing"
+    );
 
     sink.restart();
     let r = admin.post_form("/admin/mail/retry", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("1 failed message(s) queued again"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("1 failed message(s) queued again"));
     let mails = sink.wait_for(1).await;
     assert!(mails[0].contains("To: flo@example.org"));
     wait_gauge(&site, "sent", 1).await;
