@@ -108,6 +108,8 @@ pub fn html_to_text(html: &str) -> String {
     while let Some(start) = rest.find('<') {
         out.push_str(&rest[..start]);
         let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
             break;
         };
         let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
