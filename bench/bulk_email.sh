@@ -16,6 +16,7 @@ BIN=${LECTERN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lectern}
 COURSE_TAR=${COURSE_TAR:-$ROOT/tests/fixtures/olx/openedx-demo-course.tar.gz}
 LEARNERS=${1:-1000}
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release -p lectern)" >&2; exit 1; }
+unset LECTERN_BIN  # the binary refuses LECTERN_ variables it does not know
 PY=${SMTP_PYTHON:-$ROOT/target/smtp-venv/bin/python}
 if [ ! -x "$PY" ]; then
   python3 -m venv "$ROOT/target/smtp-venv"
