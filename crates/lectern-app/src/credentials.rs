@@ -5,30 +5,26 @@
 //! cookie or token dies with the old password. Reset links work as on Open
 //! edX: asking always gets the same answer whether or not the address has an
 //! account; the link is single-use, expires, and only its SHA-256 is stored.
-//! The mail is sent on a background task with a bounded wait, so neither a
-//! slow relay nor the response time tells an asker whether the account
-//! exists. (When the job queue arrives, issue 15, sending moves there.)
+//! The link and its mail are written in one transaction to the outbox
+//! (`outbox.rs`), whose delivery loop sends it, so neither a slow relay nor
+//! the response time tells an asker whether the account exists, and a relay
+//! that is away only delays the mail.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::accounts::{password_problem, IssuedToken};
 use crate::error::{AppError, AppResult};
-use crate::mail::Mail;
 use crate::model::{TokenKind, User};
+use crate::outbox::{new_message_id, NewMail};
 use crate::passwords::{hash_password, new_secret, secret_hash};
 use crate::store::PasswordReset;
 use crate::Lectern;
 
-/// Mails being sent at once; more reset requests than this are dropped (and logged).
-pub const CONCURRENT_MAILS: usize = 4;
 /// Unexpired reset links one account may have: a flood of requests cannot
 /// flood the owner's mailbox.
 pub const MAX_PENDING_RESETS: i64 = 3;
-/// The longest a send may take, whatever the relay does.
-const SEND_DEADLINE: Duration = Duration::from_secs(60);
 const LINK_GONE: &str = "This password reset link has expired or was already used.";
 
 /// The password change form.
@@ -124,56 +120,40 @@ impl Lectern {
             return Ok(());
         }
         let secret = new_secret();
-        self.store
-            .insert_password_reset(&PasswordReset {
-                token_hash: secret_hash(&secret),
-                user_id: user.id,
-                expires_at: now + self.settings.reset_ttl,
-                created_at: now,
-            })
-            .await?;
-        let mail = Mail {
-            to: user.email.clone(),
+        let site = self.settings.site_url.trim_end_matches('/');
+        let link = format!("{site}/password_reset_confirm/{secret}/");
+        let (text, html) = crate::mail_templates::password_reset(
+            &user.name,
+            &user.username,
+            &link,
+            self.settings.reset_ttl.num_hours().max(1),
+        )?;
+        let reset = PasswordReset {
+            token_hash: secret_hash(&secret),
+            user_id: user.id,
+            expires_at: now + self.settings.reset_ttl,
+            created_at: now,
+        };
+        let mail = NewMail {
+            dedupe_key: format!("password_reset:{}", reset.token_hash),
+            origin: "password_reset".into(),
+            bulk_email_id: None,
+            user_id: Some(user.id),
+            course_key: None,
+            recipient: user.email.clone(),
             subject: "Reset your password".into(),
-            body: format!(
-                "Hello {name},\n\n\
-                 Someone (we hope you) asked to reset the password of the account \"{username}\".\n\
-                 To choose a new password, open this link:\n\n\
-                 {site}/password_reset_confirm/{secret}/\n\n\
-                 The link works once and expires in {hours} hours. Using it signs the\n\
-                 account out everywhere. If you did not ask for this, ignore this\n\
-                 message: your password stays as it is.\n",
-                name = user.name,
-                username = user.username,
-                site = self.settings.site_url.trim_end_matches('/'),
-                hours = self.settings.reset_ttl.num_hours().max(1),
-            ),
+            body_text: text,
+            body_html: Some(html),
+            message_id: new_message_id(&self.settings.site_url),
+            unsubscribe_token: None,
+            max_attempts: self.settings.mail.max_attempts,
         };
-        self.send_in_background(mail, &user.username);
+        self.store
+            .insert_password_reset_with_mail(&reset, &mail)
+            .await?;
+        tracing::info!(user = %user.username, "password reset mail queued");
+        self.jobs.wake.notify_waiters();
         Ok(())
-    }
-
-    /// Hands a message to the mailer on its own task, bounded in number and time.
-    fn send_in_background(&self, mail: Mail, username: &str) {
-        let username = username.to_string();
-        let Some(mailer) = self.mailer.clone() else {
-            tracing::warn!(user = %username, "no SMTP relay is configured ([smtp] host): the password reset mail was not sent");
-            return;
-        };
-        let Ok(permit) = self.sending.clone().try_acquire_owned() else {
-            tracing::warn!(user = %username, "too many mails in flight: the password reset mail was dropped");
-            return;
-        };
-        tokio::spawn(async move {
-            let _permit = permit;
-            match tokio::time::timeout(SEND_DEADLINE, mailer.send(&mail)).await {
-                Ok(Ok(())) => tracing::info!(user = %username, "password reset mail sent"),
-                Ok(Err(e)) => {
-                    tracing::error!(user = %username, error = %e, "password reset mail failed")
-                }
-                Err(_) => tracing::error!(user = %username, "password reset mail timed out"),
-            }
-        });
     }
 
     /// The account a reset link belongs to, while the link still works.

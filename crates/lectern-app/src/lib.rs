@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod admin;
 pub mod backup;
 pub mod backup_schedule;
+pub mod bulk_email;
 mod cache;
 mod content_limits;
 pub mod correctness;
@@ -22,9 +23,12 @@ pub mod idempotency;
 pub mod jobs;
 pub mod learning;
 pub mod mail;
+mod mail_templates;
 pub mod media;
 pub mod model;
 pub mod outage;
+pub mod outbox;
+mod outbox_delivery;
 mod page_states;
 pub mod passwords;
 pub mod problems;
@@ -64,6 +68,8 @@ pub struct AppSettings {
     /// trusted without asking the database (`sessions.rs`); zero turns
     /// the cache off.
     pub session_cache_ttl: std::time::Duration,
+    /// How the mail outbox delivers and bulk e-mail fans out.
+    pub mail: outbox::MailSettings,
 }
 
 impl Default for AppSettings {
@@ -76,6 +82,7 @@ impl Default for AppSettings {
             site_url: "http://127.0.0.1:8080".into(),
             idempotency_keep: chrono::Duration::hours(24),
             session_cache_ttl: std::time::Duration::from_secs(5),
+            mail: outbox::MailSettings::default(),
         }
     }
 }
@@ -92,7 +99,6 @@ pub struct Lectern {
     problems: Arc<cache::ProblemCache>,
     hashing: Arc<tokio::sync::Semaphore>,
     mailer: Option<Arc<dyn mail::Mailer>>,
-    sending: Arc<tokio::sync::Semaphore>,
     jobs: Arc<jobs::JobRuntime>,
     backups: Option<Arc<dyn backup_schedule::BackupRunner>>,
     /// Whether the database is reachable (`outage.rs`).
@@ -117,7 +123,6 @@ impl Lectern {
             problems: Arc::new(cache::ProblemCache::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
             mailer: None,
-            sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),
             jobs: Arc::new(jobs::JobRuntime::new()),
             backups: None,
             outage: Arc::new(outage::Outage::default()),
@@ -129,7 +134,7 @@ impl Lectern {
         }
     }
 
-    /// Sends mail through `mailer` (without one, mail is logged and dropped).
+    /// Delivers the outbox through `mailer` (without one, mail stays queued).
     pub fn with_mailer(mut self, mailer: Arc<dyn mail::Mailer>) -> Self {
         self.mailer = Some(mailer);
         self

@@ -20,6 +20,7 @@ use crate::model::{
     AuthToken, CourseRecord, CourseRole, Enrollment, GradeRecord, NewUser, ProblemState, SiteStats,
     Submission, TokenKind, User, UserId,
 };
+pub use crate::outbox::MailStore;
 use crate::profile::Profile;
 use crate::roster::EnrollmentQuery;
 
@@ -438,6 +439,7 @@ pub trait Store:
     + HealthStore
     + JobStore
     + LeaseStore
+    + MailStore
     + BackupStore
     + Send
     + Sync
@@ -457,6 +459,7 @@ impl<T> Store for T where
         + HealthStore
         + JobStore
         + LeaseStore
+        + MailStore
         + BackupStore
         + Send
         + Sync

@@ -1,16 +1,17 @@
-//! Sends Lectern's mail (password reset links) through the SMTP relay set in
+//! Sends Lectern's mail (the outbox: reset links, bulk e-mail) through the SMTP relay set in
 //! the configuration, with `lettre` on tokio. TLS is rustls (no OpenSSL), in
 //! one of three modes: `none` (a relay on the same host), `starttls`
 //! (usually port 587) or `tls` (implicit TLS, usually port 465). Every
 //! connection and command is bounded by `timeout_secs`, so a dead relay
-//! cannot hold a request or a task for long.
+//! cannot hold a request or a task for long. Connections are pooled and
+//! reused between messages; one the relay closed is replaced.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use lectern_app::mail::{Mail, Mailer};
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -108,13 +109,27 @@ impl Mailer for SmtpMailer {
             .to
             .parse()
             .map_err(|e| format!("recipient is not an address: {e}"))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .map_err(|e| format!("building the message: {e}"))?;
+            .message_id(mail.message_id.clone());
+        if let Some(url) = &mail.list_unsubscribe {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ));
+        }
+        let message = match &mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.body.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone()),
+        }
+        .map_err(|e| format!("building the message: {e}"))?;
         self.transport
             .send(message)
             .await
@@ -155,6 +170,7 @@ mod tests {
             to: "a@example.org".into(),
             subject: "s".into(),
             body: "b".into(),
+            ..Mail::default()
         };
         assert!(mailer.send(&mail).await.is_err());
     }

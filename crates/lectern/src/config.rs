@@ -10,6 +10,7 @@ use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
+use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 
 /// Every setting, with its default.
@@ -68,6 +69,8 @@ pub struct Config {
     pub session_cache_secs: u64,
     /// The SMTP relay mail (password reset links) goes through.
     pub smtp: SmtpSettings,
+    /// The mail outbox's delivery and bulk e-mail's fan-out.
+    pub mail: MailConfig,
     /// Scheduled backups and backup targets.
     pub backup: BackupSettings,
     /// Python-scripted problems and their sandbox.
@@ -101,6 +104,7 @@ impl Default for Config {
             idempotency_keep_hours: 24,
             session_cache_secs: 5,
             smtp: SmtpSettings::default(),
+            mail: MailConfig::default(),
             backup: BackupSettings::default(),
             scripts: ScriptSettings::default(),
         }
@@ -301,6 +305,18 @@ impl Config {
                 }
                 continue;
             }
+            if let Some(mail_key) = key
+                .strip_prefix("mail_")
+                .filter(|k| MAIL_KEYS.iter().any(|(s, _)| s == k))
+            {
+                let section = table
+                    .entry("mail")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = section {
+                    t.insert(mail_key.to_string(), env_value(value));
+                }
+                continue;
+            }
             if let Some(scripts_key) = key
                 .strip_prefix("scripts_")
                 .filter(|k| SCRIPT_KEYS.iter().any(|(s, _)| s == k))
@@ -326,6 +342,11 @@ impl Config {
                         BACKUP_KEYS
                             .iter()
                             .map(|(k, _)| format!("LECTERN_BACKUP_{}", k.to_uppercase())),
+                    )
+                    .chain(
+                        MAIL_KEYS
+                            .iter()
+                            .map(|(k, _)| format!("LECTERN_MAIL_{}", k.to_uppercase())),
                     )
                     .chain(
                         SCRIPT_KEYS
@@ -410,6 +431,7 @@ impl Config {
             bail!("session_cache_secs must be 0 to 60");
         }
         config.scripts.check()?;
+        config.mail.check()?;
         Ok(config)
     }
 
@@ -462,6 +484,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# The mail outbox: retries, batches, pace; bulk e-mail fan-out (docs/mail.md).\n[mail]\n");
+        if let Some(toml::Value::Table(mail)) = defaults.get("mail") {
+            for (key, help) in MAIL_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = mail.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out.push_str("\n# Backups: the schedule of lectern serve, retention, targets.\n[backup]\n");
         if let Some(toml::Value::Table(backup)) = defaults.get("backup") {
             for (key, help) in BACKUP_KEYS {
@@ -489,7 +520,7 @@ impl Config {
 impl serde::Serialize for Config {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Config", KEYS.len() + 2)?;
+        let mut st = s.serialize_struct("Config", KEYS.len() + 3)?;
         st.serialize_field("data_dir", &self.data_dir)?;
         st.serialize_field("listen", &self.listen)?;
         st.serialize_field("database_url", &self.database_url)?;
@@ -526,6 +557,7 @@ impl serde::Serialize for Config {
         st.serialize_field("idempotency_keep_hours", &self.idempotency_keep_hours)?;
         st.serialize_field("session_cache_secs", &self.session_cache_secs)?;
         st.serialize_field("smtp", &self.smtp)?;
+        st.serialize_field("mail", &self.mail)?;
         st.serialize_field("backup", &self.backup)?;
         st.serialize_field("scripts", &self.scripts)?;
         st.end()

@@ -15,6 +15,8 @@ use crate::Lectern;
 pub const REGRADE_MAX_ATTEMPTS: i64 = 8;
 const CLEANUP_MAX_ATTEMPTS: i64 = 3;
 const BACKUP_MAX_ATTEMPTS: i64 = 3;
+/// A bulk e-mail's fan-out is safe to rerun (dedupe keys), so it may retry often.
+const BULK_EMAIL_MAX_ATTEMPTS: i64 = 10;
 /// Done jobs are kept this long for the admin console, then deleted.
 const KEEP_DONE_DAYS: i64 = 7;
 /// The most courses one recovery scan enqueues.
@@ -34,6 +36,8 @@ pub enum JobKind {
     /// Delete the stored answers of keyed writes (`Idempotency-Key`) older
     /// than the keep window.
     IdempotencyCleanup,
+    /// Queue every recipient's copy of a bulk e-mail in the outbox.
+    BulkEmail { email_id: i64 },
 }
 
 impl JobKind {
@@ -41,12 +45,14 @@ impl JobKind {
     pub const EXPIRED_TOKENS: &'static str = "expired_tokens";
     pub const BACKUP: &'static str = "backup";
     pub const IDEMPOTENCY_CLEANUP: &'static str = "idempotency_cleanup";
+    pub const BULK_EMAIL: &'static str = "bulk_email";
     /// Every kind this binary can run: what its workers claim.
     pub const NAMES: &'static [&'static str] = &[
         Self::REGRADE,
         Self::EXPIRED_TOKENS,
         Self::BACKUP,
         Self::IDEMPOTENCY_CLEANUP,
+        Self::BULK_EMAIL,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -55,6 +61,7 @@ impl JobKind {
             Self::ExpiredTokens => Self::EXPIRED_TOKENS,
             Self::Backup { .. } => Self::BACKUP,
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP,
+            Self::BulkEmail { .. } => Self::BULK_EMAIL,
         }
     }
 
@@ -67,10 +74,11 @@ impl JobKind {
             Self::ExpiredTokens => Self::EXPIRED_TOKENS.to_string(),
             Self::Backup { due } => format!("{}:{due}", Self::BACKUP),
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP.to_string(),
+            Self::BulkEmail { email_id } => format!("{}:{email_id}", Self::BULK_EMAIL),
         }
     }
 
-    fn new_job(&self, run_after: chrono::DateTime<chrono::Utc>) -> NewJob {
+    pub(crate) fn new_job(&self, run_after: chrono::DateTime<chrono::Utc>) -> NewJob {
         let (payload, max_attempts) = match self {
             Self::CourseRegrade { course, version } => (
                 json!({"course_key": course.to_string(), "version": version}),
@@ -79,6 +87,9 @@ impl JobKind {
             Self::ExpiredTokens => (json!({}), CLEANUP_MAX_ATTEMPTS),
             Self::Backup { due } => (json!({"due": due}), BACKUP_MAX_ATTEMPTS),
             Self::IdempotencyCleanup => (json!({}), CLEANUP_MAX_ATTEMPTS),
+            Self::BulkEmail { email_id } => {
+                (json!({"email_id": email_id}), BULK_EMAIL_MAX_ATTEMPTS)
+            }
         };
         NewJob {
             kind: self.name().to_string(),
@@ -105,6 +116,11 @@ impl JobKind {
             }
             Self::EXPIRED_TOKENS => Ok(Self::ExpiredTokens),
             Self::IDEMPOTENCY_CLEANUP => Ok(Self::IdempotencyCleanup),
+            Self::BULK_EMAIL => Ok(Self::BulkEmail {
+                email_id: job.payload["email_id"]
+                    .as_i64()
+                    .ok_or("the payload has no email_id")?,
+            }),
             Self::BACKUP => Ok(Self::Backup {
                 due: job.payload["due"]
                     .as_str()
@@ -163,6 +179,7 @@ impl Lectern {
                 let answers = self.delete_old_idempotent_responses().await?;
                 tracing::info!(answers, "old stored idempotent answers deleted");
             }
+            JobKind::BulkEmail { email_id } => self.fan_out_bulk_email(*email_id).await?,
         }
         Ok(())
     }
@@ -237,6 +254,7 @@ mod tests {
                 due: "2026-01-01T00:00:00Z".into(),
             },
             JobKind::IdempotencyCleanup,
+            JobKind::BulkEmail { email_id: 1 },
         ];
         for kind in &every {
             assert!(JobKind::NAMES.contains(&kind.name()), "{}", kind.name());

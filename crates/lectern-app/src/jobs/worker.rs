@@ -128,7 +128,8 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `config.workers` workers and the scheduler.
+    /// Starts `config.workers` workers, the scheduler and (with any
+    /// workers) the mail outbox's delivery loop.
     pub fn start(app: &Lectern, config: WorkerConfig) -> Self {
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -146,6 +147,14 @@ impl Workers {
             config.clone(),
             stop.subscribe(),
         )));
+        if config.workers > 0 {
+            // The mail outbox's delivery loop (`outbox_delivery.rs`).
+            tasks.push(tokio::spawn(crate::outbox_delivery::deliver(
+                app.clone(),
+                config.poll,
+                stop.subscribe(),
+            )));
+        }
         Self {
             stop: Arc::new(stop),
             tasks,

@@ -17,6 +17,7 @@ pub(crate) mod db_discussions;
 pub(crate) mod db_idempotency;
 pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
+pub(crate) mod db_mail;
 pub(crate) mod db_pages;
 pub(crate) mod discussion_sql;
 pub(crate) mod errors;

@@ -132,8 +132,29 @@ async fn with_job_metrics(state: &AppState, body: String) -> String {
         }
     }
     backup_metrics(state, &mut out);
+    mail_metrics(state, &mut out).await;
     out.push_str("# EOF\n");
     out
+}
+
+/// The mail outbox by state (the whole outbox, from the database); absent
+/// during an outage.
+async fn mail_metrics(state: &AppState, out: &mut String) {
+    use std::fmt::Write;
+    if state.app.outage().is_some() {
+        return;
+    }
+    match state.app.mail_counts().await {
+        Ok(counts) => {
+            out.push_str(
+                "# HELP lectern_mail_outbox Messages in the mail outbox by state\n# TYPE lectern_mail_outbox gauge\n",
+            );
+            for (s, n) in counts {
+                let _ = writeln!(out, "lectern_mail_outbox{{state=\"{}\"}} {n}", s.as_str());
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: counting mail failed"),
+    }
 }
 
 /// The last scheduled backup this node ran (none: the families are absent).

@@ -4,7 +4,9 @@ mod accounts;
 mod admin;
 mod admin_discussions;
 mod admin_jobs;
+mod admin_mail;
 mod api;
+mod course_email;
 pub(crate) mod discussion;
 mod health;
 mod lms;
@@ -38,6 +40,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(admin_jobs::router())
         .merge(admin_discussions::router())
+        .merge(admin_mail::router())
+        .merge(course_email::router())
         .merge(api::router())
         .fallback(not_found)
 }

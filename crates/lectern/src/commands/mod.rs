@@ -53,6 +53,7 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, Arc<dyn Store
             i64::try_from(config.idempotency_keep_hours).unwrap_or(24),
         ),
         session_cache_ttl: std::time::Duration::from_secs(config.session_cache_secs),
+        mail: config.mail.settings(),
         ..AppSettings::default()
     };
     let mut app = Lectern::new(store.clone(), settings);

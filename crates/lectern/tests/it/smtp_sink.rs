@@ -12,6 +12,7 @@ pub struct SmtpSink {
     child: Child,
     pub port: u16,
     maildir: PathBuf,
+    python: String,
     _dir: tempfile::TempDir,
 }
 
@@ -34,25 +35,26 @@ impl SmtpSink {
             .port();
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("mail");
-        let child = Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting aiosmtpd with {python}: {e}"));
+        let child = spawn(&python, port, &maildir);
         let mut sink = SmtpSink {
             child,
             port,
             maildir,
+            python,
             _dir: dir,
         };
+        sink.wait_listening();
+        Some(sink)
+    }
+
+    fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = sink.child.try_wait() {
-                panic!("aiosmtpd exited at start ({status}); is it installed for {python}?");
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "aiosmtpd exited at start ({status}); is it installed for {}?",
+                    self.python
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -60,7 +62,24 @@ impl SmtpSink {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(sink)
+    }
+
+    /// Stops the server (SIGKILL): the relay is away; what it received stays.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and mail folder.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.python, self.port, &self.maildir);
+        self.wait_listening();
+    }
+
+    /// How many messages have arrived (cheap: counts files).
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.maildir.join("new")).map_or(0, |d| d.count())
     }
 
     /// Every message received so far, oldest first, as text.
@@ -95,6 +114,29 @@ impl SmtpSink {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// aiosmtpd with its Maildir handler on `port`, writing into `maildir`.
+fn spawn(python: &str, port: u16, maildir: &std::path::Path) -> Child {
+    Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting aiosmtpd with {python}: {e}"))
+}
+
+/// The value of the first `name:` header of a message (case-insensitive).
+pub fn header(message: &str, name: &str) -> Option<String> {
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    message
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim().to_string())
 }
 
 impl Drop for SmtpSink {
