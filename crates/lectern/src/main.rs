@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod config_backup;
 mod config_scripts;
+mod config_search;
 mod logging;
 
 use std::path::PathBuf;

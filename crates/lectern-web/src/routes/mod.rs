@@ -8,6 +8,7 @@ mod health;
 mod lms;
 mod media;
 mod password;
+mod search;
 mod studio;
 
 use axum::extract::Extension;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(admin_jobs::router())
         .merge(api::router())
+        .merge(search::router())
         .fallback(not_found)
 }
 

@@ -9,6 +9,7 @@ mod modes;
 mod openapi;
 mod openapi_idempotency;
 mod openapi_more;
+mod openapi_search;
 pub mod problems;
 mod roster;
 mod user;

@@ -53,6 +53,7 @@ pub fn document() -> Value {
     let mut doc = base_document();
     if let Some(paths) = doc["paths"].as_object_mut() {
         paths.extend(super::openapi_more::paths());
+        paths.extend(super::openapi_search::paths());
     }
     super::openapi_idempotency::annotate(&mut doc);
     doc
