@@ -26,11 +26,12 @@ use lectern_app::search::{
 };
 use lectern_content::CourseKey;
 use tantivy::collector::{Count, TopDocs};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use schema::Fields;
@@ -98,7 +99,10 @@ impl TantivyIndex {
     /// The query's terms: its words through the body's analyser, distinct,
     /// at most [`MAX_TERMS`].
     fn terms(&self, text: &str) -> Result<Vec<String>, SearchError> {
-        let mut analyzer = self.index.tokenizer_for_field(self.fields.body).map_err(err)?;
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.fields.body)
+            .map_err(err)?;
         let mut stream = analyzer.token_stream(text);
         let mut terms: Vec<String> = Vec::new();
         while let Some(token) = stream.next() {
@@ -201,7 +205,10 @@ impl TantivyIndex {
 impl SearchIndex for TantivyIndex {
     fn replace_course(&self, course: &CourseKey, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
         self.change(|w, f| {
-            w.delete_term(Term::from_field_text(f.scope, &schema::published_scope(course)));
+            w.delete_term(Term::from_field_text(
+                f.scope,
+                &schema::published_scope(course),
+            ));
             for d in &docs {
                 w.add_document(f.document(d)).map_err(err)?;
             }
@@ -211,7 +218,10 @@ impl SearchIndex for TantivyIndex {
 
     fn remove_course(&self, course: &CourseKey) -> Result<(), SearchError> {
         self.change(|w, f| {
-            w.delete_term(Term::from_field_text(f.scope, &schema::published_scope(course)));
+            w.delete_term(Term::from_field_text(
+                f.scope,
+                &schema::published_scope(course),
+            ));
             w.delete_term(Term::from_field_text(f.scope, &schema::post_scope(course)));
             Ok(())
         })

@@ -90,10 +90,7 @@ impl Fields {
             doc.add_text(self.location, l);
         }
         doc.add_text(self.block_type, &d.block_type);
-        doc.add_i64(
-            self.release,
-            d.release.map_or(i64::MIN, |r| r.timestamp()),
-        );
+        doc.add_i64(self.release, d.release.map_or(i64::MIN, |r| r.timestamp()));
         doc.add_u64(self.staff_only, u64::from(d.staff_only));
         doc.add_text(self.payload, &d.payload);
         doc

@@ -58,14 +58,33 @@ fn finds_words_in_title_or_body_with_stemming_and_every_word_required() {
     i.replace_course(
         &c,
         vec![
-            doc(&c, "a", DocKind::Content, "Photosynthesis", "Plants convert sunlight."),
-            doc(&c, "b", DocKind::Content, "Respiration", "Cells burn sugars for energy."),
+            doc(
+                &c,
+                "a",
+                DocKind::Content,
+                "Photosynthesis",
+                "Plants convert sunlight.",
+            ),
+            doc(
+                &c,
+                "b",
+                DocKind::Content,
+                "Respiration",
+                "Cells burn sugars for energy.",
+            ),
         ],
     )
     .unwrap();
     assert_eq!(ids(&i, &query(&c, "photosynthesis", true)), ["a"]);
-    assert_eq!(ids(&i, &query(&c, "SUGAR", true)), ["b"], "case and stemming");
-    assert_eq!(ids(&i, &query(&c, "plants energy", true)), Vec::<String>::new());
+    assert_eq!(
+        ids(&i, &query(&c, "SUGAR", true)),
+        ["b"],
+        "case and stemming"
+    );
+    assert_eq!(
+        ids(&i, &query(&c, "plants energy", true)),
+        Vec::<String>::new()
+    );
     let page = i.search(&query(&c, "cells energy", true)).unwrap();
     assert_eq!(page.total, 1);
     assert!(page.max_score.unwrap() > 0.0);
@@ -138,11 +157,16 @@ fn posts_survive_a_content_replace_and_go_with_the_course() {
     assert_eq!(found, ["post:1", "x"]);
     post.body = "beaver".into();
     i.upsert(post).unwrap();
-    assert_eq!(ids(&i, &query(&c, "otter", true)), ["x"], "the post was replaced");
+    assert_eq!(
+        ids(&i, &query(&c, "otter", true)),
+        ["x"],
+        "the post was replaced"
+    );
     assert_eq!(ids(&i, &query(&c, "beaver", true)), ["post:1"]);
     i.remove("post:1").unwrap();
     assert!(ids(&i, &query(&c, "beaver", true)).is_empty());
-    i.upsert(doc(&c, "post:2", DocKind::Post, "Q", "otter")).unwrap();
+    i.upsert(doc(&c, "post:2", DocKind::Post, "Q", "otter"))
+        .unwrap();
     i.remove_course(&c).unwrap();
     assert!(ids(&i, &query(&c, "otter", false)).is_empty());
     assert_eq!(i.stats().documents, 0);
@@ -153,7 +177,15 @@ fn query_syntax_is_just_text_and_pages_are_bounded() {
     let i = TantivyIndex::new().unwrap();
     let c = course("A");
     let docs: Vec<SearchDoc> = (0..30)
-        .map(|n| doc(&c, &format!("d{n}"), DocKind::Content, "Lemma", "proof of the lemma"))
+        .map(|n| {
+            doc(
+                &c,
+                &format!("d{n}"),
+                DocKind::Content,
+                "Lemma",
+                "proof of the lemma",
+            )
+        })
         .collect();
     i.replace_course(&c, docs).unwrap();
     for hostile in [
@@ -174,7 +206,11 @@ fn query_syntax_is_just_text_and_pages_are_bounded() {
     assert!(ids(&i, &query(&c, "*", true)).is_empty(), "no wildcard");
     assert_eq!(i.search(&query(&c, "lemma*", true)).unwrap().total, 30);
     let long = "lemma ".repeat(5_000) + &(0..5_000).map(|n| format!("w{n} ")).collect::<String>();
-    assert_eq!(i.search(&query(&c, &long, true)).unwrap().total, 0, "terms past the cap are ignored, the first ones must all match");
+    assert_eq!(
+        i.search(&query(&c, &long, true)).unwrap().total,
+        0,
+        "terms past the cap are ignored, the first ones must all match"
+    );
     let mut q = query(&c, "lemma", true);
     q.offset = 25;
     q.limit = 10;

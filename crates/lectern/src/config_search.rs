@@ -28,7 +28,7 @@ pub const SEARCH_KEYS: &[(&str, &str)] = &[
     (
         "enabled",
         "Keep a search index of published courses (in memory, rebuilt from the database at\n\
-         # start); false: search answers 404 and the search pages say it is off.",
+         # start); false: the search endpoints and pages answer 404.",
     ),
     (
         "poll_ms",

@@ -54,10 +54,7 @@ pub fn catalogue_doc(tree: &CourseTree, start: Option<DateTime<Utc>>) -> SearchD
         ("org", &key.org),
         ("number", &key.number),
         ("run", &key.run),
-        (
-            "start",
-            &start.map(|s| s.to_rfc3339()).unwrap_or_default(),
-        ),
+        ("start", &start.map(|s| s.to_rfc3339()).unwrap_or_default()),
     ]);
     SearchDoc {
         id: format!("course:{key}"),
@@ -83,12 +80,19 @@ pub fn content_docs(tree: &CourseTree, transcripts: &HashMap<BlockRef, String>) 
     let Some(root) = tree.root() else {
         return out;
     };
+    let root_staff_only = root.field("visible_to_staff_only") == Some("true");
     // (block, inherited release, inherited staff-only, names above it, unit id)
-    let mut stack: Vec<(BlockRef, Option<DateTime<Utc>>, bool, Vec<String>, Option<String>)> = root
+    let mut stack: Vec<(
+        BlockRef,
+        Option<DateTime<Utc>>,
+        bool,
+        Vec<String>,
+        Option<String>,
+    )> = root
         .children
         .iter()
         .rev()
-        .map(|c| (c.clone(), None, false, Vec::new(), None))
+        .map(|c| (c.clone(), None, root_staff_only, Vec::new(), None))
         .collect();
     let mut seen = std::collections::HashSet::new();
     while let Some((r, release, staff_only, mut names, unit)) = stack.pop() {
@@ -104,7 +108,10 @@ pub fn content_docs(tree: &CourseTree, transcripts: &HashMap<BlockRef, String>) 
             (a, b) => a.or(b),
         };
         let staff_only = staff_only || block.field("visible_to_staff_only") == Some("true");
-        let structural = matches!(block.block_type.as_str(), "chapter" | "sequential" | "vertical");
+        let structural = matches!(
+            block.block_type.as_str(),
+            "chapter" | "sequential" | "vertical"
+        );
         let unit = if block.block_type == "vertical" {
             Some(block.id.clone())
         } else {
@@ -119,7 +126,8 @@ pub fn content_docs(tree: &CourseTree, transcripts: &HashMap<BlockRef, String>) 
             "video" => transcripts.get(&r).cloned(),
             _ => None,
         };
-        let indexed = structural || matches!(block.block_type.as_str(), "html" | "problem" | "video");
+        let indexed =
+            structural || matches!(block.block_type.as_str(), "html" | "problem" | "video");
         if indexed {
             let body = bounded(body.unwrap_or_default());
             let url = match &unit {
@@ -196,7 +204,11 @@ pub fn html_text(html: &str) -> String {
         out.push_str(&rest[..open]);
         out.push(' ');
         let after = &rest[open..];
-        let lower_start: String = after.chars().take(8).collect::<String>().to_ascii_lowercase();
+        let lower_start: String = after
+            .chars()
+            .take(8)
+            .collect::<String>()
+            .to_ascii_lowercase();
         let skip_to = if lower_start.starts_with("<script") {
             Some("</script")
         } else if lower_start.starts_with("<style") {
@@ -255,7 +267,9 @@ pub fn problem_text(xml: &str) -> String {
     let mut out = String::new();
     let mut stack = vec![doc.root_element()];
     while let Some(node) = stack.pop() {
-        if node.is_element() && HIDDEN.contains(&node.tag_name().name().to_ascii_lowercase().as_str()) {
+        if node.is_element()
+            && HIDDEN.contains(&node.tag_name().name().to_ascii_lowercase().as_str())
+        {
             continue;
         }
         if let Some(t) = node.text().filter(|_| node.is_text()) {

@@ -8,12 +8,14 @@ fn tree() -> CourseTree {
     let mut t = CourseTree::new(key, "Course");
     let mut ch = Block::new("chapter", "ch");
     ch.display_name = Some("Week One".into());
-    ch.fields.insert("start".into(), "2099-01-01T00:00:00Z".into());
+    ch.fields
+        .insert("start".into(), "2099-01-01T00:00:00Z".into());
     t.insert_child(&CourseTree::root_ref(), ch, None).unwrap();
     let ch = BlockRef::new("chapter", "ch");
     let mut seq = Block::new("sequential", "seq");
     seq.display_name = Some("Lesson".into());
-    seq.fields.insert("visible_to_staff_only".into(), "true".into());
+    seq.fields
+        .insert("visible_to_staff_only".into(), "true".into());
     t.insert_child(&ch, seq, None).unwrap();
     let seq = BlockRef::new("sequential", "seq");
     let mut unit = Block::new("vertical", "u1");
@@ -44,7 +46,10 @@ fn documents_carry_text_location_url_and_the_inherited_release_rules() {
     assert_eq!(html.location, ["Week One", "Lesson", "Unit"]);
     assert_eq!(html.url, "/courses/course-v1:O+N+R/unit/u1");
     assert!(html.staff_only, "inherited from the subsection");
-    assert_eq!(html.release.unwrap().to_rfc3339(), "2099-01-01T00:00:00+00:00");
+    assert_eq!(
+        html.release.unwrap().to_rfc3339(),
+        "2099-01-01T00:00:00+00:00"
+    );
     let chapter = by("block@ch");
     assert!(!chapter.staff_only);
     assert_eq!(chapter.title, "Week One");
@@ -95,5 +100,20 @@ fn a_video_names_its_transcript_english_first_when_the_file_exists() {
         video_transcript_file(&t, &old).as_deref(),
         Some("subs_abc.srt.sjson")
     );
-    assert_eq!(video_transcript_file(&t, &Block::new("video", "none")), None);
+    assert_eq!(
+        video_transcript_file(&t, &Block::new("video", "none")),
+        None
+    );
+}
+
+#[test]
+fn a_staff_only_course_block_hides_everything_below_it() {
+    let mut t = tree();
+    if let Some(root) = t.blocks.get_mut(&CourseTree::root_ref()) {
+        root.fields
+            .insert("visible_to_staff_only".into(), "true".into());
+    }
+    assert!(content_docs(&t, &HashMap::new())
+        .iter()
+        .all(|d| d.staff_only));
 }

@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use lectern_content::CourseKey;
 
-pub use queries::{SearchRequest, SearchResults, MAX_PAGE_SIZE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW};
+pub use queries::{
+    SearchRequest, SearchResults, MAX_PAGE_SIZE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW,
+};
 pub use sync::{PostDoc, SearchWatcher, SyncReport};
 
 /// What a document is: its kind decides which searches may return it.
@@ -204,8 +206,8 @@ impl crate::Lectern {
     }
 
     pub(crate) fn search_state(&self) -> crate::AppResult<&Arc<SearchState>> {
-        self.search.as_ref().ok_or_else(|| {
-            crate::AppError::not_found("search (it is switched off on this site)")
-        })
+        self.search
+            .as_ref()
+            .ok_or_else(|| crate::AppError::not_found("search (it is switched off on this site)"))
     }
 }

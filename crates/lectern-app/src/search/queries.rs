@@ -39,7 +39,10 @@ impl SearchRequest {
     fn checked(&self, words_required: bool) -> AppResult<()> {
         let text = self.text.trim();
         if text.is_empty() && words_required {
-            return Err(AppError::field("search_string", "Type something to search for."));
+            return Err(AppError::field(
+                "search_string",
+                "Type something to search for.",
+            ));
         }
         if text.chars().count() > MAX_QUERY_CHARS {
             return Err(AppError::field(
@@ -47,7 +50,11 @@ impl SearchRequest {
                 format!("A search can be at most {MAX_QUERY_CHARS} characters long."),
             ));
         }
-        if self.text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        if self
+            .text
+            .chars()
+            .any(|c| c.is_control() && !c.is_whitespace())
+        {
             return Err(AppError::field(
                 "search_string",
                 "A search cannot contain control characters.",
@@ -59,7 +66,10 @@ impl SearchRequest {
                 format!("page_size must be between 1 and {MAX_PAGE_SIZE}."),
             ));
         }
-        let window = self.page_index.checked_add(1).and_then(|p| p.checked_mul(self.page_size));
+        let window = self
+            .page_index
+            .checked_add(1)
+            .and_then(|p| p.checked_mul(self.page_size));
         if window.is_none_or(|w| w > MAX_RESULT_WINDOW) {
             return Err(AppError::field(
                 "page_index",

@@ -99,8 +99,24 @@ impl SearchWatcher {
         let task = app.search.is_some().then(|| {
             let app = app.clone();
             tokio::spawn(async move {
+                let mut first = true;
                 loop {
-                    match app.search_sync().await {
+                    let started = std::time::Instant::now();
+                    let result = app.search_sync().await;
+                    if first && result.is_ok() {
+                        first = false;
+                        if let Some((stats, courses)) = app.search_stats() {
+                            tracing::info!(
+                                courses,
+                                documents = stats.documents,
+                                bytes = stats.bytes,
+                                ms = u64::try_from(started.elapsed().as_millis())
+                                    .unwrap_or(u64::MAX),
+                                "search index rebuilt from the database"
+                            );
+                        }
+                    }
+                    match result {
                         Ok(r) if r.indexed + r.removed + r.failed > 0 => {
                             tracing::info!(
                                 indexed = r.indexed,
@@ -158,11 +174,8 @@ impl Lectern {
         let state = self.search_state()?.clone();
         let _one = state.syncing.lock().await;
         let courses = self.guarded(self.store.list_courses()).await?;
-        let held: HashMap<CourseKey, String> = state
-            .indexed
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default();
+        let held: HashMap<CourseKey, String> =
+            state.indexed.lock().map(|m| m.clone()).unwrap_or_default();
         let mut report = SyncReport::default();
         let published: HashMap<&CourseKey, &str> = courses
             .iter()
@@ -191,7 +204,11 @@ impl Lectern {
 
     /// Indexes the published version `record` names, replacing the course's
     /// documents.
-    async fn index_course(&self, state: &Arc<SearchState>, record: crate::CourseRecord) -> AppResult<()> {
+    async fn index_course(
+        &self,
+        state: &Arc<SearchState>,
+        record: crate::CourseRecord,
+    ) -> AppResult<()> {
         let Some(version) = record.published_version else {
             return Ok(());
         };

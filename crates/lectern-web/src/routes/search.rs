@@ -205,7 +205,15 @@ async fn catalogue_page(
     } else {
         Some(state.app.search_catalogue(&page_request(&query)).await?)
     };
-    Ok(render(&crate::search_page::SearchPage::new(ctx, None, &query.q, query.page, results, PAGE_RESULTS)).into_response())
+    Ok(render(&crate::search_page::SearchPage::new(
+        ctx,
+        None,
+        &query.q,
+        query.page,
+        results,
+        PAGE_RESULTS,
+    ))
+    .into_response())
 }
 
 async fn course_page(
@@ -221,10 +229,23 @@ async fn course_page(
     let results = if query.q.trim().is_empty() {
         None
     } else {
-        Some(state.app.search_course(&user, &key, &page_request(&query)).await?)
+        Some(
+            state
+                .app
+                .search_course(&user, &key, &page_request(&query))
+                .await?,
+        )
     };
     let scope = Some((key.to_string(), course.tree.display_name()));
-    Ok(render(&crate::search_page::SearchPage::new(ctx, scope, &query.q, query.page, results, PAGE_RESULTS)).into_response())
+    Ok(render(&crate::search_page::SearchPage::new(
+        ctx,
+        scope,
+        &query.q,
+        query.page,
+        results,
+        PAGE_RESULTS,
+    ))
+    .into_response())
 }
 
 fn page_request(q: &PageQuery) -> SearchRequest {

@@ -147,7 +147,10 @@ async fn setup(site: &TestSite) -> (String, String, String) {
 async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden() {
     let (site, _watcher) = site().await;
     let (_, lena, tess) = setup(&site).await;
-    assert!(eventually_found(&site, &lena, KEY, "aardvark").await, "indexed");
+    assert!(
+        eventually_found(&site, &lena, KEY, "aardvark").await,
+        "indexed"
+    );
 
     // The HTML block, in edx-search's shape.
     let (status, body) = search(&site, &lena, KEY, json!({"search_string": "aardvarks"})).await;
@@ -156,9 +159,15 @@ async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden
     assert!(body["max_score"].as_f64().unwrap() > 0.0);
     let hit = &body["results"][0];
     assert_eq!(hit["data"]["id"], "block-v1:T+SRCH+R+type@html+block@hnow");
-    assert_eq!(hit["data"]["location"], json!(["Open week", "Open lesson", "Open unit"]));
+    assert_eq!(
+        hit["data"]["location"],
+        json!(["Open week", "Open lesson", "Open unit"])
+    );
     assert_eq!(hit["data"]["content"]["display_name"], "Reading");
-    assert_eq!(hit["data"]["content"]["html_content"], "The aardvark sleeps by day.");
+    assert_eq!(
+        hit["data"]["content"]["html_content"],
+        "The aardvark sleeps by day."
+    );
     assert_eq!(hit["data"]["url"], format!("/courses/{KEY}/unit/vnow"));
     assert_eq!(hit["data"]["course"], KEY);
     // The transcript, and the problem's question but not its answer.
@@ -167,7 +176,10 @@ async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden
         ["block-v1:T+SRCH+R+type@video+block@vid"]
     );
     assert_eq!(found(&site, &lena, KEY, "pink bird").await.len(), 1);
-    assert!(found(&site, &lena, KEY, "flamingo").await.is_empty(), "the answer and solution");
+    assert!(
+        found(&site, &lena, KEY, "flamingo").await.is_empty(),
+        "the answer and solution"
+    );
     // Unreleased and staff-only: the team finds them, the learner does not.
     assert!(found(&site, &lena, KEY, "narwhal").await.is_empty());
     assert!(found(&site, &lena, KEY, "pangolin").await.is_empty());
@@ -177,7 +189,13 @@ async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden
     assert!(found(&site, &lena, KEY, "okapi").await.is_empty());
     let (status, _) = search(&site, &lena, OTHER, json!({"search_string": "okapi"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = search(&site, &lena, "course-v1:T+NONE+R", json!({"search_string": "x"})).await;
+    let (status, _) = search(
+        &site,
+        &lena,
+        "course-v1:T+NONE+R",
+        json!({"search_string": "x"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let r = reqwest::Client::new()
         .post(format!("{}/search/{KEY}", site.base))
@@ -185,7 +203,11 @@ async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a form without a session is refused (CSRF)");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a form without a session is refused (CSRF)"
+    );
     let r = reqwest::Client::new()
         .post(format!("{}/search/{KEY}", site.base))
         .header("Authorization", "Bearer not-a-token")
@@ -242,10 +264,21 @@ async fn course_discovery_lists_the_catalogue_by_words_or_all_of_it() {
     }
     let give_up = Instant::now() + Duration::from_secs(30);
     while body_json(discover(vec![("search_string", "")]).await).await["total"] != 2 {
-        assert!(Instant::now() < give_up, "both courses are listed without words");
+        assert!(
+            Instant::now() < give_up,
+            "both courses are listed without words"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let body = body_json(discover(vec![("search_string", ""), ("page_size", "1"), ("page_index", "1")]).await).await;
+    let body = body_json(
+        discover(vec![
+            ("search_string", ""),
+            ("page_size", "1"),
+            ("page_index", "1"),
+        ])
+        .await,
+    )
+    .await;
     assert_eq!(body["results"].as_array().unwrap().len(), 1, "{body}");
     // Course content is not in the catalogue.
     let body = body_json(discover(vec![("search_string", "aardvark")]).await).await;
@@ -270,7 +303,12 @@ async fn hostile_or_malformed_queries_get_a_clear_400_or_an_answer_never_a_failu
     ] {
         let (status, body) = search(&site, &lena, KEY, bad.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
-        assert!(body["field_errors"].as_object().is_some_and(|f| !f.is_empty()), "{body}");
+        assert!(
+            body["field_errors"]
+                .as_object()
+                .is_some_and(|f| !f.is_empty()),
+            "{body}"
+        );
     }
     let r = reqwest::Client::new()
         .post(format!("{}/search/{KEY}", site.base))
@@ -282,7 +320,18 @@ async fn hostile_or_malformed_queries_get_a_clear_400_or_an_answer_never_a_failu
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     // Query syntax is only text: no error, no wildcard explosion.
-    for words in ["aardvark AND (", "title:aardvark", "\"aardvark", "*", "a* b* c* d* e*", "/.*/", "[a TO z]", "aardvark~2", "aardvark^99999", "+-&&||!(){}[]^\"~*?:\\/"] {
+    for words in [
+        "aardvark AND (",
+        "title:aardvark",
+        "\"aardvark",
+        "*",
+        "a* b* c* d* e*",
+        "/.*/",
+        "[a TO z]",
+        "aardvark~2",
+        "aardvark^99999",
+        "+-&&||!(){}[]^\"~*?:\\/",
+    ] {
         let (status, body) = search(&site, &lena, KEY, json!({"search_string": words})).await;
         assert_eq!(status, StatusCode::OK, "{words} → {body}");
     }
@@ -297,16 +346,34 @@ async fn the_search_pages_show_escaped_results_to_whoever_may_see_them() {
     let (_, lena_token, _) = setup(&site).await;
     assert!(eventually_found(&site, &lena_token, KEY, "aardvark").await);
     let lena = crate::support::Client::for_base(&site.base);
-    lena.post_form("/login", &[("login", "lena".to_string()), ("password", crate::support::PASSWORD.to_string())])
+    lena.post_form(
+        "/login",
+        &[
+            ("login", "lena".to_string()),
+            ("password", crate::support::PASSWORD.to_string()),
+        ],
+    )
+    .await;
+    let (status, page) = lena
+        .text(&format!("/courses/{KEY}/search?q=aardvark"))
         .await;
-    let (status, page) = lena.text(&format!("/courses/{KEY}/search?q=aardvark")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("1 result for"), "{page}");
-    assert!(page.contains(&format!("/courses/{KEY}/unit/vnow")), "{page}");
-    let (_, page) = lena.text(&format!("/courses/{KEY}/search?q=%3Cscript%3Ealert(1)%3C/script%3E")).await;
+    assert!(
+        page.contains(&format!("/courses/{KEY}/unit/vnow")),
+        "{page}"
+    );
+    let (_, page) = lena
+        .text(&format!(
+            "/courses/{KEY}/search?q=%3Cscript%3Ealert(1)%3C/script%3E"
+        ))
+        .await;
     assert!(!page.contains("<script>alert(1)"), "the words are escaped");
     let (_, outline) = lena.text(&format!("/courses/{KEY}/")).await;
-    assert!(outline.contains(&format!("action=\"/courses/{KEY}/search\"")), "a search box in the course");
+    assert!(
+        outline.contains(&format!("action=\"/courses/{KEY}/search\"")),
+        "a search box in the course"
+    );
     let (status, _) = lena.text(&format!("/courses/{OTHER}/search?q=okapi")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let anon = site.client();
@@ -314,7 +381,10 @@ async fn the_search_pages_show_escaped_results_to_whoever_may_see_them() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Searchable Zoology"), "{page}");
     let (_, catalogue) = anon.text("/courses").await;
-    assert!(catalogue.contains("action=\"/search\""), "a search box on the catalogue");
+    assert!(
+        catalogue.contains("action=\"/search\""),
+        "a search box on the catalogue"
+    );
     let (status, _) = anon.text(&format!("/search?q={}", "x".repeat(500))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
@@ -326,12 +396,21 @@ async fn a_publish_through_one_node_is_found_through_the_other_and_drafts_never_
     let _wb = SearchWatcher::start(&b.app, POLL);
     let (root, lena, _) = setup(&a).await;
     let lena_b = bearer(&b.base, "lena").await;
-    assert!(eventually_found(&b, &lena_b, KEY, "aardvark").await, "b indexed the import");
+    assert!(
+        eventually_found(&b, &lena_b, KEY, "aardvark").await,
+        "b indexed the import"
+    );
 
     // A draft change (a new section named "Quokka") is found by no one.
     let author = crate::support::Client::for_base(&a.base);
     author
-        .post_form("/login", &[("login", "root".to_string()), ("password", crate::support::PASSWORD.to_string())])
+        .post_form(
+            "/login",
+            &[
+                ("login", "root".to_string()),
+                ("password", crate::support::PASSWORD.to_string()),
+            ],
+        )
         .await;
     let r = author
         .post_form(
@@ -346,7 +425,10 @@ async fn a_publish_through_one_node_is_found_through_the_other_and_drafts_never_
     assert!(r.status().is_success(), "{}", r.status());
     // Let both watchers poll at least once more.
     tokio::time::sleep(POLL * 3).await;
-    assert!(found(&a, &root, KEY, "quokka").await.is_empty(), "a draft is not indexed");
+    assert!(
+        found(&a, &root, KEY, "quokka").await.is_empty(),
+        "a draft is not indexed"
+    );
     assert!(found(&b, &lena_b, KEY, "quokka").await.is_empty());
 
     let r = reqwest::Client::new()

@@ -144,7 +144,10 @@ impl TestSite {
     }
 
     /// `another_node` whose app is adjusted by `configure` (a search index).
-    pub async fn another_node_custom(&self, configure: impl FnOnce(Lectern) -> Lectern) -> TestSite {
+    pub async fn another_node_custom(
+        &self,
+        configure: impl FnOnce(Lectern) -> Lectern,
+    ) -> TestSite {
         let store = crate::backend::store_in(self._dir.path()).await;
         let app = configure(Lectern::new(store, AppSettings::default()));
         let dir = tempfile::tempdir().expect("temp dir");
