@@ -235,6 +235,16 @@ impl SearchIndex for TantivyIndex {
         })
     }
 
+    fn upsert_many(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
+        self.change(|w, f| {
+            for d in &docs {
+                w.delete_term(Term::from_field_text(f.id, &d.id));
+                w.add_document(f.document(d)).map_err(err)?;
+            }
+            Ok(())
+        })
+    }
+
     fn remove(&self, id: &str) -> Result<(), SearchError> {
         self.change(|w, f| {
             w.delete_term(Term::from_field_text(f.id, id));

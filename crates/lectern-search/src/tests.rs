@@ -165,8 +165,16 @@ fn posts_survive_a_content_replace_and_go_with_the_course() {
     assert_eq!(ids(&i, &query(&c, "beaver", true)), ["post:1"]);
     i.remove("post:1").unwrap();
     assert!(ids(&i, &query(&c, "beaver", true)).is_empty());
-    i.upsert(doc(&c, "post:2", DocKind::Post, "Q", "otter"))
-        .unwrap();
+    i.upsert_many(vec![
+        doc(&c, "post:2", DocKind::Post, "Q", "otter"),
+        doc(&c, "post:3", DocKind::Post, "Q", "otter"),
+    ])
+    .unwrap();
+    assert_eq!(
+        ids(&i, &query(&c, "otter", true)).len(),
+        3,
+        "x and both posts"
+    );
     i.remove_course(&c).unwrap();
     assert!(ids(&i, &query(&c, "otter", false)).is_empty());
     assert_eq!(i.stats().documents, 0);

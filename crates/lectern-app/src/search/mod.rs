@@ -163,6 +163,8 @@ pub trait SearchIndex: Send + Sync {
     fn remove_course(&self, course: &CourseKey) -> Result<(), SearchError>;
     /// Adds `doc`, replacing any document with the same id.
     fn upsert(&self, doc: SearchDoc) -> Result<(), SearchError>;
+    /// [`Self::upsert`] of many documents in one commit (a rebuild).
+    fn upsert_many(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError>;
     /// Removes the document `id`, if present.
     fn remove(&self, id: &str) -> Result<(), SearchError>;
     /// Runs `query`.

@@ -254,6 +254,13 @@ impl Lectern {
         blocking(&state.index, move |i| i.upsert(doc)).await
     }
 
+    /// Indexes many posts in one commit (rebuilding a course's posts).
+    pub async fn index_posts(&self, posts: Vec<PostDoc>) -> AppResult<()> {
+        let state = self.search_state()?;
+        let docs: Vec<SearchDoc> = posts.into_iter().map(PostDoc::into_doc).collect();
+        blocking(&state.index, move |i| i.upsert_many(docs)).await
+    }
+
     /// Removes one discussion post from this node's index.
     pub async fn remove_post(&self, course: &CourseKey, thread_id: &str) -> AppResult<()> {
         let state = self.search_state()?;
