@@ -212,7 +212,6 @@ async fn main() {
             email: "learner@example.org".into(),
             name: "Learner".into(),
             password: "a long bench password".into(),
-            ..Default::default()
         })
         .await
         .unwrap();

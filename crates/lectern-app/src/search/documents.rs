@@ -82,13 +82,7 @@ pub fn content_docs(tree: &CourseTree, transcripts: &HashMap<BlockRef, String>) 
     };
     let root_staff_only = root.field("visible_to_staff_only") == Some("true");
     // (block, inherited release, inherited staff-only, names above it, unit id)
-    let mut stack: Vec<(
-        BlockRef,
-        Option<DateTime<Utc>>,
-        bool,
-        Vec<String>,
-        Option<String>,
-    )> = root
+    let mut stack: Vec<Pending> = root
         .children
         .iter()
         .rev()
@@ -158,6 +152,16 @@ pub fn content_docs(tree: &CourseTree, transcripts: &HashMap<BlockRef, String>) 
     }
     out
 }
+
+/// A block still to visit: its ref, the release date and staff-only flag
+/// it inherits, the names above it, and the unit it is in.
+type Pending = (
+    BlockRef,
+    Option<DateTime<Utc>>,
+    bool,
+    Vec<String>,
+    Option<String>,
+);
 
 /// The transcript file of a video to index (below `static/`), English
 /// first: the `transcripts` map, `<transcript language src>` children, then
