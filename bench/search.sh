@@ -8,12 +8,12 @@
 #   bash bench/search.sh [POSTS] [SECONDS] [TASKS]
 #
 # Builds the benchmark example in release; uses the release binary for the
-# server ($LECTERN_BIN, else target/release/lectern: cargo build --release -p lectern).
+# server ($BENCH_LECTERN_BIN, else target/release/lectern: cargo build --release -p lectern).
 # Measures and prints; never fails on a figure.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${LECTERN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lectern}
+BIN=${BENCH_LECTERN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lectern}
 COURSE_TAR=${COURSE_TAR:-$ROOT/tests/fixtures/olx/openedx-demo-course.tar.gz}
 POSTS=${1:-10000}
 SECONDS_=${2:-10}
