@@ -431,13 +431,28 @@ async fn a_publish_through_one_node_is_found_through_the_other_and_drafts_never_
     );
     assert!(found(&b, &lena_b, KEY, "quokka").await.is_empty());
 
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/courses/v0/publish/{KEY}", a.base))
-        .header("Authorization", &root)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    // Publish through node a; a loaded machine may answer 503 (busy, retry
+    // later), which a client retries.
+    let mut attempts = 0;
+    loop {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/courses/v0/publish/{KEY}", a.base))
+            .header("Authorization", &root)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        if status.is_success() {
+            break;
+        }
+        attempts += 1;
+        assert!(
+            status == StatusCode::SERVICE_UNAVAILABLE && attempts < 10,
+            "publish: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     assert!(
         eventually_found(&b, &lena_b, KEY, "quokka").await,
         "node b finds the text published through node a"
