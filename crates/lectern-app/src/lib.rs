@@ -36,6 +36,7 @@ pub mod profile;
 pub mod recall;
 pub mod roster;
 pub mod scripted;
+pub mod search;
 pub mod selection;
 pub mod sessions;
 pub mod store;
@@ -112,6 +113,8 @@ pub struct Lectern {
     python_runner: Option<Arc<dyn lectern_content::script_runner::PythonRunner>>,
     /// Scripted problems instantiated per seed, course script files.
     scripts: Arc<scripted::ScriptCache>,
+    /// The full-text index and what it holds (`search/`); `None`: no search.
+    search: Option<Arc<search::SearchState>>,
 }
 
 impl Lectern {
@@ -131,6 +134,7 @@ impl Lectern {
             settings,
             python_runner: None,
             scripts: Arc::new(scripted::ScriptCache::default()),
+            search: None,
         }
     }
 

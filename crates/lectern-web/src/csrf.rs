@@ -40,6 +40,9 @@ const ANONYMOUS_API: &[&str] = &[
     "/oauth2/revoke_token/",
     "/user_api/v1/account/password_reset/",
     "/api/user/v1/account/password_reset/",
+    // Course discovery reads the public catalogue; it changes nothing.
+    "/search/course_discovery/",
+    "/search/course_discovery",
 ];
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

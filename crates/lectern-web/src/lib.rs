@@ -22,6 +22,7 @@ mod pages;
 mod problem_form;
 mod progress;
 mod routes;
+mod search_page;
 mod security;
 mod state;
 mod static_files;

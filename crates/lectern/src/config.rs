@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
 use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
+use crate::config_search::{SearchSettings, SEARCH_KEYS};
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -75,6 +76,8 @@ pub struct Config {
     pub backup: BackupSettings,
     /// Python-scripted problems and their sandbox.
     pub scripts: ScriptSettings,
+    /// The search index.
+    pub search: SearchSettings,
 }
 
 impl Default for Config {
@@ -107,6 +110,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             backup: BackupSettings::default(),
             scripts: ScriptSettings::default(),
+            search: SearchSettings::default(),
         }
     }
 }
@@ -317,6 +321,18 @@ impl Config {
                 }
                 continue;
             }
+            if let Some(search_key) = key
+                .strip_prefix("search_")
+                .filter(|k| SEARCH_KEYS.iter().any(|(s, _)| s == k))
+            {
+                let section = table
+                    .entry("search")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = section {
+                    t.insert(search_key.to_string(), env_value(value));
+                }
+                continue;
+            }
             if let Some(scripts_key) = key
                 .strip_prefix("scripts_")
                 .filter(|k| SCRIPT_KEYS.iter().any(|(s, _)| s == k))
@@ -352,6 +368,11 @@ impl Config {
                         SCRIPT_KEYS
                             .iter()
                             .map(|(k, _)| format!("LECTERN_SCRIPTS_{}", k.to_uppercase())),
+                    )
+                    .chain(
+                        SEARCH_KEYS
+                            .iter()
+                            .map(|(k, _)| format!("LECTERN_SEARCH_{}", k.to_uppercase())),
                     )
                     .collect();
                 bail!(
@@ -432,6 +453,7 @@ impl Config {
         }
         config.scripts.check()?;
         config.mail.check()?;
+        config.search.check()?;
         Ok(config)
     }
 
@@ -513,6 +535,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# The search index (docs/search.md).\n[search]\n");
+        if let Some(toml::Value::Table(search)) = defaults.get("search") {
+            for (key, help) in SEARCH_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = search.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -560,6 +591,7 @@ impl serde::Serialize for Config {
         st.serialize_field("mail", &self.mail)?;
         st.serialize_field("backup", &self.backup)?;
         st.serialize_field("scripts", &self.scripts)?;
+        st.serialize_field("search", &self.search)?;
         st.end()
     }
 }

@@ -7,6 +7,7 @@ mod config;
 mod config_backup;
 mod config_mail;
 mod config_scripts;
+mod config_search;
 mod logging;
 
 use std::path::PathBuf;

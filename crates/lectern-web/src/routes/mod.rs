@@ -12,6 +12,7 @@ mod health;
 mod lms;
 mod media;
 mod password;
+mod search;
 mod studio;
 
 use axum::extract::Extension;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_mail::router())
         .merge(course_email::router())
         .merge(api::router())
+        .merge(search::router())
         .fallback(not_found)
 }
 

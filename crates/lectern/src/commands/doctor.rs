@@ -55,6 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     Err(e) => Err(e.to_string()),
                 },
             );
+            report.check("search index", search_index(&config, app).await);
             store.close().await;
         }
         Err(e) => report.check("database", Err(format!("{e:#}"))),
@@ -65,6 +66,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         anyhow::bail!("some checks failed")
     }
     Ok(())
+}
+
+/// Builds the search index from the database as `lectern serve` does at
+/// start, and reports its size and how long it took (or that search is off).
+async fn search_index(config: &Config, app: lectern_app::Lectern) -> Result<String, String> {
+    if !config.search.enabled {
+        return Ok("off ([search] enabled = false)".into());
+    }
+    let index = lectern_search::TantivyIndex::new().map_err(|e| e.to_string())?;
+    let app = app.with_search(std::sync::Arc::new(index));
+    let started = std::time::Instant::now();
+    let report = app.search_sync().await.map_err(|e| e.to_string())?;
+    let took = started.elapsed();
+    if report.failed > 0 {
+        return Err(format!(
+            "{} course(s) could not be indexed (see the log)",
+            report.failed
+        ));
+    }
+    let (stats, courses) = app.search_stats().unwrap_or_default();
+    Ok(format!(
+        "rebuilds in {} ms: {courses} course(s), {} documents, {} KiB in memory; each node polls every {} ms",
+        took.as_millis(),
+        stats.documents,
+        stats.bytes / 1024,
+        config.search.poll_ms
+    ))
 }
 
 /// The newest backup in the configured target: with a schedule, none at

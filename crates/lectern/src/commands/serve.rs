@@ -52,6 +52,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies: config.trusted_proxy_addrs()?,
         ..WebConfig::default()
     };
+    // The search index: in memory, filled by the watcher's first sync (the
+    // full rebuild) and kept current by its polls (docs/search.md).
+    let app = if config.search.enabled {
+        let index = lectern_search::TantivyIndex::new()
+            .map_err(|e| anyhow::anyhow!("creating the search index: {e}"))?;
+        app.with_search(std::sync::Arc::new(index))
+    } else {
+        app
+    };
+    let search_watcher = lectern_app::search::SearchWatcher::start(
+        &app,
+        Duration::from_millis(config.search.poll_ms),
+    );
     let state = AppState::new(app.clone(), web);
     let listener = TcpListener::bind(&config.listen)
         .await
@@ -103,6 +116,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .context("serving HTTP")?;
     // Running jobs finish within their deadline or go back to the queue.
     workers.shutdown().await;
+    search_watcher.stop().await;
     // Closing waits for every connection to come back to its pool; one stuck
     // on a cut network link never does. Everything acknowledged is already
     // committed, so past the bound the process just exits.

@@ -224,6 +224,12 @@ fn user_create_makes_an_admin_from_a_password_on_stdin() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // It also builds the search index as `serve` does at start.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ok    search index: rebuilds in"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Now there is an admin: serve prints no setup link.
     let port = free_port();
     let (mut child, lines) = serve(dir.path(), port);

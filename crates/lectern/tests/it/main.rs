@@ -45,6 +45,7 @@ mod query_counts;
 mod responsive;
 mod sandbox_doctor;
 mod scripted;
+mod search;
 mod sessions;
 mod smtp_sink;
 mod static_files;

@@ -143,6 +143,17 @@ impl TestSite {
         self.another_node_with(AppSettings::default()).await
     }
 
+    /// `another_node` whose app is adjusted by `configure` (a search index).
+    pub async fn another_node_custom(
+        &self,
+        configure: impl FnOnce(Lectern) -> Lectern,
+    ) -> TestSite {
+        let store = crate::backend::store_in(self._dir.path()).await;
+        let app = configure(Lectern::new(store, AppSettings::default()));
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::serve(listen().await, app, WebConfig::default(), dir)
+    }
+
     /// `another_node` with its own settings (a session cache TTL).
     pub async fn another_node_with(&self, settings: AppSettings) -> TestSite {
         let store = crate::backend::store_in(self._dir.path()).await;

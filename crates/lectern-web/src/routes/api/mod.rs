@@ -13,6 +13,7 @@ mod openapi;
 mod openapi_discussions;
 mod openapi_idempotency;
 mod openapi_more;
+mod openapi_search;
 pub mod problems;
 mod roster;
 mod user;

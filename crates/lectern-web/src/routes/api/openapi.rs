@@ -54,6 +54,7 @@ pub fn document() -> Value {
     if let Some(paths) = doc["paths"].as_object_mut() {
         paths.extend(super::openapi_more::paths());
         paths.extend(super::openapi_discussions::paths());
+        paths.extend(super::openapi_search::paths());
     }
     super::openapi_idempotency::annotate(&mut doc);
     doc

@@ -1,0 +1,276 @@
+//! Keeping a process's index current with the database.
+//!
+//! The database is the truth; the index is derived from it. [`Lectern::search_sync`]
+//! compares each course's newest publish id (one cheap read of the course
+//! rows, no course content) with the one its documents came from, indexes
+//! every course whose publish changed (or that is new) from that published
+//! version, and drops courses that are gone or no longer published. The
+//! first sync of a process, with nothing indexed yet, is the full rebuild.
+//! A [`SearchWatcher`] runs it every `poll` on every node, so a publish on
+//! one node reaches every node's index within one poll plus the time to
+//! index that course.
+//!
+//! Posts are indexed one call per post ([`Lectern::index_post`],
+//! [`Lectern::remove_post`]) by whoever writes them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lectern_content::{transcript, BlockRef, CourseKey};
+use tokio::sync::watch;
+
+use super::documents::{self, catalogue_doc, content_docs, video_transcript_file};
+use super::{DocKind, SearchDoc, SearchIndex, SearchState};
+use crate::{AppError, AppResult, Lectern};
+
+/// How much transcript text of one course is read for the index, in all.
+pub const MAX_TRANSCRIPT_BYTES_PER_COURSE: u64 = 32 * 1024 * 1024;
+
+/// What one sync did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Courses (re)indexed.
+    pub indexed: usize,
+    /// Courses removed from the index.
+    pub removed: usize,
+    /// Courses that failed (left as they were; tried again next time).
+    pub failed: usize,
+}
+
+/// A discussion post (a thread) as the index keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostDoc {
+    pub course: CourseKey,
+    pub thread_id: String,
+    pub topic_id: String,
+    pub title: String,
+    /// Plain text (the caller renders Markdown to text, or passes it raw).
+    pub body: String,
+    pub created: DateTime<Utc>,
+}
+
+impl PostDoc {
+    fn id(course: &CourseKey, thread_id: &str) -> String {
+        format!("post:{course}:{thread_id}")
+    }
+
+    fn into_doc(self) -> SearchDoc {
+        let body = documents::bounded_text(&self.body);
+        let payload = serde_json::json!({
+            "thread_id": self.thread_id,
+            "topic_id": self.topic_id,
+            "created": self.created.to_rfc3339(),
+        })
+        .to_string();
+        SearchDoc {
+            id: Self::id(&self.course, &self.thread_id),
+            kind: DocKind::Post,
+            url: format!(
+                "/courses/{}/discussion/threads/{}",
+                self.course, self.thread_id
+            ),
+            course: self.course,
+            title: documents::bounded_text(&self.title),
+            summary: documents::summary_of(&body),
+            body,
+            location: Vec::new(),
+            block_type: "post".into(),
+            release: None,
+            staff_only: false,
+            payload,
+        }
+    }
+}
+
+/// Runs [`Lectern::search_sync`] every `poll` until dropped (or
+/// [`SearchWatcher::stop`]): one per process.
+pub struct SearchWatcher {
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SearchWatcher {
+    /// Starts the watcher; its first sync is the full rebuild. Without a
+    /// search index on `app` it does nothing.
+    pub fn start(app: &Lectern, poll: Duration) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = app.search.is_some().then(|| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut first = true;
+                loop {
+                    let started = std::time::Instant::now();
+                    let result = app.search_sync().await;
+                    if first && result.is_ok() {
+                        first = false;
+                        if let Some((stats, courses)) = app.search_stats() {
+                            tracing::info!(
+                                courses,
+                                documents = stats.documents,
+                                bytes = stats.bytes,
+                                ms = u64::try_from(started.elapsed().as_millis())
+                                    .unwrap_or(u64::MAX),
+                                "search index rebuilt from the database"
+                            );
+                        }
+                    }
+                    match result {
+                        Ok(r) if r.indexed + r.removed + r.failed > 0 => {
+                            tracing::info!(
+                                indexed = r.indexed,
+                                removed = r.removed,
+                                failed = r.failed,
+                                "search index synced"
+                            );
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "search sync failed"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = stopped.changed() => break,
+                    }
+                }
+            })
+        });
+        SearchWatcher { stop, task }
+    }
+
+    /// Stops the watcher and waits for a sync under way to end.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SearchWatcher {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// Runs blocking index work off the async workers.
+async fn blocking<T: Send + 'static>(
+    index: &Arc<dyn SearchIndex>,
+    work: impl FnOnce(&dyn SearchIndex) -> Result<T, super::SearchError> + Send + 'static,
+) -> AppResult<T> {
+    let index = index.clone();
+    tokio::task::spawn_blocking(move || work(index.as_ref()))
+        .await
+        .map_err(|e| AppError::Internal(format!("search task: {e}")))?
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+impl Lectern {
+    /// Brings the index up to the database's published versions (see the
+    /// module docs). One sync runs at a time per process.
+    pub async fn search_sync(&self) -> AppResult<SyncReport> {
+        let state = self.search_state()?.clone();
+        let _one = state.syncing.lock().await;
+        let courses = self.guarded(self.store.list_courses()).await?;
+        let held: HashMap<CourseKey, String> =
+            state.indexed.lock().map(|m| m.clone()).unwrap_or_default();
+        let mut report = SyncReport::default();
+        let published: HashMap<&CourseKey, &str> = courses
+            .iter()
+            .filter_map(|c| c.publish_id.as_deref().map(|p| (&c.key, p)))
+            .collect();
+        for gone in held.keys().filter(|k| !published.contains_key(k)) {
+            let key = gone.clone();
+            blocking(&state.index, move |i| i.remove_course(&key)).await?;
+            forget(&state, gone);
+            report.removed += 1;
+        }
+        for course in courses.iter().filter(|c| c.publish_id.is_some()) {
+            if held.get(&course.key).map(String::as_str) == course.publish_id.as_deref() {
+                continue;
+            }
+            match self.index_course(&state, course.clone()).await {
+                Ok(()) => report.indexed += 1,
+                Err(e) => {
+                    tracing::warn!(course = %course.key, error = %e, "indexing a course failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Indexes the published version `record` names, replacing the course's
+    /// documents.
+    async fn index_course(
+        &self,
+        state: &Arc<SearchState>,
+        record: crate::CourseRecord,
+    ) -> AppResult<()> {
+        let Some(version) = record.published_version else {
+            return Ok(());
+        };
+        let start = record.start;
+        let course = self.course_at_version(record, version).await?;
+        let tree = course.tree.clone();
+        // Transcripts: read through the app's media path (size-checked
+        // before loading), within a per-course budget.
+        let mut transcripts: HashMap<BlockRef, String> = HashMap::new();
+        let mut budget = MAX_TRANSCRIPT_BYTES_PER_COURSE;
+        for video in tree.walk().into_iter().filter(|b| b.block_type == "video") {
+            let Some(file) = video_transcript_file(&tree, video) else {
+                continue;
+            };
+            let size = tree.assets.get(&file).map_or(0, |a| a.size);
+            if size > budget.min(transcript::MAX_TRANSCRIPT_BYTES) {
+                continue;
+            }
+            budget -= size;
+            if let Ok(cues) = self.video_transcript(&tree, &file).await? {
+                let text: Vec<&str> = cues.iter().map(|c| c.text.as_str()).collect();
+                transcripts.insert(video.block_ref(), text.join(" "));
+            }
+        }
+        let docs = crate::cpu::run(move || {
+            let mut docs = content_docs(&tree, &transcripts);
+            docs.push(catalogue_doc(&tree, start));
+            docs
+        })
+        .await?;
+        let key = course.record.key.clone();
+        blocking(&state.index, move |i| i.replace_course(&key, docs)).await?;
+        if let Ok(mut held) = state.indexed.lock() {
+            held.insert(course.record.key.clone(), course.publish_id.clone());
+        }
+        Ok(())
+    }
+
+    /// Indexes (or re-indexes) one discussion post on this node.
+    pub async fn index_post(&self, post: PostDoc) -> AppResult<()> {
+        let state = self.search_state()?;
+        let doc = post.into_doc();
+        blocking(&state.index, move |i| i.upsert(doc)).await
+    }
+
+    /// Indexes many posts in one commit (rebuilding a course's posts).
+    pub async fn index_posts(&self, posts: Vec<PostDoc>) -> AppResult<()> {
+        let state = self.search_state()?;
+        let docs: Vec<SearchDoc> = posts.into_iter().map(PostDoc::into_doc).collect();
+        blocking(&state.index, move |i| i.upsert_many(docs)).await
+    }
+
+    /// Removes one discussion post from this node's index.
+    pub async fn remove_post(&self, course: &CourseKey, thread_id: &str) -> AppResult<()> {
+        let state = self.search_state()?;
+        let id = PostDoc::id(course, thread_id);
+        blocking(&state.index, move |i| i.remove(&id)).await
+    }
+}
+
+fn forget(state: &SearchState, key: &CourseKey) {
+    if let Ok(mut held) = state.indexed.lock() {
+        held.remove(key);
+    }
+}
