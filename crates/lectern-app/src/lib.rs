@@ -36,6 +36,7 @@ pub mod sessions;
 pub mod store;
 pub mod studio;
 pub mod transfer;
+pub mod unit_frames;
 pub mod visibility;
 
 use std::sync::Arc;
@@ -89,6 +90,9 @@ pub struct Lectern {
     clock: Clock,
     courses: Arc<cache::CourseCache>,
     problems: Arc<cache::ProblemCache>,
+    /// Unit pages' learner-free parts (`unit_frames.rs`).
+    frames: Arc<unit_frames::FrameCache>,
+    leaf_html: Arc<unit_frames::LeafHtmlCache>,
     hashing: Arc<tokio::sync::Semaphore>,
     mailer: Option<Arc<dyn mail::Mailer>>,
     sending: Arc<tokio::sync::Semaphore>,
@@ -114,6 +118,8 @@ impl Lectern {
             clock: Arc::new(Utc::now),
             courses: Arc::new(cache::CourseCache::default()),
             problems: Arc::new(cache::ProblemCache::default()),
+            frames: Arc::new(unit_frames::FrameCache::default()),
+            leaf_html: Arc::new(unit_frames::LeafHtmlCache::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
             mailer: None,
             sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),
