@@ -76,7 +76,7 @@ impl AccessRow {
 
 /// A statement the hot path ran, logged as sqlx logs its own (at debug,
 /// under `lectern_store::hot_read`), so statement counts stay countable.
-fn statement_logged(sql: &str) {
+pub(crate) fn statement_logged(sql: &str) {
     tracing::debug!(target: "lectern_store::hot_read", summary = %sql.get(..40).unwrap_or(sql), "hot read");
 }
 

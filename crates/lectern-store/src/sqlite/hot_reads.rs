@@ -1,4 +1,5 @@
-//! A unit page's two reads on SQLite without sqlx's per-statement thread
+//! A unit page's two reads (and the catalogue's and dashboard's course
+//! lists) on SQLite without sqlx's per-statement thread
 //! hand-off (issue 18, third pass).
 //!
 //! sqlx's SQLite driver runs each statement on a thread of its connection
@@ -173,6 +174,25 @@ impl HotReads {
     }
 }
 
+impl HotReads {
+    /// A list of course rows (`COURSE_COLUMNS`): the catalogue's (no
+    /// parameter) or a user's courses (`$1` the user).
+    pub(crate) fn courses(&self, sql: &str, user: Option<i64>) -> Option<Vec<CourseRow>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            if let Some(user) = user {
+                bind(&mut stmt, "$1", &user)?;
+            }
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(course_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+}
+
 /// The role and enrolment columns `courseware_access` reads beside the course.
 pub(crate) struct AccessExtra {
     pub my_role: Option<String>,
@@ -236,6 +256,7 @@ mod tests {
 
     use crate::contract::{dates, new_user, sample_tree};
     use crate::shared::db_pages::{access_sql, states_sql};
+    use crate::shared::rows::COURSE_COLUMNS;
     use crate::sqlite::SqliteStore;
 
     /// The hot path answers itself (the contract suite checks that its
@@ -283,6 +304,17 @@ mod tests {
             )
             .expect("answered on the hot path");
         assert!(states.is_empty());
+        let all = format!("SELECT {COURSE_COLUMNS} FROM courses ORDER BY course_key");
+        let listed = hot.courses(&all, None).expect("answered on the hot path");
+        assert_eq!(listed.len(), 1);
+        let mine = format!(
+            "SELECT {COURSE_COLUMNS} FROM courses WHERE course_key IN \
+             (SELECT course_key FROM enrollments WHERE user_id = $1)"
+        );
+        let listed = hot
+            .courses(&mine, Some(user.id + 1))
+            .expect("answered on the hot path");
+        assert!(listed.is_empty(), "another user's list");
         // Through the trait, the same answer as the sqlx path gives.
         let access = store.courseware_access(&key, user.id).await.unwrap();
         assert_eq!(access.map(|a| a.record), store.course(&key).await.unwrap());
