@@ -93,6 +93,7 @@ pub struct Lectern {
     /// Unit pages' learner-free parts (`unit_frames.rs`).
     frames: Arc<unit_frames::FrameCache>,
     leaf_html: Arc<unit_frames::LeafHtmlCache>,
+    problem_settings: Arc<unit_frames::SettingsCache>,
     hashing: Arc<tokio::sync::Semaphore>,
     mailer: Option<Arc<dyn mail::Mailer>>,
     sending: Arc<tokio::sync::Semaphore>,
@@ -120,6 +121,7 @@ impl Lectern {
             problems: Arc::new(cache::ProblemCache::default()),
             frames: Arc::new(unit_frames::FrameCache::default()),
             leaf_html: Arc::new(unit_frames::LeafHtmlCache::default()),
+            problem_settings: Arc::new(unit_frames::SettingsCache::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
             mailer: None,
             sending: Arc::new(tokio::sync::Semaphore::new(credentials::CONCURRENT_MAILS)),

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use lectern_content::problem::settings::ProblemSettings;
 use lectern_content::{Block, BlockRef, CourseTree};
 
 use crate::learning::parse_date;
@@ -239,6 +240,43 @@ impl LeafHtmlCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LeafEntries> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// At most this many problems' settings are kept; then the cache starts over.
+const MAX_SETTINGS: usize = 20_000;
+
+/// Problems' effective settings (`problems::problem_settings`: inherited
+/// fields walk the block's ancestry, each of them) by (publish id, block):
+/// the same for every viewer of a published version.
+#[derive(Default)]
+pub struct SettingsCache {
+    inner: Mutex<HashMap<(String, BlockRef), ProblemSettings>>,
+}
+
+impl SettingsCache {
+    /// The settings of `block` of version `publish_id`, made by `make` the first time.
+    pub(crate) fn get_or_make(
+        &self,
+        publish_id: &str,
+        block: &Block,
+        make: impl FnOnce() -> ProblemSettings,
+    ) -> ProblemSettings {
+        let key = (publish_id.to_string(), block.block_ref());
+        if let Some(s) = self.lock().get(&key) {
+            return s.clone();
+        }
+        let settings = make();
+        let mut map = self.lock();
+        if map.len() >= MAX_SETTINGS {
+            map.clear();
+        }
+        map.insert(key, settings.clone());
+        settings
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, BlockRef), ProblemSettings>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
