@@ -66,6 +66,13 @@ def wrk(url, connections, seconds, headers=()):
     }
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True)
@@ -78,6 +85,7 @@ def main():
     ap.add_argument("--pages", default="unit,catalogue,live", help="which pages, comma-separated")
     ap.add_argument("--keep", help="also save the fetched pages in this folder")
     ap.add_argument("--only-lectern", action="store_true", help="skip nginx (profiling runs)")
+    ap.add_argument("--server-pid", type=int, help="Lectern's process: also report its CPU time per request")
     args = ap.parse_args()
 
     user = f"pg{int(time.time())}"
@@ -115,10 +123,18 @@ def main():
         for name in chosen:
             path, jar = pages[name]
             headers = [cookie_header] if jar else []
+            before = cpu_seconds(args.server_pid) if args.server_pid else None
             lec = wrk(args.base + path, conns, args.seconds, headers)
+            if before is not None:
+                # CPU per request hardly depends on what else shares the
+                # cores, unlike requests/s: compare builds by it on a busy machine.
+                used = cpu_seconds(args.server_pid) - before
+                lec["cpu_us"] = used * 1e6 / max(1.0, lec["rate"] * args.seconds)
             ngx = None if args.only_lectern else wrk(f"{args.nginx_base}/{name}", conns, args.seconds)
             rows.append((name, conns, lec, ngx))
             line = f"{name:9s} c={conns:<3d} lectern {lec['rate']:9.0f}/s p50 {lec['p50']:7.2f} ms p99 {lec['p99']:7.2f} ms"
+            if "cpu_us" in lec:
+                line += f" cpu {lec['cpu_us']:6.0f} us/req"
             if lec["non2xx"] or lec["socket"]:
                 line += f" (non-2xx {lec['non2xx']}; socket errors {lec['socket'] or 0})"
             if ngx:
@@ -129,13 +145,13 @@ def main():
             print(line, flush=True)
 
     print()
-    print("| page | connections | Lectern req/s | p50 ms | p99 ms | nginx req/s | p50 ms | p99 ms | Lectern/nginx |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| page | connections | Lectern req/s | p50 ms | p99 ms | Lectern CPU us/req | nginx req/s | p50 ms | p99 ms | Lectern/nginx |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, conns, lec, ngx in rows:
         n = ngx or {"rate": float("nan"), "p50": float("nan"), "p99": float("nan")}
         ratio = lec["rate"] / n["rate"] if ngx else float("nan")
         print(
-            f"| {name} | {conns} | {lec['rate']:.0f} | {lec['p50']:.2f} | {lec['p99']:.2f} "
+            f"| {name} | {conns} | {lec['rate']:.0f} | {lec['p50']:.2f} | {lec['p99']:.2f} | {lec.get('cpu_us', float('nan')):.0f} "
             f"| {n['rate']:.0f} | {n['p50']:.2f} | {n['p99']:.2f} | {ratio:.3f} |"
         )
 

@@ -139,7 +139,7 @@ fi
 
 python3 "$ROOT/bench/pages.py" --base "$BASE" --course "course-v1:BenchX+Pages+2026" --unit u1 \
   --nginx-root "$WORK/nginx/root" --nginx-base "http://127.0.0.1:$NPORT" \
-  --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" ${PAGES_ARGS:-}
+  --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" --server-pid "$PID" ${PAGES_ARGS:-}
 
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; echo "perf data: $PERF_OUT"; fi
 echo "== server: VmHWM $(awk '/^VmHWM:/ {print $2}' /proc/$PID/status) KiB, VmRSS $(awk '/^VmRSS:/ {print $2}' /proc/$PID/status) KiB at the end"

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use lectern_content::{Block, BlockRef, CourseKey, CourseTree};
+use lectern_content::{BlockRef, CourseKey, CourseTree};
 
 use crate::error::{AppError, AppResult};
 use crate::model::{CourseRecord, Enrollment, User};
@@ -25,14 +25,13 @@ pub struct PublishedCourse {
     pub tree: Arc<CourseTree>,
 }
 
-/// A unit page: the unit, where it sits, and its neighbours.
+/// A unit page: the unit, where it sits, its neighbours and the blocks it shows.
 pub struct UnitPage {
     pub course: PublishedCourse,
     pub unit: BlockRef,
-    /// Course → section → subsection → unit.
-    pub ancestry: Vec<BlockRef>,
-    pub previous: Option<BlockRef>,
-    pub next: Option<BlockRef>,
+    /// Ancestry, neighbours and the leaf blocks shown, for this viewer
+    /// (shared between viewers who see the same: `unit_frames.rs`).
+    pub frame: std::sync::Arc<crate::unit_frames::UnitFrame>,
     /// What the viewer may see of this course, decided once for the page
     /// (its problems are shown through [`Lectern::problem_view_on_page`]).
     pub sees: Visibility,
@@ -76,8 +75,9 @@ pub fn course_dates(tree: &CourseTree) -> CourseDates {
 
 /// Whether a learner (not staff) may see this block now.
 pub fn released_to_learners(tree: &CourseTree, r: &BlockRef, now: DateTime<Utc>) -> bool {
-    for a in tree.ancestry(r) {
-        let Some(b) = tree.block(&a) else {
+    let chain = tree.ancestry(r);
+    for a in &chain {
+        let Some(b) = tree.block(a) else {
             return false;
         };
         if b.field("visible_to_staff_only") == Some("true") {
@@ -92,7 +92,7 @@ pub fn released_to_learners(tree: &CourseTree, r: &BlockRef, now: DateTime<Utc>)
             }
         }
     }
-    !tree.ancestry(r).is_empty()
+    !chain.is_empty()
 }
 
 impl Lectern {
@@ -103,6 +103,20 @@ impl Lectern {
             .into_iter()
             .filter(|c| c.published_version.is_some())
             .collect())
+    }
+
+    /// A leaf block's HTML (not a problem's: those show the learner's
+    /// state), rendered by `render` once per published version and shared
+    /// (`unit_frames::LeafHtmlCache`). Whether to show it is the caller's
+    /// question, answered per viewer by the unit page's frame.
+    pub fn leaf_html(
+        &self,
+        course: &PublishedCourse,
+        block: &BlockRef,
+        render: impl FnOnce() -> String,
+    ) -> std::sync::Arc<str> {
+        self.leaf_html
+            .get_or_render(&course.publish_id, block, render)
     }
 
     /// The newest published version of a course.
@@ -287,35 +301,18 @@ impl Lectern {
     ) -> AppResult<UnitPage> {
         let (course, sees) = self.courseware_seen(user, key).await?;
         let unit = BlockRef::new("vertical", unit_id);
-        // A unit inside a split_test is the learner's only if drawn for them.
-        let visible = |r: &BlockRef| {
-            sees.shows(&course.tree, r) && crate::selection::shown_to(&course.tree, r, user.id)
-        };
-        if !visible(&unit) {
-            return Err(AppError::not_found(format!("unit {unit_id}")));
-        }
-        let units: Vec<BlockRef> = course
-            .tree
-            .units()
-            .into_iter()
-            .map(Block::block_ref)
-            .filter(|r| visible(r))
-            .collect();
-        let pos = units.iter().position(|u| *u == unit);
-        let previous = pos
-            .and_then(|p| p.checked_sub(1))
-            .and_then(|p| units.get(p))
-            .cloned();
-        let next = pos.and_then(|p| units.get(p + 1)).cloned();
-        let ancestry = course.tree.ancestry(&unit);
-        let states = self.page_states(user, &course.tree, &unit, &sees).await;
+        // Hidden from this viewer (unreleased, staff-only, or inside a
+        // split_test not drawn for them): no frame.
+        let frame = self
+            .frames
+            .frame(&course.publish_id, &course.tree, &unit, &sees, user.id)
+            .ok_or_else(|| AppError::not_found(format!("unit {unit_id}")))?;
+        let states = self.page_states(user, &course.tree, &frame.leaves).await;
         Ok(UnitPage {
             states,
             course,
             unit,
-            ancestry,
-            previous,
-            next,
+            frame,
             sees,
         })
     }
@@ -324,6 +321,7 @@ impl Lectern {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lectern_content::Block;
 
     #[test]
     fn dates_parse_in_olx_forms() {

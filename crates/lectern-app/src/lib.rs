@@ -42,6 +42,7 @@ pub mod sessions;
 pub mod store;
 pub mod studio;
 pub mod transfer;
+pub mod unit_frames;
 pub mod visibility;
 
 use std::sync::Arc;
@@ -98,6 +99,10 @@ pub struct Lectern {
     clock: Clock,
     courses: Arc<cache::CourseCache>,
     problems: Arc<cache::ProblemCache>,
+    /// Unit pages' learner-free parts (`unit_frames.rs`).
+    frames: Arc<unit_frames::FrameCache>,
+    leaf_html: Arc<unit_frames::LeafHtmlCache>,
+    problem_settings: Arc<unit_frames::SettingsCache>,
     hashing: Arc<tokio::sync::Semaphore>,
     mailer: Option<Arc<dyn mail::Mailer>>,
     jobs: Arc<jobs::JobRuntime>,
@@ -124,6 +129,9 @@ impl Lectern {
             clock: Arc::new(Utc::now),
             courses: Arc::new(cache::CourseCache::default()),
             problems: Arc::new(cache::ProblemCache::default()),
+            frames: Arc::new(unit_frames::FrameCache::default()),
+            leaf_html: Arc::new(unit_frames::LeafHtmlCache::default()),
+            problem_settings: Arc::new(unit_frames::SettingsCache::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
             mailer: None,
             jobs: Arc::new(jobs::JobRuntime::new()),

@@ -7,10 +7,9 @@
 
 use std::collections::HashMap;
 
-use lectern_content::{Block, BlockRef, CourseTree, UsageKey};
+use lectern_content::{BlockRef, CourseTree, UsageKey};
 
 use crate::model::{ProblemState, User};
-use crate::visibility::Visibility;
 use crate::{Lectern, StoreError};
 
 /// What the page read of its problems' states.
@@ -34,36 +33,19 @@ pub(crate) enum Known {
     Unreachable,
 }
 
-/// The problems a learner is shown on unit `unit`, as the unit page lists
-/// them: its children, with library_content/split_test children drawn for
-/// this learner, that the learner may see.
-pub(crate) fn problems_on_unit<'a>(
-    tree: &'a CourseTree,
-    unit: &'a Block,
-    user: &User,
-    sees: &Visibility,
-) -> Vec<&'a Block> {
-    tree.children(unit)
-        .flat_map(|c| crate::selection::shown_leaves(tree, c, user.id))
-        .filter(|b| b.block_type == "problem" && sees.shows(tree, &b.block_ref()))
-        .collect()
-}
-
 impl Lectern {
-    /// Reads `user`'s states of the problems on unit `unit` in one go.
+    /// Reads `user`'s states of the problems among a unit page's `leaves`
+    /// (the blocks the page shows them: `unit_frames.rs`) in one go.
     pub(crate) async fn page_states(
         &self,
         user: &User,
         tree: &CourseTree,
-        unit: &BlockRef,
-        sees: &Visibility,
+        leaves: &[BlockRef],
     ) -> PageStates {
-        let Some(unit) = tree.block(unit) else {
-            return PageStates::NotRead;
-        };
-        let keys: Vec<UsageKey> = problems_on_unit(tree, unit, user, sees)
-            .into_iter()
-            .map(|b| tree.usage_key(&b.block_ref()))
+        let keys: Vec<UsageKey> = leaves
+            .iter()
+            .filter(|r| r.block_type == "problem")
+            .map(|r| tree.usage_key(r))
             .collect();
         if keys.is_empty() {
             return PageStates::Read(HashMap::new());

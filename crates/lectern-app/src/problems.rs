@@ -169,7 +169,7 @@ impl Lectern {
     pub async fn problem_view(&self, user: &User, usage: &UsageKey) -> AppResult<ProblemView> {
         let (course, sees) = self.courseware_seen(user, &usage.course).await?;
         let (view, _) = self
-            .problem_view_in(user, course, sees, usage, None)
+            .problem_view_in(user, course, sees, usage, None, false)
             .await?;
         Ok(view)
     }
@@ -194,7 +194,10 @@ impl Lectern {
             PageStates::Unreachable => Some(Known::Unreachable),
             PageStates::NotRead => None,
         };
-        self.problem_view_in(user, page.course.clone(), page.sees, usage, known)
+        // The page's frame already decided that the viewer is shown its
+        // leaves (visibility and draw): not asked again per problem.
+        let on_page = page.frame.leaves.contains(&usage.block);
+        self.problem_view_in(user, page.course.clone(), page.sees, usage, known, on_page)
             .await
     }
 
@@ -205,19 +208,26 @@ impl Lectern {
         sees: crate::visibility::Visibility,
         usage: &UsageKey,
         known: Option<Known>,
+        shown_on_page: bool,
     ) -> AppResult<(ProblemView, bool)> {
         let staff = sees.sees_unreleased();
         let block = course
             .tree
             .block(&usage.block)
             .filter(|b| b.block_type == "problem")
-            .filter(|_| sees.shows(&course.tree, &usage.block))
+            .filter(|_| shown_on_page || sees.shows(&course.tree, &usage.block))
             // Not drawn for this learner in a library_content/split_test: not theirs.
-            .filter(|_| crate::selection::shown_to(&course.tree, &usage.block, user.id))
+            .filter(|_| {
+                shown_on_page || crate::selection::shown_to(&course.tree, &usage.block, user.id)
+            })
             .cloned()
             .ok_or_else(|| AppError::not_found(format!("problem {usage}")))?;
         let problem = self.parsed_problem_async(&course, &block).await?;
-        let settings = problem_settings(&course, &block);
+        let settings = self
+            .problem_settings
+            .get_or_make(&course.publish_id, &block, || {
+                problem_settings(&course, &block)
+            });
         let (state, read) = match known {
             Some(Known::Read(found)) => (found, true),
             // A page shows its problems as new while the database is away.
@@ -340,7 +350,7 @@ impl Lectern {
         // The access and visibility decided here serve the grade too.
         let (course, sees) = self.courseware_seen(user, &usage.course).await?;
         let (mut view, _) = self
-            .problem_view_in(user, course, sees, usage, None)
+            .problem_view_in(user, course, sees, usage, None, false)
             .await?;
         if let Some(why) = &view.script_error {
             return Err(AppError::invalid(why.clone()));

@@ -48,6 +48,15 @@ impl Visibility {
         tree.block(r).is_some() && (self.sees_unreleased || released_to_learners(tree, r, self.now))
     }
 
+    /// A visibility made up by a test.
+    #[cfg(test)]
+    pub(crate) fn for_tests(sees_unreleased: bool, now: DateTime<Utc>) -> Self {
+        Visibility {
+            sees_unreleased,
+            now,
+        }
+    }
+
     /// The first unit this person can open, to start a course.
     pub fn first_unit(&self, tree: &CourseTree) -> Option<BlockRef> {
         tree.units()

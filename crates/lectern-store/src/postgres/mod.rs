@@ -118,6 +118,7 @@ impl PgStore {
             states: GroupCommit::start(pool.clone(), (max_connections as usize / 4).clamp(1, 4)),
             write: pool,
             companion,
+            hot: None,
         })
     }
 }

@@ -70,6 +70,9 @@ pub struct Db<DB: Database> {
     /// Learner-state writes (answer checks), grouped into shared commits
     /// on the write pool (`group_commit.rs`).
     pub(crate) states: super::group_commit::GroupCommit<DB>,
+    /// SQLite only: a page's hot reads without sqlx's thread hand-off
+    /// (`sqlite/hot_reads.rs`); `None` on PostgreSQL.
+    pub(crate) hot: Option<std::sync::Arc<crate::sqlite::hot_reads::HotReads>>,
 }
 
 impl<DB: Database> Db<DB> {
@@ -104,6 +107,7 @@ impl<DB: Database> Clone for Db<DB> {
             write: self.write.clone(),
             companion: self.companion.clone(),
             states: self.states.clone(),
+            hot: self.hot.clone(),
         }
     }
 }

@@ -282,6 +282,15 @@ where
     }
 
     async fn list_courses(&self) -> StoreResult<Vec<CourseRecord>> {
+        // SQLite: the catalogue's read without sqlx's hand-off (`sqlite/hot_reads.rs`).
+        if let Some(hot) = &self.hot {
+            let sql =
+                format!("SELECT {COURSE_COLUMNS} FROM courses ORDER BY display_name, course_key");
+            if let Some(rows) = hot.courses(&sql, None) {
+                super::db_pages::statement_logged(&sql);
+                return rows.into_iter().map(CourseRow::into_record).collect();
+            }
+        }
         self.courses_where("", None).await
     }
 
@@ -291,6 +300,12 @@ where
              (SELECT course_key FROM enrollments WHERE user_id = $1 AND is_active) \
              ORDER BY display_name, course_key"
         );
+        if let Some(hot) = &self.hot {
+            if let Some(rows) = hot.courses(&sql, Some(user)) {
+                super::db_pages::statement_logged(&sql);
+                return rows.into_iter().map(CourseRow::into_record).collect();
+            }
+        }
         let rows: Vec<CourseRow> = sqlx::query_as(&sql)
             .bind(user)
             .fetch_all(&self.read)

@@ -107,16 +107,16 @@ pub(crate) const COURSE_COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub struct CourseRow {
-    course_key: String,
-    display_name: String,
-    created_at: i64,
-    draft_revision: i64,
-    published_version: Option<i64>,
-    publish_id: Option<String>,
-    published_revision: Option<i64>,
-    published_at: Option<i64>,
-    start_at: Option<i64>,
-    end_at: Option<i64>,
+    pub(crate) course_key: String,
+    pub(crate) display_name: String,
+    pub(crate) created_at: i64,
+    pub(crate) draft_revision: i64,
+    pub(crate) published_version: Option<i64>,
+    pub(crate) publish_id: Option<String>,
+    pub(crate) published_revision: Option<i64>,
+    pub(crate) published_at: Option<i64>,
+    pub(crate) start_at: Option<i64>,
+    pub(crate) end_at: Option<i64>,
 }
 
 impl CourseRow {
@@ -173,21 +173,21 @@ pub(crate) const STATE_COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub struct StateRow {
-    user_id: i64,
-    course_key: String,
-    usage_key: String,
-    revision: i64,
-    attempts: i64,
-    reset_count: i64,
-    answers: String,
-    correct_map: String,
-    raw_earned: f64,
-    raw_possible: f64,
-    earned: f64,
-    possible: f64,
-    is_correct: bool,
-    ever_attempted: bool,
-    updated_at: i64,
+    pub(crate) user_id: i64,
+    pub(crate) course_key: String,
+    pub(crate) usage_key: String,
+    pub(crate) revision: i64,
+    pub(crate) attempts: i64,
+    pub(crate) reset_count: i64,
+    pub(crate) answers: String,
+    pub(crate) correct_map: String,
+    pub(crate) raw_earned: f64,
+    pub(crate) raw_possible: f64,
+    pub(crate) earned: f64,
+    pub(crate) possible: f64,
+    pub(crate) is_correct: bool,
+    pub(crate) ever_attempted: bool,
+    pub(crate) updated_at: i64,
 }
 
 impl StateRow {

@@ -6,6 +6,7 @@
 //! run concurrently with the writer thanks to WAL.
 
 mod backup;
+pub(crate) mod hot_reads;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -31,7 +32,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true);
-        Self::open_with(options).await
+        Self::open_with(options, true).await
     }
 
     /// Opens a `sqlite://…` URL.
@@ -39,15 +40,21 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
             .create_if_missing(true);
-        Self::open_with(options).await
+        Self::open_with(options, !is_in_memory(url)).await
     }
 
-    async fn open_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+    /// `on_disk`: the database is a file other connections can open too
+    /// (not `sqlite::memory:`), so a page's reads may take the hot path.
+    async fn open_with(options: SqliteConnectOptions, on_disk: bool) -> Result<Self, StoreError> {
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let hot = on_disk
+            .then(|| hot_reads::HotReads::for_file(options.get_filename()))
+            .flatten()
+            .map(std::sync::Arc::new);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -66,6 +73,7 @@ impl SqliteStore {
             states: GroupCommit::start(writer.clone(), 1),
             write: writer,
             companion: None,
+            hot,
         })
     }
 }
@@ -73,6 +81,12 @@ impl SqliteStore {
 /// The number of the newest migration this binary knows.
 pub fn latest_migration() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Whether a URL names an in-memory database (`sqlite::memory:`,
+/// `mode=memory`), which only its own connections share.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 fn unavailable(e: sqlx::Error) -> StoreError {

@@ -228,25 +228,18 @@ async fn unit(
     let unit = tree
         .block(&page.unit)
         .ok_or_else(|| AppError::not_found(format!("unit {unit_id}")))?;
-    let sees = page.sees;
     let mut blocks = Vec::new();
-    // library_content and split_test blocks show the children drawn for this
-    // learner as ordinary blocks of the unit.
-    let leaves = tree
-        .children(unit)
-        .flat_map(|c| lectern_app::selection::shown_leaves(tree, c, user.id));
-    for child in leaves {
-        if !sees.shows(tree, &child.block_ref()) {
-            continue;
-        }
+    // The leaves this viewer is shown (library_content and split_test
+    // children as drawn for them, hidden blocks left out: the frame).
+    for child in page.frame.leaves.iter().filter_map(|r| tree.block(r)) {
         blocks.push(render_for_learner(&state, &user, &page, child, &q, &csrf.0 .0).await);
     }
     let scripts = crate::media::finish_blocks(&mut blocks, &key);
-    let crumbs = page
-        .ancestry
+    let ancestry = &page.frame.ancestry;
+    let crumbs = ancestry
         .iter()
         .skip(1)
-        .take(page.ancestry.len().saturating_sub(2))
+        .take(ancestry.len().saturating_sub(2))
         .filter_map(|r| tree.block(r))
         .map(|b| b.title())
         .collect();
@@ -257,8 +250,8 @@ async fn unit(
         course_name: tree.display_name(),
         unit_name: unit.title(),
         crumbs,
-        previous: page.previous.map(|r| r.id),
-        next: page.next.map(|r| r.id),
+        previous: page.frame.previous.as_ref().map(|r| r.id.clone()),
+        next: page.frame.next.as_ref().map(|r| r.id.clone()),
         blocks,
         scripts,
     }))
@@ -320,6 +313,19 @@ async fn render_for_learner(
     }
     if block.block_type == "discussion" {
         return super::discussion::block_for_learner(state, user, tree, block, csrf).await;
+    }
+    if block.block_type == "html" {
+        // Author HTML through the sanitizer is the same for every viewer:
+        // rendered once per published version (other types render per
+        // request; some may come to depend on the viewer).
+        let html = state.app.leaf_html(&page.course, &block.block_ref(), || {
+            render_leaf(block, &tree.key).html
+        });
+        return RenderedBlock {
+            anchor: format!("{}-{}", block.block_type, block.id),
+            title: None,
+            html: html.to_string(),
+        };
     }
     if block.block_type != "problem" {
         return render_leaf(block, &tree.key);

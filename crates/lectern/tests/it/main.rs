@@ -52,6 +52,7 @@ mod static_files;
 mod support;
 mod transfer;
 mod two_nodes;
+mod unit_frames;
 mod uploads;
 mod visibility;
 mod websec;

@@ -2,7 +2,8 @@
 //! page showed that on SQLite most of a page's time is the hand-off of each
 //! statement to the database thread, so the count is what the fixes change.
 //! Counted from `lectern serve`'s own statement log (`sqlx::query` at debug
-//! level), in a process of the test's own so no other test's reads mix in.
+//! level, and `lectern_store::hot_read` for the reads SQLite's hot path runs
+//! without sqlx), in a process of the test's own so no other test's reads mix in.
 //! Counts, not timings: a unit page costs two reads however many problems
 //! it shows (the course with the learner's role and enrolment; the
 //! problems' states), the dashboard two however many courses, the
@@ -59,7 +60,10 @@ impl Server {
         let file = std::fs::File::create(&log).expect("log file");
         let child = crate::backend::lectern_in(dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("LECTERN_LOG_LEVEL", "warn,sqlx::query=debug")
+            .env(
+                "LECTERN_LOG_LEVEL",
+                "warn,sqlx::query=debug,lectern_store::hot_read=debug",
+            )
             .env("LECTERN_LOG_FORMAT", "json")
             .env("LECTERN_SESSION_CACHE_SECS", session_cache_secs.to_string())
             .stdout(Stdio::null())
@@ -79,7 +83,10 @@ impl Server {
             .and_then(|mut f| f.read_to_string(&mut text))
             .expect("read the log");
         text.lines()
-            .filter(|l| l.contains(r#""target":"sqlx::query""#))
+            .filter(|l| {
+                l.contains(r#""target":"sqlx::query""#)
+                    || l.contains(r#""target":"lectern_store::hot_read""#)
+            })
             .count()
     }
 

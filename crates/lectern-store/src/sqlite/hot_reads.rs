@@ -1,0 +1,328 @@
+//! A unit page's two reads (and the catalogue's and dashboard's course
+//! lists) on SQLite without sqlx's per-statement thread
+//! hand-off (issue 18, third pass).
+//!
+//! sqlx's SQLite driver runs each statement on a thread of its connection
+//! and talks to it through a channel: a send, a wake-up and a reply per
+//! statement and per row, which the profile of a unit page put at about a
+//! quarter of the server's CPU (`bench/README.md`, "Third pass"), far above
+//! SQLite's own work for these primary-key lookups. Here the same statements
+//! run on the calling thread through rusqlite, which shares sqlx's
+//! `libsqlite3-sys` (one SQLite library in the binary), on a small set of
+//! read-only connections of its own.
+//!
+//! Only a fast path: a connection waits for no lock (`busy_timeout` 0), so
+//! a read never blocks the async worker on the writer or a checkpoint, and
+//! anything else than an answer (busy, no connection free, an I/O or decode
+//! error) returns `None`, after which the caller runs the ordinary sqlx
+//! statement, which waits, retries and maps errors as every other read
+//! does. Each read is one statement in its own implicit read transaction,
+//! as on the sqlx path, so it sees one committed snapshot (WAL).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Row, ToSql};
+
+use crate::shared::rows::{CourseRow, StateRow};
+
+/// At most this many connections of its own (the sqlx read pool has 4);
+/// past that a read takes the ordinary path.
+const MAX_CONNECTIONS: usize = 8;
+
+/// The read-only connections, opened on first need.
+pub(crate) struct HotReads {
+    path: PathBuf,
+    state: Mutex<Pool>,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+impl HotReads {
+    /// For the database file at `path`; `None` for a name that is no plain
+    /// file (in-memory databases: another connection would see another).
+    pub(crate) fn for_file(path: &Path) -> Option<Self> {
+        let name = path.to_string_lossy();
+        if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+            return None;
+        }
+        Some(HotReads {
+            path: path.to_path_buf(),
+            state: Mutex::new(Pool::default()),
+        })
+    }
+
+    /// Runs `read` on an idle connection (opening one if there is room);
+    /// `None` when none is free or the read failed in any way.
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
+        let conn = {
+            let mut pool = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            match pool.idle.pop() {
+                Some(c) => Some(c),
+                None if pool.open < MAX_CONNECTIONS => {
+                    pool.open += 1;
+                    None
+                }
+                None => return None,
+            }
+        };
+        let conn = match conn {
+            Some(c) => c,
+            None => match self.connect() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "hot read connection not opened");
+                    self.forget_one();
+                    return None;
+                }
+            },
+        };
+        match read(&conn) {
+            Ok(v) => {
+                self.give_back(conn);
+                Some(v)
+            }
+            Err(e) => {
+                // Busy is expected now and then; the connection stays good.
+                let busy = matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                );
+                if busy {
+                    self.give_back(conn);
+                } else {
+                    tracing::debug!(error = %e, "hot read failed; the ordinary path answers");
+                    drop(conn);
+                    self.forget_one();
+                }
+                None
+            }
+        }
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Never wait for a lock on the async worker (see the module docs).
+        conn.busy_timeout(Duration::ZERO)?;
+        conn.set_prepared_statement_cache_capacity(16);
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut pool = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        pool.idle.push(conn);
+    }
+
+    fn forget_one(&self) {
+        let mut pool = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        pool.open = pool.open.saturating_sub(1);
+    }
+
+    /// `courseware_access`'s statement (`$1` the course key, `$2` the user):
+    /// the course row and the reader's role and enrolment columns.
+    pub(crate) fn access(
+        &self,
+        sql: &str,
+        key: &str,
+        user: i64,
+    ) -> Option<Option<(CourseRow, AccessExtra)>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            bind(&mut stmt, "$1", &key)?;
+            bind(&mut stmt, "$2", &user)?;
+            let mut rows = stmt.raw_query();
+            match rows.next()? {
+                None => Ok(None),
+                Some(row) => {
+                    let course = course_row(row)?;
+                    let extra = AccessExtra {
+                        my_role: row.get(10)?,
+                        e_mode: row.get(11)?,
+                        e_active: row.get(12)?,
+                        e_created: row.get(13)?,
+                    };
+                    Ok(Some((course, extra)))
+                }
+            }
+        })
+    }
+
+    /// `problem_states_of`'s statement for one chunk (`$1` the user, `$2`…
+    /// the usage keys).
+    pub(crate) fn states(&self, sql: &str, user: i64, keys: &[String]) -> Option<Vec<StateRow>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            bind(&mut stmt, "$1", &user)?;
+            for (i, key) in keys.iter().enumerate() {
+                bind(&mut stmt, &format!("${}", i + 2), key)?;
+            }
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(state_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl HotReads {
+    /// A list of course rows (`COURSE_COLUMNS`): the catalogue's (no
+    /// parameter) or a user's courses (`$1` the user).
+    pub(crate) fn courses(&self, sql: &str, user: Option<i64>) -> Option<Vec<CourseRow>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            if let Some(user) = user {
+                bind(&mut stmt, "$1", &user)?;
+            }
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(course_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The role and enrolment columns `courseware_access` reads beside the course.
+pub(crate) struct AccessExtra {
+    pub my_role: Option<String>,
+    pub e_mode: Option<String>,
+    pub e_active: Option<bool>,
+    pub e_created: Option<i64>,
+}
+
+fn bind(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    name: &str,
+    value: &dyn ToSql,
+) -> rusqlite::Result<()> {
+    let index = stmt
+        .parameter_index(name)?
+        .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_string()))?;
+    stmt.raw_bind_parameter(index, value)
+}
+
+/// `COURSE_COLUMNS`, in their order.
+fn course_row(row: &Row<'_>) -> rusqlite::Result<CourseRow> {
+    Ok(CourseRow {
+        course_key: row.get(0)?,
+        display_name: row.get(1)?,
+        created_at: row.get(2)?,
+        draft_revision: row.get(3)?,
+        published_version: row.get(4)?,
+        published_revision: row.get(5)?,
+        published_at: row.get(6)?,
+        start_at: row.get(7)?,
+        end_at: row.get(8)?,
+        publish_id: row.get(9)?,
+    })
+}
+
+/// `STATE_COLUMNS`, in their order.
+fn state_row(row: &Row<'_>) -> rusqlite::Result<StateRow> {
+    Ok(StateRow {
+        user_id: row.get(0)?,
+        course_key: row.get(1)?,
+        usage_key: row.get(2)?,
+        revision: row.get(3)?,
+        attempts: row.get(4)?,
+        reset_count: row.get(5)?,
+        answers: row.get(6)?,
+        correct_map: row.get(7)?,
+        raw_earned: row.get(8)?,
+        raw_possible: row.get(9)?,
+        earned: row.get(10)?,
+        possible: row.get(11)?,
+        is_correct: row.get(12)?,
+        ever_attempted: row.get(13)?,
+        updated_at: row.get(14)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use lectern_app::store::{CourseStore, EnrollmentStore, PageStore, UserStore};
+
+    use crate::contract::{dates, new_user, sample_tree};
+    use crate::shared::db_pages::{access_sql, states_sql};
+    use crate::shared::rows::COURSE_COLUMNS;
+    use crate::sqlite::SqliteStore;
+
+    /// The hot path answers itself (the contract suite checks that its
+    /// answers equal the sqlx path's; this, that it is not always falling
+    /// back to it).
+    #[tokio::test]
+    async fn a_file_database_answers_page_reads_on_the_hot_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("lectern.db"))
+            .await
+            .unwrap();
+        let user = store.create_user(&new_user("Hot")).await.unwrap();
+        let tree = sample_tree("Hot");
+        let key = tree.key.clone();
+        store
+            .create_course(&tree, dates(), None, Utc::now())
+            .await
+            .unwrap();
+        store
+            .enroll(user.id, &key, "audit", Utc::now())
+            .await
+            .unwrap();
+        let hot = store
+            .hot
+            .as_ref()
+            .expect("a file database has the hot path");
+        let (course, extra) = hot
+            .access(access_sql(), &key.to_string(), user.id)
+            .expect("answered on the hot path")
+            .expect("the course");
+        assert_eq!(course.course_key, key.to_string());
+        assert_eq!(
+            (extra.e_mode.as_deref(), extra.e_active, extra.my_role),
+            (Some("audit"), Some(true), None)
+        );
+        let none = hot
+            .access(access_sql(), "course-v1:No+Such+Course", user.id)
+            .expect("answered on the hot path");
+        assert!(none.is_none());
+        let states = hot
+            .states(
+                &states_sql(1),
+                user.id,
+                &["block-v1:x+y+z+type@problem+block@p".into()],
+            )
+            .expect("answered on the hot path");
+        assert!(states.is_empty());
+        let all = format!("SELECT {COURSE_COLUMNS} FROM courses ORDER BY course_key");
+        let listed = hot.courses(&all, None).expect("answered on the hot path");
+        assert_eq!(listed.len(), 1);
+        let mine = format!(
+            "SELECT {COURSE_COLUMNS} FROM courses WHERE course_key IN \
+             (SELECT course_key FROM enrollments WHERE user_id = $1)"
+        );
+        let listed = hot
+            .courses(&mine, Some(user.id + 1))
+            .expect("answered on the hot path");
+        assert!(listed.is_empty(), "another user's list");
+        // Through the trait, the same answer as the sqlx path gives.
+        let access = store.courseware_access(&key, user.id).await.unwrap();
+        assert_eq!(access.map(|a| a.record), store.course(&key).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_has_no_hot_path() {
+        let store = SqliteStore::open_url("sqlite::memory:").await.unwrap();
+        assert!(store.hot.is_none());
+    }
+}
