@@ -14,6 +14,7 @@ BIN=${LECTERN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lectern}
 COURSE_TAR=${COURSE_TAR:-$(cd "$(dirname "$0")/.." && pwd)/tests/fixtures/olx/openedx-demo-course.tar.gz}
 VIEWS=${1:-1000}
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release -p lectern)" >&2; exit 1; }
+unset LECTERN_BIN  # the binary refuses LECTERN_ variables it does not know
 
 DATA=$(mktemp -d /tmp/lectern-bench-mem.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
