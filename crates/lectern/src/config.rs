@@ -215,7 +215,7 @@ const KEYS: &[(&str, &str)] = &[
 
 /// The `[smtp]` section: (key, description), in file order. The environment
 /// variable of `host` is `LECTERN_SMTP_HOST`, and so on.
-const SMTP_KEYS: &[(&str, &str)] = &[
+pub(crate) const SMTP_KEYS: &[(&str, &str)] = &[
     (
         "host",
         "The SMTP relay's host name; empty: no mail is sent (password reset links are only logged as not sent).",
@@ -274,106 +274,14 @@ impl Config {
         };
         for (name, value) in &env {
             let key = name.trim_start_matches("LECTERN_").to_lowercase();
-            if let Some(smtp_key) = key
-                .strip_prefix("smtp_")
-                .filter(|k| SMTP_KEYS.iter().any(|(s, _)| s == k))
-            {
-                let section = table
-                    .entry("smtp")
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let toml::Value::Table(t) = section {
-                    // Text settings stay text even when they look like numbers.
-                    let v = if smtp_key == "port" || smtp_key == "timeout_secs" {
-                        env_value(value)
-                    } else {
-                        toml::Value::String(value.clone())
-                    };
-                    t.insert(smtp_key.to_string(), v);
-                }
-                continue;
-            }
-            if let Some(backup_key) = key
-                .strip_prefix("backup_")
-                .filter(|k| BACKUP_KEYS.iter().any(|(s, _)| s == k))
-            {
-                let section = table
-                    .entry("backup")
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let toml::Value::Table(t) = section {
-                    let v = if crate::config_backup::is_numeric(backup_key) {
-                        env_value(value)
-                    } else {
-                        toml::Value::String(value.clone())
-                    };
-                    t.insert(backup_key.to_string(), v);
-                }
-                continue;
-            }
-            if let Some(mail_key) = key
-                .strip_prefix("mail_")
-                .filter(|k| MAIL_KEYS.iter().any(|(s, _)| s == k))
-            {
-                let section = table
-                    .entry("mail")
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let toml::Value::Table(t) = section {
-                    t.insert(mail_key.to_string(), env_value(value));
-                }
-                continue;
-            }
-            if let Some(search_key) = key
-                .strip_prefix("search_")
-                .filter(|k| SEARCH_KEYS.iter().any(|(s, _)| s == k))
-            {
-                let section = table
-                    .entry("search")
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let toml::Value::Table(t) = section {
-                    t.insert(search_key.to_string(), env_value(value));
-                }
-                continue;
-            }
-            if let Some(scripts_key) = key
-                .strip_prefix("scripts_")
-                .filter(|k| SCRIPT_KEYS.iter().any(|(s, _)| s == k))
-            {
-                let section = table
-                    .entry("scripts")
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let toml::Value::Table(t) = section {
-                    t.insert(scripts_key.to_string(), env_value(value));
-                }
+            if crate::config_env::insert_section_value(&mut table, &key, value) {
                 continue;
             }
             if !KEYS.iter().any(|(k, _)| *k == key) {
                 let known: Vec<String> = KEYS
                     .iter()
                     .map(|(k, _)| format!("LECTERN_{}", k.to_uppercase()))
-                    .chain(
-                        SMTP_KEYS
-                            .iter()
-                            .map(|(k, _)| format!("LECTERN_SMTP_{}", k.to_uppercase())),
-                    )
-                    .chain(
-                        BACKUP_KEYS
-                            .iter()
-                            .map(|(k, _)| format!("LECTERN_BACKUP_{}", k.to_uppercase())),
-                    )
-                    .chain(
-                        MAIL_KEYS
-                            .iter()
-                            .map(|(k, _)| format!("LECTERN_MAIL_{}", k.to_uppercase())),
-                    )
-                    .chain(
-                        SCRIPT_KEYS
-                            .iter()
-                            .map(|(k, _)| format!("LECTERN_SCRIPTS_{}", k.to_uppercase())),
-                    )
-                    .chain(
-                        SEARCH_KEYS
-                            .iter()
-                            .map(|(k, _)| format!("LECTERN_SEARCH_{}", k.to_uppercase())),
-                    )
+                    .chain(crate::config_env::section_variables())
                     .collect();
                 bail!(
                     "unknown environment variable {name}; Lectern knows {}",
@@ -597,7 +505,7 @@ impl serde::Serialize for Config {
 }
 
 /// An environment value as TOML: numbers and booleans typed, the rest strings.
-fn env_value(v: &str) -> toml::Value {
+pub(crate) fn env_value(v: &str) -> toml::Value {
     if let Ok(b) = v.parse::<bool>() {
         return toml::Value::Boolean(b);
     }
