@@ -1,8 +1,16 @@
 //! [`Sandbox`]: the `PythonRunner` of production. It keeps a few processes
 //! started and waiting (the pool), hands each run one of them, never
 //! reuses a process, and starts a replacement in the background.
+//!
+//! Replacements are started by one long-lived thread per sandbox, never by
+//! a thread that ends soon after: `bwrap --die-with-parent` arms
+//! `PR_SET_PDEATHSIG`, which the kernel fires when the *thread* that forked
+//! the process exits, not the process. A short-lived starter thread would
+//! kill the very process it had just put in the pool (seen in CI as a run
+//! "exited with signal: 9").
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use lectern_content::script_runner::{PythonRunner, ScriptFailure};
 
@@ -21,6 +29,10 @@ struct Shared {
     recipe: Result<Recipe, String>,
     pool_size: usize,
     state: Mutex<PoolState>,
+    /// Asks the starter thread for one more process; `None` until the
+    /// first refill, and again once the sandbox is dropped (which ends the
+    /// thread).
+    starter: Mutex<Option<Sender<()>>>,
 }
 
 #[derive(Default)]
@@ -50,6 +62,7 @@ impl Sandbox {
             recipe,
             pool_size: settings.pool_size,
             state: Mutex::new(PoolState::default()),
+            starter: Mutex::new(None),
         });
         Self { shared }
     }
@@ -97,6 +110,12 @@ impl Drop for Sandbox {
             std::mem::take(&mut state.waiting)
         };
         drop(waiting); // kills and reaps each
+                       // Ends the starter thread (it sees the channel close).
+        self.shared
+            .starter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 }
 
@@ -135,16 +154,45 @@ fn refill(shared: &Arc<Shared>) {
         wanted
     };
     for _ in 0..wanted {
-        let starter = Arc::clone(shared);
-        let spawned = std::thread::Builder::new()
-            .name("sandbox-start".into())
-            .spawn(move || start_one(&starter));
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "could not start a sandbox starter thread");
+        if !ask_starter(shared) {
             let mut state = shared.lock();
             state.starting = state.starting.saturating_sub(1);
         }
     }
+}
+
+/// Asks the sandbox's starter thread for one process, starting the thread
+/// on first use. False when no thread could be started or the sandbox is
+/// closing.
+fn ask_starter(shared: &Arc<Shared>) -> bool {
+    let mut starter = shared
+        .starter
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if starter.is_none() {
+        if shared.lock().closed {
+            return false;
+        }
+        let (ask, asked) = mpsc::channel::<()>();
+        // Weak: the thread must not keep the sandbox alive.
+        let weak: Weak<Shared> = Arc::downgrade(shared);
+        let spawned = std::thread::Builder::new()
+            .name("sandbox-start".into())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    match weak.upgrade() {
+                        Some(shared) => start_one(&shared),
+                        None => return,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start the sandbox's starter thread");
+            return false;
+        }
+        *starter = Some(ask);
+    }
+    starter.as_ref().is_some_and(|ask| ask.send(()).is_ok())
 }
 
 fn start_one(shared: &Shared) {

@@ -334,6 +334,38 @@ fn eight_runs_at_once_with_a_pool_of_two_all_succeed() {
     assert_eq!(sandbox.waiting(), 2);
 }
 
+/// Threads of this test process with the given name.
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+#[test]
+fn pooled_processes_are_started_by_a_thread_that_outlives_them() {
+    // `bwrap --die-with-parent` kills a process when the thread that forked
+    // it exits: a pooled process must come from a thread that lives as long
+    // as the pool, or it may be killed while it waits (CI saw a run "exited
+    // with signal: 9").
+    let sandbox = sandbox(2);
+    sandbox.warm_up();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sandbox.waiting() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sandbox.waiting(), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(threads_named("sandbox-start") >= 1);
+    assert_eq!(
+        sandbox.waiting(),
+        2,
+        "a pooled process died while it waited"
+    );
+    assert_eq!(run(&sandbox, "print('warm')").unwrap(), "warm\n");
+}
+
 #[test]
 fn the_cpu_budget_starts_when_the_input_is_read() {
     // A harness whose imports take longer than the run's whole CPU budget.
