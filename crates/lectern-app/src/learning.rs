@@ -182,8 +182,12 @@ impl Lectern {
 
     pub async fn enroll(&self, user: &User, key: &CourseKey) -> AppResult<Enrollment> {
         self.check_enrollment_open(user, key).await?;
+        let was_active = self.enrollment(user, key).await?.is_some();
         let e = self.store.enroll(user.id, key, "audit", self.now()).await?;
         tracing::info!(user = %user.username, course = %key, "enrolled");
+        if !was_active {
+            self.track_enrollment(user, key, &e.mode, true);
+        }
         Ok(e)
     }
 
@@ -211,7 +215,32 @@ impl Lectern {
     }
 
     pub async fn unenroll(&self, user: &User, key: &CourseKey) -> AppResult<()> {
-        Ok(self.store.unenroll(user.id, key).await?)
+        let was = self.enrollment(user, key).await?;
+        self.store.unenroll(user.id, key).await?;
+        if let Some(e) = was {
+            self.track_enrollment(user, key, &e.mode, false);
+        }
+        Ok(())
+    }
+
+    /// `edx.course.enrollment.activated` / `.deactivated`.
+    pub(crate) fn track_enrollment(&self, user: &User, key: &CourseKey, mode: &str, active: bool) {
+        let event_type = if active {
+            "edx.course.enrollment.activated"
+        } else {
+            "edx.course.enrollment.deactivated"
+        };
+        self.track(crate::tracking::Event {
+            event_type,
+            user: Some(user),
+            course: Some(key),
+            module: None,
+            event: serde_json::json!({
+                "course_id": key.to_string(),
+                "user_id": user.id,
+                "mode": mode,
+            }),
+        });
     }
 
     pub async fn enrollment(&self, user: &User, key: &CourseKey) -> AppResult<Option<Enrollment>> {

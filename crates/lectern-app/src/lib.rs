@@ -31,6 +31,7 @@ pub mod outbox;
 mod outbox_delivery;
 mod page_states;
 pub mod passwords;
+mod problem_events;
 pub mod problems;
 pub mod profile;
 pub mod recall;
@@ -41,6 +42,7 @@ pub mod selection;
 pub mod sessions;
 pub mod store;
 pub mod studio;
+pub mod tracking;
 pub mod transfer;
 pub mod unit_frames;
 pub mod visibility;
@@ -120,6 +122,8 @@ pub struct Lectern {
     scripts: Arc<scripted::ScriptCache>,
     /// The full-text index and what it holds (`search/`); `None`: no search.
     search: Option<Arc<search::SearchState>>,
+    /// Where tracking events go (`tracking.rs`); `None`: none are recorded.
+    events: Option<Arc<dyn tracking::EventLog>>,
 }
 
 impl Lectern {
@@ -143,6 +147,7 @@ impl Lectern {
             python_runner: None,
             scripts: Arc::new(scripted::ScriptCache::default()),
             search: None,
+            events: None,
         }
     }
 

@@ -365,11 +365,13 @@ impl Lectern {
         for _ in 0..CAS_RETRIES {
             let now = self.now();
             if view.settings.used_all_attempts(view.state.attempts) {
+                self.track_check_failed(user, usage, &answers, "unreset");
                 return Err(AppError::Forbidden(
                     "You have used all your attempts for this problem.".into(),
                 ));
             }
             if view.settings.is_past_due(now) {
+                self.track_check_failed(user, usage, &answers, "closed");
                 return Err(AppError::Forbidden(
                     "This problem is past its due date.".into(),
                 ));
@@ -465,6 +467,7 @@ impl Lectern {
             match saved {
                 Ok(()) => {
                     tracing::info!(user = %user.username, problem = %usage, attempt = attempts, earned, possible, "problem checked");
+                    self.track_check(user, usage, &view.state, &next, &outcome);
                     return Ok(Checked::Graded(Box::new(outcome)));
                 }
                 Err(StoreError::StaleRevision) => {
@@ -511,6 +514,17 @@ impl Lectern {
             Ok(())
         })
         .await
+        .inspect(|view| {
+            self.track_problem(
+                user,
+                usage,
+                "save_problem_success",
+                json!({
+                    "problem_id": usage.to_string(),
+                    "answers": view.state.answers,
+                }),
+            );
+        })
     }
 
     /// Clears the learner's answers and score (a new seed with rerandomize).
@@ -530,6 +544,17 @@ impl Lectern {
             Ok(())
         })
         .await
+        .inspect(|view| {
+            self.track_problem(
+                user,
+                usage,
+                "reset_problem",
+                json!({
+                    "problem_id": usage.to_string(),
+                    "new_state": { "seed": view.seed, "student_answers": {}, "correct_map": {} },
+                }),
+            );
+        })
     }
 
     async fn change_state(
@@ -575,6 +600,12 @@ impl Lectern {
         }
         let (problem, seed) = (view.problem.clone(), view.seed);
         let answers = cpu::run(move || problem.correct_answers(seed)).await?;
+        self.track_problem(
+            user,
+            usage,
+            "showanswer",
+            json!({ "problem_id": usage.to_string() }),
+        );
         Ok((view, answers))
     }
 

@@ -288,6 +288,7 @@ impl Lectern {
         } else {
             self.published_course(key).await?;
         }
+        let was_active = self.enrollment(user, key).await?.is_some();
         let username = user.username.clone();
         let answer = |e: &Enrollment| {
             to_answer(&StoredEnrollment {
@@ -306,6 +307,9 @@ impl Lectern {
         match written {
             Ok(Some(e)) => {
                 tracing::info!(user = %user.username, course = %key, active, "enrollment changed");
+                if was_active != active {
+                    self.track_enrollment(user, key, &e.mode, active);
+                }
                 Ok((e, user.username.clone()))
             }
             Ok(None) => Err(AppError::not_found(format!("enrollment in {key}"))),

@@ -12,6 +12,7 @@ mod csrf;
 mod deadline;
 mod degraded;
 mod error;
+mod event_origin;
 mod extract;
 mod idempotency;
 mod math;
@@ -47,6 +48,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::protect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            event_origin::attach,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -13,6 +13,7 @@ use crate::config_backup::{BackupSettings, BACKUP_KEYS};
 use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 use crate::config_search::{SearchSettings, SEARCH_KEYS};
+use crate::config_tracking::{TrackingSettings, TRACKING_KEYS};
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -78,6 +79,8 @@ pub struct Config {
     pub scripts: ScriptSettings,
     /// The search index.
     pub search: SearchSettings,
+    /// The tracking log.
+    pub tracking: TrackingSettings,
 }
 
 impl Default for Config {
@@ -111,6 +114,7 @@ impl Default for Config {
             backup: BackupSettings::default(),
             scripts: ScriptSettings::default(),
             search: SearchSettings::default(),
+            tracking: TrackingSettings::default(),
         }
     }
 }
@@ -362,6 +366,7 @@ impl Config {
         config.scripts.check()?;
         config.mail.check()?;
         config.search.check()?;
+        config.tracking.check()?;
         Ok(config)
     }
 
@@ -452,6 +457,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# The tracking log (docs/tracking.md).\n[tracking]\n");
+        if let Some(toml::Value::Table(tracking)) = defaults.get("tracking") {
+            for (key, help) in TRACKING_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = tracking.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -500,6 +514,7 @@ impl serde::Serialize for Config {
         st.serialize_field("backup", &self.backup)?;
         st.serialize_field("scripts", &self.scripts)?;
         st.serialize_field("search", &self.search)?;
+        st.serialize_field("tracking", &self.tracking)?;
         st.end()
     }
 }

@@ -8,6 +8,7 @@ use crate::config_backup::BACKUP_KEYS;
 use crate::config_mail::MAIL_KEYS;
 use crate::config_scripts::SCRIPT_KEYS;
 use crate::config_search::SEARCH_KEYS;
+use crate::config_tracking::TRACKING_KEYS;
 
 /// A `[section]` of the configuration file that the environment can set.
 struct Section {
@@ -42,6 +43,11 @@ const SECTIONS: &[Section] = &[
     Section {
         name: "search",
         keys: SEARCH_KEYS,
+        typed: |_| true,
+    },
+    Section {
+        name: "tracking",
+        keys: TRACKING_KEYS,
         typed: |_| true,
     },
 ];

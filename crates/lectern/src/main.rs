@@ -9,6 +9,7 @@ mod config_env;
 mod config_mail;
 mod config_scripts;
 mod config_search;
+mod config_tracking;
 mod logging;
 
 use std::path::PathBuf;

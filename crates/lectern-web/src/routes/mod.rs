@@ -14,6 +14,7 @@ mod media;
 mod password;
 mod search;
 mod studio;
+mod tracking;
 
 use axum::extract::Extension;
 use axum::http::header;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(course_email::router())
         .merge(api::router())
         .merge(search::router())
+        .merge(tracking::router())
         .fallback(not_found)
 }
 

@@ -61,6 +61,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         app
     };
+    // The tracking log: JSON lines per day in the data folder (docs/tracking.md).
+    let app = if config.tracking.enabled {
+        let log = lectern_events::FileEventLog::start(lectern_events::EventFileSettings {
+            folder: config.data_dir.join("tracking"),
+            retention_days: config.tracking.retention_days,
+            max_day_bytes: config.tracking.max_day_mb.saturating_mul(1024 * 1024),
+        })
+        .context("starting the tracking log")?;
+        app.with_event_log(log)
+    } else {
+        app
+    };
     let search_watcher = lectern_app::search::SearchWatcher::start(
         &app,
         Duration::from_millis(config.search.poll_ms),

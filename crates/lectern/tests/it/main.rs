@@ -50,6 +50,7 @@ mod sessions;
 mod smtp_sink;
 mod static_files;
 mod support;
+mod tracking;
 mod transfer;
 mod two_nodes;
 mod unit_frames;
