@@ -61,7 +61,7 @@ async function main() {
     return context;
   };
   const kinds = pageKinds({ report, shotsDir });
-  const env = { base: site.base, newContext, report, kinds, adminPassword, courses: site.courses };
+  const env = { base: site.base, data: site.data, newContext, report, kinds, adminPassword, courses: site.courses };
   try {
     if (!only || only === 'journeys') {
       const admin = await newContext();

@@ -52,4 +52,60 @@
   document.addEventListener("seeked", function (event) {
     if (event.target && event.target.tagName === "VIDEO" && event.target.id) highlight(event.target);
   }, true);
+
+  // Tracking events (Open edX's names and fields) to POST /event, for the
+  // course team's analytics (docs/tracking.md). Best effort: a lost event
+  // never disturbs the video.
+  function csrfToken() {
+    var m = document.cookie.match(/(?:^|;\s*)lectern_csrf=([0-9a-fA-F]+)/);
+    return m ? m[1] : "";
+  }
+  function send(type, fields) {
+    if (!window.fetch) return;
+    var body = new URLSearchParams();
+    body.append("event_type", type);
+    body.append("event", JSON.stringify(fields));
+    body.append("page", window.location.href);
+    body.append("csrf_token", csrfToken());
+    fetch("/event", { method: "POST", body: body, credentials: "same-origin", keepalive: true })
+      .catch(function () {});
+  }
+  function isPlayer(target) {
+    return target && target.tagName === "VIDEO" && target.id && target.id.indexOf("video-") === 0;
+  }
+  function base(video) {
+    return { id: video.id.slice("video-".length), code: "html5" };
+  }
+  function round(t) { return Math.round((t || 0) * 1000) / 1000; }
+  var lastTime = {}, lastSpeed = {};
+  function on(type, handler) {
+    document.addEventListener(type, function (event) {
+      if (isPlayer(event.target)) handler(event.target);
+    }, true);
+  }
+  on("loadedmetadata", function (v) {
+    lastSpeed[v.id] = v.playbackRate;
+    var e = base(v); e.duration = round(v.duration);
+    send("load_video", e);
+  });
+  on("play", function (v) { var e = base(v); e.currentTime = round(v.currentTime); send("play_video", e); });
+  on("pause", function (v) {
+    if (v.ended) return; // "ended" says it
+    var e = base(v); e.currentTime = round(v.currentTime); send("pause_video", e);
+  });
+  on("ended", function (v) { var e = base(v); e.currentTime = round(v.currentTime); send("stop_video", e); });
+  on("timeupdate", function (v) { if (!v.seeking) lastTime[v.id] = v.currentTime; });
+  on("seeked", function (v) {
+    var e = base(v);
+    e.old_time = round(lastTime[v.id]); e.new_time = round(v.currentTime); e.type = "onSlideSeek";
+    lastTime[v.id] = v.currentTime;
+    send("seek_video", e);
+  });
+  on("ratechange", function (v) {
+    var e = base(v);
+    e.current_time = round(v.currentTime);
+    e.old_speed = String(lastSpeed[v.id] || 1); e.new_speed = String(v.playbackRate);
+    lastSpeed[v.id] = v.playbackRate;
+    send("speed_change_video", e);
+  });
 })();

@@ -22,19 +22,22 @@ pub fn finish_blocks<'a>(
     key: &CourseKey,
 ) -> Vec<&'static str> {
     let base = static_base(key);
-    let (mut has_math, mut has_transcript) = (false, false);
+    let (mut has_math, mut has_video) = (false, false);
     for b in blocks {
         let html = rewrite_static_links(&b.html, &base);
         let html = math::convert_markers(&html).into_owned();
         has_math |= math::has_math(&html);
-        has_transcript |= html.contains(r#"class="transcript-cues""#);
+        // The script seeks from transcripts and sends the player's
+        // tracking events.
+        has_video |=
+            html.contains(r#"class="transcript-cues""#) || html.contains(r#"<video id="video-"#);
         b.html = html;
     }
     let mut scripts = Vec::new();
     if has_math {
         scripts.extend(math::SCRIPTS);
     }
-    if has_transcript {
+    if has_video {
         scripts.push(VIDEO_SCRIPT);
     }
     scripts
@@ -72,6 +75,8 @@ mod tests {
         let key = CourseKey::new("O", "N", "R").unwrap();
         let mut plain = [block("<p>Hello</p>")];
         assert!(finish_blocks(&mut plain, &key).is_empty());
+        let mut player = [block(r#"<video id="video-v1" controls></video>"#)];
+        assert_eq!(finish_blocks(&mut player, &key), [VIDEO_SCRIPT]);
         let mut blocks = [
             block(r#"<p><img src="/static/a.png"> [mathjaxinline]x[/mathjaxinline]</p>"#),
             block(r#"<ol class="transcript-cues" data-video="v"></ol>"#),

@@ -5,6 +5,9 @@
 // answering the problem with the keyboard only — and reads the progress page.
 // Each kind of page met on the way is checked with axe and photographed.
 
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 const PASSWORD = 'browser-suite-pw-1';
 
 async function clickAndWait(page, locator) {
@@ -159,6 +162,7 @@ export async function learnerJourney(env) {
   }
   const video = page.locator('main video, main iframe');
   if (!(await video.count())) problems.push('the unit shows no video player');
+  await videoEvents(env, page, problems);
 
   // Keyboard only: Tab to each control, Space/arrows/typing, Enter to submit.
   const section = page.locator('section[id^="problem-"]').first();
@@ -191,6 +195,33 @@ export async function learnerJourney(env) {
   if (!progress.includes('Quiz: 2/2')) problems.push(`the progress page does not show "Quiz: 2/2": ${progress.slice(0, 300)}`);
   step(report, 'learner: registers, enrols, takes the unit (problem answered with the keyboard only), reads the progress page', problems);
   await context.close();
+}
+
+/// The player's tracking events reach the site's tracking log: the media
+/// events a learner's play and pause fire (dispatched here, as the
+/// fixture's video file is not playable) become `play_video` and
+/// `pause_video` lines with the learner's name and the course.
+async function videoEvents(env, page, problems) {
+  const player = page.locator('main video[id^="video-"]').first();
+  if (!(await player.count())) {
+    problems.push('the unit has no HTML5 player to send tracking events');
+    return;
+  }
+  await player.evaluate((v) => { v.dispatchEvent(new Event('play')); v.dispatchEvent(new Event('pause')); });
+  const folder = join(env.data, 'tracking');
+  let events = [];
+  for (let i = 0; i < 50; i++) {
+    events = existsSync(folder)
+      ? readdirSync(folder).flatMap((f) => readFileSync(join(folder, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+      : [];
+    if (events.filter((e) => e.event_source === 'browser' && e.username === 'learner').length >= 2) break;
+    await page.waitForTimeout(100);
+  }
+  const kinds = events.filter((e) => e.event_source === 'browser' && e.username === 'learner').map((e) => e.event_type);
+  if (kinds.join(',') !== 'play_video,pause_video') problems.push(`the tracking log has browser events ${JSON.stringify(kinds)}, not play_video then pause_video`);
+  const play = events.find((e) => e.event_type === 'play_video');
+  if (play && !String(play.context.course_id).startsWith('course-v1:')) problems.push(`play_video has no course: ${JSON.stringify(play.context)}`);
+  if (play && JSON.parse(play.event).code !== 'html5') problems.push(`play_video's event is ${play.event}`);
 }
 
 /// Pages the journeys do not pass through: sign-in, errors, Studio's other
