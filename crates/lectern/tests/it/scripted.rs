@@ -1,15 +1,14 @@
 //! Python-scripted problems through HTTP: variables from the script in the
 //! page, `customresponse` checks graded right, wrong and partly right, a
 //! course's `python_lib.zip` importable, and without a runner the problem
-//! shown but refused with a clear message. The runner is the test-only
-//! `UnsandboxedRunner` (python3, no sandbox), except for the hostile
-//! scripts, which run in the real sandbox (`lectern-sandbox`).
+//! shown but refused with a clear message. Scripts run in the real sandbox
+//! (`lectern-sandbox`: bubblewrap and Debian's python3, which
+//! `scripts/test.sh` installs), as on a site.
 
 use std::sync::Arc;
 
 use lectern_app::AppSettings;
 use lectern_content::script_runner::PythonRunner;
-use lectern_content::script_testing::UnsandboxedRunner;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -132,7 +131,10 @@ impl Learner {
 /// admin and `ann` enrolled; returns the import's answer too.
 async fn site(runner: bool) -> (TestSite, Learner, Value, crate::support::Client) {
     let runner: Option<Arc<dyn PythonRunner>> = if runner {
-        Some(Arc::new(UnsandboxedRunner::new()))
+        Some(Arc::new(lectern_sandbox::Sandbox::new(
+            lectern_content::problem::script::HARNESS,
+            lectern_sandbox::Settings::default(),
+        )))
     } else {
         None
     };
