@@ -105,15 +105,21 @@ for cand in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python3 /root/
 done
 # Scripted problems (issue 19): capa_grade runs them with the test-only
 # unsandboxed runner, in the oracle's venv python (numpy, scipy, pyparsing).
+part_start=$(date +%s)
+part() { echo "   ($1: $(( $(date +%s) - part_start ))s)"; part_start=$(date +%s); }
 cargo build -q --locked -p lectern-content --examples --features unsandboxed-runner
+part "examples built"
 bin=${CARGO_TARGET_DIR:-target}/debug/examples
 if [ -n "$py" ]; then
   venv=target/oracle-venv
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/oracle/requirements.txt
+  part "oracle installed"
   "$venv/bin/python" tests/oracle/calc_diff.py --bin "$bin/calc_eval"
+  part "calc_diff"
   # Absolute: the runner starts python in a fresh temporary folder.
   TEST_PYTHON="$PWD/$venv/bin/python" "$venv/bin/python" tests/oracle/capa_diff.py --lectern "$bin/capa_grade"
+  part "capa_diff"
 else
   # Without Python 3.12 the CAPA oracle cannot be installed; the evaluator's still runs.
   echo "NOTE: no Python >= 3.12 found: the CAPA differential test is not run on this machine"
