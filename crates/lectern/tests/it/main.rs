@@ -21,6 +21,7 @@ mod correctness;
 mod deadline;
 mod degraded;
 mod discussion_matrix;
+mod discussion_page_actions;
 mod discussion_pages;
 mod discussion_site;
 mod discussions;
