@@ -50,6 +50,7 @@ mod search;
 mod sessions;
 mod smtp_sink;
 mod static_files;
+mod studio_discussion_roles;
 mod support;
 mod transfer;
 mod two_nodes;
