@@ -17,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { pageKinds } from './lib/a11y.mjs';
+import { discussionJourney } from './lib/discussions.mjs';
 import { adminJourney, authorJourney, learnerJourney, otherPages, register, signIn } from './lib/journeys.mjs';
 import { walkProblems } from './lib/problems.mjs';
 import { startSite } from './lib/server.mjs';
@@ -69,7 +70,7 @@ async function main() {
       await signIn(adminPage, site.base, 'admin', adminPassword);
       // Each journey on its own: one that stops is a failure, the next still runs.
       for (const [name, journey] of [['admin console', adminJourney], ['Studio', authorJourney],
-        ['learner', learnerJourney], ['other pages', otherPages]]) {
+        ['learner', learnerJourney], ['other pages', otherPages], ['discussions', discussionJourney]]) {
         try {
           await journey(env, adminPage);
         } catch (e) {

@@ -27,6 +27,34 @@ impl Lectern {
         Err(AppError::not_found(format!("course {key}")))
     }
 
+    /// Whether `actor` may grant and remove the course's discussion roles
+    /// (what a page asks before it offers the forms).
+    pub async fn may_manage_discussion_roles(
+        &self,
+        actor: &User,
+        key: &CourseKey,
+    ) -> AppResult<bool> {
+        match self.require_role_manager(actor, key).await {
+            Ok(()) => Ok(true),
+            Err(AppError::Forbidden(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The person a role names: a username, or (with an `@`) an e-mail
+    /// address, as Open edX's forum role forms accept either.
+    async fn role_member(&self, name: &str) -> AppResult<User> {
+        if let Some(user) = self.store.user_by_username(name).await? {
+            return Ok(user);
+        }
+        if name.contains('@') {
+            if let Some((user, _)) = self.store.user_for_login(name).await? {
+                return Ok(user);
+            }
+        }
+        Err(AppError::not_found(format!("user {name}")))
+    }
+
     /// Everyone with a discussion role in the course (for its team page).
     pub async fn discussion_team(
         &self,
@@ -47,7 +75,7 @@ impl Lectern {
         role: DiscussionRole,
     ) -> AppResult<()> {
         self.require_role_manager(actor, key).await?;
-        let member = self.user_by_username(username).await?;
+        let member = self.role_member(username).await?;
         self.store
             .grant_discussion_role(key, member.id, role)
             .await?;
@@ -63,7 +91,7 @@ impl Lectern {
         role: DiscussionRole,
     ) -> AppResult<()> {
         self.require_role_manager(actor, key).await?;
-        let member = self.user_by_username(username).await?;
+        let member = self.role_member(username).await?;
         self.store
             .revoke_discussion_role(key, member.id, role)
             .await?;

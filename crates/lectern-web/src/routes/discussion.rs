@@ -11,12 +11,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use lectern_app::discussions::{
-    CommentView, ListView, Page, PostId, ThreadDraft, ThreadFilter, ThreadOrder, ThreadType,
-    ThreadView,
+    ListView, Page, PostId, ThreadDraft, ThreadFilter, ThreadOrder, ThreadType, ThreadView,
 };
 use lectern_app::{AppError, User};
 use lectern_content::{Block, CourseTree};
 use serde::Deserialize;
+
+mod actions;
+mod thread_page;
+
+use thread_page::thread_id;
 
 use super::{course_key, page_ctx};
 use crate::auth::PageUser;
@@ -37,8 +41,12 @@ pub fn router() -> Router<AppState> {
             }),
         )
         .route("/courses/{key}/discussion/threads", post(new_thread))
-        .route("/courses/{key}/discussion/threads/{id}", get(thread_page))
+        .route(
+            "/courses/{key}/discussion/threads/{id}",
+            get(thread_page::thread_page),
+        )
         .route("/courses/{key}/discussion/threads/{id}/reply", post(reply))
+        .merge(actions::router())
 }
 
 /// A thread in a list.
@@ -50,6 +58,8 @@ pub struct Row {
     comments: i64,
     votes: i64,
     unread: i64,
+    /// The viewer has not read it since its last activity.
+    new: bool,
     flags: i64,
     pinned: bool,
     closed: bool,
@@ -68,6 +78,7 @@ impl Row {
             comments: t.comment_count,
             votes: t.vote_count,
             unread: t.unread_comment_count,
+            new: !t.read,
             flags: v.abuse_flagged_count.unwrap_or(0),
             pinned: t.pinned,
             closed: t.closed,
@@ -157,6 +168,7 @@ struct Tab {
     count: i64,
     previous: Option<String>,
     next: Option<String>,
+    deleted: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -168,6 +180,9 @@ struct TabQuery {
     #[serde(default)]
     order_by: String,
     page: Option<i64>,
+    /// Set by the redirect after a thread is deleted.
+    #[serde(default)]
+    deleted: bool,
 }
 
 async fn tab(
@@ -237,127 +252,7 @@ async fn tab(
         count: list.count,
         previous: (list.page.number > 1).then(|| link(list.page.number - 1)),
         next: (list.page.number < pages).then(|| link(list.page.number + 1)),
-    }))
-}
-
-/// A response or comment on the thread page.
-struct Post {
-    id: PostId,
-    author: String,
-    author_label: Option<&'static str>,
-    body: String,
-    endorsed: bool,
-    endorsed_by: Option<String>,
-    votes: i64,
-    comments: Vec<Post>,
-}
-
-impl Post {
-    fn of(v: &CommentView) -> Post {
-        Post {
-            id: v.comment.id,
-            author: v.comment.author.clone(),
-            author_label: v.author_label,
-            body: v.rendered_body.clone(),
-            endorsed: v.comment.endorsed,
-            endorsed_by: v.comment.endorsed_by.clone(),
-            votes: v.comment.vote_count,
-            comments: Vec::new(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "discussion_thread.html")]
-struct ThreadPage {
-    ctx: PageCtx,
-    key: String,
-    course_name: String,
-    topic_name: String,
-    id: PostId,
-    title: String,
-    kind: &'static str,
-    author: String,
-    author_label: Option<&'static str>,
-    votes: i64,
-    pinned: bool,
-    closed: bool,
-    question: bool,
-    body: String,
-    responses: Vec<Post>,
-    may_reply: bool,
-    csrf: String,
-}
-
-/// Responses shown on a thread page, and comments under each.
-const PAGE_POSTS: i64 = 50;
-
-fn thread_id(raw: &str) -> Result<PostId, AppError> {
-    raw.parse()
-        .map_err(|_| AppError::not_found(format!("thread {raw}")))
-}
-
-async fn thread_page(
-    State(state): State<AppState>,
-    PageUser(user): PageUser,
-    csrf: Extension<CsrfToken>,
-    Path((raw, id)): Path<(String, String)>,
-) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = thread_id(&id)?;
-    let view = state.app.discussion_thread(&user, id).await?;
-    if view.thread.course_key != key {
-        return Err(AppError::not_found(format!("thread {id}")).into());
-    }
-    let page = Page {
-        number: 1,
-        size: PAGE_POSTS,
-    };
-    let list = state
-        .app
-        .discussion_responses(&user, id, None, page)
-        .await?;
-    let mut responses = Vec::new();
-    for r in &list.comments {
-        let mut post = Post::of(r);
-        if r.comment.child_count > 0 {
-            let (_, children) = state
-                .app
-                .discussion_response_comments(&user, r.comment.id, page)
-                .await?;
-            post.comments = children.comments.iter().map(Post::of).collect();
-        }
-        responses.push(post);
-    }
-    let forum = state.app.forum(&user, &key).await?;
-    let t = &view.thread;
-    let ctx = page_ctx(&state, Some(&user), &csrf).await;
-    Ok(render(&ThreadPage {
-        csrf: ctx.csrf.clone(),
-        ctx,
-        key: key.to_string(),
-        course_name: forum.course.tree.display_name(),
-        topic_name: forum
-            .topics
-            .find(&t.topic_id)
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| t.topic_id.clone()),
-        id,
-        title: t.title.clone(),
-        kind: if t.thread_type == ThreadType::Question {
-            "Question"
-        } else {
-            "Discussion"
-        },
-        author: t.author.clone(),
-        author_label: view.author_label,
-        votes: t.vote_count,
-        pinned: t.pinned,
-        closed: t.closed,
-        question: t.thread_type == ThreadType::Question,
-        body: view.rendered_body.clone(),
-        responses,
-        may_reply: !t.closed || forum.is_moderator(),
+        deleted: q.deleted,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! Studio: the authoring pages. Every page works on the draft; learners
 //! see nothing of it until Publish.
 
+mod discussion_roles;
 mod edit;
 mod files;
 mod grading;
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(outline::router())
         .merge(edit::router())
         .merge(grading::router())
+        .merge(discussion_roles::router())
         .merge(files::router(state))
         .merge(transfer::router(state))
 }
