@@ -34,6 +34,7 @@ pub mod passwords;
 pub mod problems;
 pub mod profile;
 pub mod recall;
+pub mod reports;
 pub mod roster;
 pub mod scripted;
 pub mod search;
