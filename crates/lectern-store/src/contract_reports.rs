@@ -57,7 +57,10 @@ async fn consistent_read(store: &dyn Store) {
             .create_user(&new_user(&format!("Rep{i}")))
             .await
             .expect("user");
-        store.enroll(u.id, &key, "audit", Utc::now()).await.expect("enroll");
+        store
+            .enroll(u.id, &key, "audit", Utc::now())
+            .await
+            .expect("enroll");
         users.push(u);
     }
     store.unenroll(users[1].id, &key).await.expect("unenroll");
@@ -65,7 +68,10 @@ async fn consistent_read(store: &dyn Store) {
     let mut state = ProblemState::fresh(users[0].id, &problem);
     state.attempts = 1;
     state.answers = serde_json::json!({"p1_2_1": "x"});
-    store.save_problem_state(&state, None, None).await.expect("state");
+    store
+        .save_problem_state(&state, None, None)
+        .await
+        .expect("state");
     let profile = Profile {
         country: Some("FR".into()),
         ..Profile::default()
@@ -88,20 +94,34 @@ async fn consistent_read(store: &dyn Store) {
     };
     store.read_learners(&query, &mut sink).await.expect("read");
     let sizes: Vec<usize> = sink.pages.iter().map(Vec::len).collect();
-    assert_eq!(sizes, [2, 2, 1], "pages of two, every learner ever enrolled");
+    assert_eq!(
+        sizes,
+        [2, 2, 1],
+        "pages of two, every learner ever enrolled"
+    );
     let all: Vec<&LearnerRecord> = sink.pages.iter().flatten().collect();
     let ids: Vec<i64> = all.iter().map(|l| l.user.id).collect();
     assert_eq!(ids, users.iter().map(|u| u.id).collect::<Vec<_>>());
     assert!(!all[1].enrollment.is_active && all[0].enrollment.is_active);
     assert_eq!(all[0].states.len(), 1);
     assert_eq!(all[0].states[0].answers["p1_2_1"], "x");
-    assert_eq!(all[2].profile.as_ref().and_then(|p| p.country.as_deref()), Some("FR"));
+    assert_eq!(
+        all[2].profile.as_ref().and_then(|p| p.country.as_deref()),
+        Some("FR")
+    );
     assert_eq!(all[2].user.name, "Two");
     assert!(
         all[4].states.is_empty(),
         "a state written during the read is not in it"
     );
-    assert_eq!(store.problem_states(users[4].id, &key).await.expect("states").len(), 1);
+    assert_eq!(
+        store
+            .problem_states(users[4].id, &key)
+            .await
+            .expect("states")
+            .len(),
+        1
+    );
 }
 
 fn job(id: i64, now: chrono::DateTime<Utc>) -> NewJob {
@@ -122,27 +142,74 @@ async fn reports(store: &dyn Store) {
         file_name: format!("{kind}.csv"),
         created_at: Utc::now(),
     };
-    let (first, created) = store.create_report(&new("grade"), job).await.expect("create");
+    let (first, created) = store
+        .create_report(&new("grade"), job)
+        .await
+        .expect("create");
     assert!(created);
-    let (again, created) = store.create_report(&new("grade"), job).await.expect("again");
-    assert_eq!((again, created), (first, false), "one pending report per kind");
-    store.put_report_chunk(first, 0, b"a,b\r\n").await.expect("chunk");
-    store.put_report_chunk(first, 1, b"1,2\r\n").await.expect("chunk");
-    store.finish_report(first, 10, 1, 2, Utc::now(), 2).await.expect("finish");
+    let (again, created) = store
+        .create_report(&new("grade"), job)
+        .await
+        .expect("again");
+    assert_eq!(
+        (again, created),
+        (first, false),
+        "one pending report per kind"
+    );
+    store
+        .put_report_chunk(first, 0, b"a,b\r\n")
+        .await
+        .expect("chunk");
+    store
+        .put_report_chunk(first, 1, b"1,2\r\n")
+        .await
+        .expect("chunk");
+    store
+        .finish_report(first, 10, 1, 2, Utc::now(), 2)
+        .await
+        .expect("finish");
     let info = store.report(first).await.expect("read").expect("there");
-    assert_eq!((info.state, info.size, info.rows, info.chunks), (ReportState::Ready, 10, 1, 2));
-    assert_eq!(store.report_chunk(first, 1).await.expect("chunk").as_deref(), Some(&b"1,2\r\n"[..]));
+    assert_eq!(
+        (info.state, info.size, info.rows, info.chunks),
+        (ReportState::Ready, 10, 1, 2)
+    );
+    assert_eq!(
+        store
+            .report_chunk(first, 1)
+            .await
+            .expect("chunk")
+            .as_deref(),
+        Some(&b"1,2\r\n"[..])
+    );
 
-    let (second, _) = store.create_report(&new("grade"), job).await.expect("second");
+    let (second, _) = store
+        .create_report(&new("grade"), job)
+        .await
+        .expect("second");
     assert_ne!(second, first, "a finished report leaves room for a new one");
-    store.put_report_chunk(second, 0, b"x").await.expect("chunk");
-    store.fail_report(second, "boom", Utc::now()).await.expect("fail");
+    store
+        .put_report_chunk(second, 0, b"x")
+        .await
+        .expect("chunk");
+    store
+        .fail_report(second, "boom", Utc::now())
+        .await
+        .expect("fail");
     let failed = store.report(second).await.expect("read").expect("there");
-    assert_eq!((failed.state, failed.error.as_deref()), (ReportState::Failed, Some("boom")));
+    assert_eq!(
+        (failed.state, failed.error.as_deref()),
+        (ReportState::Failed, Some("boom"))
+    );
     assert_eq!(store.report_chunk(second, 0).await.expect("chunk"), None);
 
-    let (third, _) = store.create_report(&new("enrollment"), job).await.expect("third");
-    store.finish_report(third, 0, 0, 0, Utc::now(), 2).await.expect("finish");
+    let (third, _) = store
+        .create_report(&new("enrollment"), job)
+        .await
+        .expect("third");
+    store
+        .finish_report(third, 0, 0, 0, Utc::now(), 2)
+        .await
+        .expect("finish");
     let left: Vec<i64> = store
         .reports_of_course("course-v1:Org+Rep+R", 10)
         .await
@@ -182,5 +249,12 @@ async fn regrade_runs(store: &dyn Store) {
         .expect("progress");
     let runs = store.regrade_runs(&run.course_key, 10).await.expect("runs");
     assert_eq!(runs.len(), 1);
-    assert_eq!((runs[0].state.as_str(), runs[0].learners_done, runs[0].learners_total), ("running", 5, 10));
+    assert_eq!(
+        (
+            runs[0].state.as_str(),
+            runs[0].learners_done,
+            runs[0].learners_total
+        ),
+        ("running", 5, 10)
+    );
 }

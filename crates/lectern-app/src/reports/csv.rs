@@ -98,7 +98,9 @@ impl ReportWriter {
     }
 
     async fn put(&mut self, chunk: &[u8]) -> StoreResult<()> {
-        self.store.put_report_chunk(self.id, self.seq, chunk).await?;
+        self.store
+            .put_report_chunk(self.id, self.seq, chunk)
+            .await?;
         self.seq += 1;
         self.size += chunk.len() as u64;
         Ok(())
@@ -123,7 +125,18 @@ mod tests {
         let mut out = Vec::new();
         push_record(
             &mut out,
-            &["=1+2", "+x", "-3", "@SUM(A1)", "\tx", "plain", "a,b", "say \"hi\"", "two\nlines", ""],
+            &[
+                "=1+2",
+                "+x",
+                "-3",
+                "@SUM(A1)",
+                "\tx",
+                "plain",
+                "a,b",
+                "say \"hi\"",
+                "two\nlines",
+                "",
+            ],
         );
         assert_eq!(
             String::from_utf8(out).unwrap_or_default(),

@@ -74,8 +74,12 @@ impl GradeSink {
                     h.push(t.average_header());
                 }
                 h.extend(
-                    ["Enrollment Track", "Certificate Eligible", "Enrollment Status"]
-                        .map(String::from),
+                    [
+                        "Enrollment Track",
+                        "Certificate Eligible",
+                        "Enrollment Status",
+                    ]
+                    .map(String::from),
                 );
             }
             GradeCsv::ProblemGrades => {

@@ -40,8 +40,8 @@ use crate::model::{CourseRecord, User};
 use crate::Lectern;
 
 pub use other_csv::{MAX_ANSWER_CHARS, MAX_VALUES_PER_INPUT, OTHER_ANSWERS};
-pub use regrades::{RegradeStatus, RECENT_REGRADES};
 pub(crate) use regrades::PROGRESS_EVERY;
+pub use regrades::{RegradeStatus, RECENT_REGRADES};
 
 /// Finished reports a course keeps (the newest); older ones are deleted.
 pub const KEEP_REPORTS: i64 = 20;
@@ -163,7 +163,10 @@ impl Lectern {
         self.instructor_course(user, key).await?;
         Ok(self
             .store
-            .reports_of_course(&key.to_string(), KEEP_REPORTS + ReportKind::ALL.len() as i64)
+            .reports_of_course(
+                &key.to_string(),
+                KEEP_REPORTS + ReportKind::ALL.len() as i64,
+            )
             .await?)
     }
 

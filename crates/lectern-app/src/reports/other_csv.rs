@@ -124,7 +124,8 @@ impl AnswerCounts {
             };
             let inputs = self.counts.entry(s.usage_key.to_string()).or_default();
             for (input, value) in answers {
-                let correct = s.correct_map[input.as_str()]["correctness"].as_str() == Some("correct");
+                let correct =
+                    s.correct_map[input.as_str()]["correctness"].as_str() == Some("correct");
                 let values = inputs.entry(input.clone()).or_default();
                 let mut key = (answer_text(value), correct);
                 if !values.contains_key(&key) && values.len() >= MAX_VALUES_PER_INPUT {

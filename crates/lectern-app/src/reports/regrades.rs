@@ -51,7 +51,10 @@ impl Lectern {
                 "The course has no published version to regrade; publish it first.",
             ));
         };
-        let current = self.store.regrade_runs(&key.to_string(), RECENT_REGRADES).await?;
+        let current = self
+            .store
+            .regrade_runs(&key.to_string(), RECENT_REGRADES)
+            .await?;
         let pending = current
             .iter()
             .any(|r| r.version == version && matches!(r.state.as_str(), "queued" | "running"));
@@ -86,7 +89,11 @@ impl Lectern {
     /// people to read: a failure to write one is logged, never fails the regrade.
     pub(crate) async fn regrade_started(&self, key: &CourseKey, version: i64, total: usize) {
         let mut row = run(key, version, "running", self.now());
-        if let Ok(runs) = self.store.regrade_runs(&key.to_string(), RECENT_REGRADES).await {
+        if let Ok(runs) = self
+            .store
+            .regrade_runs(&key.to_string(), RECENT_REGRADES)
+            .await
+        {
             if let Some(old) = runs.iter().find(|r| r.version == version) {
                 row.requested_by = old.requested_by;
                 row.created_at = old.created_at;
@@ -118,7 +125,11 @@ impl Lectern {
         total: usize,
     ) {
         let mut row = run(key, version, state, self.now());
-        if let Ok(runs) = self.store.regrade_runs(&key.to_string(), RECENT_REGRADES).await {
+        if let Ok(runs) = self
+            .store
+            .regrade_runs(&key.to_string(), RECENT_REGRADES)
+            .await
+        {
             if let Some(old) = runs.iter().find(|r| r.version == version) {
                 row.requested_by = old.requested_by;
                 row.created_at = old.created_at;

@@ -20,7 +20,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/courses/{course_key}/instructor", get(dashboard))
         .route("/courses/{course_key}/instructor/", get(dashboard))
-        .route("/courses/{course_key}/instructor/regrade", get(regrade_page))
+        .route(
+            "/courses/{course_key}/instructor/regrade",
+            get(regrade_page),
+        )
         .route(
             "/courses/{course_key}/instructor/regrade/start",
             post(start_regrade),

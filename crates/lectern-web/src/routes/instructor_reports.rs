@@ -114,7 +114,8 @@ async fn request(
     Path((raw, kind)): Path<(String, String)>,
 ) -> PageResult<Response> {
     let key = course_key(&raw)?;
-    let kind = ReportKind::parse(&kind).ok_or_else(|| AppError::not_found(format!("report kind {kind}")))?;
+    let kind = ReportKind::parse(&kind)
+        .ok_or_else(|| AppError::not_found(format!("report kind {kind}")))?;
     state.app.request_report(&user, &key, kind).await?;
     Ok(Redirect::to(&format!("/courses/{key}/instructor/reports")).into_response())
 }
@@ -135,11 +136,15 @@ async fn download(
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
     // The name is built from ASCII letters, digits, `.`, `-` and `_` only.
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", report.file_name)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", report.file_name))
+    {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(report.size));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     let body = Body::from_stream(chunks(state.app.clone(), report));
     Ok((headers, body).into_response())
 }

@@ -54,9 +54,7 @@ async fn the_regrade_button_regrades_everyone_and_shows_progress() {
     let before = site.app.persisted_grade(&cy, &key).await.unwrap().unwrap();
     assert_eq!(before.percent, 0.5);
 
-    let r = sam
-        .post_form(&format!("{}/start", page()), &[])
-        .await;
+    let r = sam.post_form(&format!("{}/start", page()), &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     // ann, bo and cy are enrolled (dee left): 3 of 3.
     wait_for(&sam, version, "done", "3 / 3").await;
@@ -77,7 +75,10 @@ async fn the_regrade_button_regrades_everyone_and_shows_progress() {
     let next = site.app.publish(&admin, &key).await.unwrap();
     assert_eq!(next, version + 1);
     let html = wait_for(&sam, next, "done", "3 / 3").await;
-    assert!(html.contains(&format!("<td class=\"version\">{version}</td>")), "the older run is still listed");
+    assert!(
+        html.contains(&format!("<td class=\"version\">{version}</td>")),
+        "the older run is still listed"
+    );
     // cy: Homework 1.0 × 0.1 + Exam 0 × 0.9 = 0.1, no longer passing.
     let after = site.app.persisted_grade(&cy, &key).await.unwrap().unwrap();
     assert_eq!(after.percent, 0.1);
@@ -85,6 +86,8 @@ async fn the_regrade_button_regrades_everyone_and_shows_progress() {
     assert_eq!(after.course_version, next);
 
     // Without the CSRF token the button does nothing.
-    let r = sam.post_form_no_csrf(&format!("{}/start", page()), &[]).await;
+    let r = sam
+        .post_form_no_csrf(&format!("{}/start", page()), &[])
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

@@ -143,8 +143,13 @@ pub async fn generate(client: &Client, kind: &str) -> (String, String) {
         let found = html
             .split("<tr class=\"report-row\">")
             .skip(1)
-            .find(|row| row.contains(&format!("_{}_", file_part(kind))) && row.contains("class=\"download\""))
-            .and_then(|row| crate::support::find_link(row, &format!("/courses/{COURSE}/instructor/reports/")));
+            .find(|row| {
+                row.contains(&format!("_{}_", file_part(kind)))
+                    && row.contains("class=\"download\"")
+            })
+            .and_then(|row| {
+                crate::support::find_link(row, &format!("/courses/{COURSE}/instructor/reports/"))
+            });
         if let Some(link) = found {
             break link;
         }
@@ -158,7 +163,10 @@ pub async fn generate(client: &Client, kind: &str) -> (String, String) {
         r.headers()["content-type"].to_str().unwrap(),
         "text/csv; charset=utf-8"
     );
-    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
     (disposition, r.text().await.unwrap())
 }
 
@@ -172,7 +180,12 @@ fn file_part(kind: &str) -> &'static str {
 }
 
 async fn id_of(site: &TestSite, name: &str) -> String {
-    site.app.user_by_username(name).await.unwrap().id.to_string()
+    site.app
+        .user_by_username(name)
+        .await
+        .unwrap()
+        .id
+        .to_string()
 }
 
 /// Compares a parsed CSV with the expectation cell by cell, naming the
@@ -210,20 +223,75 @@ async fn each_report_matches_the_hand_computed_csv() {
         "{disposition}"
     );
     let row = |id: &str, name: &str, cells: &[&str]| {
-        let mut r = vec![id.to_string(), format!("{name}@example.org"), name.to_string()];
+        let mut r = vec![
+            id.to_string(),
+            format!("{name}@example.org"),
+            name.to_string(),
+        ];
         r.extend(strings(cells));
         r
     };
     let want = vec![
         strings(&[
-            "Student ID", "Email", "Username", "Grade",
-            "Homework 1: HW 1", "Homework 2: HW 2", "Homework (Avg)", "Exam",
-            "Enrollment Track", "Certificate Eligible", "Enrollment Status",
+            "Student ID",
+            "Email",
+            "Username",
+            "Grade",
+            "Homework 1: HW 1",
+            "Homework 2: HW 2",
+            "Homework (Avg)",
+            "Exam",
+            "Enrollment Track",
+            "Certificate Eligible",
+            "Enrollment Status",
         ]),
-        row(&ann, "ann", &["1.0", "1.0", "1.0", "1.0", "1.0", "audit", "Y", "ENROLLED"]),
-        row(&bo, "bo", &["0.0", "0.0", "Not Attempted", "0.0", "Not Attempted", "audit", "N", "ENROLLED"]),
-        row(&cy, "cy", &["0.5", "1.0", "0.0", "1.0", "Not Attempted", "audit", "Y", "ENROLLED"]),
-        row(&dee, "dee", &["0.0", "Not Attempted", "Not Attempted", "0.0", "Not Attempted", "audit", "N", "NOT ENROLLED"]),
+        row(
+            &ann,
+            "ann",
+            &["1.0", "1.0", "1.0", "1.0", "1.0", "audit", "Y", "ENROLLED"],
+        ),
+        row(
+            &bo,
+            "bo",
+            &[
+                "0.0",
+                "0.0",
+                "Not Attempted",
+                "0.0",
+                "Not Attempted",
+                "audit",
+                "N",
+                "ENROLLED",
+            ],
+        ),
+        row(
+            &cy,
+            "cy",
+            &[
+                "0.5",
+                "1.0",
+                "0.0",
+                "1.0",
+                "Not Attempted",
+                "audit",
+                "Y",
+                "ENROLLED",
+            ],
+        ),
+        row(
+            &dee,
+            "dee",
+            &[
+                "0.0",
+                "Not Attempted",
+                "Not Attempted",
+                "0.0",
+                "Not Attempted",
+                "audit",
+                "N",
+                "NOT ENROLLED",
+            ],
+        ),
     ];
     assert!(text.ends_with("\r\n"));
     assert_csv(&parse_csv(&text), &want);
@@ -232,15 +300,65 @@ async fn each_report_matches_the_hand_computed_csv() {
     let (_, text) = generate(&root, "problem_grade").await;
     let want = vec![
         strings(&[
-            "Student ID", "Email", "Username", "Enrollment Status", "Grade",
-            "Homework 1: HW 1 - Pick B (Earned)", "Homework 1: HW 1 - Pick B (Possible)",
-            "Homework 2: HW 2 - Pi (Earned)", "Homework 2: HW 2 - Pi (Possible)",
-            "Exam 1: Exam - Pick a and b (Earned)", "Exam 1: Exam - Pick a and b (Possible)",
+            "Student ID",
+            "Email",
+            "Username",
+            "Enrollment Status",
+            "Grade",
+            "Homework 1: HW 1 - Pick B (Earned)",
+            "Homework 1: HW 1 - Pick B (Possible)",
+            "Homework 2: HW 2 - Pi (Earned)",
+            "Homework 2: HW 2 - Pi (Possible)",
+            "Exam 1: Exam - Pick a and b (Earned)",
+            "Exam 1: Exam - Pick a and b (Possible)",
         ]),
-        row(&ann, "ann", &["ENROLLED", "1.0", "1.0", "1.0", "2.0", "2.0", "1.0", "1.0"]),
-        row(&bo, "bo", &["ENROLLED", "0.0", "0.0", "1.0", "Not Attempted", "2.0", "Not Attempted", "1.0"]),
-        row(&cy, "cy", &["ENROLLED", "0.5", "1.0", "1.0", "0.0", "2.0", "Not Attempted", "1.0"]),
-        row(&dee, "dee", &["NOT ENROLLED", "0.0", "Not Attempted", "1.0", "Not Attempted", "2.0", "Not Attempted", "1.0"]),
+        row(
+            &ann,
+            "ann",
+            &["ENROLLED", "1.0", "1.0", "1.0", "2.0", "2.0", "1.0", "1.0"],
+        ),
+        row(
+            &bo,
+            "bo",
+            &[
+                "ENROLLED",
+                "0.0",
+                "0.0",
+                "1.0",
+                "Not Attempted",
+                "2.0",
+                "Not Attempted",
+                "1.0",
+            ],
+        ),
+        row(
+            &cy,
+            "cy",
+            &[
+                "ENROLLED",
+                "0.5",
+                "1.0",
+                "1.0",
+                "0.0",
+                "2.0",
+                "Not Attempted",
+                "1.0",
+            ],
+        ),
+        row(
+            &dee,
+            "dee",
+            &[
+                "NOT ENROLLED",
+                "0.0",
+                "Not Attempted",
+                "1.0",
+                "Not Attempted",
+                "2.0",
+                "Not Attempted",
+                "1.0",
+            ],
+        ),
     ];
     assert_csv(&parse_csv(&text), &want);
 
@@ -248,12 +366,29 @@ async fn each_report_matches_the_hand_computed_csv() {
     let (_, text) = generate(&sam, "enrollment").await;
     let key = COURSE.parse().unwrap();
     let mut want = vec![strings(&[
-        "id", "username", "name", "email", "language", "year_of_birth", "gender",
-        "level_of_education", "mailing_address", "goals", "country", "state",
-        "enrollment_mode", "enrollment_date", "enrollment_status",
+        "id",
+        "username",
+        "name",
+        "email",
+        "language",
+        "year_of_birth",
+        "gender",
+        "level_of_education",
+        "mailing_address",
+        "goals",
+        "country",
+        "state",
+        "enrollment_mode",
+        "enrollment_date",
+        "enrollment_status",
     ])];
     for (id, name, full, profile) in [
-        (&ann, "ann", "ann Tester", ["", "1990", "", "", "", "Learn, \"well\"", "FR", ""]),
+        (
+            &ann,
+            "ann",
+            "ann Tester",
+            ["", "1990", "", "", "", "Learn, \"well\"", "FR", ""],
+        ),
         (&bo, "bo", "bo Tester", ["", "", "", "", "", "", "", ""]),
         (&cy, "cy", "'@SUM(1+1)", ["", "", "", "", "", "", "", ""]),
         (&dee, "dee", "dee Tester", ["", "", "", "", "", "", "", ""]),
@@ -264,31 +399,91 @@ async fn each_report_matches_the_hand_computed_csv() {
             Some(e) => e.created_at.format("%Y-%m-%d %H:%M:%S+00:00").to_string(),
             None => parse_csv(&text)[4][13].clone(),
         };
-        let mut r = vec![id.to_string(), name.to_string(), full.to_string(), format!("{name}@example.org")];
+        let mut r = vec![
+            id.to_string(),
+            name.to_string(),
+            full.to_string(),
+            format!("{name}@example.org"),
+        ];
         r.extend(strings(&profile));
         r.push("audit".into());
         r.push(date);
-        r.push(if name == "dee" { "NOT ENROLLED" } else { "ENROLLED" }.into());
+        r.push(
+            if name == "dee" {
+                "NOT ENROLLED"
+            } else {
+                "ENROLLED"
+            }
+            .into(),
+        );
         want.push(r);
     }
     assert_csv(&parse_csv(&text), &want);
-    assert!(text.contains("\"Learn, \"\"well\"\"\""), "quoted as RFC 4180 says");
+    assert!(
+        text.contains("\"Learn, \"\"well\"\"\""),
+        "quoted as RFC 4180 says"
+    );
     let dee_date = chrono::NaiveDateTime::parse_from_str(&want[4][13], "%Y-%m-%d %H:%M:%S+00:00")
         .expect("dee's enrolment date");
     let age = chrono::Utc::now().naive_utc() - dee_date;
-    assert!(age >= chrono::Duration::zero() && age < chrono::Duration::minutes(10), "{dee_date}");
+    assert!(
+        age >= chrono::Duration::zero() && age < chrono::Duration::minutes(10),
+        "{dee_date}"
+    );
 
     // Answer distribution: per input, each answer with its count; cy's
     // "-3.14" starts like a formula and is escaped.
     let (_, text) = generate(&sam, "answer_distribution").await;
     let p = |id: &str| format!("block-v1:T+G+R+type@problem+block@{id}");
     let want = vec![
-        strings(&["ModuleID", "PartID", "Correct Answer", "Count", "AnswerValue", "Problem Display Name"]),
-        vec![p("p1"), "p1_2_1".into(), "1".into(), "2".into(), "choice_1".into(), "Pick B".into()],
-        vec![p("p1"), "p1_2_1".into(), "0".into(), "1".into(), "choice_0".into(), "Pick B".into()],
-        vec![p("p2"), "p2_2_1".into(), "0".into(), "1".into(), "'-3.14".into(), "Pi".into()],
-        vec![p("p2"), "p2_2_1".into(), "1".into(), "1".into(), "3.14".into(), "Pi".into()],
-        vec![p("p3"), "p3_2_1".into(), "1".into(), "1".into(), "choice_0|choice_1".into(), "Pick a and b".into()],
+        strings(&[
+            "ModuleID",
+            "PartID",
+            "Correct Answer",
+            "Count",
+            "AnswerValue",
+            "Problem Display Name",
+        ]),
+        vec![
+            p("p1"),
+            "p1_2_1".into(),
+            "1".into(),
+            "2".into(),
+            "choice_1".into(),
+            "Pick B".into(),
+        ],
+        vec![
+            p("p1"),
+            "p1_2_1".into(),
+            "0".into(),
+            "1".into(),
+            "choice_0".into(),
+            "Pick B".into(),
+        ],
+        vec![
+            p("p2"),
+            "p2_2_1".into(),
+            "0".into(),
+            "1".into(),
+            "'-3.14".into(),
+            "Pi".into(),
+        ],
+        vec![
+            p("p2"),
+            "p2_2_1".into(),
+            "1".into(),
+            "1".into(),
+            "3.14".into(),
+            "Pi".into(),
+        ],
+        vec![
+            p("p3"),
+            "p3_2_1".into(),
+            "1".into(),
+            "1".into(),
+            "choice_0|choice_1".into(),
+            "Pick a and b".into(),
+        ],
     ];
     assert_csv(&parse_csv(&text), &want);
 
@@ -307,7 +502,14 @@ async fn only_the_course_team_and_admins_reach_reports() {
 
     // A learner and an outsider: not found, for the page, the button and the file.
     let ann = site.client();
-    ann.post_form("/login", &[("login", "ann".into()), ("password", crate::support::PASSWORD.into())]).await;
+    ann.post_form(
+        "/login",
+        &[
+            ("login", "ann".into()),
+            ("password", crate::support::PASSWORD.into()),
+        ],
+    )
+    .await;
     let outsider = site.user("olga", false).await;
     let anonymous = site.client();
     // Staff of another course only.
@@ -327,10 +529,19 @@ async fn only_the_course_team_and_admins_reach_reports() {
         .unwrap();
     let other = site.user("otto", false).await;
     site.app
-        .add_team_member(&admin, &"course-v1:T+Other+R".parse().unwrap(), "otto", CourseRole::Instructor)
+        .add_team_member(
+            &admin,
+            &"course-v1:T+Other+R".parse().unwrap(),
+            "otto",
+            CourseRole::Instructor,
+        )
         .await
         .unwrap();
-    for (who, c) in [("learner", &ann), ("outsider", &outsider), ("other course's staff", &other)] {
+    for (who, c) in [
+        ("learner", &ann),
+        ("outsider", &outsider),
+        ("other course's staff", &other),
+    ] {
         for path in [
             reports_page(),
             link.clone(),
@@ -339,7 +550,10 @@ async fn only_the_course_team_and_admins_reach_reports() {
         ] {
             let (status, body) = c.text(&path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{who} GET {path}");
-            assert!(!body.contains("@example.org"), "{who} saw learner data at {path}");
+            assert!(
+                !body.contains("@example.org"),
+                "{who} saw learner data at {path}"
+            );
         }
         for path in [
             format!("{}/request/grade", reports_page()),
@@ -358,16 +572,26 @@ async fn only_the_course_team_and_admins_reach_reports() {
         .post_form_no_csrf(&format!("{}/request/grade", reports_page()), &[])
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let reports = site.app.course_reports(&admin, &COURSE.parse().unwrap()).await.unwrap();
+    let reports = site
+        .app
+        .course_reports(&admin, &COURSE.parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(reports.len(), 1, "nobody else's request made a report");
     // The course team's dashboard links to every tool, and the course page to it.
     let (status, html) = sam.text(&format!("/courses/{COURSE}/instructor")).await;
     assert_eq!(status, StatusCode::OK);
     for tool in ["email", "reports", "regrade", "certificates"] {
-        assert!(html.contains(&format!("/courses/{COURSE}/instructor/{tool}\"")), "{tool}");
+        assert!(
+            html.contains(&format!("/courses/{COURSE}/instructor/{tool}\"")),
+            "{tool}"
+        );
     }
     let (_, outline) = sam.text(&format!("/courses/{COURSE}/")).await;
     assert!(outline.contains(&format!("/courses/{COURSE}/instructor\"")));
     let (_, outline) = ann.text(&format!("/courses/{COURSE}/")).await;
-    assert!(!outline.contains("/instructor\""), "learners get no dashboard link");
+    assert!(
+        !outline.contains("/instructor\""),
+        "learners get no dashboard link"
+    );
 }
