@@ -68,7 +68,7 @@ pub struct GradeReport {
 
 /// Whom a grade is computed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Audience {
+pub(crate) enum Audience {
     /// The full grade: what is stored and what the course team sees.
     Record,
     /// What the learner may see now: scores hidden by `show_correctness`
@@ -149,7 +149,7 @@ impl Lectern {
 
     /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
     /// per subsection and graded. Runs inside a [`cpu::run`] job.
-    fn grade_report(
+    pub(crate) fn grade_report(
         &self,
         learner: &User,
         course: &PublishedCourse,

@@ -35,6 +35,7 @@ mod problem_events;
 pub mod problems;
 pub mod profile;
 pub mod recall;
+pub mod reports;
 pub mod roster;
 pub mod scripted;
 pub mod search;

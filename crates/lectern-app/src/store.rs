@@ -440,6 +440,7 @@ pub trait Store:
     + JobStore
     + LeaseStore
     + MailStore
+    + crate::reports::store::ReportStore
     + BackupStore
     + Send
     + Sync
@@ -460,6 +461,7 @@ impl<T> Store for T where
         + JobStore
         + LeaseStore
         + MailStore
+        + crate::reports::store::ReportStore
         + BackupStore
         + Send
         + Sync

@@ -33,6 +33,7 @@ pub async fn run(store: &dyn Store) {
     crate::contract_accounts::run(store).await;
     crate::contract_nodes::setup_link(store).await;
     crate::contract_pages::run(store).await;
+    crate::contract_reports::run(store).await;
 }
 
 async fn users(store: &dyn Store) {

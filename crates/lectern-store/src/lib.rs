@@ -17,6 +17,7 @@ pub mod contract_keyed_writes;
 pub mod contract_nodes;
 mod contract_pages;
 pub mod contract_races;
+mod contract_reports;
 #[cfg(test)]
 mod migration_rules;
 mod open;

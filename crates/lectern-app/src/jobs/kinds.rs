@@ -17,6 +17,8 @@ const CLEANUP_MAX_ATTEMPTS: i64 = 3;
 const BACKUP_MAX_ATTEMPTS: i64 = 3;
 /// A bulk e-mail's fan-out is safe to rerun (dedupe keys), so it may retry often.
 const BULK_EMAIL_MAX_ATTEMPTS: i64 = 10;
+/// A report starts over on each claim; a report that keeps failing is marked failed.
+const REPORT_MAX_ATTEMPTS: i64 = 3;
 /// Done jobs are kept this long for the admin console, then deleted.
 const KEEP_DONE_DAYS: i64 = 7;
 /// The most courses one recovery scan enqueues.
@@ -38,6 +40,8 @@ pub enum JobKind {
     IdempotencyCleanup,
     /// Queue every recipient's copy of a bulk e-mail in the outbox.
     BulkEmail { email_id: i64 },
+    /// Write one requested course report (`crate::reports`).
+    CourseReport { report_id: i64 },
 }
 
 impl JobKind {
@@ -46,6 +50,7 @@ impl JobKind {
     pub const BACKUP: &'static str = "backup";
     pub const IDEMPOTENCY_CLEANUP: &'static str = "idempotency_cleanup";
     pub const BULK_EMAIL: &'static str = "bulk_email";
+    pub const COURSE_REPORT: &'static str = "course_report";
     /// Every kind this binary can run: what its workers claim.
     pub const NAMES: &'static [&'static str] = &[
         Self::REGRADE,
@@ -53,6 +58,7 @@ impl JobKind {
         Self::BACKUP,
         Self::IDEMPOTENCY_CLEANUP,
         Self::BULK_EMAIL,
+        Self::COURSE_REPORT,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -62,6 +68,7 @@ impl JobKind {
             Self::Backup { .. } => Self::BACKUP,
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP,
             Self::BulkEmail { .. } => Self::BULK_EMAIL,
+            Self::CourseReport { .. } => Self::COURSE_REPORT,
         }
     }
 
@@ -75,6 +82,7 @@ impl JobKind {
             Self::Backup { due } => format!("{}:{due}", Self::BACKUP),
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP.to_string(),
             Self::BulkEmail { email_id } => format!("{}:{email_id}", Self::BULK_EMAIL),
+            Self::CourseReport { report_id } => format!("{}:{report_id}", Self::COURSE_REPORT),
         }
     }
 
@@ -89,6 +97,9 @@ impl JobKind {
             Self::IdempotencyCleanup => (json!({}), CLEANUP_MAX_ATTEMPTS),
             Self::BulkEmail { email_id } => {
                 (json!({"email_id": email_id}), BULK_EMAIL_MAX_ATTEMPTS)
+            }
+            Self::CourseReport { report_id } => {
+                (json!({"report_id": report_id}), REPORT_MAX_ATTEMPTS)
             }
         };
         NewJob {
@@ -120,6 +131,11 @@ impl JobKind {
                 email_id: job.payload["email_id"]
                     .as_i64()
                     .ok_or("the payload has no email_id")?,
+            }),
+            Self::COURSE_REPORT => Ok(Self::CourseReport {
+                report_id: job.payload["report_id"]
+                    .as_i64()
+                    .ok_or("the payload has no report_id")?,
             }),
             Self::BACKUP => Ok(Self::Backup {
                 due: job.payload["due"]
@@ -180,6 +196,7 @@ impl Lectern {
                 tracing::info!(answers, "old stored idempotent answers deleted");
             }
             JobKind::BulkEmail { email_id } => self.fan_out_bulk_email(*email_id).await?,
+            JobKind::CourseReport { report_id } => self.run_report_job(*report_id).await?,
         }
         Ok(())
     }
@@ -255,6 +272,7 @@ mod tests {
             },
             JobKind::IdempotencyCleanup,
             JobKind::BulkEmail { email_id: 1 },
+            JobKind::CourseReport { report_id: 1 },
         ];
         for kind in &every {
             assert!(JobKind::NAMES.contains(&kind.name()), "{}", kind.name());

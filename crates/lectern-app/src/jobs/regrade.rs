@@ -12,6 +12,7 @@
 use lectern_content::CourseKey;
 
 use crate::error::{AppResult, StoreError};
+use crate::reports::PROGRESS_EVERY;
 use crate::Lectern;
 
 /// How often one learner's grade write is retried when a concurrent answer
@@ -44,13 +45,34 @@ impl Lectern {
         let newest = record.published_version;
         if newest != Some(version) {
             tracing::info!(course = %key, version, ?newest, "regrade skipped: not the newest version");
+            self.regrade_ended(key, version, "superseded", 0, 0).await;
             return Ok(RegradeOutcome::Superseded);
         }
+        let result = self.regrade_learners(key, version, record).await;
+        if result.is_err() {
+            self.regrade_ended(key, version, "failed", 0, 0).await;
+        }
+        result
+    }
+
+    /// The regrade proper, recording its progress (`reports/regrades.rs`).
+    async fn regrade_learners(
+        &self,
+        key: &CourseKey,
+        version: i64,
+        record: crate::model::CourseRecord,
+    ) -> AppResult<RegradeOutcome> {
         // Graded against the named version: should a newer one be published
         // while this runs, the store refuses these older grades (see below).
         let course = self.course_at_version(record, version).await?;
         let (mut learners, mut newer) = (0, 0);
-        'learners: for learner in self.store.enrolled_users(key).await? {
+        let everyone = self.store.enrolled_users(key).await?;
+        let total = everyone.len();
+        self.regrade_started(key, version, total).await;
+        'learners: for (done, learner) in everyone.into_iter().enumerate() {
+            if done > 0 && done % PROGRESS_EVERY == 0 {
+                self.regrade_advanced(key, version, done).await;
+            }
             for _ in 0..WRITE_RETRIES {
                 let record = self.grade_record_with(&learner, &course, None).await?;
                 match self.store.save_course_grade(&record).await {
@@ -73,6 +95,7 @@ impl Lectern {
             return Err(StoreError::StaleRevision.into());
         }
         tracing::info!(course = %key, version, learners, newer, "grades recomputed");
+        self.regrade_ended(key, version, "done", total, total).await;
         Ok(RegradeOutcome::Graded { learners, newer })
     }
 }

@@ -34,6 +34,11 @@ pub trait Backend: Database {
     /// `$2` bytes from 1-based `$1` of a blob kept whole in `blobs.data`
     /// (rows from before chunking).
     const SLICE_WHOLE_BLOB: &'static str;
+    /// The first statement of a read transaction whose reads must all see
+    /// one snapshot (a report): PostgreSQL's default READ COMMITTED takes a
+    /// new snapshot per statement; a SQLite read transaction already keeps
+    /// the one its first read took.
+    const SNAPSHOT_READ: &'static str;
     fn rows_affected(result: &Self::QueryResult) -> u64;
 }
 
@@ -43,6 +48,7 @@ impl Backend for Sqlite {
     const SKIP_LOCKED: &'static str = "";
     const SLICE_WHOLE_BLOB: &'static str =
         "SELECT substr(data, $1, $2) FROM blobs WHERE sha256 = $3";
+    const SNAPSHOT_READ: &'static str = "";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
@@ -53,6 +59,8 @@ impl Backend for Postgres {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const SLICE_WHOLE_BLOB: &'static str = "SELECT substring(data FROM CAST($1 AS INTEGER) FOR CAST($2 AS INTEGER)) FROM blobs WHERE sha256 = $3";
+    const SNAPSHOT_READ: &'static str =
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }

@@ -9,6 +9,8 @@ mod api;
 mod course_email;
 pub(crate) mod discussion;
 mod health;
+mod instructor;
+mod instructor_reports;
 mod lms;
 mod media;
 mod password;
@@ -44,6 +46,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_discussions::router())
         .merge(admin_mail::router())
         .merge(course_email::router())
+        .merge(instructor::router())
+        .merge(instructor_reports::router())
         .merge(api::router())
         .merge(search::router())
         .merge(tracking::router())

@@ -43,6 +43,8 @@ mod page_answers;
 mod passwords;
 mod problems;
 mod query_counts;
+mod regrade_dashboard;
+mod reports;
 mod responsive;
 mod sandbox_doctor;
 mod scripted;
