@@ -21,6 +21,7 @@ pub mod policy;
 mod roles;
 mod threads;
 pub mod topics;
+mod text_search;
 mod writing;
 
 pub use access::Forum;
