@@ -267,11 +267,11 @@ fn groups_remove_a_thread_with_its_comments_and_hidden_topics_are_left_out() {
 fn many_commits_keep_few_segments() {
     let i = TantivyIndex::new().unwrap();
     let c = course("A");
-    for n in 0..300 {
+    for n in 0..120 {
         i.upsert(doc(&c, &format!("p{}", n % 50), DocKind::Post, "Q", "ibis"))
             .unwrap();
     }
     assert_eq!(i.search(&query(&c, "ibis", true)).unwrap().total, 50);
     let segments = i.reader.searcher().segment_readers().len();
-    assert!(segments <= 24, "{segments} segments after 300 commits");
+    assert!(segments <= 24, "{segments} segments after 120 commits");
 }
