@@ -24,8 +24,8 @@ use std::ops::Bound;
 use std::sync::Mutex;
 
 use lectern_app::search::{
-    DocKind, IndexChange, IndexStats, Scope, SearchDoc, SearchError, SearchHit, SearchIndex, SearchPage,
-    SearchQuery,
+    DocKind, IndexChange, IndexStats, Scope, SearchDoc, SearchError, SearchHit, SearchIndex,
+    SearchPage, SearchQuery,
 };
 use lectern_content::CourseKey;
 use tantivy::collector::{Count, TopDocs};

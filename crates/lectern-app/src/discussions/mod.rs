@@ -19,9 +19,9 @@ mod comments;
 mod markdown;
 pub mod policy;
 mod roles;
+mod text_search;
 mod threads;
 pub mod topics;
-mod text_search;
 mod writing;
 
 pub use access::Forum;

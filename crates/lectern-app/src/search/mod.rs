@@ -26,11 +26,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use lectern_content::CourseKey;
 
+pub use post_store::{PostChange, PostIndexStore, PostSelection, PostText};
+pub use posts::PostSyncReport;
 pub use queries::{
     SearchRequest, SearchResults, MAX_PAGE_SIZE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW,
 };
-pub use post_store::{PostChange, PostIndexStore, PostSelection, PostText};
-pub use posts::PostSyncReport;
 pub use sync::{SearchWatcher, SyncReport};
 
 /// What a document is: its kind decides which searches may return it.

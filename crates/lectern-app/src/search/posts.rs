@@ -109,8 +109,7 @@ impl PostCursor {
             {
                 self.gaps.remove(&next);
                 done = next;
-            } else if self.seen.first().is_some_and(|s| *s > next)
-                && !self.gaps.contains_key(&next)
+            } else if self.seen.first().is_some_and(|s| *s > next) && !self.gaps.contains_key(&next)
             {
                 // Given up on (past MAX_GAPS).
                 done = next;
@@ -155,10 +154,7 @@ pub fn post_doc(p: PostText) -> SearchDoc {
     SearchDoc {
         id,
         kind: DocKind::Post,
-        url: format!(
-            "/courses/{}/discussion/threads/{}",
-            p.course, p.thread_id
-        ),
+        url: format!("/courses/{}/discussion/threads/{}", p.course, p.thread_id),
         course: p.course,
         title,
         summary: documents::summary_of(&body),

@@ -245,7 +245,6 @@ impl Lectern {
         }
         Ok(())
     }
-
 }
 
 fn forget(state: &SearchState, key: &CourseKey) {

@@ -20,13 +20,13 @@ use sqlx::query::QueryAs;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::db::{Backend, Db};
+use super::db_search_posts::LOG_POST_CHANGE;
 use super::discussion_sql::{
     comment_filter, comment_select, mark_tables, thread_filter, thread_order, thread_select, Arg,
     CommentRow, ThreadRow,
 };
 use super::errors::map_err;
 use super::rows::TeamRow;
-use super::db_search_posts::LOG_POST_CHANGE;
 use crate::commit_watch::commit;
 use crate::time::to_millis;
 

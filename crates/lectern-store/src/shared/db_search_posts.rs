@@ -70,7 +70,10 @@ fn marks(first: usize, n: usize) -> String {
 fn selection(which: &PostSelection, id: &str, thread: &str) -> (String, Vec<i64>) {
     match which {
         PostSelection::All => (String::new(), Vec::new()),
-        PostSelection::Ids(ids) => (format!(" AND {id} IN ({})", marks(3, ids.len())), ids.clone()),
+        PostSelection::Ids(ids) => (
+            format!(" AND {id} IN ({})", marks(3, ids.len())),
+            ids.clone(),
+        ),
         PostSelection::OfThreads(ids) => (
             format!(" AND {thread} IN ({})", marks(3, ids.len())),
             ids.clone(),
@@ -104,7 +107,9 @@ where
             "SELECT id, thread_id, comment_id FROM search_post_changes \
              WHERE id > $1{gaps} ORDER BY id LIMIT $2"
         );
-        let mut q = sqlx::query_as::<DB, ChangeRow>(&sql).bind(after).bind(limit);
+        let mut q = sqlx::query_as::<DB, ChangeRow>(&sql)
+            .bind(after)
+            .bind(limit);
         for id in also {
             q = q.bind(*id);
         }
@@ -120,11 +125,10 @@ where
     }
 
     async fn last_post_change(&self) -> StoreResult<i64> {
-        let (top,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM search_post_changes")
-                .fetch_one(&self.read)
-                .await
-                .map_err(map_err)?;
+        let (top,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM search_post_changes")
+            .fetch_one(&self.read)
+            .await
+            .map_err(map_err)?;
         Ok(top)
     }
 

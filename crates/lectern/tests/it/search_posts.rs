@@ -30,7 +30,10 @@ async fn populate(site: &TestSite) {
     for number in ["TALK", "ELSE"] {
         let r = reqwest::Client::new()
             .post(format!("{}/api/courses/v0/import/", site.base))
-            .header("Authorization", crate::support::bearer(&site.base, "root").await)
+            .header(
+                "Authorization",
+                crate::support::bearer(&site.base, "root").await,
+            )
             .body(talk_course(number, json!([])))
             .send()
             .await
@@ -65,7 +68,10 @@ async fn populate(site: &TestSite) {
 /// The `_id`s course search finds for `words` (a post's is `thread:N` or `comment:N`).
 async fn course_search(api: &Api, course: &str, words: &str) -> (StatusCode, Vec<String>) {
     let (status, body) = api
-        .post(&format!("/search/{course}"), json!({"search_string": words}))
+        .post(
+            &format!("/search/{course}"),
+            json!({"search_string": words}),
+        )
         .await;
     let ids = body["results"]
         .as_array()
