@@ -240,10 +240,14 @@ fn groups_remove_a_thread_with_its_comments_and_hidden_topics_are_left_out() {
         ..doc(&c, id, DocKind::Post, "Q", "heron")
     };
     i.apply(vec![
-        IndexChange::Upsert(post("thread:1", "open", &["thread:1"])),
-        IndexChange::Upsert(post("comment:2", "open", &["thread:1"])),
-        IndexChange::Upsert(post("comment:3", "open", &["thread:1", "response:2"])),
-        IndexChange::Upsert(post("thread:4", "later", &["thread:4"])),
+        IndexChange::Upsert(Box::new(post("thread:1", "open", &["thread:1"]))),
+        IndexChange::Upsert(Box::new(post("comment:2", "open", &["thread:1"]))),
+        IndexChange::Upsert(Box::new(post(
+            "comment:3",
+            "open",
+            &["thread:1", "response:2"],
+        ))),
+        IndexChange::Upsert(Box::new(post("thread:4", "later", &["thread:4"]))),
     ])
     .unwrap();
     let mut hidden = query(&c, "heron", true);

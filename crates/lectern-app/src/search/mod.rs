@@ -169,7 +169,7 @@ pub struct SearchError(pub String);
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexChange {
     /// Adds a document, replacing any with the same id.
-    Upsert(SearchDoc),
+    Upsert(Box<SearchDoc>),
     /// Removes the document with this id, if present.
     Remove(String),
     /// Removes every document of this group ([`SearchDoc::groups`]).
@@ -190,11 +190,15 @@ pub trait SearchIndex: Send + Sync {
     fn apply(&self, changes: Vec<IndexChange>) -> Result<(), SearchError>;
     /// Adds `doc`, replacing any document with the same id.
     fn upsert(&self, doc: SearchDoc) -> Result<(), SearchError> {
-        self.apply(vec![IndexChange::Upsert(doc)])
+        self.apply(vec![IndexChange::Upsert(Box::new(doc))])
     }
     /// [`Self::upsert`] of many documents in one commit (a rebuild).
     fn upsert_many(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
-        self.apply(docs.into_iter().map(IndexChange::Upsert).collect())
+        self.apply(
+            docs.into_iter()
+                .map(|d| IndexChange::Upsert(Box::new(d)))
+                .collect(),
+        )
     }
     /// Removes the document `id`, if present.
     fn remove(&self, id: &str) -> Result<(), SearchError> {

@@ -286,7 +286,10 @@ impl Lectern {
                 let full = i64::try_from(page.len()).unwrap_or(i64::MAX) == TEXTS_PER_READ;
                 count += page.len();
                 let mut changes = std::mem::take(&mut first);
-                changes.extend(page.into_iter().map(|p| IndexChange::Upsert(post_doc(p))));
+                changes.extend(
+                    page.into_iter()
+                        .map(|p| IndexChange::Upsert(Box::new(post_doc(p)))),
+                );
                 super::sync::apply(&state.index, changes).await?;
                 if !full {
                     break;
@@ -320,7 +323,11 @@ impl Lectern {
         for gone in threads.iter().filter(|t| !found_threads.contains(t)) {
             removals.push(IndexChange::RemoveGroup(format!("thread:{gone}")));
         }
-        upserts.extend(found.into_iter().map(|p| IndexChange::Upsert(post_doc(p))));
+        upserts.extend(
+            found
+                .into_iter()
+                .map(|p| IndexChange::Upsert(Box::new(post_doc(p)))),
+        );
         if !found_threads.is_empty() {
             let of_threads = self
                 .texts(
@@ -331,7 +338,7 @@ impl Lectern {
             upserts.extend(
                 of_threads
                     .into_iter()
-                    .map(|p| IndexChange::Upsert(post_doc(p))),
+                    .map(|p| IndexChange::Upsert(Box::new(post_doc(p)))),
             );
         }
         let found = self
@@ -342,7 +349,11 @@ impl Lectern {
             removals.push(IndexChange::Remove(format!("comment:{gone}")));
             removals.push(IndexChange::RemoveGroup(format!("response:{gone}")));
         }
-        upserts.extend(found.into_iter().map(|p| IndexChange::Upsert(post_doc(p))));
+        upserts.extend(
+            found
+                .into_iter()
+                .map(|p| IndexChange::Upsert(Box::new(post_doc(p)))),
+        );
         removals.extend(upserts);
         super::sync::apply(&state.index, removals).await
     }

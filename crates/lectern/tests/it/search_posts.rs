@@ -166,13 +166,13 @@ async fn a_post_through_one_node_is_found_through_the_other_until_it_is_deleted(
     );
     let (status, ids, body) = text_search(&ann_b, "echidna").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(ids, [thread.clone()], "a thread is found by its response");
+    assert_eq!(ids, [thread.as_str()], "a thread is found by its response");
     assert_eq!(body["pagination"]["count"], 1);
     assert!(
         body.get("text_search_rewrite").is_some_and(Value::is_null),
         "{body}"
     );
-    assert_eq!(text_search(&ann_b, "burrows").await.1, [thread.clone()]);
+    assert_eq!(text_search(&ann_b, "burrows").await.1, [thread.as_str()]);
     assert!(text_search(&ann_b, "platypus").await.1.is_empty());
 
     // A learner of another course finds none of it.
