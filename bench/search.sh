@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Search: the index over the demo course plus 10,000 generated posts
-# (rebuild time, posts indexed one call each, course searches per second and
+# (rebuild time, posts written to the database and indexed by the post sync
+# (a tenth a commit each, the rest in one sync), a rebuild of course and
+# posts, course searches per second and
 # p50/p99 by an enrolled learner from 4 tasks, index size, process RSS),
 # then `lectern serve`'s idle RSS with the demo course indexed, and with
 # search switched off for comparison.

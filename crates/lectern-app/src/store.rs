@@ -435,6 +435,7 @@ pub trait Store:
     + PageStore
     + IdempotencyStore
     + DiscussionStore
+    + crate::search::PostIndexStore
     + BlobStore
     + HealthStore
     + JobStore
@@ -456,6 +457,7 @@ impl<T> Store for T where
         + PageStore
         + IdempotencyStore
         + DiscussionStore
+        + crate::search::PostIndexStore
         + BlobStore
         + HealthStore
         + JobStore

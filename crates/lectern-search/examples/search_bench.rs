@@ -1,6 +1,8 @@
 //! The search benchmark (`bench/search.sh` runs it): the demo course in a
 //! fresh SQLite store, the index rebuilt from it (timed, several times),
-//! 10,000 generated posts indexed one call each through the app's post API,
+//! 10,000 generated posts written to the database and indexed by the post
+//! sync (the first tenth a commit each, the rest in one sync), a rebuild of
+//! course and posts,
 //! then course searches by an enrolled learner through `search_course` (the
 //! access check, the query, the page) from several tasks at once: queries
 //! per second, p50/p99, index size, and this process's memory.
@@ -13,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lectern_app::accounts::Registration;
-use lectern_app::search::{PostDoc, SearchRequest};
+use lectern_app::discussions::{NewThread, ThreadType};
+use lectern_app::search::SearchRequest;
 use lectern_app::transfer::ImportSource;
 use lectern_app::{AppSettings, Lectern};
 use lectern_search::TantivyIndex;
@@ -154,7 +157,17 @@ async fn main() {
     );
     println!("RSS after the rebuild: {} KiB", rss_kib());
 
-    // Posts, through the app's post API.
+    // Posts: written to the database as the discussion use cases write
+    // them (with their change rows), then indexed by the post sync.
+    let author = app
+        .register(&Registration {
+            username: "author".into(),
+            email: "author@example.org".into(),
+            name: "Author".into(),
+            password: "a long bench password".into(),
+        })
+        .await
+        .unwrap();
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         seed ^= seed << 13;
@@ -168,33 +181,37 @@ async fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut post = |i: usize| PostDoc {
-        course: key.clone(),
-        thread_id: format!("{i:024x}"),
+    let mut post = |i: usize| NewThread {
+        course_key: key.clone(),
         topic_id: format!("topic-{}", i % 12),
+        thread_type: ThreadType::Discussion,
         title: words(6),
         body: words(60),
-        created: chrono::Utc::now(),
+        author: author.id,
+        at: chrono::Utc::now(),
     };
-    // The first tenth one call each (as posts are written, a commit each),
-    // the rest in batches of 1,000 (as a rebuild indexes them).
+    app.search_post_sync().await.unwrap();
+    // The first tenth with a sync (one commit) after each post: the worst
+    // case, a node whose posts arrive one at a time; the rest written
+    // first and taken by one sync (a burst, as the watcher batches it).
     let single = posts / 10;
     let started = Instant::now();
     for i in 0..single {
-        app.index_post(post(i)).await.unwrap();
+        store.create_thread(&post(i)).await.unwrap();
+        app.search_post_sync().await.unwrap();
     }
     let took_single = started.elapsed();
-    let started = Instant::now();
-    let mut i = single;
-    while i < posts {
-        let batch: Vec<PostDoc> = (i..posts.min(i + 1000)).map(&mut post).collect();
-        i += batch.len();
-        app.index_posts(batch).await.unwrap();
+    println!("RSS after {single} posts, a commit each: {} KiB", rss_kib());
+    for i in single..posts {
+        store.create_thread(&post(i)).await.unwrap();
     }
+    let started = Instant::now();
+    let report = app.search_post_sync().await.unwrap();
     let took_bulk = started.elapsed();
+    assert_eq!(report.applied, posts - single);
     let (stats, _) = app.search_stats().unwrap();
     println!(
-        "{single} posts indexed one call each: {:.1} s ({:.0} posts/s); {} more in batches of 1,000: {:.2} s ({:.0} posts/s); index now {} documents, {} KiB",
+        "{single} posts, a sync after each: {:.1} s ({:.0} posts/s, database writes included); {} more written, then one sync: {:.2} s ({:.0} posts/s); index now {} documents, {} KiB",
         took_single.as_secs_f64(),
         single as f64 / took_single.as_secs_f64().max(1e-9),
         posts - single,
@@ -204,6 +221,24 @@ async fn main() {
         stats.bytes / 1024
     );
     println!("RSS after the posts: {} KiB", rss_kib());
+
+    // Rebuild of everything (course and posts) into a fresh index.
+    let fresh = plain
+        .clone()
+        .with_search(Arc::new(TantivyIndex::new().unwrap()));
+    let started = Instant::now();
+    fresh.search_sync().await.unwrap();
+    let report = fresh.search_post_sync().await.unwrap();
+    let took = started.elapsed();
+    let (stats, _) = fresh.search_stats().unwrap();
+    println!(
+        "rebuild (demo course + {} posts, from the database): {:.2} s; {} documents, {} KiB",
+        report.applied,
+        took.as_secs_f64(),
+        stats.documents,
+        stats.bytes / 1024
+    );
+    drop(fresh);
 
     // Searches by an enrolled learner.
     let learner = app

@@ -5,8 +5,11 @@
 //! every start (a node never trusts a folder another version of itself may
 //! have left), and a course's documents are small (the demo course indexes
 //! in well under a second; `bench/README.md`), so a folder would only add
-//! files to manage and a disk to share. One writer with tantivy's smallest
-//! memory budget and one indexing thread keeps a node's idle memory low.
+//! files to manage and a disk to share. The writer exists only while a
+//! batch of changes is written (tantivy's smallest memory budget, one
+//! indexing thread), so an idle node holds no writer arena or thread, and
+//! segments merge by log-sized levels, so their number stays small however
+//! many commits there are (`bench/README.md`, "search.sh").
 //!
 //! User text is never parsed as tantivy query syntax: it is split into
 //! terms by the same analyser as the documents (lower case, English
@@ -21,12 +24,12 @@ use std::ops::Bound;
 use std::sync::Mutex;
 
 use lectern_app::search::{
-    DocKind, IndexStats, Scope, SearchDoc, SearchError, SearchHit, SearchIndex, SearchPage,
-    SearchQuery,
+    DocKind, IndexChange, IndexStats, Scope, SearchDoc, SearchError, SearchHit, SearchIndex,
+    SearchPage, SearchQuery,
 };
 use lectern_content::CourseKey;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::indexer::IndexWriterOptions;
+use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
     TermSetQuery,
@@ -45,7 +48,9 @@ const TITLE_BOOST: f32 = 2.0;
 pub struct TantivyIndex {
     index: Index,
     fields: Fields,
-    writer: Mutex<IndexWriter>,
+    /// One batch of changes at a time; the writer itself exists only while
+    /// a batch is written (see [`TantivyIndex::change`]).
+    writing: Mutex<()>,
     reader: IndexReader,
 }
 
@@ -53,19 +58,22 @@ fn err(e: impl std::fmt::Display) -> SearchError {
     SearchError(e.to_string())
 }
 
+/// How segments are merged: tantivy's log-sized levels, so the number of
+/// segments grows with the logarithm of the documents, not with the number
+/// of commits; a segment with many deleted documents (edited posts,
+/// re-indexed courses) is merged early so deleted documents do not pile up.
+fn merge_policy() -> LogMergePolicy {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_num_segments(4);
+    policy.set_del_docs_ratio_before_merge(0.2);
+    policy
+}
+
 impl TantivyIndex {
     /// An empty index.
     pub fn new() -> Result<Self, SearchError> {
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
-        let writer = index
-            .writer_with_options(
-                IndexWriterOptions::builder()
-                    .num_worker_threads(1)
-                    .num_merge_threads(1)
-                    .build(),
-            )
-            .map_err(err)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -74,25 +82,41 @@ impl TantivyIndex {
         Ok(Self {
             index,
             fields,
-            writer: Mutex::new(writer),
+            writing: Mutex::new(()),
             reader,
         })
     }
 
-    /// Runs `change` on the writer, commits, and makes it visible.
+    /// Writes one batch: opens a writer (one indexing thread, tantivy's
+    /// smallest memory budget, one merge thread), runs `change`, commits,
+    /// waits for the merges the commit started, and drops the writer, so
+    /// between batches a node holds no writer arena or indexing thread.
+    /// Then makes the batch visible to searches.
     fn change(
         &self,
         change: impl FnOnce(&IndexWriter, &Fields) -> Result<(), SearchError>,
     ) -> Result<(), SearchError> {
-        let mut writer = self
-            .writer
+        let _one = self
+            .writing
             .lock()
             .map_err(|_| SearchError("the index writer failed earlier".into()))?;
+        let mut writer: IndexWriter = self
+            .index
+            .writer_with_options(
+                // The builder's default budget is tantivy's smallest (15 MB).
+                IndexWriterOptions::builder()
+                    .num_worker_threads(1)
+                    .num_merge_threads(1)
+                    .build(),
+            )
+            .map_err(err)?;
+        writer.set_merge_policy(Box::new(merge_policy()));
         if let Err(e) = change(&writer, &self.fields) {
             let _ = writer.rollback();
             return Err(e);
         }
         writer.commit().map_err(err)?;
+        writer.wait_merging_threads().map_err(err)?;
         self.reader.reload().map_err(err)
     }
 
@@ -160,6 +184,13 @@ impl TantivyIndex {
             .iter()
             .map(|k| Term::from_field_text(f.kind, k.as_str()));
         clauses.push(filter(Box::new(TermSetQuery::new(kinds))));
+        if !q.hidden_topics.is_empty() {
+            let hidden = q
+                .hidden_topics
+                .iter()
+                .map(|t| Term::from_field_text(f.topic, t));
+            clauses.push((Occur::MustNot, Box::new(TermSetQuery::new(hidden))));
+        }
         if let Some(now) = q.released_by {
             clauses.push((
                 Occur::MustNot,
@@ -227,27 +258,25 @@ impl SearchIndex for TantivyIndex {
         })
     }
 
-    fn upsert(&self, doc: SearchDoc) -> Result<(), SearchError> {
+    fn apply(&self, changes: Vec<IndexChange>) -> Result<(), SearchError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         self.change(|w, f| {
-            w.delete_term(Term::from_field_text(f.id, &doc.id));
-            w.add_document(f.document(&doc)).map_err(err)?;
-            Ok(())
-        })
-    }
-
-    fn upsert_many(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
-        self.change(|w, f| {
-            for d in &docs {
-                w.delete_term(Term::from_field_text(f.id, &d.id));
-                w.add_document(f.document(d)).map_err(err)?;
+            for c in &changes {
+                match c {
+                    IndexChange::Upsert(d) => {
+                        w.delete_term(Term::from_field_text(f.id, &d.id));
+                        w.add_document(f.document(d)).map_err(err)?;
+                    }
+                    IndexChange::Remove(id) => {
+                        w.delete_term(Term::from_field_text(f.id, id));
+                    }
+                    IndexChange::RemoveGroup(g) => {
+                        w.delete_term(Term::from_field_text(f.groups, g));
+                    }
+                }
             }
-            Ok(())
-        })
-    }
-
-    fn remove(&self, id: &str) -> Result<(), SearchError> {
-        self.change(|w, f| {
-            w.delete_term(Term::from_field_text(f.id, id));
             Ok(())
         })
     }

@@ -2,9 +2,10 @@
 //!
 //! Searched: `title` and `body` (English analyser: lower case, stemming).
 //! Filtered on: `course`, `kind`, `release` (seconds; documents without a
-//! release date hold the smallest value), `staff_only` (0/1). Deleted by:
-//! `id` (one document) and `scope` (a course's published documents, or its
-//! posts). Stored for results: the rest.
+//! release date hold the smallest value), `staff_only` (0/1), `topic` (a
+//! post's discussion topic). Deleted by: `id` (one document), `scope` (a
+//! course's published documents, or its posts) and `groups` (a post's
+//! thread, a comment's response). Stored for results: the rest.
 
 use lectern_app::search::SearchDoc;
 use lectern_content::CourseKey;
@@ -27,6 +28,8 @@ pub(crate) struct Fields {
     pub release: Field,
     pub staff_only: Field,
     pub payload: Field,
+    pub topic: Field,
+    pub groups: Field,
 }
 
 /// The scope of a course's content and catalogue documents.
@@ -67,6 +70,8 @@ pub(crate) fn build() -> (Schema, Fields) {
         release: b.add_i64_field("release", INDEXED),
         staff_only: b.add_u64_field("staff_only", INDEXED),
         payload: b.add_text_field("payload", STORED),
+        topic: b.add_text_field("topic", STRING),
+        groups: b.add_text_field("groups", STRING),
     };
     (b.build(), fields)
 }
@@ -93,6 +98,12 @@ impl Fields {
         doc.add_i64(self.release, d.release.map_or(i64::MIN, |r| r.timestamp()));
         doc.add_u64(self.staff_only, u64::from(d.staff_only));
         doc.add_text(self.payload, &d.payload);
+        if let Some(topic) = &d.topic {
+            doc.add_text(self.topic, topic);
+        }
+        for g in &d.groups {
+            doc.add_text(self.groups, g);
+        }
         doc
     }
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};
-use lectern_app::search::{DocKind, Scope, SearchDoc, SearchIndex, SearchQuery};
+use lectern_app::search::{DocKind, IndexChange, Scope, SearchDoc, SearchIndex, SearchQuery};
 use lectern_content::CourseKey;
 
 use super::TantivyIndex;
@@ -27,6 +27,8 @@ fn doc(c: &CourseKey, id: &str, kind: DocKind, title: &str, body: &str) -> Searc
         release: None,
         staff_only: false,
         payload: String::new(),
+        topic: None,
+        groups: Vec::new(),
     }
 }
 
@@ -36,6 +38,7 @@ fn query(c: &CourseKey, text: &str, learner: bool) -> SearchQuery {
         scope: Scope::Course(c.clone()),
         kinds: vec![DocKind::Content, DocKind::Post],
         released_by: learner.then(Utc::now),
+        hidden_topics: Vec::new(),
         offset: 0,
         limit: 10,
     }
@@ -225,4 +228,54 @@ fn query_syntax_is_just_text_and_pages_are_bounded() {
     let page = i.search(&q).unwrap();
     assert_eq!((page.total, page.hits.len()), (30, 5));
     assert!(page.max_score.is_some());
+}
+
+#[test]
+fn groups_remove_a_thread_with_its_comments_and_hidden_topics_are_left_out() {
+    let i = TantivyIndex::new().unwrap();
+    let c = course("A");
+    let post = |id: &str, topic: &str, groups: &[&str]| SearchDoc {
+        topic: Some(topic.into()),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..doc(&c, id, DocKind::Post, "Q", "heron")
+    };
+    i.apply(vec![
+        IndexChange::Upsert(Box::new(post("thread:1", "open", &["thread:1"]))),
+        IndexChange::Upsert(Box::new(post("comment:2", "open", &["thread:1"]))),
+        IndexChange::Upsert(Box::new(post(
+            "comment:3",
+            "open",
+            &["thread:1", "response:2"],
+        ))),
+        IndexChange::Upsert(Box::new(post("thread:4", "later", &["thread:4"]))),
+    ])
+    .unwrap();
+    let mut hidden = query(&c, "heron", true);
+    hidden.hidden_topics = vec!["later".into(), "x".into()];
+    let mut found = ids(&i, &hidden);
+    found.sort();
+    assert_eq!(found, ["comment:2", "comment:3", "thread:1"]);
+    assert_eq!(ids(&i, &query(&c, "heron", true)).len(), 4);
+    i.apply(vec![IndexChange::RemoveGroup("response:2".into())])
+        .unwrap();
+    assert_eq!(ids(&i, &hidden).len(), 2, "the response's comment went");
+    i.apply(vec![
+        IndexChange::Remove("comment:2".into()),
+        IndexChange::RemoveGroup("thread:1".into()),
+    ])
+    .unwrap();
+    assert_eq!(ids(&i, &query(&c, "heron", true)), ["thread:4"]);
+}
+
+#[test]
+fn many_commits_keep_few_segments() {
+    let i = TantivyIndex::new().unwrap();
+    let c = course("A");
+    for n in 0..120 {
+        i.upsert(doc(&c, &format!("p{}", n % 50), DocKind::Post, "Q", "ibis"))
+            .unwrap();
+    }
+    assert_eq!(i.search(&query(&c, "ibis", true)).unwrap().total, 50);
+    let segments = i.reader.searcher().segment_readers().len();
+    assert!(segments <= 24, "{segments} segments after 120 commits");
 }

@@ -66,6 +66,7 @@ fn new_thread(key: &CourseKey, author: &User, title: &str, at: chrono::DateTime<
 fn query(key: &CourseKey, viewer: &User) -> ThreadQuery {
     ThreadQuery {
         course_key: key.clone(),
+        thread_ids: None,
         topic_ids: None,
         hidden_topics: Vec::new(),
         viewer: viewer.id,

@@ -159,6 +159,7 @@ impl Lectern {
             }
             None => return Err(AppError::not_found(format!("thread {thread_id}"))),
         };
+        self.posts_changed();
         self.comment_view(&forum, &thread, id).await
     }
 
@@ -181,6 +182,7 @@ impl Lectern {
             self.store
                 .update_comment(id, body, user.id, self.now())
                 .await?;
+            self.posts_changed();
         }
         if let Some(endorse) = patch.endorsed {
             let by = endorse.then(|| (user.id, self.now()));
@@ -206,6 +208,7 @@ impl Lectern {
             ));
         }
         self.store.delete_comment(id).await?;
+        self.posts_changed();
         tracing::info!(comment = id, by = %user.username, "comment deleted");
         Ok(())
     }

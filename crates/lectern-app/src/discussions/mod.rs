@@ -19,6 +19,7 @@ mod comments;
 mod markdown;
 pub mod policy;
 mod roles;
+mod text_search;
 mod threads;
 pub mod topics;
 mod writing;

@@ -146,6 +146,8 @@ pub enum ThreadOrder {
 #[derive(Debug, Clone)]
 pub struct ThreadQuery {
     pub course_key: CourseKey,
+    /// Only these threads (those the search index found); `None`: any.
+    pub thread_ids: Option<Vec<PostId>>,
     /// Only these topics; `None`: every topic.
     pub topic_ids: Option<Vec<String>>,
     /// The topics the viewer may not see (of unreleased blocks).

@@ -115,8 +115,8 @@ impl ThreadPatch {
     }
 }
 
-/// The one place a discussion text search runs (a bounded database
-/// search for now; the search index may answer it later).
+/// The words of a discussion text search, checked (the index or, without
+/// one, the bounded database search answers them: `text_search.rs`).
 pub(crate) fn text_search_of(filter: &ThreadFilter) -> AppResult<Option<String>> {
     match filter.text_search.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
@@ -150,8 +150,17 @@ impl Lectern {
                 ));
             }
         }
+        let mut text = text_search_of(filter)?;
+        let mut thread_ids = None;
+        if let Some(words) = &text {
+            if let Some(ids) = self.threads_matching(&forum, words).await? {
+                thread_ids = Some(ids);
+                text = None;
+            }
+        }
         let query = ThreadQuery {
             course_key: key.clone(),
+            thread_ids,
             topic_ids: filter.topic_ids.clone(),
             hidden_topics: if forum.is_moderator() {
                 Vec::new()
@@ -163,7 +172,7 @@ impl Lectern {
             unread: filter.view == Some(ListView::Unread),
             unanswered: filter.view == Some(ListView::Unanswered),
             flagged: filter.flagged,
-            text: text_search_of(filter)?,
+            text,
             order: filter.order,
             offset: filter.page.offset(),
             limit: filter.page.size,
@@ -206,6 +215,7 @@ impl Lectern {
             })
             .await?;
         tracing::info!(course = %key, thread = id, by = %user.username, "thread posted");
+        self.posts_changed();
         self.thread_view(&forum, id).await
     }
 
@@ -277,6 +287,7 @@ impl Lectern {
             if !self.store.update_thread(id, &fields).await? {
                 return Err(AppError::not_found(format!("thread {id}")));
             }
+            self.posts_changed();
         }
         if let Some(on) = patch.voted {
             self.store
@@ -304,6 +315,7 @@ impl Lectern {
             ));
         }
         self.store.delete_thread(id).await?;
+        self.posts_changed();
         tracing::info!(thread = id, by = %user.username, "thread deleted");
         Ok(())
     }

@@ -69,6 +69,8 @@ pub fn catalogue_doc(tree: &CourseTree, start: Option<DateTime<Utc>>) -> SearchD
         release: None,
         staff_only: false,
         payload,
+        topic: None,
+        groups: Vec::new(),
     }
 }
 
@@ -141,6 +143,8 @@ pub fn content_docs(tree: &CourseTree, transcripts: &HashMap<BlockRef, String>) 
                 release,
                 staff_only,
                 payload: String::new(),
+                topic: None,
+                groups: Vec::new(),
             });
         }
         if DRAWN.contains(&block.block_type.as_str()) {

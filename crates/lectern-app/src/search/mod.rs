@@ -11,9 +11,12 @@
 //! names the sandbox (`lectern_content::script_runner`).
 //!
 //! Each process keeps its own index, rebuilt from the database at start and
-//! kept current by one watcher per process ([`sync`]); see `docs/search.md`.
+//! kept current by one watcher per process ([`sync`] for published courses,
+//! [`posts`] for discussion posts); see `docs/search.md`.
 
 pub mod documents;
+pub mod post_store;
+pub mod posts;
 mod queries;
 pub mod sync;
 
@@ -23,10 +26,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use lectern_content::CourseKey;
 
+pub use post_store::{PostChange, PostIndexStore, PostSelection, PostText};
+pub use posts::PostSyncReport;
 pub use queries::{
     SearchRequest, SearchResults, MAX_PAGE_SIZE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW,
 };
-pub use sync::{PostDoc, SearchWatcher, SyncReport};
+pub use sync::{SearchWatcher, SyncReport};
 
 /// What a document is: its kind decides which searches may return it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +93,12 @@ pub struct SearchDoc {
     /// Extra data the app stores with the document and reads back with a hit
     /// (JSON; the index only keeps it).
     pub payload: String,
+    /// A post's discussion topic: a query leaves out the topics hidden from
+    /// its viewer ([`SearchQuery::hidden_topics`]). `None` for content.
+    pub topic: Option<String>,
+    /// Groups the document is removed with ([`IndexChange::RemoveGroup`]):
+    /// a post's thread, a comment's response.
+    pub groups: Vec<String>,
 }
 
 /// Which courses a query may return documents of.
@@ -110,6 +121,8 @@ pub struct SearchQuery {
     /// For a learner, now: documents released later, or staff-only, are
     /// left out. `None` for the course team, who see everything published.
     pub released_by: Option<DateTime<Utc>>,
+    /// Discussion topics hidden from the viewer: posts in them are left out.
+    pub hidden_topics: Vec<String>,
     pub offset: usize,
     pub limit: usize,
 }
@@ -152,6 +165,17 @@ pub struct IndexStats {
 #[error("search index: {0}")]
 pub struct SearchError(pub String);
 
+/// One change to the index; [`SearchIndex::apply`] commits many at once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexChange {
+    /// Adds a document, replacing any with the same id.
+    Upsert(Box<SearchDoc>),
+    /// Removes the document with this id, if present.
+    Remove(String),
+    /// Removes every document of this group ([`SearchDoc::groups`]).
+    RemoveGroup(String),
+}
+
 /// The full-text index. Every method blocks the calling thread (indexing,
 /// merging): call it from a blocking pool, never from an async worker.
 pub trait SearchIndex: Send + Sync {
@@ -161,12 +185,25 @@ pub trait SearchIndex: Send + Sync {
     fn replace_course(&self, course: &CourseKey, docs: Vec<SearchDoc>) -> Result<(), SearchError>;
     /// Removes every document of `course`, posts included.
     fn remove_course(&self, course: &CourseKey) -> Result<(), SearchError>;
+    /// Applies `changes` in order, in one commit: a search sees all of them
+    /// or none.
+    fn apply(&self, changes: Vec<IndexChange>) -> Result<(), SearchError>;
     /// Adds `doc`, replacing any document with the same id.
-    fn upsert(&self, doc: SearchDoc) -> Result<(), SearchError>;
+    fn upsert(&self, doc: SearchDoc) -> Result<(), SearchError> {
+        self.apply(vec![IndexChange::Upsert(Box::new(doc))])
+    }
     /// [`Self::upsert`] of many documents in one commit (a rebuild).
-    fn upsert_many(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError>;
+    fn upsert_many(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
+        self.apply(
+            docs.into_iter()
+                .map(|d| IndexChange::Upsert(Box::new(d)))
+                .collect(),
+        )
+    }
     /// Removes the document `id`, if present.
-    fn remove(&self, id: &str) -> Result<(), SearchError>;
+    fn remove(&self, id: &str) -> Result<(), SearchError> {
+        self.apply(vec![IndexChange::Remove(id.to_string())])
+    }
     /// Runs `query`.
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, SearchError>;
     fn stats(&self) -> IndexStats;
@@ -180,6 +217,10 @@ pub(crate) struct SearchState {
     pub(crate) indexed: Mutex<HashMap<CourseKey, String>>,
     /// One sync at a time (the watcher, a rebuild asked for by a command).
     pub(crate) syncing: tokio::sync::Mutex<()>,
+    /// Where the posts stand in the post change log (one post sync at a time).
+    pub(crate) posts: tokio::sync::Mutex<posts::PostCursor>,
+    /// Woken when this process wrote a post.
+    pub(crate) posts_changed: tokio::sync::Notify,
 }
 
 impl crate::Lectern {
@@ -191,6 +232,8 @@ impl crate::Lectern {
             index,
             indexed: Mutex::new(HashMap::new()),
             syncing: tokio::sync::Mutex::new(()),
+            posts: tokio::sync::Mutex::new(posts::PostCursor::default()),
+            posts_changed: tokio::sync::Notify::new(),
         }));
         self
     }

@@ -91,12 +91,20 @@ impl Lectern {
     ) -> AppResult<SearchResults> {
         request.checked(true)?;
         self.search_state()?;
-        let (_, sees) = self.courseware_seen(user, key).await?;
+        let (course, sees) = self.courseware_seen(user, key).await?;
+        // Posts in topics of blocks hidden from the viewer (unreleased,
+        // staff-only) are left out, as the discussion pages leave them out.
+        let hidden_topics = if sees.sees_unreleased() {
+            Vec::new()
+        } else {
+            crate::discussions::topics::topics(&course.tree, &sees).hidden
+        };
         let query = SearchQuery {
             text: request.text.clone(),
             scope: Scope::Course(key.clone()),
             kinds: vec![DocKind::Content, DocKind::Post],
             released_by: (!sees.sees_unreleased()).then(|| sees.now()),
+            hidden_topics,
             offset: request.page_index * request.page_size,
             limit: request.page_size,
         };
@@ -114,6 +122,7 @@ impl Lectern {
             scope: Scope::Courses(courses),
             kinds: vec![DocKind::Course],
             released_by: Some(self.now()),
+            hidden_topics: Vec::new(),
             offset: request.page_index * request.page_size,
             limit: request.page_size,
         };

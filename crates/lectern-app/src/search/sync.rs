@@ -10,19 +10,18 @@
 //! one node reaches every node's index within one poll plus the time to
 //! index that course.
 //!
-//! Posts are indexed one call per post ([`Lectern::index_post`],
-//! [`Lectern::remove_post`]) by whoever writes them.
+//! Posts follow the database's post change log (`posts.rs`), synced by the
+//! same watcher every poll, and at once when this node wrote a post.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use lectern_content::{transcript, BlockRef, CourseKey};
 use tokio::sync::watch;
 
-use super::documents::{self, catalogue_doc, content_docs, video_transcript_file};
-use super::{DocKind, SearchDoc, SearchIndex, SearchState};
+use super::documents::{catalogue_doc, content_docs, video_transcript_file};
+use super::{SearchIndex, SearchState};
 use crate::{AppError, AppResult, Lectern};
 
 /// How much transcript text of one course is read for the index, in all.
@@ -39,109 +38,32 @@ pub struct SyncReport {
     pub failed: usize,
 }
 
-/// A discussion post (a thread) as the index keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PostDoc {
-    pub course: CourseKey,
-    pub thread_id: String,
-    pub topic_id: String,
-    pub title: String,
-    /// Plain text (the caller renders Markdown to text, or passes it raw).
-    pub body: String,
-    pub created: DateTime<Utc>,
-}
-
-impl PostDoc {
-    fn id(course: &CourseKey, thread_id: &str) -> String {
-        format!("post:{course}:{thread_id}")
-    }
-
-    fn into_doc(self) -> SearchDoc {
-        let body = documents::bounded_text(&self.body);
-        let payload = serde_json::json!({
-            "thread_id": self.thread_id,
-            "topic_id": self.topic_id,
-            "created": self.created.to_rfc3339(),
-        })
-        .to_string();
-        SearchDoc {
-            id: Self::id(&self.course, &self.thread_id),
-            kind: DocKind::Post,
-            url: format!(
-                "/courses/{}/discussion/threads/{}",
-                self.course, self.thread_id
-            ),
-            course: self.course,
-            title: documents::bounded_text(&self.title),
-            summary: documents::summary_of(&body),
-            body,
-            location: Vec::new(),
-            block_type: "post".into(),
-            release: None,
-            staff_only: false,
-            payload,
-        }
-    }
-}
-
-/// Runs [`Lectern::search_sync`] every `poll` until dropped (or
-/// [`SearchWatcher::stop`]): one per process.
+/// Runs [`Lectern::search_sync`] and [`Lectern::search_post_sync`] every
+/// `poll` until dropped (or [`SearchWatcher::stop`]): one per process.
+/// Posts are also synced [`super::posts::BATCH_WINDOW`] after this node
+/// writes one.
 pub struct SearchWatcher {
     stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl SearchWatcher {
-    /// Starts the watcher; its first sync is the full rebuild. Without a
+    /// Starts the watcher; its first syncs are the full rebuild. Without a
     /// search index on `app` it does nothing.
     pub fn start(app: &Lectern, poll: Duration) -> Self {
-        let (stop, mut stopped) = watch::channel(false);
-        let task = app.search.is_some().then(|| {
-            let app = app.clone();
-            tokio::spawn(async move {
-                let mut first = true;
-                loop {
-                    let started = std::time::Instant::now();
-                    let result = app.search_sync().await;
-                    if first && result.is_ok() {
-                        first = false;
-                        if let Some((stats, courses)) = app.search_stats() {
-                            tracing::info!(
-                                courses,
-                                documents = stats.documents,
-                                bytes = stats.bytes,
-                                ms = u64::try_from(started.elapsed().as_millis())
-                                    .unwrap_or(u64::MAX),
-                                "search index rebuilt from the database"
-                            );
-                        }
-                    }
-                    match result {
-                        Ok(r) if r.indexed + r.removed + r.failed > 0 => {
-                            tracing::info!(
-                                indexed = r.indexed,
-                                removed = r.removed,
-                                failed = r.failed,
-                                "search index synced"
-                            );
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "search sync failed"),
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = stopped.changed() => break,
-                    }
-                }
-            })
-        });
-        SearchWatcher { stop, task }
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if let Some(state) = app.search.clone() {
+            tasks.push(tokio::spawn(courses(app.clone(), poll, stopped.clone())));
+            tasks.push(tokio::spawn(posts(app.clone(), state, poll, stopped)));
+        }
+        SearchWatcher { stop, tasks }
     }
 
     /// Stops the watcher and waits for a sync under way to end.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
     }
@@ -149,10 +71,87 @@ impl SearchWatcher {
 
 impl Drop for SearchWatcher {
     fn drop(&mut self) {
-        if let Some(task) = &self.task {
+        for task in &self.tasks {
             task.abort();
         }
     }
+}
+
+/// The course half of the watcher: published versions.
+async fn courses(app: Lectern, poll: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut first = true;
+    loop {
+        let started = std::time::Instant::now();
+        let result = app.search_sync().await;
+        if first && result.is_ok() {
+            first = false;
+            if let Some((stats, courses)) = app.search_stats() {
+                tracing::info!(
+                    courses,
+                    documents = stats.documents,
+                    bytes = stats.bytes,
+                    ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "search index rebuilt from the database"
+                );
+            }
+        }
+        match result {
+            Ok(r) if r.indexed + r.removed + r.failed > 0 => {
+                tracing::info!(
+                    indexed = r.indexed,
+                    removed = r.removed,
+                    failed = r.failed,
+                    "search index synced"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "search sync failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// The post half of the watcher: the post change log, every poll and
+/// soon after this node writes a post.
+async fn posts(
+    app: Lectern,
+    state: Arc<SearchState>,
+    poll: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let started = std::time::Instant::now();
+        match app.search_post_sync().await {
+            Ok(r) if r.rebuilt => tracing::info!(
+                posts = r.applied,
+                ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "search index: posts rebuilt from the database"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "search post sync failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = state.posts_changed.notified() => {
+                tokio::select! {
+                    _ = tokio::time::sleep(super::posts::BATCH_WINDOW) => {}
+                    _ = stopped.changed() => break,
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// Applies `changes` in one commit, off the async workers.
+pub(crate) async fn apply(
+    index: &Arc<dyn SearchIndex>,
+    changes: Vec<super::IndexChange>,
+) -> AppResult<()> {
+    blocking(index, move |i| i.apply(changes)).await
 }
 
 /// Runs blocking index work off the async workers.
@@ -245,27 +244,6 @@ impl Lectern {
             held.insert(course.record.key.clone(), course.publish_id.clone());
         }
         Ok(())
-    }
-
-    /// Indexes (or re-indexes) one discussion post on this node.
-    pub async fn index_post(&self, post: PostDoc) -> AppResult<()> {
-        let state = self.search_state()?;
-        let doc = post.into_doc();
-        blocking(&state.index, move |i| i.upsert(doc)).await
-    }
-
-    /// Indexes many posts in one commit (rebuilding a course's posts).
-    pub async fn index_posts(&self, posts: Vec<PostDoc>) -> AppResult<()> {
-        let state = self.search_state()?;
-        let docs: Vec<SearchDoc> = posts.into_iter().map(PostDoc::into_doc).collect();
-        blocking(&state.index, move |i| i.upsert_many(docs)).await
-    }
-
-    /// Removes one discussion post from this node's index.
-    pub async fn remove_post(&self, course: &CourseKey, thread_id: &str) -> AppResult<()> {
-        let state = self.search_state()?;
-        let id = PostDoc::id(course, thread_id);
-        blocking(&state.index, move |i| i.remove(&id)).await
     }
 }
 

@@ -3,6 +3,9 @@
 //! taken thread first, then response, by every write that takes both
 //! (a new comment, a deleted response), so two of them never wait on each
 //! other in a circle on PostgreSQL; SQLite's one writer runs them in turn.
+//! Every write of a post's text (create, edit, delete) also writes its row
+//! of the search index's post change log (`db_search_posts.rs`) in the same
+//! transaction.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,6 +20,7 @@ use sqlx::query::QueryAs;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::db::{Backend, Db};
+use super::db_search_posts::LOG_POST_CHANGE;
 use super::discussion_sql::{
     comment_filter, comment_select, mark_tables, thread_filter, thread_order, thread_select, Arg,
     CommentRow, ThreadRow,
@@ -98,6 +102,13 @@ where
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        sqlx::query(LOG_POST_CHANGE)
+            .bind(id)
+            .bind(None::<i64>)
+            .bind(to_millis(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         commit(tx).await?;
         Ok(id)
     }
@@ -148,34 +159,60 @@ where
     }
 
     async fn update_thread(&self, id: PostId, f: &ThreadFields) -> StoreResult<bool> {
-        let n = self
-            .execute_write(
-                sqlx::query(
-                    "UPDATE discussion_threads SET topic_id = $2, thread_type = $3, title = $4, \
-                     body = $5, pinned = $6, closed = $7, closed_by = $8, edited_by = $9, \
-                     updated_at = $10 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(f.topic_id.clone())
-                .bind(f.thread_type.as_str().to_string())
-                .bind(f.title.clone())
-                .bind(f.body.clone())
-                .bind(f.pinned)
-                .bind(f.closed)
-                .bind(f.closed_by)
-                .bind(f.edited_by)
-                .bind(to_millis(f.updated_at)),
-            )
-            .await?;
-        Ok(n == 1)
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE discussion_threads SET topic_id = $2, thread_type = $3, title = $4, \
+             body = $5, pinned = $6, closed = $7, closed_by = $8, edited_by = $9, \
+             updated_at = $10 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(f.topic_id.clone())
+        .bind(f.thread_type.as_str().to_string())
+        .bind(f.title.clone())
+        .bind(f.body.clone())
+        .bind(f.pinned)
+        .bind(f.closed)
+        .bind(f.closed_by)
+        .bind(f.edited_by)
+        .bind(to_millis(f.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if DB::rows_affected(&done) != 1 {
+            return Ok(false);
+        }
+        sqlx::query(LOG_POST_CHANGE)
+            .bind(id)
+            .bind(None::<i64>)
+            .bind(to_millis(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn delete_thread(&self, id: PostId) -> StoreResult<bool> {
-        // Responses, comments and every mark go with it (ON DELETE CASCADE).
-        let n = self
-            .execute_write(sqlx::query("DELETE FROM discussion_threads WHERE id = $1").bind(id))
-            .await?;
-        Ok(n == 1)
+        // Responses, comments and every mark go with it (ON DELETE CASCADE);
+        // the change row tells the search index to drop all of them.
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let done = sqlx::query("DELETE FROM discussion_threads WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if DB::rows_affected(&done) != 1 {
+            return Ok(false);
+        }
+        sqlx::query(LOG_POST_CHANGE)
+            .bind(id)
+            .bind(None::<i64>)
+            .bind(to_millis(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn create_comment(&self, new: &NewComment) -> StoreResult<Option<PostId>> {
@@ -221,6 +258,13 @@ where
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
+        sqlx::query(LOG_POST_CHANGE)
+            .bind(new.thread_id)
+            .bind(Some(id))
+            .bind(to_millis(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         commit(tx).await?;
         Ok(Some(id))
     }
@@ -274,19 +318,30 @@ where
         edited_by: UserId,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let n = self
-            .execute_write(
-                sqlx::query(
-                    "UPDATE discussion_comments SET body = $2, edited_by = $3, updated_at = $4 \
-                     WHERE id = $1",
-                )
-                .bind(id)
-                .bind(body.to_string())
-                .bind(edited_by)
-                .bind(to_millis(at)),
-            )
-            .await?;
-        Ok(n == 1)
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let thread: Option<(i64,)> = sqlx::query_as(
+            "UPDATE discussion_comments SET body = $2, edited_by = $3, updated_at = $4 \
+             WHERE id = $1 RETURNING thread_id",
+        )
+        .bind(id)
+        .bind(body.to_string())
+        .bind(edited_by)
+        .bind(to_millis(at))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some((thread,)) = thread else {
+            return Ok(false);
+        };
+        sqlx::query(LOG_POST_CHANGE)
+            .bind(thread)
+            .bind(Some(id))
+            .bind(to_millis(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn set_endorsement(
@@ -366,6 +421,14 @@ where
             .await
             .map_err(map_err)?;
         }
+        // One row: the index drops the comment and, for a response, its comments.
+        sqlx::query(LOG_POST_CHANGE)
+            .bind(thread)
+            .bind(Some(id))
+            .bind(to_millis(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         commit(tx).await?;
         Ok(true)
     }

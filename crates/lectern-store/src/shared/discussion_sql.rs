@@ -99,6 +99,14 @@ pub(crate) fn thread_filter(q: &ThreadQuery) -> Filter {
     let mut f = Filter::new(q.viewer);
     let course = f.arg(Arg::Text(q.course_key.to_string()));
     f.clauses.push(format!("t.course_key = {course}"));
+    if let Some(ids) = &q.thread_ids {
+        if ids.is_empty() {
+            f.clauses.push("1 = 0".into());
+        } else {
+            let marks: Vec<String> = ids.iter().map(|id| f.arg(Arg::Int(*id))).collect();
+            f.clauses.push(format!("t.id IN ({})", marks.join(", ")));
+        }
+    }
     if let Some(topics) = &q.topic_ids {
         if topics.is_empty() {
             f.clauses.push("1 = 0".into());

@@ -49,6 +49,7 @@ mod responsive;
 mod sandbox_doctor;
 mod scripted;
 mod search;
+mod search_posts;
 mod sessions;
 mod smtp_sink;
 mod static_files;

@@ -1,13 +1,13 @@
 //! Search through HTTP: what a learner finds and never finds (drafts,
 //! unreleased units, staff-only blocks, other courses), what the team
-//! finds, transcripts and posts, course discovery, hostile queries, the
+//! finds, transcripts (posts: `search_posts.rs`), course discovery, hostile queries, the
 //! search pages, and two nodes over one database: a publish through one is
 //! found through the other, polled with a bound (no timing assertion).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lectern_app::search::{PostDoc, SearchWatcher};
+use lectern_app::search::SearchWatcher;
 use lectern_app::{AppSettings, Lectern};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -144,7 +144,7 @@ async fn setup(site: &TestSite) -> (String, String, String) {
 }
 
 #[tokio::test]
-async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden() {
+async fn learners_find_released_content_and_transcripts_and_nothing_hidden() {
     let (site, _watcher) = site().await;
     let (_, lena, tess) = setup(&site).await;
     assert!(
@@ -216,26 +216,6 @@ async fn learners_find_released_content_transcripts_and_posts_and_nothing_hidden
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-
-    // A post, indexed through the app's one call per post, is found; removed, it is not.
-    let course: lectern_content::CourseKey = KEY.parse().unwrap();
-    site.app
-        .index_post(PostDoc {
-            course: course.clone(),
-            thread_id: "t1".into(),
-            topic_id: "general".into(),
-            title: "Question about burrows".into(),
-            body: "Does the wombat dig at night?".into(),
-            created: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
-    let (_, body) = search(&site, &lena, KEY, json!({"search_string": "wombat"})).await;
-    assert_eq!(body["total"], 1, "{body}");
-    assert_eq!(body["results"][0]["data"]["content_type"], "Post");
-    assert_eq!(body["results"][0]["data"]["id"], "t1");
-    site.app.remove_post(&course, "t1").await.unwrap();
-    assert!(found(&site, &lena, KEY, "wombat").await.is_empty());
 }
 
 #[tokio::test]

@@ -196,9 +196,12 @@ async fn list_threads(
     }
     let site = super::user::base_url(&headers, &state);
     let results = list.threads.iter().map(|t| j::thread(&site, t)).collect();
-    Ok(Json(j::envelope(results, list.count, list.page, |n| {
+    let mut body = j::envelope(results, list.count, list.page, |n| {
         thread_list_link(&site, &q, list.page, n)
-    })))
+    });
+    // Open edX's spelling correction of `text_search`; Lectern never rewrites.
+    body["text_search_rewrite"] = Value::Null;
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]
