@@ -10,6 +10,7 @@ pub mod admin;
 pub mod backup;
 pub mod backup_schedule;
 pub mod bulk_email;
+pub mod certificates;
 mod cache;
 mod content_limits;
 pub mod correctness;

@@ -465,6 +465,7 @@ impl Lectern {
             match saved {
                 Ok(()) => {
                     tracing::info!(user = %user.username, problem = %usage, attempt = attempts, earned, possible, "problem checked");
+                    self.certificate_after_grade(&view.course, &grade).await;
                     return Ok(Checked::Graded(Box::new(outcome)));
                 }
                 Err(StoreError::StaleRevision) => {

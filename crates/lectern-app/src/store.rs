@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 pub use crate::backup::BackupStore;
+pub use crate::certificates::CertificateStore;
 pub use crate::discussions::DiscussionStore;
 use crate::error::StoreError;
 use crate::idempotency::{Keyed, StoredResponse};
@@ -440,6 +441,7 @@ pub trait Store:
     + JobStore
     + LeaseStore
     + MailStore
+    + CertificateStore
     + BackupStore
     + Send
     + Sync
@@ -460,6 +462,7 @@ impl<T> Store for T where
         + JobStore
         + LeaseStore
         + MailStore
+        + CertificateStore
         + BackupStore
         + Send
         + Sync

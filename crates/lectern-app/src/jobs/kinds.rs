@@ -17,6 +17,8 @@ const CLEANUP_MAX_ATTEMPTS: i64 = 3;
 const BACKUP_MAX_ATTEMPTS: i64 = 3;
 /// A bulk e-mail's fan-out is safe to rerun (dedupe keys), so it may retry often.
 const BULK_EMAIL_MAX_ATTEMPTS: i64 = 10;
+/// Issuing certificates is idempotent (one per learner and course).
+const CERTIFICATE_MAX_ATTEMPTS: i64 = 8;
 /// Done jobs are kept this long for the admin console, then deleted.
 const KEEP_DONE_DAYS: i64 = 7;
 /// The most courses one recovery scan enqueues.
@@ -38,6 +40,10 @@ pub enum JobKind {
     IdempotencyCleanup,
     /// Queue every recipient's copy of a bulk e-mail in the outbox.
     BulkEmail { email_id: i64 },
+    /// Issue one learner's certificate if their stored grade passes.
+    Certificate { user_id: i64, course: CourseKey },
+    /// Issue a certificate to every passing learner of a course.
+    Certificates { course: CourseKey },
 }
 
 impl JobKind {
@@ -46,6 +52,8 @@ impl JobKind {
     pub const BACKUP: &'static str = "backup";
     pub const IDEMPOTENCY_CLEANUP: &'static str = "idempotency_cleanup";
     pub const BULK_EMAIL: &'static str = "bulk_email";
+    pub const CERTIFICATE: &'static str = "certificate";
+    pub const CERTIFICATES: &'static str = "certificates";
     /// Every kind this binary can run: what its workers claim.
     pub const NAMES: &'static [&'static str] = &[
         Self::REGRADE,
@@ -53,6 +61,8 @@ impl JobKind {
         Self::BACKUP,
         Self::IDEMPOTENCY_CLEANUP,
         Self::BULK_EMAIL,
+        Self::CERTIFICATE,
+        Self::CERTIFICATES,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -62,6 +72,8 @@ impl JobKind {
             Self::Backup { .. } => Self::BACKUP,
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP,
             Self::BulkEmail { .. } => Self::BULK_EMAIL,
+            Self::Certificate { .. } => Self::CERTIFICATE,
+            Self::Certificates { .. } => Self::CERTIFICATES,
         }
     }
 
@@ -75,6 +87,10 @@ impl JobKind {
             Self::Backup { due } => format!("{}:{due}", Self::BACKUP),
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP.to_string(),
             Self::BulkEmail { email_id } => format!("{}:{email_id}", Self::BULK_EMAIL),
+            Self::Certificate { user_id, course } => {
+                format!("{}:{course}:{user_id}", Self::CERTIFICATE)
+            }
+            Self::Certificates { course } => format!("{}:{course}", Self::CERTIFICATES),
         }
     }
 
@@ -90,6 +106,10 @@ impl JobKind {
             Self::BulkEmail { email_id } => {
                 (json!({"email_id": email_id}), BULK_EMAIL_MAX_ATTEMPTS)
             }
+            Self::Certificate { .. } | Self::Certificates { .. } => (
+                crate::certificates::job_payload(self).unwrap_or_default(),
+                CERTIFICATE_MAX_ATTEMPTS,
+            ),
         };
         NewJob {
             kind: self.name().to_string(),
@@ -121,6 +141,8 @@ impl JobKind {
                     .as_i64()
                     .ok_or("the payload has no email_id")?,
             }),
+            Self::CERTIFICATE => crate::certificates::one_from_payload(&job.payload),
+            Self::CERTIFICATES => crate::certificates::all_from_payload(&job.payload),
             Self::BACKUP => Ok(Self::Backup {
                 due: job.payload["due"]
                     .as_str()
@@ -180,6 +202,12 @@ impl Lectern {
                 tracing::info!(answers, "old stored idempotent answers deleted");
             }
             JobKind::BulkEmail { email_id } => self.fan_out_bulk_email(*email_id).await?,
+            JobKind::Certificate { user_id, course } => {
+                self.issue_certificate_job(*user_id, course).await?;
+            }
+            JobKind::Certificates { course } => {
+                self.issue_certificates_job(course).await?;
+            }
         }
         Ok(())
     }
@@ -248,13 +276,21 @@ mod tests {
             .parse()
             .unwrap_or_else(|_| unreachable!());
         let every = [
-            JobKind::CourseRegrade { course, version: 1 },
+            JobKind::CourseRegrade {
+                course: course.clone(),
+                version: 1,
+            },
             JobKind::ExpiredTokens,
             JobKind::Backup {
                 due: "2026-01-01T00:00:00Z".into(),
             },
             JobKind::IdempotencyCleanup,
             JobKind::BulkEmail { email_id: 1 },
+            JobKind::Certificate {
+                user_id: 1,
+                course: course.clone(),
+            },
+            JobKind::Certificates { course },
         ];
         for kind in &every {
             assert!(JobKind::NAMES.contains(&kind.name()), "{}", kind.name());
