@@ -6,9 +6,11 @@ mod admin_discussions;
 mod admin_jobs;
 mod admin_mail;
 mod api;
+mod certificates;
 mod course_email;
 pub(crate) mod discussion;
 mod health;
+mod instructor_certificates;
 mod lms;
 mod media;
 mod password;
@@ -43,6 +45,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_discussions::router())
         .merge(admin_mail::router())
         .merge(course_email::router())
+        .merge(certificates::router())
+        .merge(instructor_certificates::router())
         .merge(api::router())
         .merge(search::router())
         .fallback(not_found)
