@@ -58,9 +58,20 @@ impl OpenEdxCertificate {
             } else {
                 String::new()
             },
-            grade: format!("{}", (cert.grade * 100.0).round() / 100.0),
+            grade: python_float_text((cert.grade * 100.0).round() / 100.0),
             uuid: cert.verify_id.clone(),
         }
+    }
+}
+
+/// A float as Python's `str()` writes it (`1.0`, `0.85`), as Open edX
+/// stores the grade.
+fn python_float_text(x: f64) -> String {
+    let text = format!("{x}");
+    if text.contains('.') || !x.is_finite() {
+        text
+    } else {
+        format!("{text}.0")
     }
 }
 
