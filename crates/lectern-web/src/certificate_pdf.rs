@@ -103,17 +103,53 @@ pub fn render(cert: &CertificateText) -> Result<Vec<u8>, String> {
         chars: Vec::new(),
     };
     let mut lines = vec![
-        Line { text: cut(&cert.site_name), size: 14.0, y: 500.0 },
-        Line { text: "Certificate of Achievement".into(), size: 32.0, y: 450.0 },
-        Line { text: "This is to certify that".into(), size: 14.0, y: 400.0 },
-        Line { text: cut(&cert.name), size: 30.0, y: 355.0 },
-        Line { text: "has successfully completed".into(), size: 14.0, y: 310.0 },
-        Line { text: cut(&cert.course_title), size: 22.0, y: 270.0 },
-        Line { text: cut(&cert.course_key), size: 10.0, y: 248.0 },
-        Line { text: format!("Issued {}", cut(&cert.date)), size: 13.0, y: 200.0 },
+        Line {
+            text: cut(&cert.site_name),
+            size: 14.0,
+            y: 500.0,
+        },
+        Line {
+            text: "Certificate of Achievement".into(),
+            size: 32.0,
+            y: 450.0,
+        },
+        Line {
+            text: "This is to certify that".into(),
+            size: 14.0,
+            y: 400.0,
+        },
+        Line {
+            text: cut(&cert.name),
+            size: 30.0,
+            y: 355.0,
+        },
+        Line {
+            text: "has successfully completed".into(),
+            size: 14.0,
+            y: 310.0,
+        },
+        Line {
+            text: cut(&cert.course_title),
+            size: 22.0,
+            y: 270.0,
+        },
+        Line {
+            text: cut(&cert.course_key),
+            size: 10.0,
+            y: 248.0,
+        },
+        Line {
+            text: format!("Issued {}", cut(&cert.date)),
+            size: 13.0,
+            y: 200.0,
+        },
     ];
     if let Some(grade) = &cert.grade {
-        lines.push(Line { text: cut(grade), size: 13.0, y: 180.0 });
+        lines.push(Line {
+            text: cut(grade),
+            size: 13.0,
+            y: 180.0,
+        });
     }
     lines.push(Line {
         text: format!("Verify this certificate at {}", cut(&cert.verify_url)),
@@ -151,8 +187,13 @@ pub fn render(cert: &CertificateText) -> Result<Vec<u8>, String> {
 
 fn write_document(glyphs: &Glyphs, content: &[u8]) -> Result<Vec<u8>, String> {
     let (catalog, tree, page, contents) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
-    let (type0, cid, descriptor, cmap, file) =
-        (Ref::new(5), Ref::new(6), Ref::new(7), Ref::new(8), Ref::new(9));
+    let (type0, cid, descriptor, cmap, file) = (
+        Ref::new(5),
+        Ref::new(6),
+        Ref::new(7),
+        Ref::new(8),
+        Ref::new(9),
+    );
     let face = &glyphs.face;
     let subset = subsetter::subset(FONT, 0, &glyphs.remapper)
         .map_err(|e| format!("subsetting the font: {e}"))?;

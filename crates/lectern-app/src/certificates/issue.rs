@@ -70,7 +70,9 @@ fn course_of(payload: &serde_json::Value) -> Result<CourseKey, String> {
 /// A stored `certificate` job's kind.
 pub(crate) fn one_from_payload(payload: &serde_json::Value) -> Result<JobKind, String> {
     Ok(JobKind::Certificate {
-        user_id: payload[USER_ID].as_i64().ok_or("the payload has no user_id")?,
+        user_id: payload[USER_ID]
+            .as_i64()
+            .ok_or("the payload has no user_id")?,
         course: course_of(payload)?,
     })
 }
@@ -264,8 +266,10 @@ impl Lectern {
                 "This course does not issue certificates: it needs cert_html_view_enabled and an active certificate in its certificates setting.",
             ));
         }
-        self.enqueue_job(&JobKind::Certificates { course: key.clone() })
-            .await
+        self.enqueue_job(&JobKind::Certificates {
+            course: key.clone(),
+        })
+        .await
     }
 
     /// A job's state for the progress line of the course team's page.
@@ -313,7 +317,10 @@ impl Lectern {
         let cert = self.team_certificate(asker, key, verify_id).await?;
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(AppError::field("reason", "Say why the certificate is revoked."));
+            return Err(AppError::field(
+                "reason",
+                "Say why the certificate is revoked.",
+            ));
         }
         if reason.chars().count() > MAX_REASON_CHARS {
             return Err(AppError::field(
@@ -326,7 +333,9 @@ impl Lectern {
             .revoke_certificate(cert.id, asker.id, reason, self.now())
             .await?
         {
-            return Err(AppError::Conflict("This certificate is already revoked.".into()));
+            return Err(AppError::Conflict(
+                "This certificate is already revoked.".into(),
+            ));
         }
         tracing::info!(course = %key, certificate = cert.id, by = %asker.username, "certificate revoked");
         Ok(())
@@ -365,7 +374,9 @@ impl Lectern {
             )
             .await?
         {
-            return Err(AppError::Conflict("This certificate is not revoked.".into()));
+            return Err(AppError::Conflict(
+                "This certificate is not revoked.".into(),
+            ));
         }
         tracing::info!(course = %key, certificate = cert.id, by = %asker.username, "certificate re-issued");
         Ok(())

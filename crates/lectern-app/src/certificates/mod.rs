@@ -15,8 +15,8 @@ mod rule;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-pub use issue::{CertificateVerification, CourseCertificates, CERTIFICATE_LIST_LIMIT};
 pub(crate) use issue::{all_from_payload, job_payload, one_from_payload};
+pub use issue::{CertificateVerification, CourseCertificates, CERTIFICATE_LIST_LIMIT};
 pub use openedx::OpenEdxCertificate;
 pub use rule::CertificateRule;
 

@@ -51,7 +51,11 @@ impl OpenEdxCertificate {
             certificate_type: "honor",
             created_date: cert.created_at.to_rfc3339(),
             modified_date: cert.updated_at.to_rfc3339(),
-            status: if generated { "downloadable" } else { "unavailable" },
+            status: if generated {
+                "downloadable"
+            } else {
+                "unavailable"
+            },
             is_passing: generated,
             download_url: if generated {
                 format!("{site_url}/certificates/{}", cert.verify_id)

@@ -76,7 +76,10 @@ mod tests {
     fn tree(fields: &[(&str, &str)]) -> CourseTree {
         let key: CourseKey = "course-v1:O+C+R".parse().unwrap_or_else(|_| unreachable!());
         let mut tree = CourseTree::new(key, "Course");
-        let mut root = tree.root().cloned().unwrap_or_else(|| Block::new("course", "course"));
+        let mut root = tree
+            .root()
+            .cloned()
+            .unwrap_or_else(|| Block::new("course", "course"));
         for (k, v) in fields {
             root.fields.insert((*k).into(), (*v).into());
         }
@@ -84,7 +87,8 @@ mod tests {
         tree
     }
 
-    const ACTIVE: &str = r#"{"certificates":[{"id":1,"name":"N","is_active":true,"signatories":[]}]}"#;
+    const ACTIVE: &str =
+        r#"{"certificates":[{"id":1,"name":"N","is_active":true,"signatories":[]}]}"#;
     const INACTIVE: &str = r#"{"certificates":[{"id":1,"name":"N","is_active":false}]}"#;
 
     #[test]

@@ -272,7 +272,7 @@ mod tests {
     /// Workers claim only `NAMES`: a kind missing from it would never run.
     #[test]
     fn every_kind_is_among_the_names_workers_claim() {
-        let course = "course-v1:Org+C+R"
+        let course: CourseKey = "course-v1:Org+C+R"
             .parse()
             .unwrap_or_else(|_| unreachable!());
         let every = [

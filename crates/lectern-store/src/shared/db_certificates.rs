@@ -96,7 +96,8 @@ where
             )
             .await?;
         // Read on the write pool: the row just written (or the one that won).
-        let sql = format!("SELECT {COLUMNS} FROM certificates WHERE user_id = $1 AND course_key = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM certificates WHERE user_id = $1 AND course_key = $2");
         let row: Option<CertificateRow> = sqlx::query_as(&sql)
             .bind(new.user_id)
             .bind(new.course_key.clone())
@@ -124,7 +125,8 @@ where
         user: UserId,
         course_key: &str,
     ) -> StoreResult<Option<Certificate>> {
-        let sql = format!("SELECT {COLUMNS} FROM certificates WHERE user_id = $1 AND course_key = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM certificates WHERE user_id = $1 AND course_key = $2");
         let row: Option<CertificateRow> = sqlx::query_as(&sql)
             .bind(user)
             .bind(course_key.to_string())
@@ -148,7 +150,9 @@ where
             .fetch_all(&self.read)
             .await
             .map_err(map_err)?;
-        rows.into_iter().map(CertificateRow::into_certificate).collect()
+        rows.into_iter()
+            .map(CertificateRow::into_certificate)
+            .collect()
     }
 
     async fn certificates_of_course(
@@ -165,7 +169,9 @@ where
             .fetch_all(&self.read)
             .await
             .map_err(map_err)?;
-        rows.into_iter().map(CertificateRow::into_certificate).collect()
+        rows.into_iter()
+            .map(CertificateRow::into_certificate)
+            .collect()
     }
 
     async fn count_certificates(&self, course_key: &str) -> StoreResult<(i64, i64)> {

@@ -148,11 +148,11 @@ async fn refused(
     e: AppError,
 ) -> PageResult<Response> {
     match e {
-        AppError::Invalid { message, field_errors } => {
-            let message = field_errors
-                .into_values()
-                .next()
-                .unwrap_or(message);
+        AppError::Invalid {
+            message,
+            field_errors,
+        } => {
+            let message = field_errors.into_values().next().unwrap_or(message);
             list_page(state, user, csrf, raw, None, Some(message)).await
         }
         AppError::Conflict(message) => list_page(state, user, csrf, raw, None, Some(message)).await,
@@ -171,7 +171,10 @@ async fn generate(
     match state.app.start_certificate_generation(&user, &key).await {
         Ok(job) => {
             let query = job.map(|id| format!("?job={id}")).unwrap_or_default();
-            Ok(Redirect::to(&format!("/courses/{key}/instructor/certificates{query}")).into_response())
+            Ok(
+                Redirect::to(&format!("/courses/{key}/instructor/certificates{query}"))
+                    .into_response(),
+            )
         }
         Err(e) => refused(&state, &user, &csrf, &raw, e).await,
     }
@@ -190,7 +193,9 @@ async fn revoke(
         .revoke_certificate(&user, &key, &verify_id, &form.reason)
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/courses/{key}/instructor/certificates")).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/courses/{key}/instructor/certificates")).into_response())
+        }
         Err(e) => refused(&state, &user, &csrf, &raw, e).await,
     }
 }
@@ -204,7 +209,9 @@ async fn reissue(
 ) -> PageResult<Response> {
     let key = course_key(&raw)?;
     match state.app.reissue_certificate(&user, &key, &verify_id).await {
-        Ok(()) => Ok(Redirect::to(&format!("/courses/{key}/instructor/certificates")).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/courses/{key}/instructor/certificates")).into_response())
+        }
         Err(e) => refused(&state, &user, &csrf, &raw, e).await,
     }
 }

@@ -35,7 +35,10 @@ fn course(cutoff: f64) -> Vec<u8> {
     let grading = json!({"GRADER": [{"type": "Homework", "min_count": 1, "drop_count": 0, "weight": 1.0, "short_label": "HW"}],
         "GRADE_CUTOFFS": {"Pass": cutoff}});
     tar_gz(&[
-        ("course/course.xml", r#"<course url_name="R" org="T" course="Cert"/>"#.to_string()),
+        (
+            "course/course.xml",
+            r#"<course url_name="R" org="T" course="Cert"/>"#.to_string(),
+        ),
         ("course/course/R.xml", xml),
         ("course/policies/R/policy.json", policy.to_string()),
         ("course/policies/R/grading_policy.json", grading.to_string()),
@@ -62,7 +65,10 @@ async fn learner(site: &TestSite, username: &str, name: &str) -> (Client, String
         ("name", s(name)),
         ("password", s(crate::support::PASSWORD)),
     ];
-    assert_eq!(c.post_form("/register", &form).await.status(), StatusCode::OK);
+    assert_eq!(
+        c.post_form("/register", &form).await.status(),
+        StatusCode::OK
+    );
     let r = c.post_form(&format!("/courses/{KEY}/enroll"), &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let token = bearer(&site.base, username).await;
@@ -136,8 +142,14 @@ async fn passing_issues_a_public_certificate_and_revoking_shows_it() {
     let list = certificates_of(&site, &ann, "ann", 1).await;
     let cert = &list[0];
     for field in [
-        "username", "course_id", "certificate_type", "created_date", "status",
-        "is_passing", "download_url", "grade",
+        "username",
+        "course_id",
+        "certificate_type",
+        "created_date",
+        "status",
+        "is_passing",
+        "download_url",
+        "grade",
     ] {
         assert!(cert.get(field).is_some(), "{field} in {cert}");
     }
@@ -157,38 +169,72 @@ async fn passing_issues_a_public_certificate_and_revoking_shows_it() {
     assert_eq!(&detail, cert);
 
     // Who may read it: ann, an admin; not bob (403), not anonymous (401).
-    assert_eq!(api(&site, Some(&admin), &detail_path).await.0, StatusCode::OK);
-    assert_eq!(api(&site, Some(&bob), &detail_path).await.0, StatusCode::FORBIDDEN);
     assert_eq!(
-        api(&site, Some(&bob), "/api/certificates/v0/certificates/ann/").await.0,
+        api(&site, Some(&admin), &detail_path).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api(&site, Some(&bob), &detail_path).await.0,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(api(&site, None, &detail_path).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api(&site, Some(&bob), "/api/certificates/v0/certificates/ann/")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api(&site, None, &detail_path).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let nobody = "/api/certificates/v0/certificates/nobody/";
-    assert_eq!(api(&site, Some(&admin), nobody).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api(&site, Some(&admin), nobody).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // Bob did not pass: nothing, and his detail is a 404.
     let bob_detail = format!("/api/certificates/v0/certificates/bob/courses/{KEY}/");
-    assert_eq!(api(&site, Some(&bob), &bob_detail).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api(&site, Some(&bob), &bob_detail).await.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(certificates_of(&site, &bob, "bob", 0).await, json!([]));
     let (_, progress) = bob_browser.text(&format!("/courses/{KEY}/progress")).await;
-    assert!(!progress.contains("/certificates/"), "bob has no certificate link");
+    assert!(
+        !progress.contains("/certificates/"),
+        "bob has no certificate link"
+    );
 
     // Anyone can verify it; the name is escaped, never markup.
     let anonymous = site.client();
     let (status, page) = anonymous.text(&format!("/certificates/{uuid}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Åsa &#60;script&#62;alert(1)&#60;/script&#62; Ωμέγα Дмитрий"), "{page}");
-    assert!(!page.contains("<script>alert(1)"), "the name must be escaped");
+    assert!(
+        page.contains("Åsa &#60;script&#62;alert(1)&#60;/script&#62; Ωμέγα Дмитрий"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script>alert(1)"),
+        "the name must be escaped"
+    );
     assert!(page.contains("Certified Course"));
     assert!(page.contains("Grade: 100%"));
     assert!(page.contains("valid"));
     assert!(page.contains("/assets/certificate.css"));
-    let css = anonymous.get("/assets/certificate.css").await.text().await.unwrap();
+    let css = anonymous
+        .get("/assets/certificate.css")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(css.contains("@media print"));
 
     // The PDF: a valid document carrying the whole name.
-    for path in [format!("/certificates/{uuid}.pdf"), format!("/certificates/{uuid}/pdf")] {
+    for path in [
+        format!("/certificates/{uuid}.pdf"),
+        format!("/certificates/{uuid}/pdf"),
+    ] {
         let r = anonymous.get(&path).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert_eq!(r.headers()["content-type"], "application/pdf");
@@ -212,16 +258,23 @@ async fn passing_issues_a_public_certificate_and_revoking_shows_it() {
 
     // The course team: bob may not open the page; staff list and revoke.
     let page_path = format!("/courses/{KEY}/instructor/certificates");
-    assert_eq!(bob_browser.get(&page_path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob_browser.get(&page_path).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let (status, list_page) = staff.text(&page_path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(list_page.contains("Åsa &#60;script&#62;"));
     let revoke = format!("{page_path}/{uuid}/revoke");
     let r = staff.post_form(&revoke, &[("reason", s("  "))]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a reason is required");
-    let r = bob_browser.post_form(&revoke, &[("reason", s("mine"))]).await;
+    let r = bob_browser
+        .post_form(&revoke, &[("reason", s("mine"))])
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "learners cannot revoke");
-    let r = staff.post_form(&revoke, &[("reason", s("Plagiarism"))]).await;
+    let r = staff
+        .post_form(&revoke, &[("reason", s("Plagiarism"))])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (status, page) = anonymous.text(&format!("/certificates/{uuid}")).await;
     assert_eq!(status, StatusCode::OK);
@@ -234,7 +287,9 @@ async fn passing_issues_a_public_certificate_and_revoking_shows_it() {
     assert_eq!(detail["is_passing"], false);
 
     // Re-issued: valid again under the same URL.
-    let r = staff.post_form(&format!("{page_path}/{uuid}/reissue"), &[]).await;
+    let r = staff
+        .post_form(&format!("{page_path}/{uuid}/reissue"), &[])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (_, page) = anonymous.text(&format!("/certificates/{uuid}")).await;
     assert!(page.contains("Status: <strong>valid"));

@@ -35,7 +35,10 @@ async fn one(
 ) -> ApiResult<Json<OpenEdxCertificate>> {
     let key = course_key(&raw)?;
     Ok(Json(
-        state.app.openedx_certificate(&user, &username, &key).await?,
+        state
+            .app
+            .openedx_certificate(&user, &username, &key)
+            .await?,
     ))
 }
 
@@ -44,5 +47,7 @@ async fn all(
     ApiUser(user): ApiUser,
     Path(username): Path<String>,
 ) -> ApiResult<Json<Vec<OpenEdxCertificate>>> {
-    Ok(Json(state.app.openedx_certificates(&user, &username).await?))
+    Ok(Json(
+        state.app.openedx_certificates(&user, &username).await?,
+    ))
 }

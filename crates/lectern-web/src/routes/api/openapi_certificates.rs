@@ -23,7 +23,10 @@ pub fn paths() -> Map<String, Value> {
     let with = |ok: Value| {
         let mut r = errors.clone();
         if let Some(m) = r.as_object_mut() {
-            m.insert("200".into(), json!({"description": "OK", "content": {"application/json": {"schema": ok}}}));
+            m.insert(
+                "200".into(),
+                json!({"description": "OK", "content": {"application/json": {"schema": ok}}}),
+            );
         }
         r
     };
@@ -34,10 +37,13 @@ pub fn paths() -> Map<String, Value> {
         "tags": ["certificates"], "security": [{"bearer": []}, {"session": []}],
         "parameters": [username, {"name": "course_id", "in": "path", "required": true, "description": "the course key", "schema": s}],
         "responses": with(cert.clone())}}));
-    m.insert("/api/certificates/v0/certificates/{username}/".into(), json!({"get": {
+    m.insert(
+        "/api/certificates/v0/certificates/{username}/".into(),
+        json!({"get": {
         "summary": "A learner's certificates, newest first (the learner and admins)",
         "tags": ["certificates"], "security": [{"bearer": []}, {"session": []}],
         "parameters": [username],
-        "responses": with(json!({"type": "array", "items": cert}))}}));
+        "responses": with(json!({"type": "array", "items": cert}))}}),
+    );
     m
 }
