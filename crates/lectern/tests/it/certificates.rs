@@ -111,17 +111,31 @@ async fn certificates_of(site: &TestSite, token: &str, username: &str, n: usize)
     panic!("{username} never had {n} certificates");
 }
 
-fn pdf_text(pdf: &[u8]) -> String {
+/// The PDF's text through poppler's `pdftotext`, which also refuses a
+/// malformed PDF. `scripts/test.sh` installs it; under plain `cargo test`
+/// without it the text check prints a NOTE and is skipped, and in CI
+/// (`CI=true`) a missing tool is a failure, as the mail tests do.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.pdf");
     std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
+    let out = match std::process::Command::new("pdftotext")
         .arg(&path)
         .arg("-")
         .output()
-        .expect("pdftotext (poppler-utils, installed by scripts/test.sh)");
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "pdftotext is missing in CI ({e}): scripts/test.sh must install poppler-utils"
+            );
+            eprintln!("NOTE: pdftotext is missing (run scripts/test.sh): the PDF text check is skipped");
+            return None;
+        }
+    };
     assert!(out.status.success(), "pdftotext refused the PDF: {out:?}");
-    String::from_utf8(out.stdout).unwrap()
+    Some(String::from_utf8(out.stdout).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -240,7 +254,9 @@ async fn passing_issues_a_public_certificate_and_revoking_shows_it() {
         assert_eq!(r.headers()["content-type"], "application/pdf");
         let pdf = r.bytes().await.unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
-        let text = pdf_text(&pdf);
+        let Some(text) = pdf_text(&pdf) else {
+            continue;
+        };
         assert!(text.contains("Ωμέγα Дмитрий"), "{text}");
         assert!(text.contains("Åsa <script>alert(1)</script>"), "{text}");
         assert!(text.contains("Certified Course"), "{text}");
