@@ -130,7 +130,9 @@ fn pdf_text(pdf: &[u8]) -> Option<String> {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "pdftotext is missing in CI ({e}): scripts/test.sh must install poppler-utils"
             );
-            eprintln!("NOTE: pdftotext is missing (run scripts/test.sh): the PDF text check is skipped");
+            eprintln!(
+                "NOTE: pdftotext is missing (run scripts/test.sh): the PDF text check is skipped"
+            );
             return None;
         }
     };
