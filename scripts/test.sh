@@ -38,6 +38,15 @@ if ! command -v bwrap >/dev/null 2>&1 || ! /usr/bin/python3 -c 'import numpy, sc
 fi
 # --- end sandbox ---
 
+# --- certificates (issue 21): the PDF test reads certificates back with
+# poppler's pdftotext ---
+step "PDF test tool (poppler-utils)"
+if ! command -v pdftotext >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+fi
+# --- end certificates ---
+
 step "formatting"
 cargo fmt --all -- --check
 

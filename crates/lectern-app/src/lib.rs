@@ -11,6 +11,7 @@ pub mod backup;
 pub mod backup_schedule;
 pub mod bulk_email;
 mod cache;
+pub mod certificates;
 mod content_limits;
 pub mod correctness;
 pub mod cpu;

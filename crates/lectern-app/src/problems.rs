@@ -468,6 +468,7 @@ impl Lectern {
                 Ok(()) => {
                     tracing::info!(user = %user.username, problem = %usage, attempt = attempts, earned, possible, "problem checked");
                     self.track_check(user, usage, &view.state, &next, &outcome);
+                    self.certificate_after_grade(&view.course, &grade).await;
                     return Ok(Checked::Graded(Box::new(outcome)));
                 }
                 Err(StoreError::StaleRevision) => {

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 pub use crate::backup::BackupStore;
+pub use crate::certificates::CertificateStore;
 pub use crate::discussions::DiscussionStore;
 use crate::error::StoreError;
 use crate::idempotency::{Keyed, StoredResponse};
@@ -442,6 +443,7 @@ pub trait Store:
     + LeaseStore
     + MailStore
     + crate::reports::store::ReportStore
+    + CertificateStore
     + BackupStore
     + Send
     + Sync
@@ -464,6 +466,7 @@ impl<T> Store for T where
         + LeaseStore
         + MailStore
         + crate::reports::store::ReportStore
+        + CertificateStore
         + BackupStore
         + Send
         + Sync

@@ -174,4 +174,6 @@ pub struct Progress {
     pub key: String,
     pub course_name: String,
     pub body: String,
+    /// The learner's certificate (its verify id), when they have one.
+    pub certificate: Option<String>,
 }

@@ -19,6 +19,8 @@ const BACKUP_MAX_ATTEMPTS: i64 = 3;
 const BULK_EMAIL_MAX_ATTEMPTS: i64 = 10;
 /// A report starts over on each claim; a report that keeps failing is marked failed.
 const REPORT_MAX_ATTEMPTS: i64 = 3;
+/// Issuing certificates is idempotent (one per learner and course).
+const CERTIFICATE_MAX_ATTEMPTS: i64 = 8;
 /// Done jobs are kept this long for the admin console, then deleted.
 const KEEP_DONE_DAYS: i64 = 7;
 /// The most courses one recovery scan enqueues.
@@ -42,6 +44,10 @@ pub enum JobKind {
     BulkEmail { email_id: i64 },
     /// Write one requested course report (`crate::reports`).
     CourseReport { report_id: i64 },
+    /// Issue one learner's certificate if their stored grade passes.
+    Certificate { user_id: i64, course: CourseKey },
+    /// Issue a certificate to every passing learner of a course.
+    Certificates { course: CourseKey },
 }
 
 impl JobKind {
@@ -51,6 +57,8 @@ impl JobKind {
     pub const IDEMPOTENCY_CLEANUP: &'static str = "idempotency_cleanup";
     pub const BULK_EMAIL: &'static str = "bulk_email";
     pub const COURSE_REPORT: &'static str = "course_report";
+    pub const CERTIFICATE: &'static str = "certificate";
+    pub const CERTIFICATES: &'static str = "certificates";
     /// Every kind this binary can run: what its workers claim.
     pub const NAMES: &'static [&'static str] = &[
         Self::REGRADE,
@@ -59,6 +67,8 @@ impl JobKind {
         Self::IDEMPOTENCY_CLEANUP,
         Self::BULK_EMAIL,
         Self::COURSE_REPORT,
+        Self::CERTIFICATE,
+        Self::CERTIFICATES,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -69,6 +79,8 @@ impl JobKind {
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP,
             Self::BulkEmail { .. } => Self::BULK_EMAIL,
             Self::CourseReport { .. } => Self::COURSE_REPORT,
+            Self::Certificate { .. } => Self::CERTIFICATE,
+            Self::Certificates { .. } => Self::CERTIFICATES,
         }
     }
 
@@ -83,6 +95,10 @@ impl JobKind {
             Self::IdempotencyCleanup => Self::IDEMPOTENCY_CLEANUP.to_string(),
             Self::BulkEmail { email_id } => format!("{}:{email_id}", Self::BULK_EMAIL),
             Self::CourseReport { report_id } => format!("{}:{report_id}", Self::COURSE_REPORT),
+            Self::Certificate { user_id, course } => {
+                format!("{}:{course}:{user_id}", Self::CERTIFICATE)
+            }
+            Self::Certificates { course } => format!("{}:{course}", Self::CERTIFICATES),
         }
     }
 
@@ -101,6 +117,10 @@ impl JobKind {
             Self::CourseReport { report_id } => {
                 (json!({"report_id": report_id}), REPORT_MAX_ATTEMPTS)
             }
+            Self::Certificate { .. } | Self::Certificates { .. } => (
+                crate::certificates::job_payload(self).unwrap_or_default(),
+                CERTIFICATE_MAX_ATTEMPTS,
+            ),
         };
         NewJob {
             kind: self.name().to_string(),
@@ -137,6 +157,8 @@ impl JobKind {
                     .as_i64()
                     .ok_or("the payload has no report_id")?,
             }),
+            Self::CERTIFICATE => crate::certificates::one_from_payload(&job.payload),
+            Self::CERTIFICATES => crate::certificates::all_from_payload(&job.payload),
             Self::BACKUP => Ok(Self::Backup {
                 due: job.payload["due"]
                     .as_str()
@@ -197,6 +219,12 @@ impl Lectern {
             }
             JobKind::BulkEmail { email_id } => self.fan_out_bulk_email(*email_id).await?,
             JobKind::CourseReport { report_id } => self.run_report_job(*report_id).await?,
+            JobKind::Certificate { user_id, course } => {
+                self.issue_certificate_job(*user_id, course).await?;
+            }
+            JobKind::Certificates { course } => {
+                self.issue_certificates_job(course).await?;
+            }
         }
         Ok(())
     }
@@ -261,11 +289,14 @@ mod tests {
     /// Workers claim only `NAMES`: a kind missing from it would never run.
     #[test]
     fn every_kind_is_among_the_names_workers_claim() {
-        let course = "course-v1:Org+C+R"
+        let course: CourseKey = "course-v1:Org+C+R"
             .parse()
             .unwrap_or_else(|_| unreachable!());
         let every = [
-            JobKind::CourseRegrade { course, version: 1 },
+            JobKind::CourseRegrade {
+                course: course.clone(),
+                version: 1,
+            },
             JobKind::ExpiredTokens,
             JobKind::Backup {
                 due: "2026-01-01T00:00:00Z".into(),
@@ -273,6 +304,11 @@ mod tests {
             JobKind::IdempotencyCleanup,
             JobKind::BulkEmail { email_id: 1 },
             JobKind::CourseReport { report_id: 1 },
+            JobKind::Certificate {
+                user_id: 1,
+                course: course.clone(),
+            },
+            JobKind::Certificates { course },
         ];
         for kind in &every {
             assert!(JobKind::NAMES.contains(&kind.name()), "{}", kind.name());

@@ -266,11 +266,13 @@ async fn progress(
     let (course, _) = course_for(&state, &user, &raw).await?;
     let body = progress_body(&state, &user, &course).await?;
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
+    let certificate = state.app.my_certificate(&user, &course.record.key).await?;
     Ok(render(&pages::Progress {
         ctx,
         key: course.record.key.to_string(),
         course_name: course.tree.display_name(),
         body,
+        certificate: certificate.map(|c| c.verify_id),
     }))
 }
 

@@ -6,10 +6,12 @@ mod admin_discussions;
 mod admin_jobs;
 mod admin_mail;
 mod api;
+mod certificates;
 mod course_email;
 pub(crate) mod discussion;
 mod health;
 mod instructor;
+mod instructor_certificates;
 mod instructor_reports;
 mod lms;
 mod media;
@@ -48,6 +50,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(course_email::router())
         .merge(instructor::router())
         .merge(instructor_reports::router())
+        .merge(certificates::router())
+        .merge(instructor_certificates::router())
         .merge(api::router())
         .merge(search::router())
         .merge(tracking::router())

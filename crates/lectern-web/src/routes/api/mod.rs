@@ -4,12 +4,14 @@
 mod accounts;
 mod backup;
 mod blocks_v1;
+mod certificates;
 mod courses;
 mod discussion_json;
 mod discussion_roles;
 mod discussions;
 mod modes;
 mod openapi;
+mod openapi_certificates;
 mod openapi_discussions;
 mod openapi_idempotency;
 mod openapi_more;
@@ -36,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(modes::router())
         .merge(roster::router())
         .merge(blocks_v1::router())
+        .merge(certificates::router())
 }
 
 /// Open edX's list envelope.

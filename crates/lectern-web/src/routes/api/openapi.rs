@@ -55,6 +55,7 @@ pub fn document() -> Value {
         paths.extend(super::openapi_more::paths());
         paths.extend(super::openapi_discussions::paths());
         paths.extend(super::openapi_search::paths());
+        paths.extend(super::openapi_certificates::paths());
     }
     super::openapi_idempotency::annotate(&mut doc);
     doc
