@@ -15,6 +15,12 @@ pub enum StoreError {
     /// The database cannot be reached or refused the connection.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database is reachable but another writer holds it (SQLite's
+    /// `BUSY`/`LOCKED`, such as a transaction whose snapshot another
+    /// node's commit made stale): the request may be retried at once. Not
+    /// an outage, so it never trips the breaker (`outage.rs`).
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// Anything else: a bug or corrupt data.
     #[error("storage error: {0}")]
     Internal(String),
@@ -76,7 +82,7 @@ impl From<StoreError> for AppError {
             StoreError::StaleRevision => AppError::Conflict(
                 "someone else changed this at the same time; reload and try again".into(),
             ),
-            StoreError::Unavailable(m) => AppError::Unavailable(m),
+            StoreError::Unavailable(m) | StoreError::Busy(m) => AppError::Unavailable(m),
             StoreError::Internal(m) => AppError::Internal(m),
         }
     }

@@ -51,6 +51,14 @@ fn server_went_away(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("57P") || code == "25006"
 }
 
+/// SQLite's `BUSY` (5) and `LOCKED` (6) with their extended codes (the
+/// primary code is the low byte: 517 is `BUSY_SNAPSHOT`, a deferred
+/// transaction that read an old snapshot and then tried to write): another
+/// connection (another node on the same file) is writing; retry.
+fn sqlite_busy(code: &str) -> bool {
+    code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
 /// Maps a driver error from either backend.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
@@ -66,6 +74,11 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.code().is_some_and(|c| server_went_away(&c)) => {
             crate::postgres::connection_trouble();
             StoreError::Unavailable(e.to_string())
+        }
+        // PostgreSQL's SQLSTATEs are five characters, never all digits of
+        // this form, so only SQLite's numeric codes can match.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.len() <= 4 && sqlite_busy(&c)) => {
+            StoreError::Busy(e.to_string())
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             crate::postgres::connection_trouble();
@@ -89,6 +102,41 @@ pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stale_snapshot_on_sqlite_is_busy_not_internal() {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+        use sqlx::{ConnectOptions, Connection};
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let mut a = options.connect().await.unwrap();
+        let mut b = options.connect().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        // `a` reads (taking a snapshot), `b` commits a write, then `a`'s
+        // write finds its snapshot stale: SQLITE_BUSY_SNAPSHOT, at once.
+        let mut tx = a.begin().await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut b)
+            .await
+            .unwrap();
+        let e = sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        assert!(matches!(map_err(e), StoreError::Busy(_)));
+        assert!(sqlite_busy("5") && sqlite_busy("517") && sqlite_busy("6"));
+        assert!(!sqlite_busy("2067") && !sqlite_busy("19"));
+    }
 
     #[test]
     fn clashes_map_by_name_on_both_backends() {

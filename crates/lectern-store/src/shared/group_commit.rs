@@ -139,6 +139,7 @@ fn again(e: &StoreError) -> StoreError {
         },
         StoreError::StaleRevision => StoreError::StaleRevision,
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Busy(m) => StoreError::Busy(m.clone()),
         StoreError::Internal(m) => StoreError::Internal(m.clone()),
     }
 }
