@@ -99,7 +99,8 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 #[derive(Clone)]
 pub struct Lectern {
     store: Arc<dyn Store>,
-    settings: AppSettings,
+    /// Behind an `Arc` so that a clone (several per request) copies no strings.
+    settings: Arc<AppSettings>,
     clock: Clock,
     courses: Arc<cache::CourseCache>,
     problems: Arc<cache::ProblemCache>,
@@ -145,7 +146,7 @@ impl Lectern {
             outage: Arc::new(outage::Outage::default()),
             recall: Arc::new(recall::Recall::default()),
             sessions: Arc::new(sessions::SessionCache::new(settings.session_cache_ttl)),
-            settings,
+            settings: Arc::new(settings),
             python_runner: None,
             scripts: Arc::new(scripted::ScriptCache::default()),
             search: None,
