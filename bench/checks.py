@@ -190,7 +190,7 @@ def run(args, base, pid, levels):
         sampler = RssSampler(pid)
         perf = None
         if pid and os.environ.get("PERF_OUT") and i == len(levels) - 1:
-            perf = subprocess.Popen(["perf", "record", "-g", "-F", "999", "-p", str(pid), "-o", os.environ["PERF_OUT"]],
+            perf = subprocess.Popen(["perf", "record"] + os.environ.get("PERF_CALLGRAPH", "-g").split() + ["-F", "999", "-p", str(pid), "-o", os.environ["PERF_OUT"]],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if args.wrk:
             results.append(run_level_wrk(base, pid, check_path, learners[:level], answers, args))

@@ -187,7 +187,9 @@ impl Lectern {
                         continue;
                     };
                     let usage = tree.usage_key(&pr);
-                    let settings = problem_settings(course, p);
+                    let settings = self
+                        .problem_settings
+                        .get_or_make(&course.publish_id, p, || problem_settings(course, p));
                     let (earned, possible, attempted) = match states.get(&usage) {
                         Some(s) if s.ever_attempted && s.possible > 0.0 => {
                             (s.earned, s.possible, true)

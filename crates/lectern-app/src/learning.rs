@@ -75,8 +75,7 @@ pub fn course_dates(tree: &CourseTree) -> CourseDates {
 
 /// Whether a learner (not staff) may see this block now.
 pub fn released_to_learners(tree: &CourseTree, r: &BlockRef, now: DateTime<Utc>) -> bool {
-    let chain = tree.ancestry(r);
-    for a in &chain {
+    tree.up_to_root(r, |a| {
         let Some(b) = tree.block(a) else {
             return false;
         };
@@ -84,15 +83,11 @@ pub fn released_to_learners(tree: &CourseTree, r: &BlockRef, now: DateTime<Utc>)
             return false;
         }
         // The course's own start governs enrolment and the outline, not each block.
-        if a.block_type != "course" {
-            if let Some(start) = b.field("start").and_then(parse_date) {
-                if start > now {
-                    return false;
-                }
-            }
-        }
-    }
-    !chain.is_empty()
+        a.block_type == "course"
+            || b.field("start")
+                .and_then(parse_date)
+                .is_none_or(|start| start <= now)
+    })
 }
 
 impl Lectern {

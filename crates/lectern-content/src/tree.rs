@@ -325,6 +325,32 @@ impl CourseTree {
         }
     }
 
+    /// Calls `visit` on `r` and then on each ancestor, nearest first, until
+    /// `visit` answers `false` or the root is passed. True when the walk
+    /// reached the root with every answer `true`; false for a block with no
+    /// path to the root (as [`Self::ancestry`] is empty for it) or a cycle.
+    /// With the parent index built ([`Self::build_index`], done for every
+    /// published course) it allocates nothing: grading and visibility call
+    /// it for every problem of a course on each answer check.
+    pub fn up_to_root(&self, r: &BlockRef, mut visit: impl FnMut(&BlockRef) -> bool) -> bool {
+        let Some(parents) = self.index.0.get() else {
+            let chain = self.ancestry(r);
+            return !chain.is_empty() && chain.iter().rev().all(visit);
+        };
+        let mut cur = r;
+        // A cycle would have more steps than there are parent links.
+        for _ in 0..=parents.len() {
+            if !visit(cur) {
+                return false;
+            }
+            match parents.get(cur) {
+                Some(p) => cur = p,
+                None => return cur.block_type == "course" && cur.id == "course",
+            }
+        }
+        false
+    }
+
     /// A setting as it applies to `r`: its own, else the nearest ancestor's
     /// for inheritable fields.
     pub fn effective_field(&self, r: &BlockRef, name: &str) -> Option<String> {
@@ -332,12 +358,14 @@ impl CourseTree {
         if own.is_some() || !INHERITED_FIELDS.contains(&name) {
             return own.map(str::to_string);
         }
-        let chain = self.ancestry(r);
-        chain
-            .iter()
-            .rev()
-            .find_map(|a| self.blocks.get(a).and_then(|b| b.field(name)))
-            .map(str::to_string)
+        let mut found = None;
+        let reached_root = self.up_to_root(r, |a| {
+            if found.is_none() {
+                found = self.blocks.get(a).and_then(|b| b.field(name));
+            }
+            true
+        });
+        found.filter(|_| reached_root).map(str::to_string)
     }
 
     /// Units in course order, for previous/next navigation.
@@ -535,6 +563,52 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.ancestry(&BlockRef::new("html", "h9")).len(), 5);
+    }
+
+    #[test]
+    fn the_walk_up_agrees_with_the_ancestry_with_and_without_the_index() {
+        for indexed in [false, true] {
+            let mut t = sample();
+            // An orphan: in the tree's blocks but no parent links to it.
+            t.blocks.insert(
+                BlockRef::new("html", "orphan"),
+                Block::new("html", "orphan"),
+            );
+            // A cycle that does not reach the root.
+            let mut a = Block::new("vertical", "ca");
+            a.children.push(BlockRef::new("vertical", "cb"));
+            let mut b = Block::new("vertical", "cb");
+            b.children.push(BlockRef::new("vertical", "ca"));
+            t.blocks.insert(a.block_ref(), a);
+            t.blocks.insert(b.block_ref(), b);
+            if indexed {
+                t.build_index();
+            }
+            let mut seen = Vec::new();
+            assert!(t.up_to_root(&BlockRef::new("problem", "p1"), |r| {
+                seen.push(r.id.clone());
+                true
+            }));
+            assert_eq!(seen, ["p1", "v1", "s1", "ch1", "course"], "nearest first");
+            let mut n = 0;
+            assert!(!t.up_to_root(&BlockRef::new("problem", "p1"), |_| {
+                n += 1;
+                n < 3
+            }));
+            assert_eq!(n, 3, "stops at the first false");
+            for r in [
+                BlockRef::new("html", "orphan"),
+                BlockRef::new("vertical", "ca"),
+            ] {
+                assert!(t.ancestry(&r).is_empty());
+                assert!(!t.up_to_root(&r, |_| true), "{r:?} (indexed: {indexed})");
+            }
+            // An orphan inherits nothing, as its empty ancestry says.
+            assert_eq!(
+                t.effective_field(&BlockRef::new("html", "orphan"), "due"),
+                None
+            );
+        }
     }
 
     #[test]
