@@ -27,6 +27,7 @@ mod discussion_pages;
 mod discussion_site;
 mod discussions;
 mod forwarder;
+mod grafana;
 mod idempotency;
 mod idempotent_races;
 mod idempotent_writes;
