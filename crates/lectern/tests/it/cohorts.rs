@@ -426,8 +426,22 @@ async fn learners_enrolling_in_a_cohorted_course_are_put_in_random_cohorts() {
         html.contains("<strong class=\"without-cohort\">1</strong>"),
         "{html}"
     );
+}
 
-    // The policy's cohort_config survives export.
+#[tokio::test]
+async fn the_policys_cohort_config_survives_export() {
+    let site = TestSite::spawn().await;
+    let root = site.user("root", true).await;
+    let admin = site.app.user_by_username("root").await.unwrap();
+    site.app
+        .import_course(
+            Some(&admin),
+            ImportSource::Archive(cohorted_course()),
+            ImportLimits::default(),
+        )
+        .await
+        .unwrap();
+    let course = "course-v1:C+K+R";
     let r = root.get(&format!("/studio/course/{course}/export")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let exported = r.bytes().await.unwrap().to_vec();
