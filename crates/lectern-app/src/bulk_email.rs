@@ -1,6 +1,6 @@
 //! Bulk e-mail from a course's instructor page, as Open edX's instructor
-//! dashboard sends it: to myself, the course staff, all learners (cohorts
-//! do not exist in Lectern yet; [`EmailTarget`] is where they will go).
+//! dashboard sends it: to myself, the course staff, all learners, and the
+//! learners of chosen cohorts (`cohorts/`).
 //!
 //! Sending stores the e-mail and enqueues one `bulk_email` job in one
 //! transaction; the job fans the recipients out into the outbox in
@@ -10,7 +10,14 @@
 //! (a random token, no sign-in needed); as Open edX's sending code does,
 //! anyone who opted out of the course's e-mail is left out whatever the
 //! target, and "all learners" leaves out the course team and inactive
-//! accounts.
+//! accounts. A cohort target is stored by the cohort's id (`cohort:ID`),
+//! so renaming a cohort does not change where a queued e-mail goes; its
+//! members are read when the job fans out, with the same rules as "all
+//! learners" (actively enrolled, not on the course team, not opted out).
+//! Recipients are one query over users, so someone in two chosen groups
+//! gets one copy.
+
+use std::collections::BTreeMap;
 
 use lectern_content::sanitize::clean_html;
 use lectern_content::CourseKey;
@@ -29,8 +36,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Bulk e-mails a course's page lists.
 pub const RECENT_EMAILS: i64 = 20;
 
-/// Who a bulk e-mail goes to. Stored by name; a cohort target would be
-/// `Cohort(name)` stored as `cohort:NAME` once cohorts exist.
+/// Who a bulk e-mail goes to. Stored by key (`myself`, `staff`,
+/// `learners`, `cohort:ID`), comma-separated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EmailTarget {
     /// The sender only, to review the message.
@@ -39,29 +46,47 @@ pub enum EmailTarget {
     Staff,
     /// Every actively enrolled learner who is not on the course team.
     Learners,
+    /// The actively enrolled learners of one cohort of the course (by id),
+    /// the course team left out.
+    Cohort(i64),
 }
 
 impl EmailTarget {
+    /// The groups every course has (cohorts come from the course).
     pub const ALL: [EmailTarget; 3] = [Self::Myself, Self::Staff, Self::Learners];
 
-    pub fn as_str(self) -> &'static str {
+    /// The stored form, also the form field's suffix (`target_KEY`).
+    pub fn key(self) -> String {
         match self {
-            Self::Myself => "myself",
-            Self::Staff => "staff",
-            Self::Learners => "learners",
+            Self::Myself => "myself".into(),
+            Self::Staff => "staff".into(),
+            Self::Learners => "learners".into(),
+            Self::Cohort(id) => format!("cohort:{id}"),
         }
     }
 
-    pub fn label(self) -> &'static str {
+    /// What people read; a cohort by its name in `cohorts` (id → name).
+    pub fn label(self, cohorts: &BTreeMap<i64, String>) -> String {
         match self {
-            Self::Myself => "Myself",
-            Self::Staff => "Staff and instructors",
-            Self::Learners => "All learners",
+            Self::Myself => "Myself".into(),
+            Self::Staff => "Staff and instructors".into(),
+            Self::Learners => "All learners".into(),
+            Self::Cohort(id) => match cohorts.get(&id) {
+                Some(name) => format!("Cohort: {name}"),
+                None => format!("Cohort {id} (no longer exists)"),
+            },
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+        if let Some(id) = s.strip_prefix("cohort:") {
+            return match id.parse::<i64>() {
+                // Digits only, no leading zero: one key per cohort.
+                Ok(n) if n > 0 && n.to_string() == id => Some(Self::Cohort(n)),
+                _ => None,
+            };
+        }
+        Self::ALL.into_iter().find(|t| t.key() == s)
     }
 
     /// Targets from their stored form (`myself,learners`); unknown names are skipped.
@@ -95,6 +120,8 @@ pub struct CheckedEmail {
 #[derive(Debug, Clone)]
 pub struct EmailProgress {
     pub email: BulkEmail,
+    /// Its targets as people read them.
+    pub target_labels: Vec<String>,
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
@@ -160,7 +187,14 @@ pub fn html_to_text(html: &str) -> String {
 pub fn check_draft(draft: &EmailDraft) -> AppResult<CheckedEmail> {
     let mut errors = std::collections::BTreeMap::new();
     let mut targets = Vec::new();
-    for t in &draft.targets {
+    let most = EmailTarget::ALL.len() + crate::cohorts::MAX_COHORTS as usize;
+    if draft.targets.len() > most {
+        errors.insert(
+            "targets".to_string(),
+            format!("Choose at most {most} groups."),
+        );
+    }
+    for t in draft.targets.iter().take(most) {
         match EmailTarget::parse(t.trim()) {
             Some(t) => targets.push(t),
             None => {
@@ -235,7 +269,55 @@ impl Lectern {
         draft: &EmailDraft,
     ) -> AppResult<CheckedEmail> {
         self.email_course(user, key).await?;
-        check_draft(draft)
+        let checked = check_draft(draft)?;
+        self.check_cohort_targets(key, &checked).await?;
+        Ok(checked)
+    }
+
+    /// Refuses cohort targets that are not cohorts of the course.
+    async fn check_cohort_targets(&self, key: &CourseKey, checked: &CheckedEmail) -> AppResult<()> {
+        let names = self.cohort_names(&key.to_string()).await?;
+        for t in &checked.targets {
+            if let EmailTarget::Cohort(id) = t {
+                if !names.contains_key(id) {
+                    return Err(AppError::field(
+                        "targets",
+                        format!("There is no cohort {id} in this course."),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The groups the compose page offers, with their labels: the fixed
+    /// ones, then one per cohort when the course uses cohorts.
+    pub async fn email_targets(
+        &self,
+        user: &User,
+        key: &CourseKey,
+    ) -> AppResult<Vec<(EmailTarget, String)>> {
+        self.email_course(user, key).await?;
+        let names = if self.cohorts_enabled(key).await? {
+            self.cohort_names(&key.to_string()).await?
+        } else {
+            BTreeMap::new()
+        };
+        Ok(EmailTarget::ALL
+            .into_iter()
+            .chain(names.keys().map(|id| EmailTarget::Cohort(*id)))
+            .map(|t| (t, t.label(&names)))
+            .collect())
+    }
+
+    /// Labels of checked targets (cohorts by their names).
+    pub async fn email_target_labels(
+        &self,
+        key: &CourseKey,
+        targets: &[EmailTarget],
+    ) -> AppResult<Vec<String>> {
+        let names = self.cohort_names(&key.to_string()).await?;
+        Ok(targets.iter().map(|t| t.label(&names)).collect())
     }
 
     /// Stores the e-mail and enqueues its fan-out job, together; its id.
@@ -247,6 +329,7 @@ impl Lectern {
     ) -> AppResult<i64> {
         self.email_course(user, key).await?;
         let checked = check_draft(draft)?;
+        self.check_cohort_targets(key, &checked).await?;
         let email = BulkEmail {
             id: 0,
             course_key: key.to_string(),
@@ -254,7 +337,7 @@ impl Lectern {
             targets: checked
                 .targets
                 .iter()
-                .map(|t| t.as_str())
+                .map(|t| t.key())
                 .collect::<Vec<_>>()
                 .join(","),
             subject: checked.subject,
@@ -276,11 +359,16 @@ impl Lectern {
             .store
             .bulk_emails_of_course(&key.to_string(), RECENT_EMAILS)
             .await?;
+        let names = self.cohort_names(&key.to_string()).await?;
         let mut out = Vec::with_capacity(emails.len());
         for email in emails {
             let counts = self.store.bulk_email_progress(email.id).await?;
             let n = |s: MailState| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
             out.push(EmailProgress {
+                target_labels: EmailTarget::parse_list(&email.targets)
+                    .into_iter()
+                    .map(|t| t.label(&names))
+                    .collect(),
                 queued: n(MailState::Queued),
                 sent: n(MailState::Sent),
                 failed: n(MailState::Failed),
@@ -315,6 +403,13 @@ impl Lectern {
             myself: targets.contains(&EmailTarget::Myself),
             staff: targets.contains(&EmailTarget::Staff),
             learners: targets.contains(&EmailTarget::Learners),
+            cohorts: targets
+                .iter()
+                .filter_map(|t| match t {
+                    EmailTarget::Cohort(id) => Some(*id),
+                    _ => None,
+                })
+                .collect(),
             after: 0,
             limit: batch,
         };
@@ -416,6 +511,38 @@ mod tests {
         );
         assert_eq!(t, "Hello & welcome\n- one\n- two\na\nb");
         assert_eq!(html_to_text("plain < text"), "plain < text");
+    }
+
+    #[test]
+    fn cohort_targets_are_keyed_by_id() {
+        assert_eq!(
+            EmailTarget::parse("cohort:12"),
+            Some(EmailTarget::Cohort(12))
+        );
+        for bad in [
+            "cohort:",
+            "cohort:0",
+            "cohort:012",
+            "cohort:-1",
+            "cohort:x",
+            "cohort:1 ",
+        ] {
+            assert_eq!(EmailTarget::parse(bad), None, "{bad}");
+        }
+        assert_eq!(EmailTarget::Cohort(7).key(), "cohort:7");
+        assert_eq!(
+            EmailTarget::parse_list("cohort:3,learners,cohort:3,myself"),
+            [
+                EmailTarget::Myself,
+                EmailTarget::Learners,
+                EmailTarget::Cohort(3)
+            ]
+        );
+        let names = BTreeMap::from([(3, "Blue".to_string())]);
+        assert_eq!(EmailTarget::Cohort(3).label(&names), "Cohort: Blue");
+        assert!(EmailTarget::Cohort(4)
+            .label(&names)
+            .contains("no longer exists"));
     }
 
     #[test]

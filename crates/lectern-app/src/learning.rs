@@ -182,6 +182,7 @@ impl Lectern {
         tracing::info!(user = %user.username, course = %key, "enrolled");
         if !was_active {
             self.track_enrollment(user, key, &e.mode, true);
+            self.cohort_after_enrolment(user, key).await;
         }
         Ok(e)
     }

@@ -12,6 +12,7 @@ pub mod backup_schedule;
 pub mod bulk_email;
 mod cache;
 pub mod certificates;
+pub mod cohorts;
 mod content_limits;
 pub mod correctness;
 pub mod cpu;

@@ -150,6 +150,9 @@ pub struct RecipientQuery {
     pub myself: bool,
     pub staff: bool,
     pub learners: bool,
+    /// Cohorts (ids) whose actively enrolled members, the course team
+    /// left out, are recipients.
+    pub cohorts: Vec<i64>,
     /// Users with a larger id than this (keyset paging).
     pub after: UserId,
     pub limit: i64,

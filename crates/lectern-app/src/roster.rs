@@ -309,6 +309,9 @@ impl Lectern {
                 tracing::info!(user = %user.username, course = %key, active, "enrollment changed");
                 if was_active != active {
                     self.track_enrollment(user, key, &e.mode, active);
+                    if active {
+                        self.cohort_after_enrolment(user, key).await;
+                    }
                 }
                 Ok((e, user.username.clone()))
             }

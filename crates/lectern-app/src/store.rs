@@ -13,6 +13,7 @@ use lectern_content::{CourseKey, CourseTree, UsageKey};
 
 pub use crate::backup::BackupStore;
 pub use crate::certificates::CertificateStore;
+pub use crate::cohorts::CohortStore;
 pub use crate::discussions::DiscussionStore;
 use crate::error::StoreError;
 use crate::idempotency::{Keyed, StoredResponse};
@@ -444,6 +445,7 @@ pub trait Store:
     + MailStore
     + crate::reports::store::ReportStore
     + CertificateStore
+    + CohortStore
     + BackupStore
     + Send
     + Sync
@@ -467,6 +469,7 @@ impl<T> Store for T where
         + MailStore
         + crate::reports::store::ReportStore
         + CertificateStore
+        + CohortStore
         + BackupStore
         + Send
         + Sync

@@ -11,6 +11,7 @@ pub mod commit_watch;
 pub mod contract;
 mod contract_accounts;
 pub mod contract_certificates;
+pub mod contract_cohorts;
 pub mod contract_discussions;
 pub mod contract_idempotency;
 pub mod contract_jobs;

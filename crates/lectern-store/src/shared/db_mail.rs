@@ -385,25 +385,43 @@ where
     }
 
     async fn bulk_recipients(&self, q: &RecipientQuery) -> StoreResult<Vec<Recipient>> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        // Learners, or members of the chosen cohorts: actively enrolled and
+        // not on the course team either way. One query over users, so a
+        // user in several chosen groups is one recipient.
+        let cohort_clause = if q.cohorts.is_empty() {
+            String::new()
+        } else {
+            let params = (0..q.cohorts.len())
+                .map(|i| format!("${}", i + 8))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                " OR EXISTS (SELECT 1 FROM cohort_memberships m WHERE m.course_key = $5 AND m.user_id = u.id AND m.cohort_id IN ({params}))"
+            )
+        };
+        let sql = format!(
             "SELECT u.id, u.email, u.name FROM users u WHERE u.id > $1 AND u.is_active AND ( \
                ($2 AND u.id = $3) \
                OR ($4 AND EXISTS (SELECT 1 FROM course_roles r WHERE r.course_key = $5 AND r.user_id = u.id)) \
-               OR ($6 AND EXISTS (SELECT 1 FROM enrollments e WHERE e.course_key = $5 AND e.user_id = u.id AND e.is_active) \
+               OR (($6{cohort_clause}) \
+                   AND EXISTS (SELECT 1 FROM enrollments e WHERE e.course_key = $5 AND e.user_id = u.id AND e.is_active) \
                    AND NOT EXISTS (SELECT 1 FROM course_roles r WHERE r.course_key = $5 AND r.user_id = u.id))) \
              AND NOT EXISTS (SELECT 1 FROM course_email_optouts o WHERE o.user_id = u.id AND o.course_key = $5) \
-             ORDER BY u.id LIMIT $7",
-        )
-        .bind(q.after)
-        .bind(q.myself)
-        .bind(q.sender)
-        .bind(q.staff)
-        .bind(q.course_key.clone())
-        .bind(q.learners)
-        .bind(q.limit)
-        .fetch_all(&self.read)
-        .await
-        .map_err(map_err)?;
+             ORDER BY u.id LIMIT $7"
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql)
+            .bind(q.after)
+            .bind(q.myself)
+            .bind(q.sender)
+            .bind(q.staff)
+            .bind(q.course_key.clone())
+            .bind(q.learners)
+            .bind(q.limit);
+        for id in &q.cohorts {
+            query = query.bind(*id);
+        }
+        let rows: Vec<(i64, String, String)> =
+            query.fetch_all(&self.read).await.map_err(map_err)?;
         Ok(rows
             .into_iter()
             .map(|(user_id, email, name)| Recipient {

@@ -13,6 +13,7 @@ pub(crate) mod db;
 pub(crate) mod db_accounts;
 pub(crate) mod db_admins;
 pub(crate) mod db_certificates;
+pub(crate) mod db_cohorts;
 pub(crate) mod db_courses;
 pub(crate) mod db_discussions;
 pub(crate) mod db_idempotency;

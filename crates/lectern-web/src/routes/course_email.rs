@@ -51,19 +51,29 @@ struct ComposeForm {
     subject: String,
     #[serde(default)]
     body: String,
+    /// Cohort checkboxes: `target_cohort:ID`.
+    #[serde(flatten)]
+    cohorts: BTreeMap<String, String>,
 }
 
 impl ComposeForm {
     fn draft(&self) -> EmailDraft {
-        let targets = [
+        let mut targets: Vec<String> = [
             (&self.target_myself, EmailTarget::Myself),
             (&self.target_staff, EmailTarget::Staff),
             (&self.target_learners, EmailTarget::Learners),
         ]
         .into_iter()
         .filter(|(v, _)| v.is_some())
-        .map(|(_, t)| t.as_str().to_string())
+        .map(|(_, t)| t.key())
         .collect();
+        targets.extend(
+            self.cohorts
+                .keys()
+                .filter_map(|k| k.strip_prefix("target_"))
+                .filter(|k| k.starts_with("cohort:"))
+                .map(str::to_string),
+        );
         EmailDraft {
             targets,
             subject: self.subject.clone(),
@@ -84,11 +94,7 @@ struct SentRow {
 }
 
 fn sent_row(p: EmailProgress) -> SentRow {
-    let targets = EmailTarget::parse_list(&p.email.targets)
-        .into_iter()
-        .map(EmailTarget::label)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let targets = p.target_labels.join(", ");
     let status = match (p.email.fanned_out_at, p.queued) {
         (None, _) => "queueing recipients",
         (Some(_), 0) => "finished",
@@ -111,7 +117,7 @@ struct ComposePage {
     ctx: PageCtx,
     course_key: String,
     course_name: String,
-    targets: Vec<(&'static str, &'static str, bool)>,
+    targets: Vec<(String, String, bool)>,
     subject: String,
     body: String,
     notice: Option<String>,
@@ -126,7 +132,7 @@ struct PreviewPage {
     ctx: PageCtx,
     course_key: String,
     course_name: String,
-    targets: Vec<(&'static str, &'static str)>,
+    targets: Vec<(String, String)>,
     subject: String,
     /// The form's body as typed, sent again with "Send".
     body: String,
@@ -150,18 +156,17 @@ async fn compose_page(
     let course = state.app.email_course(user, &key).await?;
     let sent = state.app.bulk_emails(user, &key).await?;
     let chosen = form.draft().targets;
+    let offered = state.app.email_targets(user, &key).await?;
     Ok(render(&ComposePage {
         ctx: page_ctx(state, Some(user), csrf).await,
         course_key: key.to_string(),
         course_name: course.display_name,
-        targets: EmailTarget::ALL
+        targets: offered
             .into_iter()
-            .map(|t| {
-                (
-                    t.as_str(),
-                    t.label(),
-                    chosen.iter().any(|c| c == t.as_str()),
-                )
+            .map(|(t, label)| {
+                let key = t.key();
+                let on = chosen.contains(&key);
+                (key, label, on)
             })
             .collect(),
         subject: form.subject.clone(),
@@ -240,6 +245,10 @@ async fn preview(
         Err(e) => return refused(&state, &user, &csrf, &raw, &form, e).await,
     };
     let course = state.app.email_course(&user, &key).await?;
+    let labels = state
+        .app
+        .email_target_labels(&key, &checked.targets)
+        .await?;
     Ok(render(&PreviewPage {
         ctx: page_ctx(&state, Some(&user), &csrf).await,
         course_key: key.to_string(),
@@ -247,7 +256,8 @@ async fn preview(
         targets: checked
             .targets
             .iter()
-            .map(|t| (t.as_str(), t.label()))
+            .map(|t| t.key())
+            .zip(labels)
             .collect(),
         subject: checked.subject,
         body: form.body.clone(),

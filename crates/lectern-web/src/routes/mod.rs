@@ -12,6 +12,7 @@ pub(crate) mod discussion;
 mod health;
 mod instructor;
 mod instructor_certificates;
+mod instructor_cohorts;
 mod instructor_reports;
 mod lms;
 mod media;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(instructor_reports::router())
         .merge(certificates::router())
         .merge(instructor_certificates::router())
+        .merge(instructor_cohorts::router())
         .merge(api::router())
         .merge(search::router())
         .merge(tracking::router())

@@ -30,7 +30,7 @@ fn to(mail: &str) -> String {
 }
 
 /// The first `/email/unsubscribe/…` path in a message.
-fn unsubscribe_path(mail: &str) -> String {
+pub(crate) fn unsubscribe_path(mail: &str) -> String {
     let text = decoded(mail);
     let start = text
         .find("/email/unsubscribe/")

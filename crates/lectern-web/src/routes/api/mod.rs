@@ -5,6 +5,7 @@ mod accounts;
 mod backup;
 mod blocks_v1;
 mod certificates;
+mod cohorts;
 mod courses;
 mod discussion_json;
 mod discussion_roles;
@@ -12,6 +13,7 @@ mod discussions;
 mod modes;
 mod openapi;
 mod openapi_certificates;
+mod openapi_cohorts;
 mod openapi_discussions;
 mod openapi_idempotency;
 mod openapi_more;
@@ -39,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(roster::router())
         .merge(blocks_v1::router())
         .merge(certificates::router())
+        .merge(cohorts::router())
 }
 
 /// Open edX's list envelope.

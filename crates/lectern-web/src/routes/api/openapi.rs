@@ -56,6 +56,7 @@ pub fn document() -> Value {
         paths.extend(super::openapi_discussions::paths());
         paths.extend(super::openapi_search::paths());
         paths.extend(super::openapi_certificates::paths());
+        paths.extend(super::openapi_cohorts::paths());
     }
     super::openapi_idempotency::annotate(&mut doc);
     doc
