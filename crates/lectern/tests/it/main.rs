@@ -15,6 +15,7 @@ mod bad_input;
 mod binary;
 mod bulk_email;
 mod bulk_email_kill;
+mod certificate_display;
 mod certificates;
 mod checks_kill;
 mod containers;
