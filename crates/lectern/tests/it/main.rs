@@ -22,6 +22,7 @@ mod containers;
 mod correctness;
 mod deadline;
 mod degraded;
+mod discussion_budget;
 mod discussion_matrix;
 mod discussion_page_actions;
 mod discussion_pages;
