@@ -46,6 +46,13 @@ pub enum AppError {
     /// An `Idempotency-Key` sent again with a different request (422).
     #[error("{0}")]
     KeyReused(String),
+    /// A rate limit is spent (429); `retry_after`: seconds until it frees,
+    /// when known.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Option<u64>,
+    },
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
     #[error("internal error: {0}")]

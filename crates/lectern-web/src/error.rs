@@ -17,8 +17,22 @@ fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         AppError::KeyReused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+        AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+/// `Retry-After` for a spent rate limit whose freeing time is known.
+fn retry_after(e: &AppError, resp: &mut Response) {
+    if let AppError::TooManyRequests {
+        retry_after: Some(secs),
+        ..
+    } = e
+    {
+        if let Ok(v) = header::HeaderValue::from_str(&secs.max(&1).to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
 }
 
@@ -101,7 +115,9 @@ impl IntoResponse for ApiError {
             _ => BTreeMap::new(),
         };
         let (message, request_id) = public_message(&self.0);
-        json_error(status, code, message, field_errors, request_id)
+        let mut resp = json_error(status, code, message, field_errors, request_id);
+        retry_after(&self.0, &mut resp);
+        resp
     }
 }
 
@@ -128,9 +144,45 @@ impl IntoResponse for PageError {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
+        retry_after(&self.0, &mut resp);
         resp
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 pub type PageResult<T> = Result<T, PageError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(retry_after: Option<u64>) -> AppError {
+        AppError::TooManyRequests {
+            message: "slow down".into(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn a_spent_rate_limit_is_429_with_retry_after_when_known() {
+        for resp in [
+            ApiError(limited(Some(30))).into_response(),
+            PageError(limited(Some(30))).into_response(),
+        ] {
+            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                resp.headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.as_bytes()),
+                Some(&b"30"[..])
+            );
+        }
+        for resp in [
+            ApiError(limited(None)).into_response(),
+            PageError(limited(None)).into_response(),
+        ] {
+            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert!(resp.headers().get(header::RETRY_AFTER).is_none());
+        }
+    }
+}

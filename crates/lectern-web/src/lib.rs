@@ -7,6 +7,7 @@
 
 mod auth;
 mod blocks;
+mod certificate_images;
 mod certificate_pdf;
 mod client_addr;
 mod csrf;

@@ -101,6 +101,46 @@ pub struct Register {
 pub struct Dashboard {
     pub ctx: PageCtx,
     pub courses: Vec<lectern_app::CourseRecord>,
+    /// The learner's certificates by course key.
+    pub certificates: std::collections::HashMap<String, CertificateNote>,
+}
+
+impl Dashboard {
+    fn certificate_of(&self, course: &lectern_app::CourseRecord) -> Option<&CertificateNote> {
+        self.certificates.get(&course.key.to_string())
+    }
+}
+
+/// A learner's certificate as their progress page and dashboard mention it.
+#[derive(Debug, Clone)]
+pub struct CertificateNote {
+    /// Its verify id, when it is shown.
+    pub verify_id: Option<String>,
+    /// Otherwise, when it will be (a sentence).
+    pub later: String,
+}
+
+impl CertificateNote {
+    pub fn of(c: &lectern_app::certificates::LearnerCertificate) -> Self {
+        use lectern_app::certificates::LearnerCertificate;
+        match c {
+            LearnerCertificate::Available(cert) => Self {
+                verify_id: Some(cert.verify_id.clone()),
+                later: String::new(),
+            },
+            LearnerCertificate::Later { shown_from } => Self {
+                verify_id: None,
+                later: match shown_from {
+                    Some(d) => format!(
+                        "You earned a certificate. It will be available on {}.",
+                        d.format("%-d %B %Y")
+                    ),
+                    None => "You earned a certificate. It will be available when the course ends."
+                        .into(),
+                },
+            },
+        }
+    }
 }
 
 #[derive(Template)]
@@ -174,6 +214,6 @@ pub struct Progress {
     pub key: String,
     pub course_name: String,
     pub body: String,
-    /// The learner's certificate (its verify id), when they have one.
-    pub certificate: Option<String>,
+    /// The learner's certificate, when they have one.
+    pub certificate: Option<CertificateNote>,
 }

@@ -11,7 +11,9 @@
 use lectern_content::CourseKey;
 use serde_json::json;
 
-use super::{is_verify_id, new_verify_id, Certificate, CertificateRule, NewCertificate};
+use super::{
+    is_verify_id, new_verify_id, Certificate, CertificateConfig, CertificateRule, NewCertificate,
+};
 use crate::error::{AppError, AppResult};
 use crate::jobs::JobKind;
 use crate::learning::PublishedCourse;
@@ -30,14 +32,6 @@ pub(super) const USER_CERTIFICATES_LIMIT: i64 = 1000;
 /// The job payload names.
 const USER_ID: &str = "user_id";
 const COURSE_KEY: &str = "course_key";
-
-/// What the public verify page shows.
-#[derive(Debug, Clone)]
-pub struct CertificateVerification {
-    pub certificate: Certificate,
-    /// The course lets the page show the grade.
-    pub show_grade: bool,
-}
 
 /// The course team's view of a course's certificates.
 #[derive(Debug, Clone)]
@@ -82,6 +76,14 @@ pub(crate) fn all_from_payload(payload: &serde_json::Value) -> Result<JobKind, S
     Ok(JobKind::Certificates {
         course: course_of(payload)?,
     })
+}
+
+/// The course title printed: the active configuration's `course_title`
+/// when it sets one, else the course's name.
+fn printed_title(course: &PublishedCourse) -> String {
+    CertificateConfig::active(&course.tree)
+        .and_then(|c| c.course_title)
+        .unwrap_or_else(|| course.tree.display_name())
 }
 
 fn printed_name(user: &User) -> String {
@@ -175,7 +177,7 @@ impl Lectern {
             grade: percent,
             letter_grade,
             name: printed_name(user),
-            course_title: course.tree.display_name(),
+            course_title: printed_title(course),
             created_at: self.now(),
         };
         let (cert, created) = self.store.issue_certificate(&new).await?;
@@ -369,7 +371,7 @@ impl Lectern {
                 grade.percent,
                 grade.letter_grade.as_deref(),
                 &printed_name(&user),
-                &course.tree.display_name(),
+                &printed_title(&course),
                 self.now(),
             )
             .await?
@@ -380,40 +382,5 @@ impl Lectern {
         }
         tracing::info!(course = %key, certificate = cert.id, by = %asker.username, "certificate re-issued");
         Ok(())
-    }
-
-    /// The public verify page: anyone may open it; an id that is not a
-    /// certificate's is not found.
-    pub async fn verify_certificate(&self, verify_id: &str) -> AppResult<CertificateVerification> {
-        let found = if is_verify_id(verify_id) {
-            self.store.certificate_by_verify_id(verify_id).await?
-        } else {
-            None
-        };
-        let certificate = found.ok_or_else(|| AppError::not_found("this certificate"))?;
-        let show_grade = match certificate.course_key.parse::<CourseKey>() {
-            Ok(key) => self
-                .certificate_rule(&key)
-                .await
-                .is_ok_and(|r| r.show_grade),
-            Err(_) => false,
-        };
-        Ok(CertificateVerification {
-            certificate,
-            show_grade,
-        })
-    }
-
-    /// `user`'s generated certificate in a course, for their progress page.
-    pub async fn my_certificate(
-        &self,
-        user: &User,
-        key: &CourseKey,
-    ) -> AppResult<Option<Certificate>> {
-        Ok(self
-            .store
-            .certificate_of(user.id, &key.to_string())
-            .await?
-            .filter(|c| c.status == super::CertificateStatus::Generated))
     }
 }

@@ -8,17 +8,26 @@
 //! The name and course title are copied in when it is issued: what was
 //! printed stays what the verify page shows.
 
+mod config;
+mod display;
 mod issue;
 mod openedx;
 mod rule;
+mod show;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use config::{
+    asset_name, CertificateConfig, CertificateImage, ImageKind, Signatory, MAX_IMAGE_BYTES,
+    MAX_SIGNATORIES,
+};
+pub use display::{CertificateDisplay, DisplayBehavior};
 pub(crate) use issue::{all_from_payload, job_payload, one_from_payload};
-pub use issue::{CertificateVerification, CourseCertificates, CERTIFICATE_LIST_LIMIT};
+pub use issue::{CourseCertificates, CERTIFICATE_LIST_LIMIT};
 pub use openedx::OpenEdxCertificate;
 pub use rule::CertificateRule;
+pub use show::{CertificateVerification, LearnerCertificate, Preview};
 
 use crate::model::UserId;
 use crate::store::StoreResult;

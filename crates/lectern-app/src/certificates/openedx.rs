@@ -7,6 +7,13 @@
 //! values: `downloadable` for an issued certificate, `unavailable` for a
 //! revoked one (what Open edX's invalidation sets); `certificate_type` is
 //! `honor`, Open edX's free-certificate mode.
+//!
+//! The list leaves out what Open edX's leaves out: revoked certificates,
+//! and those of a course that does not show them yet
+//! (`certificates_display_behavior`, `display.rs`) or has no active
+//! configuration; the detail answers before the display date as Open
+//! edX's does (its `download_url` is the verify page, which stays not
+//! found until then), and is not found without an active configuration.
 
 use lectern_content::CourseKey;
 use serde::Serialize;
@@ -109,11 +116,18 @@ impl Lectern {
         key: &CourseKey,
     ) -> AppResult<OpenEdxCertificate> {
         let learner = self.certificate_owner(asker, username, Some(key)).await?;
+        let missing = || AppError::not_found(format!("a certificate of {username} in {key}"));
         let cert = self
             .store
             .certificate_of(learner.id, &key.to_string())
             .await?
-            .ok_or_else(|| AppError::not_found(format!("a certificate of {username} in {key}")))?;
+            .ok_or_else(missing)?;
+        // As Open edX: not found once the course has no active
+        // configuration; the display date is not asked here.
+        match self.rule_if_published(&cert.course_key, false).await? {
+            Some((rule, _)) if !rule.has_active_config => return Err(missing()),
+            _ => {}
+        }
         Ok(OpenEdxCertificate::of(
             &cert,
             &learner.username,
@@ -121,7 +135,9 @@ impl Lectern {
         ))
     }
 
-    /// `GET /api/certificates/v0/certificates/{username}/`: newest first.
+    /// `GET /api/certificates/v0/certificates/{username}/`: as Open edX,
+    /// only issued (not revoked) certificates of courses that have an
+    /// active configuration and show their certificates now, oldest first.
     pub async fn openedx_certificates(
         &self,
         asker: &User,
@@ -132,9 +148,23 @@ impl Lectern {
             .store
             .certificates_of_user(learner.id, USER_CERTIFICATES_LIMIT)
             .await?;
-        Ok(certs
-            .iter()
-            .map(|c| OpenEdxCertificate::of(c, &learner.username, &self.settings.site_url))
-            .collect())
+        let now = self.now();
+        let mut shown = Vec::new();
+        for cert in certs.iter().rev() {
+            if cert.status != CertificateStatus::Generated {
+                continue;
+            }
+            let Some((rule, _)) = self.rule_if_published(&cert.course_key, false).await? else {
+                continue;
+            };
+            if rule.has_active_config && rule.display.visible_at(now) {
+                shown.push(OpenEdxCertificate::of(
+                    cert,
+                    &learner.username,
+                    &self.settings.site_url,
+                ));
+            }
+        }
+        Ok(shown)
     }
 }

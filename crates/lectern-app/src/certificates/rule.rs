@@ -12,6 +12,8 @@
 use lectern_content::CourseTree;
 use serde_json::Value;
 
+use super::display::CertificateDisplay;
+
 /// The course settings this module reads.
 pub const HTML_VIEW_SETTING: &str = "cert_html_view_enabled";
 pub const CONFIGS_SETTING: &str = "certificates";
@@ -26,6 +28,8 @@ pub struct CertificateRule {
     pub has_active_config: bool,
     /// `certificate_show_grade` is true.
     pub show_grade: bool,
+    /// When issued certificates are shown (`display.rs`).
+    pub display: CertificateDisplay,
 }
 
 impl CertificateRule {
@@ -38,6 +42,7 @@ impl CertificateRule {
             html_view_enabled: is_true(setting(HTML_VIEW_SETTING)),
             has_active_config: setting(CONFIGS_SETTING).is_some_and(has_active_config),
             show_grade: is_true(setting(SHOW_GRADE_SETTING)),
+            display: CertificateDisplay::of(tree),
         }
     }
 

@@ -116,9 +116,15 @@ impl Lectern {
             .posts_since(forum.user.id, now - post_window())
             .await?;
         if recent >= POSTS_PER_WINDOW {
-            return Err(AppError::Forbidden(format!(
-                "You have written {recent} posts in the last hour; please wait before posting again."
-            )));
+            // A rate limit (429), as Open edX's forum answers one; when it
+            // frees depends on the oldest post in the window, which the
+            // count does not tell, so there is no Retry-After.
+            return Err(AppError::TooManyRequests {
+                message: format!(
+                    "You have written {recent} posts in the last hour; please wait before posting again."
+                ),
+                retry_after: None,
+            });
         }
         Ok(())
     }

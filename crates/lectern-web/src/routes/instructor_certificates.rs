@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use lectern_app::certificates::{CertificateStatus, CERTIFICATE_LIST_LIMIT};
+use lectern_app::certificates::{CertificateDisplay, CertificateStatus, CERTIFICATE_LIST_LIMIT};
 use lectern_app::{AppError, User};
 use serde::Deserialize;
 
@@ -57,12 +57,31 @@ struct ListPage {
     course_key: String,
     course_name: String,
     enabled: bool,
+    /// When learners and the public see issued certificates.
+    shown: String,
     generated: i64,
     revoked: i64,
     job_state: Option<String>,
     rows: Vec<Row>,
     limit: i64,
     error: Option<String>,
+}
+
+/// The course's display behaviour in words, for the course team.
+fn shown_text(d: &CertificateDisplay, now: chrono::DateTime<chrono::Utc>) -> String {
+    let day = |t: chrono::DateTime<chrono::Utc>| t.format("%-d %B %Y").to_string();
+    let when = if d.visible_at(now) {
+        "now".to_string()
+    } else {
+        match d.shown_from() {
+            Some(t) => format!("from {}", day(t)),
+            None => "when the course ends (it has no end date)".to_string(),
+        }
+    };
+    format!(
+        "Learners and the public see issued certificates {when} (certificates_display_behavior: {}).",
+        d.behavior.as_str()
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +135,7 @@ async fn list_page(
         course_key: key.to_string(),
         course_name,
         enabled: view.rule.enabled(),
+        shown: shown_text(&view.rule.display, state.app.now()),
         generated: view.generated,
         revoked: view.revoked,
         job_state,

@@ -62,8 +62,19 @@ async fn dashboard(
         .into_iter()
         .map(|(_, c)| c)
         .collect();
+    let certificates = state
+        .app
+        .my_certificates(&user)
+        .await?
+        .iter()
+        .map(|(k, c)| (k.clone(), pages::CertificateNote::of(c)))
+        .collect();
     let ctx = page_ctx(&state, Some(&user), &csrf).await;
-    Ok(render(&pages::Dashboard { ctx, courses }))
+    Ok(render(&pages::Dashboard {
+        ctx,
+        courses,
+        certificates,
+    }))
 }
 
 async fn about(
@@ -272,7 +283,7 @@ async fn progress(
         key: course.record.key.to_string(),
         course_name: course.tree.display_name(),
         body,
-        certificate: certificate.map(|c| c.verify_id),
+        certificate: certificate.as_ref().map(pages::CertificateNote::of),
     }))
 }
 

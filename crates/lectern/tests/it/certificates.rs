@@ -31,6 +31,8 @@ fn course(cutoff: f64) -> Vec<u8> {
     let policy = json!({"course/R": {
         "cert_html_view_enabled": true,
         "certificate_show_grade": true,
+        // Shown at once (Open edX's default, "end", waits for the course's end).
+        "certificates_display_behavior": "early_no_info",
         "certificates": {"certificates": [{"id": 1, "name": "Cert", "is_active": true, "signatories": [], "version": 1}]}}});
     let grading = json!({"GRADER": [{"type": "Homework", "min_count": 1, "drop_count": 0, "weight": 1.0, "short_label": "HW"}],
         "GRADE_CUTOFFS": {"Pass": cutoff}});

@@ -40,7 +40,7 @@ pub fn paths() -> Map<String, Value> {
     m.insert(
         "/api/certificates/v0/certificates/{username}/".into(),
         json!({"get": {
-        "summary": "A learner's certificates, newest first (the learner and admins)",
+        "summary": "A learner's shown certificates, oldest first: issued ones of courses that show them now (the learner and admins)",
         "tags": ["certificates"], "security": [{"bearer": []}, {"session": []}],
         "parameters": [username],
         "responses": with(json!({"type": "array", "items": cert}))}}),

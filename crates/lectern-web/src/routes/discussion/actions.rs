@@ -2,7 +2,12 @@
 //! (CSRF-checked like every page form) to a route here, which asks the
 //! discussion use cases — the same PATCH and DELETE the API runs, so a
 //! viewer without the right gets the use case's refusal as a 403 page —
-//! and redirects back to the post (POST-redirect-GET).
+//! and redirects back to the post (POST-redirect-GET). Every handler is
+//! the same walk, [`act_on`]: the course and post from the address, the
+//! form's input, the post refused (404) when it is another course's, the
+//! use case, the redirect.
+
+use std::future::Future;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -132,18 +137,76 @@ async fn comment_place(
     Ok((view.comment.thread_id, anchor))
 }
 
+/// Which kind of post an address names.
+#[derive(Clone, Copy)]
+enum Kind {
+    Thread,
+    Comment,
+}
+
+/// Where the browser goes after the action.
+#[derive(Clone, Copy)]
+enum Then {
+    /// The post on its thread page.
+    Post,
+    /// The thread page's top (after a response or comment is deleted).
+    Thread,
+    /// The discussion listing (after a thread is deleted).
+    Listing,
+}
+
+/// The walk every button shares: parse the course key and the post id,
+/// take the form's `input` (already parsed, so an unknown action is
+/// refused only after the address is), refuse (404) a post of another
+/// course, run `act` (the use case) and redirect as `then` says.
+async fn act_on<P, Fut>(
+    state: &AppState,
+    user: &User,
+    kind: Kind,
+    (raw, id): (String, String),
+    input: Result<P, AppError>,
+    act: impl FnOnce(PostId, P) -> Fut,
+    then: Then,
+) -> PageResult<Response>
+where
+    Fut: Future<Output = Result<(), AppError>>,
+{
+    let key = course_key(&raw)?;
+    let id = match kind {
+        Kind::Thread => thread_id(&id)?,
+        Kind::Comment => post_id(&id, "comment")?,
+    };
+    let input = input?;
+    let (thread, anchor) = match kind {
+        Kind::Thread => {
+            check_thread(state, user, &key, id).await?;
+            (id, "thread".to_string())
+        }
+        Kind::Comment => comment_place(state, user, &key, id).await?,
+    };
+    act(id, input).await?;
+    let to = match then {
+        Then::Post => format!("{}#{anchor}", thread_url(&key, thread)),
+        Then::Thread => thread_url(&key, thread),
+        Then::Listing => format!("/courses/{key}/discussion/?deleted=true"),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
 async fn thread_act(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Path((raw, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     PageForm(form): PageForm<ActForm>,
 ) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = thread_id(&id)?;
-    let patch = thread_patch(&form.action)?;
-    check_thread(&state, &user, &key, id).await?;
-    state.app.patch_discussion_thread(&user, id, &patch).await?;
-    Ok(Redirect::to(&format!("{}#thread", thread_url(&key, id))).into_response())
+    let (app, who) = (&state.app, &user);
+    let act = |id, patch: ThreadPatch| async move {
+        app.patch_discussion_thread(who, id, &patch)
+            .await
+            .map(|_| ())
+    };
+    let patch = thread_patch(&form.action);
+    act_on(&state, &user, Kind::Thread, path, patch, act, Then::Post).await
 }
 
 #[derive(Deserialize)]
@@ -155,49 +218,66 @@ struct ThreadEditForm {
 async fn thread_edit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Path((raw, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     PageForm(form): PageForm<ThreadEditForm>,
 ) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = thread_id(&id)?;
-    check_thread(&state, &user, &key, id).await?;
+    let (app, who) = (&state.app, &user);
+    let act = |id, patch: ThreadPatch| async move {
+        app.patch_discussion_thread(who, id, &patch)
+            .await
+            .map(|_| ())
+    };
     let patch = ThreadPatch {
         title: Some(form.title),
         raw_body: Some(form.body),
         ..ThreadPatch::default()
     };
-    state.app.patch_discussion_thread(&user, id, &patch).await?;
-    Ok(Redirect::to(&format!("{}#thread", thread_url(&key, id))).into_response())
+    act_on(
+        &state,
+        &user,
+        Kind::Thread,
+        path,
+        Ok(patch),
+        act,
+        Then::Post,
+    )
+    .await
 }
 
 async fn thread_delete(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Path((raw, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     PageForm(_): PageForm<ActForm>,
 ) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = thread_id(&id)?;
-    check_thread(&state, &user, &key, id).await?;
-    state.app.delete_discussion_thread(&user, id).await?;
-    Ok(Redirect::to(&format!("/courses/{key}/discussion/?deleted=true")).into_response())
+    let (app, who) = (&state.app, &user);
+    let act = |id, ()| async move { app.delete_discussion_thread(who, id).await };
+    act_on(
+        &state,
+        &user,
+        Kind::Thread,
+        path,
+        Ok(()),
+        act,
+        Then::Listing,
+    )
+    .await
 }
 
 async fn comment_act(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Path((raw, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     PageForm(form): PageForm<ActForm>,
 ) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = post_id(&id, "comment")?;
-    let patch = comment_patch(&form.action)?;
-    let (thread, anchor) = comment_place(&state, &user, &key, id).await?;
-    state
-        .app
-        .patch_discussion_comment(&user, id, &patch)
-        .await?;
-    Ok(Redirect::to(&format!("{}#{anchor}", thread_url(&key, thread))).into_response())
+    let (app, who) = (&state.app, &user);
+    let act = |id, patch: CommentPatch| async move {
+        app.patch_discussion_comment(who, id, &patch)
+            .await
+            .map(|_| ())
+    };
+    let patch = comment_patch(&form.action);
+    act_on(&state, &user, Kind::Comment, path, patch, act, Then::Post).await
 }
 
 #[derive(Deserialize)]
@@ -208,32 +288,47 @@ struct CommentEditForm {
 async fn comment_edit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Path((raw, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     PageForm(form): PageForm<CommentEditForm>,
 ) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = post_id(&id, "comment")?;
-    let (thread, anchor) = comment_place(&state, &user, &key, id).await?;
+    let (app, who) = (&state.app, &user);
+    let act = |id, patch: CommentPatch| async move {
+        app.patch_discussion_comment(who, id, &patch)
+            .await
+            .map(|_| ())
+    };
     let patch = CommentPatch {
         raw_body: Some(form.body),
         ..CommentPatch::default()
     };
-    state
-        .app
-        .patch_discussion_comment(&user, id, &patch)
-        .await?;
-    Ok(Redirect::to(&format!("{}#{anchor}", thread_url(&key, thread))).into_response())
+    act_on(
+        &state,
+        &user,
+        Kind::Comment,
+        path,
+        Ok(patch),
+        act,
+        Then::Post,
+    )
+    .await
 }
 
 async fn comment_delete(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Path((raw, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     PageForm(_): PageForm<ActForm>,
 ) -> PageResult<Response> {
-    let key = course_key(&raw)?;
-    let id = post_id(&id, "comment")?;
-    let (thread, _) = comment_place(&state, &user, &key, id).await?;
-    state.app.delete_discussion_comment(&user, id).await?;
-    Ok(Redirect::to(&thread_url(&key, thread)).into_response())
+    let (app, who) = (&state.app, &user);
+    let act = |id, ()| async move { app.delete_discussion_comment(who, id).await };
+    act_on(
+        &state,
+        &user,
+        Kind::Comment,
+        path,
+        Ok(()),
+        act,
+        Then::Thread,
+    )
+    .await
 }
