@@ -8,6 +8,7 @@
 mod auth;
 mod blocks;
 mod certificate_pdf;
+mod charts;
 mod client_addr;
 mod csrf;
 mod deadline;
