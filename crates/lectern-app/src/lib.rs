@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod backup;
 pub mod backup_schedule;
 pub mod bulk_email;
@@ -128,6 +129,8 @@ pub struct Lectern {
     search: Option<Arc<search::SearchState>>,
     /// Where tracking events go (`tracking.rs`); `None`: none are recorded.
     events: Option<Arc<dyn tracking::EventLog>>,
+    /// Video engagement and activity days waiting to be written (`analytics/`).
+    engagement: Arc<analytics::engagement::EngagementBuffer>,
 }
 
 impl Lectern {
@@ -152,6 +155,7 @@ impl Lectern {
             scripts: Arc::new(scripted::ScriptCache::default()),
             search: None,
             events: None,
+            engagement: Arc::default(),
         }
     }
 

@@ -446,6 +446,7 @@ pub trait Store:
     + crate::reports::store::ReportStore
     + CertificateStore
     + CohortStore
+    + crate::analytics::store::AnalyticsStore
     + BackupStore
     + Send
     + Sync
@@ -470,6 +471,7 @@ impl<T> Store for T where
         + crate::reports::store::ReportStore
         + CertificateStore
         + CohortStore
+        + crate::analytics::store::AnalyticsStore
         + BackupStore
         + Send
         + Sync

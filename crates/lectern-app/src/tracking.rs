@@ -11,6 +11,10 @@
 //! browser) is not a use case's business: the web layer runs each request
 //! inside [`with_origin`], and events made while it runs carry it.
 //!
+//! A browser event from a course page is also folded into the node's
+//! engagement buffer (`analytics/engagement.rs`), whose numbers reach the
+//! database every few seconds for the instructor dashboard's charts.
+//!
 //! Recording never fails a use case and never waits: a log that cannot
 //! keep up drops events and counts them (analytics, not the learner's
 //! record, which lives in the database).
@@ -177,16 +181,26 @@ impl Lectern {
                 format!("An event is at most {MAX_BROWSER_EVENT_BYTES} bytes."),
             ));
         }
-        if serde_json::from_str::<Value>(event).is_err() {
+        let Ok(fields) = serde_json::from_str::<Value>(event) else {
             return Err(AppError::field("event", "The event is not JSON."));
-        }
+        };
         if page.chars().count() > MAX_PAGE_CHARS {
             return Err(AppError::field("page", "The page address is too long."));
+        }
+        let course = course_of_page(page);
+        // The instructor dashboard's video engagement (`analytics/`).
+        if let Some(course) = &course {
+            self.engagement.note(
+                &course.to_string(),
+                user.id,
+                event_type,
+                &fields,
+                self.now(),
+            );
         }
         let Some(log) = &self.events else {
             return Ok(());
         };
-        let course = course_of_page(page);
         let origin = ORIGIN.try_with(Clone::clone).unwrap_or_default();
         let shaped = shape(
             "browser",

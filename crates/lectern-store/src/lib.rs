@@ -10,6 +10,7 @@ mod backup_schema;
 pub mod commit_watch;
 pub mod contract;
 mod contract_accounts;
+pub mod contract_analytics;
 pub mod contract_certificates;
 pub mod contract_cohorts;
 pub mod contract_discussions;

@@ -9,6 +9,7 @@ mod auth;
 mod blocks;
 mod certificate_images;
 mod certificate_pdf;
+mod charts;
 mod client_addr;
 mod csrf;
 mod deadline;

@@ -128,8 +128,9 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `config.workers` workers, the scheduler and (with any
-    /// workers) the mail outbox's delivery loop.
+    /// Starts `config.workers` workers, the scheduler, the engagement
+    /// flush (`analytics/flush.rs`) and (with any workers) the mail
+    /// outbox's delivery loop.
     pub fn start(app: &Lectern, config: WorkerConfig) -> Self {
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -145,6 +146,11 @@ impl Workers {
         tasks.push(tokio::spawn(schedule(
             app.clone(),
             config.clone(),
+            stop.subscribe(),
+        )));
+        // Video engagement from browser events (`analytics/flush.rs`).
+        tasks.push(tokio::spawn(crate::analytics::flush::flush_loop(
+            app.clone(),
             stop.subscribe(),
         )));
         if config.workers > 0 {

@@ -20,7 +20,7 @@
 
 pub mod csv;
 mod grade_csv;
-mod layout;
+pub(crate) mod layout;
 mod other_csv;
 mod regrades;
 pub mod store;

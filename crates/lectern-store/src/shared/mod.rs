@@ -12,6 +12,7 @@ pub(crate) mod chunks;
 pub(crate) mod db;
 pub(crate) mod db_accounts;
 pub(crate) mod db_admins;
+pub(crate) mod db_analytics;
 pub(crate) mod db_certificates;
 pub(crate) mod db_cohorts;
 pub(crate) mod db_courses;

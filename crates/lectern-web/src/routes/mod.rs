@@ -11,6 +11,7 @@ mod course_email;
 pub(crate) mod discussion;
 mod health;
 mod instructor;
+mod instructor_analytics;
 mod instructor_certificates;
 mod instructor_cohorts;
 mod instructor_reports;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_mail::router())
         .merge(course_email::router())
         .merge(instructor::router())
+        .merge(instructor_analytics::router())
         .merge(instructor_reports::router())
         .merge(certificates::router())
         .merge(instructor_certificates::router())
