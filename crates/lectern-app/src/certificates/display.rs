@@ -146,7 +146,8 @@ mod tests {
 
     #[test]
     fn settings_are_made_consistent_as_open_edx_does() {
-        let cases: &[(&[(&str, &str)], DisplayBehavior, Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], DisplayBehavior, Option<&'a str>);
+        let cases: &[Case] = &[
             (&[], DisplayBehavior::End, None),
             (&[(BEHAVIOR_SETTING, "end")], DisplayBehavior::End, None),
             (

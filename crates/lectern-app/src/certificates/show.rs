@@ -45,7 +45,7 @@ pub struct Preview {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LearnerCertificate {
     /// Issued and shown: link to it.
-    Available(Certificate),
+    Available(Box<Certificate>),
     /// Issued, not shown yet (`shown_from`: when, if a date says so).
     Later { shown_from: Option<DateTime<Utc>> },
 }
@@ -136,7 +136,7 @@ impl Lectern {
             Some(r) if !r.display.visible_at(self.now()) => LearnerCertificate::Later {
                 shown_from: r.display.shown_from(),
             },
-            _ => LearnerCertificate::Available(certificate),
+            _ => LearnerCertificate::Available(Box::new(certificate)),
         }
     }
 
