@@ -444,6 +444,7 @@ pub trait Store:
     + MailStore
     + crate::reports::store::ReportStore
     + CertificateStore
+    + crate::tls::TlsStore
     + BackupStore
     + Send
     + Sync
@@ -467,6 +468,7 @@ impl<T> Store for T where
         + MailStore
         + crate::reports::store::ReportStore
         + CertificateStore
+        + crate::tls::TlsStore
         + BackupStore
         + Send
         + Sync
