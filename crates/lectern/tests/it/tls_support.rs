@@ -275,7 +275,7 @@ impl Pebble {
             https_ca_file,
             https_ca: ca.pem,
         };
-        wait_for(30, "Pebble to answer", || {
+        wait_for(60, "Pebble to answer", || {
             https_get(acme_port, "127.0.0.1", &pebble.https_ca, "/dir")
                 .ok()
                 .filter(|a| a.status == 200)
