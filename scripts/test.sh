@@ -47,6 +47,15 @@ if ! command -v pdftotext >/dev/null 2>&1; then
 fi
 # --- end certificates ---
 
+# --- TLS by ACME (issue 22): the ACME tests start Pebble, Let's Encrypt's
+# test CA, and pebble-challtestsrv (its DNS) themselves (tests/it/tls_support.rs) ---
+step "ACME test CA (pebble)"
+if ! command -v pebble >/dev/null 2>&1 || ! command -v pebble-challtestsrv >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble >/dev/null
+fi
+# --- end TLS by ACME ---
+
 step "formatting"
 cargo fmt --all -- --check
 

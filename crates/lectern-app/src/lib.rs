@@ -46,6 +46,7 @@ pub mod selection;
 pub mod sessions;
 pub mod store;
 pub mod studio;
+pub mod tls;
 pub mod tracking;
 pub mod transfer;
 pub mod unit_frames;

@@ -447,6 +447,7 @@ pub trait Store:
     + CertificateStore
     + CohortStore
     + crate::analytics::store::AnalyticsStore
+    + crate::tls::TlsStore
     + BackupStore
     + Send
     + Sync
@@ -472,6 +473,7 @@ impl<T> Store for T where
         + CertificateStore
         + CohortStore
         + crate::analytics::store::AnalyticsStore
+        + crate::tls::TlsStore
         + BackupStore
         + Send
         + Sync

@@ -31,6 +31,7 @@ mod security;
 mod state;
 mod static_files;
 mod throttle;
+pub mod tls;
 mod upload;
 mod video;
 

@@ -13,6 +13,7 @@ use crate::config_backup::{BackupSettings, BACKUP_KEYS};
 use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 use crate::config_search::{SearchSettings, SEARCH_KEYS};
+use crate::config_tls::{TlsSettings, TLS_KEYS};
 use crate::config_tracking::{TrackingSettings, TRACKING_KEYS};
 
 /// Every setting, with its default.
@@ -81,6 +82,8 @@ pub struct Config {
     pub search: SearchSettings,
     /// The tracking log.
     pub tracking: TrackingSettings,
+    /// HTTPS served by Lectern (ACME or own files).
+    pub tls: TlsSettings,
 }
 
 impl Default for Config {
@@ -115,6 +118,7 @@ impl Default for Config {
             scripts: ScriptSettings::default(),
             search: SearchSettings::default(),
             tracking: TrackingSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -367,6 +371,7 @@ impl Config {
         config.mail.check()?;
         config.search.check()?;
         config.tracking.check()?;
+        config.tls.check()?;
         Ok(config)
     }
 
@@ -466,6 +471,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# HTTPS served by Lectern itself: ACME (Let's Encrypt) or own files (docs/tls.md).\n[tls]\n");
+        if let Some(toml::Value::Table(tls)) = defaults.get("tls") {
+            for (key, help) in TLS_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = tls.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -515,6 +529,7 @@ impl serde::Serialize for Config {
         st.serialize_field("scripts", &self.scripts)?;
         st.serialize_field("search", &self.search)?;
         st.serialize_field("tracking", &self.tracking)?;
+        st.serialize_field("tls", &self.tls)?;
         st.end()
     }
 }

@@ -8,6 +8,7 @@ use crate::config_backup::BACKUP_KEYS;
 use crate::config_mail::MAIL_KEYS;
 use crate::config_scripts::SCRIPT_KEYS;
 use crate::config_search::SEARCH_KEYS;
+use crate::config_tls::TLS_KEYS;
 use crate::config_tracking::TRACKING_KEYS;
 
 /// A `[section]` of the configuration file that the environment can set.
@@ -50,7 +51,15 @@ const SECTIONS: &[Section] = &[
         keys: TRACKING_KEYS,
         typed: |_| true,
     },
+    Section {
+        name: "tls",
+        keys: TLS_KEYS,
+        typed: |k| matches!(k, "staging" | "renew_before_days" | "refresh_secs"),
+    },
 ];
+
+/// Keys whose variable is a comma-separated list.
+const LIST_KEYS: &[(&str, &str)] = &[("tls", "hosts")];
 
 /// Puts `key` (the variable's name without `LECTERN_`, lower case) into its
 /// section of `table` when it names a section's key; false when it does not.
@@ -67,7 +76,16 @@ pub(crate) fn insert_section_value(table: &mut toml::Table, key: &str, value: &s
             .entry(section.name)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if let toml::Value::Table(t) = entry {
-            let v = if (section.typed)(field) {
+            let v = if LIST_KEYS.contains(&(section.name, field)) {
+                toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| toml::Value::String(v.to_string()))
+                        .collect(),
+                )
+            } else if (section.typed)(field) {
                 env_value(value)
             } else {
                 toml::Value::String(value.to_string())

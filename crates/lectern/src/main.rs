@@ -2,6 +2,7 @@
 //! is one function in `commands/`; this is the one place that picks a store
 //! and hands it to the app and web layers.
 
+mod acme;
 mod commands;
 mod config;
 mod config_backup;
@@ -9,6 +10,7 @@ mod config_env;
 mod config_mail;
 mod config_scripts;
 mod config_search;
+mod config_tls;
 mod config_tracking;
 mod logging;
 
@@ -81,6 +83,11 @@ enum Command {
     },
     /// Check configuration, data folder and database; exit 0 only when healthy.
     Doctor,
+    /// TLS certificates from ACME: status and renewal (docs/tls.md).
+    Tls {
+        #[command(subcommand)]
+        command: commands::tls::TlsCommand,
+    },
     /// Print configuration helpers.
     Config {
         #[command(subcommand)]
@@ -153,6 +160,7 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             },
             Command::Config { command } => commands::config::run(command),
+            Command::Tls { command } => commands::tls::run(config, command).await,
         }
     });
     match result {

@@ -177,6 +177,12 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_passes_the_tls_contract() {
+        let (_dir, store) = fresh_store().await;
+        crate::contract_tls::run(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_jobs_contract() {
         let (_dir, store) = fresh_store().await;
         crate::contract_jobs::run(&store).await;

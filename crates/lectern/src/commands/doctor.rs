@@ -55,6 +55,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     Err(e) => Err(e.to_string()),
                 },
             );
+            for (name, line) in super::tls::doctor(&config, &app).await {
+                report.check(&name, line);
+            }
             report.check("search index", search_index(&config, app).await);
             store.close().await;
         }

@@ -8,6 +8,8 @@ pub mod config;
 pub mod doctor;
 pub mod scripts;
 pub mod serve;
+pub mod tls;
+pub mod tls_serve;
 pub mod transfer;
 pub mod user;
 

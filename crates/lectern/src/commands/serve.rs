@@ -78,18 +78,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Duration::from_millis(config.search.poll_ms),
     );
     let state = AppState::new(app.clone(), web);
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .context("reading the listening address")?;
-    let base = format!("http://{addr}");
+    // With `[tls] listen`, HTTPS (and plain HTTP beside it) replace `listen`.
+    let tls = super::tls_serve::prepare(&config, &app).await?;
+    let (listener, addr) = match &tls {
+        Some(tls) => (None, tls.https_addr),
+        None => {
+            let listener = TcpListener::bind(&config.listen)
+                .await
+                .with_context(|| format!("listening on {}", config.listen))?;
+            let addr = listener
+                .local_addr()
+                .context("reading the listening address")?;
+            (Some(listener), addr)
+        }
+    };
+    let base = match &tls {
+        Some(_) => format!("https://{addr}"),
+        None => format!("http://{addr}"),
+    };
     println!(
         "Lectern is running at {base}/ (data in {}, {} database)",
         config.data_dir.display(),
         app.backend()
     );
+    if let Some(plain) = tls.as_ref().and_then(|t| t.plain_addr()) {
+        println!("Plain HTTP at http://{plain}/ (ACME challenges, /health, /metrics; the rest redirects to HTTPS)");
+    }
     if let Some(secret) = app.setup_secret().await? {
         println!("No administrator yet: open {base}/setup/{secret} to create one (or run `lectern user create --admin`).");
     }
@@ -111,21 +125,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let drain = Duration::from_secs(config.shutdown_drain_secs);
     let shutdown_state = state.clone();
-    let router = lectern_web::app(state);
-    // The peer address feeds the sign-in throttle.
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let router = lectern_web::app(state.clone());
+    let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutting down: readiness off, draining");
         shutdown_state.begin_shutdown();
         stopper.stop_claiming();
         tokio::time::sleep(drain).await;
-    })
-    .await
-    .context("serving HTTP")?;
+    };
+    match (tls, listener) {
+        (Some(tls), _) => tls.serve(state, router, shutdown).await?,
+        // The peer address feeds the sign-in throttle.
+        (None, Some(listener)) => axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?,
+        (None, None) => anyhow::bail!("no listener was bound"),
+    }
     // Running jobs finish within their deadline or go back to the queue.
     workers.shutdown().await;
     search_watcher.stop().await;
