@@ -187,8 +187,8 @@ async fn unit_pages_dashboards_and_the_catalogue_cost_a_fixed_number_of_reads() 
     let dashboard_two = server.statements_for(&learner, "/dashboard").await;
     assert_eq!(
         (dashboard_one, dashboard_two),
-        (2, 2),
-        "the dashboard is two reads (enrolments, their courses) however many courses"
+        (3, 3),
+        "the dashboard is three reads (enrolments, their courses, the learner's certificates) however many courses"
     );
     // Leaving a course takes it off the dashboard.
     let csrf = learner.csrf().await;
