@@ -218,6 +218,33 @@ serde_via_string!(CourseKey);
 serde_via_string!(UsageKey);
 serde_via_string!(BlockRef);
 
+/// The file name a link to a course file names, in any of Open edX's
+/// spellings: `/static/NAME`, `/asset-v1:ORG+COURSE+RUN+type@asset+block@NAME`
+/// or `/c4x/ORG/COURSE/asset/NAME` (a query or fragment is dropped). The
+/// name is not checked: callers check it against the store's rules for
+/// file names before using it.
+pub fn course_file_name(link: &str) -> Option<&str> {
+    let link = link.trim();
+    let name = link
+        .strip_prefix("/static/")
+        .or_else(|| {
+            link.strip_prefix("/asset-v1:")
+                .and_then(|r| r.split_once("+type@asset+block@"))
+                .map(|(_, n)| n)
+        })
+        .or_else(|| {
+            match link
+                .strip_prefix("/c4x/")?
+                .splitn(4, '/')
+                .collect::<Vec<_>>()[..]
+            {
+                [_, _, "asset", n] => Some(n),
+                _ => None,
+            }
+        })?;
+    name.split(['?', '#']).next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +285,20 @@ mod tests {
                 "{bad}"
             );
             assert!(bad.parse::<UsageKey>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn course_file_links_name_their_file_in_every_spelling() {
+        for link in [
+            " /static/img/a.png?v=2",
+            "/asset-v1:O+C+R+type@asset+block@img/a.png#x",
+            "/c4x/O/C/asset/img/a.png",
+        ] {
+            assert_eq!(course_file_name(link), Some("img/a.png"), "{link}");
+        }
+        for link in ["https://example.com/a.png", "/c4x/O/C/video/a", "a.png", ""] {
+            assert_eq!(course_file_name(link), None, "{link}");
         }
     }
 }

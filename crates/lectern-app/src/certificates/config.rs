@@ -118,25 +118,7 @@ fn text_of(v: &Value, field: &str) -> String {
 /// `/asset-v1:ORG+COURSE+RUN+type@asset+block@NAME` or
 /// `/c4x/ORG/COURSE/asset/NAME` (a query or fragment is dropped).
 pub fn asset_name(link: &str) -> Option<&str> {
-    let link = link.trim();
-    let name = link
-        .strip_prefix("/static/")
-        .or_else(|| {
-            link.strip_prefix("/asset-v1:")
-                .and_then(|r| r.split_once("+type@asset+block@"))
-                .map(|(_, n)| n)
-        })
-        .or_else(|| {
-            match link
-                .strip_prefix("/c4x/")?
-                .splitn(4, '/')
-                .collect::<Vec<_>>()[..]
-            {
-                [_, _, "asset", n] => Some(n),
-                _ => None,
-            }
-        })?;
-    let name = name.split(['?', '#']).next().unwrap_or("");
+    let name = lectern_content::keys::course_file_name(link)?;
     crate::transfer::valid_asset_path(name).then_some(name)
 }
 

@@ -119,24 +119,7 @@ pub fn file_url(raw: &str, key: &CourseKey) -> Option<String> {
     if raw.starts_with("https://") || raw.starts_with("http://") {
         return Some(raw.to_string());
     }
-    let name = raw
-        .strip_prefix("/static/")
-        .or_else(|| {
-            raw.strip_prefix("/asset-v1:")
-                .and_then(|r| r.split_once("+type@asset+block@"))
-                .map(|(_, n)| n)
-        })
-        .or_else(|| {
-            match raw
-                .strip_prefix("/c4x/")?
-                .splitn(4, '/')
-                .collect::<Vec<_>>()[..]
-            {
-                [_, _, "asset", n] => Some(n),
-                _ => None,
-            }
-        })?;
-    let name = name.split(['?', '#']).next().unwrap_or("");
+    let name = lectern_content::keys::course_file_name(raw)?;
     crate::routes::safe_static_name(name).then(|| format!("{}{name}", static_base(key)))
 }
 
