@@ -31,12 +31,15 @@ fn acme_config(dir: &Path, https: u16, http: u16, pebble: &Pebble) -> PathBuf {
 }
 
 /// The serial both hosts are served with (they share one certificate).
+/// `None` while either host is unreachable or while the two differ: a node
+/// that picks a renewed certificate up between the two requests serves the
+/// old one to the first and the new one to the second, so a mismatch is
+/// retried by the waits and fails the comparisons made at rest.
 fn served_serial(https: u16, root: &str) -> Option<String> {
     let a = https_get(https, HOSTS[0], root, "/health/live").ok()?;
     let b = https_get(https, HOSTS[1], root, "/health/live").ok()?;
     assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(a.serial, b.serial, "one certificate covers both hosts");
-    Some(a.serial)
+    (a.serial == b.serial).then_some(a.serial)
 }
 
 #[test]
