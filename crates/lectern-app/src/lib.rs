@@ -23,6 +23,7 @@ pub mod error;
 pub mod grades;
 mod hasher;
 pub mod idempotency;
+pub mod instances;
 pub mod jobs;
 pub mod learning;
 pub mod mail;

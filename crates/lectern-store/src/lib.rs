@@ -21,6 +21,7 @@ pub mod contract_nodes;
 mod contract_pages;
 pub mod contract_races;
 mod contract_reports;
+pub mod contract_instances;
 pub mod contract_tls;
 #[cfg(test)]
 mod migration_rules;

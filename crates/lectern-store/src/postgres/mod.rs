@@ -214,6 +214,7 @@ mod tests {
         };
         let store = PgStore::open(&url).await.unwrap();
         crate::contract_tls::run(&store).await;
+        crate::contract_instances::run(&store).await;
         store.close().await;
     }
 

@@ -15,6 +15,8 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("users_email_key", "users.email", "email"),
     ("courses_pkey", "courses.course_key", "course_key"),
+    ("instances_pkey", "instances.name", "name"),
+    ("instance_hosts_pkey", "instance_hosts.host", "host"),
     (
         "idempotent_requests_pkey",
         "idempotent_requests.user_id, idempotent_requests.idempotency_key",

@@ -24,6 +24,7 @@ pub(crate) mod db_mail;
 pub(crate) mod db_pages;
 pub(crate) mod db_reports;
 pub(crate) mod db_search_posts;
+pub(crate) mod db_instances;
 pub(crate) mod db_tls;
 pub(crate) mod discussion_sql;
 pub(crate) mod errors;

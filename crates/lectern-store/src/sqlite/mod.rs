@@ -180,6 +180,7 @@ mod tests {
     async fn sqlite_passes_the_tls_contract() {
         let (_dir, store) = fresh_store().await;
         crate::contract_tls::run(&store).await;
+        crate::contract_instances::run(&store).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
