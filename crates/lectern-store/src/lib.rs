@@ -35,6 +35,6 @@ pub mod testing;
 mod time;
 
 pub use commit_watch::{commit_watch_layer, CommitWatchLayer};
-pub use open::{open, Backend};
+pub use open::{create_postgres_database, open, Backend};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -72,6 +72,45 @@ pub async fn open(
     })
 }
 
+/// Creates the PostgreSQL database `name` on the server `server_url`
+/// reaches (connecting to the database that URL names) and returns the
+/// URL of the new one: an instance's own database beside the
+/// deployment's. `name` must be a plain identifier (`[a-z0-9_]`); a
+/// database of that name that already exists is refused, never reused.
+pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    if name.is_empty()
+        || name.len() > 63
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(StoreError::Internal(format!(
+            "{name:?} cannot name a database"
+        )));
+    }
+    let options = sqlx::postgres::PgConnectOptions::from_str(server_url.trim())
+        .map_err(|e| StoreError::Unavailable(format!("the PostgreSQL URL: {e}")))?;
+    let mut admin = options
+        .connect()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
+    let created = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await;
+    let _ = sqlx::Connection::close(admin).await;
+    match created {
+        Ok(_) => Ok(crate::testing::with_database(server_url.trim(), name)),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {
+            Err(StoreError::Conflict {
+                field: "database".into(),
+            })
+        }
+        Err(e) => Err(StoreError::Internal(format!("creating database {name}: {e}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

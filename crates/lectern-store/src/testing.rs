@@ -68,7 +68,7 @@ pub async fn fresh_postgres_url() -> Option<String> {
 
 /// `url` with its database name replaced by `name` (the rest as given, so
 /// the URL stays one libpq's tools such as `psql` accept too).
-fn with_database(url: &str, name: &str) -> String {
+pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),

@@ -10,6 +10,7 @@ use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
+use crate::config_instances::{InstanceSettings, INSTANCE_KEYS};
 use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 use crate::config_search::{SearchSettings, SEARCH_KEYS};
@@ -84,6 +85,8 @@ pub struct Config {
     pub tracking: TrackingSettings,
     /// HTTPS served by Lectern (ACME or own files).
     pub tls: TlsSettings,
+    /// How `serve` keeps the instances it serves.
+    pub instances: InstanceSettings,
 }
 
 impl Default for Config {
@@ -119,6 +122,7 @@ impl Default for Config {
             search: SearchSettings::default(),
             tracking: TrackingSettings::default(),
             tls: TlsSettings::default(),
+            instances: InstanceSettings::default(),
         }
     }
 }
@@ -372,6 +376,7 @@ impl Config {
         config.search.check()?;
         config.tracking.check()?;
         config.tls.check()?;
+        config.instances.check()?;
         Ok(config)
     }
 
@@ -480,6 +485,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# Instances: many isolated sites from one deployment (docs/instances.md).\n[instances]\n");
+        if let Some(toml::Value::Table(instances)) = defaults.get("instances") {
+            for (key, help) in INSTANCE_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = instances.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -530,6 +544,7 @@ impl serde::Serialize for Config {
         st.serialize_field("search", &self.search)?;
         st.serialize_field("tracking", &self.tracking)?;
         st.serialize_field("tls", &self.tls)?;
+        st.serialize_field("instances", &self.instances)?;
         st.end()
     }
 }

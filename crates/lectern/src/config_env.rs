@@ -56,6 +56,11 @@ const SECTIONS: &[Section] = &[
         keys: TLS_KEYS,
         typed: |k| matches!(k, "staging" | "renew_before_days" | "refresh_secs"),
     },
+    Section {
+        name: "instances",
+        keys: crate::config_instances::INSTANCE_KEYS,
+        typed: |_| true,
+    },
 ];
 
 /// Keys whose variable is a comma-separated list.

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod config_backup;
 mod config_env;
+mod config_instances;
 mod config_mail;
 mod config_scripts;
 mod config_search;
@@ -32,6 +33,9 @@ struct Cli {
     /// Configuration file (TOML). Default DATA/lectern.toml when present.
     #[arg(long = "config", global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Run the command on this instance (its database, folder and settings; docs/instances.md).
+    #[arg(long = "instance", global = true, value_name = "NAME")]
+    instance: Option<String>,
     /// Log lines as `human` text (default) or `json`.
     #[arg(long = "log-format", global = true, value_name = "FORMAT")]
     log_format: Option<String>,
@@ -88,6 +92,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::tls::TlsCommand,
     },
+    /// Many isolated sites from one deployment, routed by host name (docs/instances.md).
+    Instance {
+        #[command(subcommand)]
+        command: commands::instance::InstanceCommand,
+    },
     /// Print configuration helpers.
     Config {
         #[command(subcommand)]
@@ -134,6 +143,15 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
+        let config = match &cli.instance {
+            None => config,
+            Some(_) if matches!(cli.command, Command::Serve { .. } | Command::Instance { .. } | Command::Config { .. } | Command::Tls { .. }) => {
+                return Err(anyhow::anyhow!(
+                    "--instance is for commands on one instance's data; serve, instance, tls and config are the deployment's"
+                ));
+            }
+            Some(name) => commands::instance::config_of(&config, name).await?,
+        };
         match cli.command {
             Command::Serve { .. } => commands::serve::run(config).await,
             Command::User { command } => commands::user::run(config, command).await,
@@ -161,6 +179,7 @@ fn main() -> ExitCode {
             },
             Command::Config { command } => commands::config::run(command),
             Command::Tls { command } => commands::tls::run(config, command).await,
+            Command::Instance { command } => commands::instance::run(config, command).await,
         }
     });
     match result {

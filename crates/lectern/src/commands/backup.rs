@@ -167,6 +167,24 @@ impl Progress for Bar {
     }
 }
 
+/// One unencrypted backup of `config`'s database into the target `to`
+/// names (else the configured one); its location. `lectern instance
+/// delete` takes one before it removes anything.
+pub async fn create_plain(config: &Config, to: Option<&str>) -> anyhow::Result<String> {
+    let store = super::open_store(config).await?;
+    let target = target(config, to)?;
+    let made = ops::create(
+        store.as_ref(),
+        target,
+        &config.public_url(),
+        Encryption::None,
+        Bar::new(),
+    )
+    .await;
+    store.close().await;
+    Ok(made?.location)
+}
+
 fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut v = bytes as f64;

@@ -6,6 +6,7 @@ pub mod backup_schedule;
 pub mod backup_target;
 pub mod config;
 pub mod doctor;
+pub mod instance;
 pub mod scripts;
 pub mod serve;
 pub mod tls;
