@@ -26,7 +26,11 @@ pub async fn run(store: &dyn Store) {
         .unwrap();
     let all = store.instances().await.unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].hosts, ["b.acme.test", "a.acme.test"], "hosts keep their order");
+    assert_eq!(
+        all[0].hosts,
+        ["b.acme.test", "a.acme.test"],
+        "hosts keep their order"
+    );
     assert!(!all[0].disabled);
     assert_eq!(all[0].settings, "");
 
@@ -35,12 +39,18 @@ pub async fn run(store: &dyn Store) {
         .create_instance(&new("acme", &["c.acme.test"]), now)
         .await
         .unwrap_err();
-    assert!(matches!(e, StoreError::Conflict { ref field } if field == "name"), "{e:?}");
+    assert!(
+        matches!(e, StoreError::Conflict { ref field } if field == "name"),
+        "{e:?}"
+    );
     let e = store
         .create_instance(&new("other", &["c.other.test", "a.acme.test"]), now)
         .await
         .unwrap_err();
-    assert!(matches!(e, StoreError::Conflict { ref field } if field == "host"), "{e:?}");
+    assert!(
+        matches!(e, StoreError::Conflict { ref field } if field == "host"),
+        "{e:?}"
+    );
     let all = store.instances().await.unwrap();
     assert_eq!(all.len(), 1, "the clashing instance left nothing: {all:?}");
     store

@@ -15,13 +15,13 @@ pub mod contract_certificates;
 pub mod contract_cohorts;
 pub mod contract_discussions;
 pub mod contract_idempotency;
+pub mod contract_instances;
 pub mod contract_jobs;
 pub mod contract_keyed_writes;
 pub mod contract_nodes;
 mod contract_pages;
 pub mod contract_races;
 mod contract_reports;
-pub mod contract_instances;
 pub mod contract_tls;
 #[cfg(test)]
 mod migration_rules;

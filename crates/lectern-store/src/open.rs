@@ -107,7 +107,9 @@ pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<St
                 field: "database".into(),
             })
         }
-        Err(e) => Err(StoreError::Internal(format!("creating database {name}: {e}"))),
+        Err(e) => Err(StoreError::Internal(format!(
+            "creating database {name}: {e}"
+        ))),
     }
 }
 

@@ -204,22 +204,38 @@ mod tests {
             listen: "0.0.0.0:8080".into(),
             ..Config::default()
         };
-        let settings =
-            with_assignments("", &["site_name=Acme Academy".into(), "smtp.host=mail.acme.test".into()])
-                .unwrap();
+        let settings = with_assignments(
+            "",
+            &[
+                "site_name=Acme Academy".into(),
+                "smtp.host=mail.acme.test".into(),
+            ],
+        )
+        .unwrap();
         let c = base.for_instance(&instance(&settings)).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/srv/lectern/instances/acme"));
-        assert_eq!(c.database_path(), PathBuf::from("/srv/lectern/instances/acme/lectern.db"));
+        assert_eq!(
+            c.database_path(),
+            PathBuf::from("/srv/lectern/instances/acme/lectern.db")
+        );
         assert_eq!(c.site_name, "Acme Academy");
         assert_eq!(c.smtp.host, "mail.acme.test");
-        assert_eq!(c.smtp.port, base.smtp.port, "the rest of [smtp] is the deployment's");
+        assert_eq!(
+            c.smtp.port, base.smtp.port,
+            "the rest of [smtp] is the deployment's"
+        );
         assert_eq!(c.public_url(), "http://learn.acme.test:8080");
         assert_eq!(c.listen, base.listen);
     }
 
     #[test]
     fn an_instance_cannot_set_what_is_the_deployments() {
-        for bad in ["listen=\"0.0.0.0:1\"", "database_url=x", "tls.listen=x", "data_dir=/"] {
+        for bad in [
+            "listen=\"0.0.0.0:1\"",
+            "database_url=x",
+            "tls.listen=x",
+            "data_dir=/",
+        ] {
             assert!(with_assignments("", &[bad.into()]).is_err(), "{bad}");
         }
         assert!(parse_settings("[scripts]\nenabled = true").is_err());

@@ -22,7 +22,9 @@ pub fn check_host(host: &str) -> AppResult<String> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     });
     let is_address = host.parse::<std::net::IpAddr>().is_ok()
-        || host.split('.').all(|l| l.chars().all(|c| c.is_ascii_digit()));
+        || host
+            .split('.')
+            .all(|l| l.chars().all(|c| c.is_ascii_digit()));
     if host.len() <= MAX_HOST_LEN && host.contains('.') && labels_ok && !is_address {
         Ok(host)
     } else {
@@ -65,11 +67,23 @@ mod tests {
 
     #[test]
     fn instance_hosts_are_lower_case_names_without_port() {
-        assert_eq!(check_host(" Learn.Example.ORG. ").unwrap(), "learn.example.org");
+        assert_eq!(
+            check_host(" Learn.Example.ORG. ").unwrap(),
+            "learn.example.org"
+        );
         assert_eq!(check_host("a-1.b.test").unwrap(), "a-1.b.test");
         for bad in [
-            "", "localhost", "a..b", "-a.b", "a-.b", "a.b:80", "a_b.test", "10.0.0.1", "::1",
-            "a b.test", "ünï.test",
+            "",
+            "localhost",
+            "a..b",
+            "-a.b",
+            "a-.b",
+            "a.b:80",
+            "a_b.test",
+            "10.0.0.1",
+            "::1",
+            "a b.test",
+            "ünï.test",
         ] {
             assert!(check_host(bad).is_err(), "{bad:?}");
         }
@@ -78,9 +92,15 @@ mod tests {
 
     #[test]
     fn a_requests_host_loses_its_port_case_and_trailing_dot() {
-        assert_eq!(host_of_request("A.Example.org.:8080").as_deref(), Some("a.example.org"));
+        assert_eq!(
+            host_of_request("A.Example.org.:8080").as_deref(),
+            Some("a.example.org")
+        );
         assert_eq!(host_of_request("a.test").as_deref(), Some("a.test"));
-        assert_eq!(host_of_request("127.0.0.1:80").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            host_of_request("127.0.0.1:80").as_deref(),
+            Some("127.0.0.1")
+        );
         assert_eq!(host_of_request("[::1]:8080").as_deref(), Some("::1"));
         assert_eq!(host_of_request(""), None);
         assert_eq!(host_of_request("a/b"), None);

@@ -123,7 +123,10 @@ impl Lectern {
     ) -> AppResult<Instance> {
         check_name(name)?;
         if hosts.is_empty() {
-            return Err(AppError::field("host", "an instance needs at least one host"));
+            return Err(AppError::field(
+                "host",
+                "an instance needs at least one host",
+            ));
         }
         if hosts.len() > MAX_HOSTS {
             return Err(AppError::field(

@@ -70,7 +70,13 @@ pub fn reserved_hosts(config: &Config) -> Vec<String> {
         .map(|(_, rest)| rest.split('/').next().unwrap_or_default().to_string())
         .and_then(|authority| lectern_app::instances::host_of_request(&authority));
     own.into_iter()
-        .chain(config.tls.hosts.iter().map(|h| h.trim().to_ascii_lowercase()))
+        .chain(
+            config
+                .tls
+                .hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase()),
+        )
         .chain(std::iter::once("localhost".to_string()))
         .collect()
 }
@@ -92,7 +98,9 @@ pub async fn run(config: Config, command: InstanceCommand) -> anyhow::Result<()>
                 ..instance
             })?;
             app.set_instance_settings(&name, &settings).await?;
-            println!("instance {name}: settings saved (open instances pick them up when they next open)");
+            println!(
+                "instance {name}: settings saved (open instances pick them up when they next open)"
+            );
             Ok(())
         }
         InstanceCommand::Disable { name } => {
@@ -154,7 +162,9 @@ async fn create(
         Ok(secret) => secret,
         Err(e) => {
             app.delete_instance(name).await.ok();
-            return Err(e.context(format!("opening the database of instance {name}; nothing was registered")));
+            return Err(e.context(format!(
+                "opening the database of instance {name}; nothing was registered"
+            )));
         }
     };
     println!(
@@ -236,8 +246,7 @@ async fn delete(config: &Config, app: &Lectern, name: &str) -> anyhow::Result<()
     if own.database_url.trim().is_empty() {
         let dir = config.instance_dir(name);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("removing {}", dir.display()))?;
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
         println!("instance {name} deleted, with its folder {}", dir.display());
     } else {

@@ -9,6 +9,8 @@ pub mod doctor;
 pub mod instance;
 pub mod scripts;
 pub mod serve;
+pub mod site;
+pub mod sites;
 pub mod tls;
 pub mod tls_serve;
 pub mod transfer;
