@@ -133,7 +133,7 @@ async fn create(
             url.to_string()
         }
         None if Backend::of(&config.database_url)? == Backend::Postgres => {
-            let db = format!("lectern_{}", name.replace('-', "_"));
+            let db = instance_database_name(&config.database_url, name)?;
             lectern_store::create_postgres_database(&config.database_url, &db)
                 .await
                 .map_err(|e| match e {
@@ -179,6 +179,27 @@ async fn create(
         );
     }
     Ok(())
+}
+
+/// An instance's PostgreSQL database beside the deployment's: the
+/// deployment's database name, `_`, the instance name (hyphens as `_`).
+fn instance_database_name(deployment_url: &str, name: &str) -> anyhow::Result<String> {
+    let path = deployment_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(_, path)| path.split('?').next().unwrap_or_default())
+        .unwrap_or_default();
+    let base = if path.is_empty() { "lectern" } else { path };
+    let db = format!("{base}_{}", name.replace('-', "_")).to_ascii_lowercase();
+    anyhow::ensure!(
+        db.len() <= 63
+            && db
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "cannot name a database for instance {name} after {base:?}; give --database URL"
+    );
+    Ok(db)
 }
 
 fn where_data(config: &Config) -> String {
@@ -260,6 +281,17 @@ async fn delete(config: &Config, app: &Lectern, name: &str) -> anyhow::Result<()
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_instance_database_is_named_after_the_deployments() {
+        let name = |url, n| super::instance_database_name(url, n).ok();
+        assert_eq!(
+            name("postgres://u:p@h1:5432,h2/lectern?target_session_attrs=read-write", "acme-2").as_deref(),
+            Some("lectern_acme_2")
+        );
+        assert_eq!(name("postgres://u@h", "a").as_deref(), Some("lectern_a"));
+        assert_eq!(name("postgres://u@h/Bad-Name", "a"), None);
+    }
+
     #[test]
     fn passwords_stay_out_of_printed_urls() {
         assert_eq!(
