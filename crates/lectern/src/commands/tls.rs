@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Subcommand;
+use lectern_app::instances::DeploymentHosts;
 use lectern_app::tls::{ConfiguredHosts, RenewOutcome, RenewPolicy, TlsHostStatus};
 use lectern_app::Lectern;
 
@@ -48,7 +49,7 @@ pub async fn run(config: Config, command: TlsCommand) -> anyhow::Result<()> {
 }
 
 async fn status(config: &Config, app: &Lectern) -> anyhow::Result<()> {
-    for line in app.tls_status(&hosts(config)).await? {
+    for line in app.tls_status(&hosts(config, app)).await? {
         println!("{}", describe(&line));
     }
     Ok(())
@@ -58,7 +59,7 @@ async fn renew(config: &Config, app: &Lectern, force: bool) -> anyhow::Result<()
     let holder = format!("{}/tls-cli", app.node_id());
     let outcomes = app
         .renew_tls_certificates(
-            &hosts(config),
+            &hosts(config, app),
             &issuer(config),
             &policy(config),
             force,
@@ -117,7 +118,7 @@ pub async fn doctor(config: &Config, app: &Lectern) -> Vec<(String, Result<Strin
     if !config.tls.uses_acme() {
         return vec![("tls".into(), own_files(config))];
     }
-    let lines = match app.tls_status(&hosts(config)).await {
+    let lines = match app.tls_status(&hosts(config, app)).await {
         Ok(lines) => lines,
         Err(e) => return vec![("tls".into(), Err(e.to_string()))],
     };
@@ -160,10 +161,13 @@ pub fn read_own_files(config: &Config) -> Result<(String, String), String> {
     Ok((cert, key))
 }
 
-/// Where the host names come from (today the configuration; the instance
-/// work replaces this with every instance's hosts).
-pub fn hosts(config: &Config) -> ConfiguredHosts {
-    ConfiguredHosts(config.tls.hosts.clone())
+/// The host names needing certificates: `[tls] hosts` and every enabled
+/// instance's (`docs/instances.md`).
+pub fn hosts(config: &Config, app: &Lectern) -> DeploymentHosts {
+    DeploymentHosts {
+        configured: ConfiguredHosts(config.tls.hosts.clone()),
+        app: app.clone(),
+    }
 }
 
 pub fn issuer(config: &Config) -> AcmeIssuer {

@@ -167,7 +167,7 @@ impl Refresher {
 
 /// One round: order what is due (holding the lease), then reload the map.
 async fn refresh(app: &Lectern, certs: &CertMap, config: &Config) {
-    let hosts = super::tls::hosts(config);
+    let hosts = super::tls::hosts(config, app);
     let policy = super::tls::policy(config);
     match app.tls_renewal_due(&hosts, &policy).await {
         Ok(true) => {

@@ -1,5 +1,6 @@
 //! Certificates from an ACME CA, against Pebble (Let's Encrypt's test CA)
-//! on loopback: one certificate for two hosts issued by a serving node and
+//! on loopback: one certificate for an instance's two hosts (the default
+//! site has its own, for `[tls] hosts`) issued by a serving node and
 //! served over TLS to a client that trusts only Pebble's root; a forced
 //! renewal (by the CLI, while the node answers the CA's HTTP-01 requests
 //! from the database) served with a new serial; the same certificate
@@ -11,7 +12,10 @@ use std::path::{Path, PathBuf};
 use crate::binary::{free_port, sigterm, wait_exit};
 use crate::tls_support::{https_get, lectern_cli, serve_with, wait_for, Pebble};
 
+/// The instance's hosts.
 const HOSTS: [&str; 2] = ["a.lectern.test", "b.lectern.test"];
+/// The default site's own host (`[tls] hosts`).
+const OWN_HOST: &str = "www.lectern.test";
 
 fn acme_config(dir: &Path, https: u16, http: u16, pebble: &Pebble) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
@@ -20,10 +24,10 @@ fn acme_config(dir: &Path, https: u16, http: u16, pebble: &Pebble) -> PathBuf {
         &config,
         format!(
             "[tls]\nlisten = \"127.0.0.1:{https}\"\nhttp_listen = \"127.0.0.1:{http}\"\n\
-             hosts = [\"{}\", \"{}\"]\n\
+             hosts = [\"{OWN_HOST}\"]\n\
              acme_directory = \"https://127.0.0.1:{}/dir\"\nacme_ca_file = {:?}\n\
              contact_email = \"ops@example.org\"\nrefresh_secs = 1\n",
-            HOSTS[0], HOSTS[1], pebble.acme_port, pebble.https_ca_file
+            pebble.acme_port, pebble.https_ca_file
         ),
     )
     .unwrap();
@@ -50,18 +54,37 @@ fn acme_issues_renews_keeps_and_survives_a_failed_challenge() {
     let root = pebble.root();
     let config = acme_config(tmp.path(), https, http, &pebble);
 
-    // Issued by the serving node on its own, for both hosts.
+    let (ok, out) = lectern_cli(
+        tmp.path(),
+        &config,
+        &[
+            "instance", "create", "acme", "--host", HOSTS[0], "--host", HOSTS[1],
+        ],
+    );
+    assert!(ok, "{out}");
+
+    // Issued by the serving node on its own, for the instance's two hosts
+    // and for the default site's.
     let mut server = serve_with(tmp.path(), &config);
-    let first = wait_for(90, "the first certificate", || served_serial(https, &root));
+    let first = wait_for(90, "the first certificates", || {
+        let serial = served_serial(https, &root)?;
+        https_get(https, OWN_HOST, &root, "/health/live").ok()?;
+        Some(serial)
+    });
     let (ok, status) = lectern_cli(tmp.path(), &config, &["tls", "status"]);
     assert!(ok, "{status}");
-    for host in HOSTS {
+    for host in HOSTS.into_iter().chain([OWN_HOST]) {
         assert!(
             status.contains(&format!("{host}: certificate valid until")),
             "{status}"
         );
     }
     assert!(status.contains(&format!("serial {first}")), "{status}");
+    let own = https_get(https, OWN_HOST, &root, "/health/live").expect("the default site's host");
+    assert_ne!(
+        own.serial, first,
+        "the default site has a certificate of its own"
+    );
 
     // Forced renewal by the CLI; the node answers the challenges and picks
     // the new certificate up from the database.
