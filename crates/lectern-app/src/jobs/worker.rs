@@ -136,26 +136,26 @@ impl Workers {
         let mut tasks = Vec::new();
         for i in 0..config.workers {
             let holder = format!("{}/w{i}", app.node_id());
-            tasks.push(tokio::spawn(work(
+            tasks.push(spawn_here(work(
                 app.clone(),
                 config.clone(),
                 holder,
                 stop.subscribe(),
             )));
         }
-        tasks.push(tokio::spawn(schedule(
+        tasks.push(spawn_here(schedule(
             app.clone(),
             config.clone(),
             stop.subscribe(),
         )));
         // Video engagement from browser events (`analytics/flush.rs`).
-        tasks.push(tokio::spawn(crate::analytics::flush::flush_loop(
+        tasks.push(spawn_here(crate::analytics::flush::flush_loop(
             app.clone(),
             stop.subscribe(),
         )));
         if config.workers > 0 {
             // The mail outbox's delivery loop (`outbox_delivery.rs`).
-            tasks.push(tokio::spawn(crate::outbox_delivery::deliver(
+            tasks.push(spawn_here(crate::outbox_delivery::deliver(
                 app.clone(),
                 config.poll,
                 stop.subscribe(),
@@ -425,4 +425,16 @@ mod tests {
         assert_eq!(got, [10, 20, 40, 80, 2560, 3600, 3600]);
         assert_eq!(backoff(base, 0).as_secs(), 10);
     }
+}
+
+/// Spawns `task` inside the caller's tracing span, so the log lines of a
+/// site's background work carry what the site was opened under (an
+/// instance's name, `docs/instances.md`).
+pub(crate) fn spawn_here<F>(task: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    use tracing::Instrument;
+    tokio::spawn(task.instrument(tracing::Span::current()))
 }

@@ -54,8 +54,17 @@ impl SearchWatcher {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if let Some(state) = app.search.clone() {
-            tasks.push(tokio::spawn(courses(app.clone(), poll, stopped.clone())));
-            tasks.push(tokio::spawn(posts(app.clone(), state, poll, stopped)));
+            tasks.push(crate::jobs::spawn_here(courses(
+                app.clone(),
+                poll,
+                stopped.clone(),
+            )));
+            tasks.push(crate::jobs::spawn_here(posts(
+                app.clone(),
+                state,
+                poll,
+                stopped,
+            )));
         }
         SearchWatcher { stop, tasks }
     }

@@ -13,7 +13,8 @@
 //!   request names a host the table does not know (a few times a second at
 //!   most), so an instance answers as soon as `lectern instance create`
 //!   returns.
-//! - Instances open on their first request and close after
+//! - Instances open on their first request (and when a scheduled backup
+//!   comes due, so each takes its own) and close after
 //!   `idle_close_secs` without requests once no job runs and no mail
 //!   waits; one whose registry entry changed (settings, hosts, switched
 //!   off, deleted) is closed at the next refresh and reopens with the new
@@ -199,7 +200,9 @@ impl Sites {
             .get_or_try_init(|| async {
                 let config = self.base.for_instance(&slot.entry)?;
                 let started = Instant::now();
-                let site = Site::open(&config).await?;
+                let site = Site::open(&config)
+                    .instrument(tracing::info_span!("instance", instance = %name))
+                    .await?;
                 tracing::info!(
                     instance = %name,
                     ms = started.elapsed().as_millis() as u64,
@@ -240,7 +243,13 @@ impl Sites {
     ) -> tokio::task::JoinHandle<()> {
         let sites = self.clone();
         let every = Duration::from_millis(self.base.instances.refresh_ms);
+        let schedule = super::backup_schedule::Schedule::from_config(&self.base)
+            .ok()
+            .flatten();
         tokio::spawn(async move {
+            let mut last_due = schedule
+                .as_ref()
+                .and_then(|s| s.due_at_or_before(chrono::Utc::now()));
             loop {
                 tokio::select! {
                     () = tokio::time::sleep(every) => {}
@@ -248,8 +257,34 @@ impl Sites {
                 }
                 sites.read_registry().await;
                 sites.close_stale().await;
+                let due = schedule
+                    .as_ref()
+                    .and_then(|s| s.due_at_or_before(chrono::Utc::now()));
+                if due != last_due {
+                    last_due = due;
+                    sites.wake_all().await;
+                }
             }
         })
+    }
+
+    /// A scheduled backup came due: every enabled instance is opened (one
+    /// at a time), so that its own scheduler enqueues its backup and its
+    /// workers run it; it closes again once idle. On a cluster each node
+    /// does this; the backup job's dedupe key makes it one per instance.
+    async fn wake_all(&self) {
+        let names: Vec<String> = self
+            .table()
+            .instances
+            .values()
+            .filter(|i| !i.disabled)
+            .map(|i| i.name.clone())
+            .collect();
+        for name in names {
+            if let Err(e) = self.open(&name).await {
+                tracing::warn!(instance = %name, error = %format!("{e:#}"), "opening instance for its scheduled backup failed");
+            }
+        }
     }
 
     /// Closes instances idle past `idle_close_secs` with nothing running,
