@@ -14,6 +14,10 @@ pub struct PageCtx {
     pub user: Option<User>,
     pub csrf: String,
     pub site_name: String,
+    /// The site's logo (an https:// URL or a path); empty: none.
+    pub logo_url: String,
+    /// The footer's contact address; empty: no footer line.
+    pub contact_email: String,
     /// Show the Studio link.
     pub studio: bool,
 }
@@ -24,6 +28,8 @@ impl PageCtx {
             user: None,
             csrf: csrf.to_string(),
             site_name: "Lectern".into(),
+            logo_url: String::new(),
+            contact_email: String::new(),
             studio: false,
         }
     }

@@ -25,6 +25,10 @@ pub struct WebConfig {
     pub request_timeout_secs: u64,
     /// The site's name in page titles.
     pub site_name: String,
+    /// The logo in every page's header (checked by the configuration); empty: none.
+    pub logo_url: String,
+    /// The footer's contact address; empty: none.
+    pub contact_email: String,
     /// Sign-in and registration budgets.
     pub throttle: ThrottleConfig,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
@@ -40,6 +44,8 @@ impl Default for WebConfig {
             upload_dir: std::env::temp_dir(),
             request_timeout_secs: 120,
             site_name: "Lectern".into(),
+            logo_url: String::new(),
+            contact_email: String::new(),
             throttle: ThrottleConfig::default(),
             trusted_proxies: Vec::new(),
         }

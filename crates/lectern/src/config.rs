@@ -43,6 +43,10 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// The site's name in page titles.
     pub site_name: String,
+    /// The site's logo in every page's header (an https:// URL or a path on the site).
+    pub logo_url: String,
+    /// The address shown in every page's footer for questions about the site.
+    pub contact_email: String,
     /// Failed sign-ins per account within the lockout window before it locks.
     pub login_failures_per_account: u32,
     /// Failed sign-ins per client address within the lockout window.
@@ -103,6 +107,8 @@ impl Default for Config {
             max_upload_bytes: 512 * 1024 * 1024,
             shutdown_drain_secs: 1,
             site_name: "Lectern".into(),
+            logo_url: String::new(),
+            contact_email: String::new(),
             login_failures_per_account: 6,
             login_failures_per_address: 60,
             login_attempts_per_address: 300,
@@ -164,6 +170,15 @@ const KEYS: &[(&str, &str)] = &[
         "Seconds between readiness turning off and the listener closing on shutdown.",
     ),
     ("site_name", "The site's name in page titles."),
+    (
+        "logo_url",
+        "The site's logo in every page's header: an https:// URL or a path on the site\n\
+         # (e.g. \"/static/logo.png\"); empty: the site's name alone.",
+    ),
+    (
+        "contact_email",
+        "The address every page's footer shows for questions about the site; empty: no footer line.",
+    ),
     (
         "login_failures_per_account",
         "Failed sign-ins (pages and /oauth2/access_token) per account within\n\
@@ -334,6 +349,7 @@ impl Config {
             );
         }
         config.trusted_proxy_addrs()?;
+        config.check_branding()?;
         for (name, value) in [
             (
                 "login_failures_per_account",
@@ -378,6 +394,28 @@ impl Config {
         config.tls.check()?;
         config.instances.check()?;
         Ok(config)
+    }
+
+    /// `logo_url` and `contact_email` are what a page may show.
+    pub fn check_branding(&self) -> anyhow::Result<()> {
+        let logo = self.logo_url.trim();
+        let plain = |s: &str| {
+            !s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "\"'<>`".contains(c))
+        };
+        if !logo.is_empty()
+            && !(plain(logo)
+                && logo.len() <= 2048
+                && (logo.starts_with("https://")
+                    || (logo.starts_with('/') && !logo.starts_with("//"))))
+        {
+            bail!("logo_url must be an https:// URL or a path on the site starting with /, not {logo:?}");
+        }
+        let mail = self.contact_email.trim();
+        if !mail.is_empty() && !(plain(mail) && mail.len() <= 254 && mail.contains('@')) {
+            bail!("contact_email must be an e-mail address, not {mail:?}");
+        }
+        Ok(())
     }
 
     /// `trusted_proxies` as addresses; an entry that is not one is an error.
@@ -513,6 +551,8 @@ impl serde::Serialize for Config {
         st.serialize_field("max_upload_bytes", &self.max_upload_bytes)?;
         st.serialize_field("shutdown_drain_secs", &self.shutdown_drain_secs)?;
         st.serialize_field("site_name", &self.site_name)?;
+        st.serialize_field("logo_url", &self.logo_url)?;
+        st.serialize_field("contact_email", &self.contact_email)?;
         st.serialize_field(
             "login_failures_per_account",
             &self.login_failures_per_account,

@@ -64,7 +64,13 @@ impl InstanceSettings {
 /// Settings an instance may set for itself: top-level keys, and sections
 /// whose every key it may set. Everything else (listeners, TLS, workers,
 /// the sandbox, its data folder and database) is the deployment's.
-const OWN_KEYS: &[&str] = &["site_name", "site_url", "secure_cookies"];
+const OWN_KEYS: &[&str] = &[
+    "site_name",
+    "site_url",
+    "secure_cookies",
+    "logo_url",
+    "contact_email",
+];
 const OWN_SECTIONS: &[&str] = &["smtp", "mail", "limits"];
 
 impl Config {
@@ -103,6 +109,7 @@ impl Config {
             config.backup.target = format!("{target}/instances/{}", instance.name);
         }
         config.mail.check()?;
+        config.check_branding()?;
         Ok(config)
     }
 
@@ -240,6 +247,32 @@ mod tests {
         }
         assert!(parse_settings("[scripts]\nenabled = true").is_err());
         assert!(with_assignments("", &["limits".into()]).is_err(), "no =");
+    }
+
+    #[test]
+    fn an_instance_shows_its_own_logo_and_contact_and_nothing_that_could_be_markup() {
+        let base = Config::default();
+        let good = with_assignments(
+            "",
+            &[
+                "logo_url=https://acme.test/logo.png".into(),
+                "contact_email=help@acme.test".into(),
+            ],
+        )
+        .unwrap();
+        let c = base.for_instance(&instance(&good)).unwrap();
+        assert_eq!(c.logo_url, "https://acme.test/logo.png");
+        assert_eq!(c.contact_email, "help@acme.test");
+        for bad in [
+            "logo_url=javascript:alert(1)",
+            "logo_url=//evil.test/x.png",
+            "logo_url=\"/x.png\\\" onerror=\\\"alert(1)\"",
+            "contact_email=nobody",
+            "contact_email=\"a@b.test<script>\"",
+        ] {
+            let settings = with_assignments("", &[bad.into()]).unwrap();
+            assert!(base.for_instance(&instance(&settings)).is_err(), "{bad}");
+        }
     }
 
     #[test]

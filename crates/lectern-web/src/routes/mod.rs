@@ -122,6 +122,8 @@ pub async fn page_ctx(
         user: user.cloned(),
         csrf: csrf.0 .0.clone(),
         site_name: state.config.site_name.clone(),
+        logo_url: state.config.logo_url.clone(),
+        contact_email: state.config.contact_email.clone(),
         studio,
     }
 }

@@ -145,6 +145,8 @@ fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
         max_upload_bytes: config.max_upload_bytes,
         upload_dir: config.data_dir.join("uploads"),
         site_name: config.site_name.clone(),
+        logo_url: config.logo_url.trim().to_string(),
+        contact_email: config.contact_email.trim().to_string(),
         throttle: ThrottleConfig {
             account_failures: config.login_failures_per_account,
             address_failures: config.login_failures_per_address,
