@@ -171,18 +171,9 @@ impl TlsSettings {
 /// A host name a CA can issue for over HTTP-01: lower-case labels of
 /// letters, digits and inner hyphens; no wildcards, no addresses.
 fn check_host(host: &str) -> anyhow::Result<()> {
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.contains('.')
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
+    // The rule instance hosts follow, without its lower-casing: a setting
+    // is written as it will be matched.
+    let ok = lectern_app::instances::check_host(host).is_ok_and(|h| h == host);
     ensure!(
         ok,
         "[tls] hosts: {host:?} is not a host name (lower-case, e.g. \"learn.example.org\"; no wildcards)"
