@@ -448,6 +448,7 @@ pub trait Store:
     + CohortStore
     + crate::analytics::store::AnalyticsStore
     + crate::tls::TlsStore
+    + crate::site_limits::UsageStore
     + BackupStore
     + Send
     + Sync
@@ -474,6 +475,7 @@ impl<T> Store for T where
         + CohortStore
         + crate::analytics::store::AnalyticsStore
         + crate::tls::TlsStore
+        + crate::site_limits::UsageStore
         + BackupStore
         + Send
         + Sync
