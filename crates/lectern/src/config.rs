@@ -10,6 +10,7 @@ use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
+use crate::config_limits::{LimitSettings, LIMIT_KEYS};
 use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 use crate::config_search::{SearchSettings, SEARCH_KEYS};
@@ -84,6 +85,8 @@ pub struct Config {
     pub tracking: TrackingSettings,
     /// HTTPS served by Lectern (ACME or own files).
     pub tls: TlsSettings,
+    /// How much this site may hold (courses, accounts, storage).
+    pub limits: LimitSettings,
 }
 
 impl Default for Config {
@@ -119,6 +122,7 @@ impl Default for Config {
             search: SearchSettings::default(),
             tracking: TrackingSettings::default(),
             tls: TlsSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -372,6 +376,7 @@ impl Config {
         config.search.check()?;
         config.tracking.check()?;
         config.tls.check()?;
+        config.limits.check()?;
         Ok(config)
     }
 
@@ -480,6 +485,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# What this site may hold; 0 is no limit (docs/limits.md).\n[limits]\n");
+        if let Some(toml::Value::Table(limits)) = defaults.get("limits") {
+            for (key, help) in LIMIT_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = limits.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out
     }
 }
@@ -530,6 +544,7 @@ impl serde::Serialize for Config {
         st.serialize_field("search", &self.search)?;
         st.serialize_field("tracking", &self.tracking)?;
         st.serialize_field("tls", &self.tls)?;
+        st.serialize_field("limits", &self.limits)?;
         st.end()
     }
 }

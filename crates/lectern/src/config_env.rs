@@ -5,6 +5,7 @@
 
 use crate::config::{env_value, SMTP_KEYS};
 use crate::config_backup::BACKUP_KEYS;
+use crate::config_limits::LIMIT_KEYS;
 use crate::config_mail::MAIL_KEYS;
 use crate::config_scripts::SCRIPT_KEYS;
 use crate::config_search::SEARCH_KEYS;
@@ -55,6 +56,11 @@ const SECTIONS: &[Section] = &[
         name: "tls",
         keys: TLS_KEYS,
         typed: |k| matches!(k, "staging" | "renew_before_days" | "refresh_secs"),
+    },
+    Section {
+        name: "limits",
+        keys: LIMIT_KEYS,
+        typed: |_| true,
     },
 ];
 
