@@ -226,6 +226,35 @@ async fn at_the_account_limit_registration_and_user_create_are_refused() {
     }
 }
 
+#[tokio::test]
+async fn a_full_site_without_an_administrator_can_still_get_one_from_the_cli() {
+    let site = limited_site(SiteLimits {
+        max_accounts: Some(1),
+        ..SiteLimits::default()
+    })
+    .await;
+    site.user("learner", false).await;
+    let out = cli_user(&site, 1, "other");
+    assert!(!out.status.success(), "the site is full");
+    let admin = |name: &str| {
+        let mut cmd = lectern(&site, "MAX_ACCOUNTS", 1);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        crate::binary::create_admin(cmd, name);
+    };
+    admin("ops");
+    assert!(site.app.user_by_username("ops").await.unwrap().is_admin);
+    // Only the first: with an administrator, the limit holds for admins too.
+    let out = lectern(&site, "MAX_ACCOUNTS", 1)
+        .args(["user", "create", "--username", "ops2", "--admin"])
+        .args(["--email", "ops2@example.org", "--password-file", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("limit of 1 accounts"), "{err}");
+}
+
 async fn upload(
     admin: &crate::support::Client,
     key: &str,
