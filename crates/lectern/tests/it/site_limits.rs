@@ -349,3 +349,35 @@ async fn doctor_shows_usage_against_the_limits_and_warns_near_one() {
     let out = doctor(1);
     assert!(out.contains("WARN  limits: 1/1 courses"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_racing_at_the_limit_on_one_node_never_take_it_over() {
+    let site = limited_site(SiteLimits {
+        max_courses: Some(2),
+        ..SiteLimits::default()
+    })
+    .await;
+    let admin = site.user("root", true).await;
+    let csrf = admin.csrf().await;
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (http, url, csrf) = (admin.http.clone(), admin.url("/studio/courses"), csrf.clone());
+        racing.spawn(async move {
+            let form = [
+                ("display_name", s("Race")),
+                ("org", s("LIM")),
+                ("number", format!("RACE{i}")),
+                ("run", s("R")),
+                ("csrf_token", csrf),
+            ];
+            http.post(url).form(&form).send().await.unwrap().status()
+        });
+    }
+    let statuses = racing.join_all().await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 2, "{statuses:?}");
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::FORBIDDEN));
+    assert_eq!(site.app.site_usage().await.unwrap().courses, 2);
+}
