@@ -133,7 +133,8 @@ impl SiteLimits {
             of(self.max_storage_bytes, &megabytes),
         );
         let near = |used: u64, limit: Option<u64>| {
-            limit.is_some_and(|l| u128::from(used) * 100 >= u128::from(l) * u128::from(WARN_PERCENT))
+            limit
+                .is_some_and(|l| u128::from(used) * 100 >= u128::from(l) * u128::from(WARN_PERCENT))
         };
         let warn = near(usage.courses, self.max_courses)
             || near(usage.accounts, self.max_accounts)

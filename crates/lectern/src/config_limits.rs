@@ -67,7 +67,10 @@ mod tests {
 
     #[test]
     fn zero_is_unlimited_and_megabytes_become_bytes() {
-        assert_eq!(LimitSettings::default().site_limits(), SiteLimits::default());
+        assert_eq!(
+            LimitSettings::default().site_limits(),
+            SiteLimits::default()
+        );
         let s = LimitSettings {
             max_courses: 50,
             max_accounts: 0,

@@ -66,7 +66,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             match app.site_usage().await {
                 Ok(usage) => match app.site_limits().summary(&usage) {
                     (line, false) => report.check("limits", Ok(line)),
-                    (line, true) => report.warn("limits", &format!("{line} (90 % or more of a limit used)")),
+                    (line, true) => {
+                        report.warn("limits", &format!("{line} (90 % or more of a limit used)"))
+                    }
                 },
                 Err(e) => report.check("limits", Err(e.to_string())),
             }

@@ -361,7 +361,11 @@ async fn requests_racing_at_the_limit_on_one_node_never_take_it_over() {
     let csrf = admin.csrf().await;
     let mut racing = tokio::task::JoinSet::new();
     for i in 0..16 {
-        let (http, url, csrf) = (admin.http.clone(), admin.url("/studio/courses"), csrf.clone());
+        let (http, url, csrf) = (
+            admin.http.clone(),
+            admin.url("/studio/courses"),
+            csrf.clone(),
+        );
         racing.spawn(async move {
             let form = [
                 ("display_name", s("Race")),
