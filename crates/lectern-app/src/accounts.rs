@@ -108,9 +108,17 @@ impl Lectern {
     }
 
     /// Creates an account, optionally a site admin (used by `lectern user create`).
+    /// Refused at the site's account limit, except the first admin of a
+    /// site that has none (`site_limits.rs`).
     pub async fn create_account(&self, r: &Registration, admin: bool) -> AppResult<User> {
+        let first_admin = admin && !self.has_admin().await?;
+        // Once before the password's hash (a full site costs no hashing),
+        // and again under the gate just before the write.
+        drop(self.admit_new_account(first_admin).await?);
         let new = self.new_user(r, admin).await?;
+        let permit = self.admit_new_account(first_admin).await?;
         let user = self.store.create_user(&new).await?;
+        drop(permit);
         tracing::info!(user = %user.username, admin, "account created");
         Ok(user)
     }

@@ -53,6 +53,9 @@ pub enum AppError {
         message: String,
         retry_after: Option<u64>,
     },
+    /// One of the site's limits refuses the write (`site_limits.rs`).
+    #[error("{0}")]
+    LimitReached(crate::site_limits::LimitReached),
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
     #[error("internal error: {0}")]

@@ -45,6 +45,7 @@ pub mod scripted;
 pub mod search;
 pub mod selection;
 pub mod sessions;
+pub mod site_limits;
 pub mod store;
 pub mod studio;
 pub mod tls;
@@ -80,6 +81,9 @@ pub struct AppSettings {
     pub session_cache_ttl: std::time::Duration,
     /// How the mail outbox delivers and bulk e-mail fans out.
     pub mail: outbox::MailSettings,
+    /// How many courses, accounts and stored bytes the site may hold
+    /// (`site_limits.rs`); unlimited by default.
+    pub limits: site_limits::SiteLimits,
 }
 
 impl Default for AppSettings {
@@ -93,6 +97,7 @@ impl Default for AppSettings {
             idempotency_keep: chrono::Duration::hours(24),
             session_cache_ttl: std::time::Duration::from_secs(5),
             mail: outbox::MailSettings::default(),
+            limits: site_limits::SiteLimits::default(),
         }
     }
 }
@@ -133,6 +138,8 @@ pub struct Lectern {
     events: Option<Arc<dyn tracking::EventLog>>,
     /// Video engagement and activity days waiting to be written (`analytics/`).
     engagement: Arc<analytics::engagement::EngagementBuffer>,
+    /// Held between a site limit's check and its write (`site_limits.rs`).
+    limits_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Lectern {
@@ -158,6 +165,7 @@ impl Lectern {
             search: None,
             events: None,
             engagement: Arc::default(),
+            limits_gate: Arc::default(),
         }
     }
 

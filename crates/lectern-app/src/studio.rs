@@ -129,6 +129,7 @@ impl Lectern {
             ));
         }
         let tree = CourseTree::new(key, name);
+        let permit = self.admit_new_course().await?;
         let record = self
             .store
             .create_course(&tree, course_dates(&tree), Some(user.id), self.now())
@@ -140,6 +141,7 @@ impl Lectern {
                 ),
                 other => other.into(),
             })?;
+        drop(permit);
         tracing::info!(course = %record.key, by = %user.username, "course created");
         Ok(record)
     }

@@ -228,6 +228,7 @@ impl Lectern {
         };
         let dates = crate::learning::course_dates(&imported.tree);
         let replaced = existing.is_some();
+        let permit = self.admit_import(!replaced, &blobs).await?;
         let written = match &claim {
             Some(claim) => {
                 let (course_key, report) = (key.clone(), imported.report.clone());
@@ -253,6 +254,7 @@ impl Lectern {
                     .await
             }
         };
+        drop(permit);
         let (course, version) = match written {
             Ok(written) => written,
             Err(e) => {
@@ -425,9 +427,11 @@ impl Lectern {
             Start::Fresh(claim) => claim,
         };
         // The blob first: content-addressed, so an edit that fails leaves only an unused blob.
+        let permit = self.admit_upload(&upload.sha256, upload.size).await?;
         self.store
             .put_blob_stream(&upload.sha256, upload.size, upload.source)
             .await?;
+        drop(permit);
         let asset = Asset {
             path: path.clone(),
             sha256: upload.sha256,

@@ -23,6 +23,7 @@ mod contract_pages;
 pub mod contract_races;
 mod contract_reports;
 pub mod contract_tls;
+pub mod contract_usage;
 #[cfg(test)]
 mod migration_rules;
 mod open;

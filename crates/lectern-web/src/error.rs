@@ -18,8 +18,23 @@ fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         AppError::KeyReused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
         AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        AppError::LimitReached(reached) => limit_status(reached.kind),
         AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+/// A site limit's refusal (`docs/limits.md`): the course and account
+/// limits are 403 (the request is understood and allowed in general, but
+/// this site may not hold more; repeating it will not help); the storage
+/// limit is 413, as Open edX answers a file over its upload size: it is
+/// this request's bytes that do not fit, and a smaller one may.
+fn limit_status(kind: lectern_app::site_limits::LimitKind) -> (StatusCode, &'static str) {
+    use lectern_app::site_limits::LimitKind;
+    match kind {
+        LimitKind::Courses => (StatusCode::FORBIDDEN, "course_limit_reached"),
+        LimitKind::Accounts => (StatusCode::FORBIDDEN, "account_limit_reached"),
+        LimitKind::Storage => (StatusCode::PAYLOAD_TOO_LARGE, "storage_limit_reached"),
     }
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::config_backup::{BackupSettings, BACKUP_KEYS};
 use crate::config_instances::{InstanceSettings, INSTANCE_KEYS};
+use crate::config_limits::{LimitSettings, LIMIT_KEYS};
 use crate::config_mail::{MailConfig, MAIL_KEYS};
 use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
 use crate::config_search::{SearchSettings, SEARCH_KEYS};
@@ -91,6 +92,8 @@ pub struct Config {
     pub tls: TlsSettings,
     /// How `serve` keeps the instances it serves.
     pub instances: InstanceSettings,
+    /// How much this site may hold (courses, accounts, storage).
+    pub limits: LimitSettings,
 }
 
 impl Default for Config {
@@ -129,6 +132,7 @@ impl Default for Config {
             tracking: TrackingSettings::default(),
             tls: TlsSettings::default(),
             instances: InstanceSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -393,6 +397,7 @@ impl Config {
         config.tracking.check()?;
         config.tls.check()?;
         config.instances.check()?;
+        config.limits.check()?;
         Ok(config)
     }
 
@@ -523,6 +528,15 @@ impl Config {
                 }
             }
         }
+        out.push_str("\n# What this site may hold; 0 is no limit (docs/limits.md).\n[limits]\n");
+        if let Some(toml::Value::Table(limits)) = defaults.get("limits") {
+            for (key, help) in LIMIT_KEYS {
+                out.push_str(&format!("\n# {help}\n"));
+                if let Some(v) = limits.get(*key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
         out.push_str("\n# Instances: many isolated sites from one deployment (docs/instances.md).\n[instances]\n");
         if let Some(toml::Value::Table(instances)) = defaults.get("instances") {
             for (key, help) in INSTANCE_KEYS {
@@ -585,6 +599,7 @@ impl serde::Serialize for Config {
         st.serialize_field("tracking", &self.tracking)?;
         st.serialize_field("tls", &self.tls)?;
         st.serialize_field("instances", &self.instances)?;
+        st.serialize_field("limits", &self.limits)?;
         st.end()
     }
 }

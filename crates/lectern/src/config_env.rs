@@ -5,6 +5,7 @@
 
 use crate::config::{env_value, SMTP_KEYS};
 use crate::config_backup::BACKUP_KEYS;
+use crate::config_limits::LIMIT_KEYS;
 use crate::config_mail::MAIL_KEYS;
 use crate::config_scripts::SCRIPT_KEYS;
 use crate::config_search::SEARCH_KEYS;
@@ -59,6 +60,11 @@ const SECTIONS: &[Section] = &[
     Section {
         name: "instances",
         keys: crate::config_instances::INSTANCE_KEYS,
+        typed: |_| true,
+    },
+    Section {
+        name: "limits",
+        keys: LIMIT_KEYS,
         typed: |_| true,
     },
 ];

@@ -8,6 +8,7 @@ mod config;
 mod config_backup;
 mod config_env;
 mod config_instances;
+mod config_limits;
 mod config_mail;
 mod config_scripts;
 mod config_search;

@@ -218,6 +218,16 @@ mod tests {
         store.close().await;
     }
 
+    #[tokio::test]
+    async fn postgres_passes_the_usage_contract() {
+        let Some(url) = crate::testing::fresh_postgres_url().await else {
+            return;
+        };
+        let store = PgStore::open(&url).await.unwrap();
+        crate::contract_usage::run(&store).await;
+        store.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_passes_the_jobs_contract() {
         let Some(url) = crate::testing::fresh_postgres_url().await else {

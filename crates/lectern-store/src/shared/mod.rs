@@ -26,6 +26,7 @@ pub(crate) mod db_pages;
 pub(crate) mod db_reports;
 pub(crate) mod db_search_posts;
 pub(crate) mod db_tls;
+pub(crate) mod db_usage;
 pub(crate) mod discussion_sql;
 pub(crate) mod errors;
 pub(crate) mod group_commit;

@@ -183,6 +183,12 @@ mod tests {
         crate::contract_instances::run(&store).await;
     }
 
+    #[tokio::test]
+    async fn sqlite_passes_the_usage_contract() {
+        let (_dir, store) = fresh_store().await;
+        crate::contract_usage::run(&store).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_passes_the_jobs_contract() {
         let (_dir, store) = fresh_store().await;

@@ -17,6 +17,11 @@ impl Report {
             }
         }
     }
+
+    /// Worth an operator's attention, but not a failure.
+    fn warn(&mut self, name: &str, detail: &str) {
+        println!("WARN  {name}: {detail}");
+    }
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -57,6 +62,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             );
             for (name, line) in super::tls::doctor(&config, &app).await {
                 report.check(&name, line);
+            }
+            match app.site_usage().await {
+                Ok(usage) => match app.site_limits().summary(&usage) {
+                    (line, false) => report.check("limits", Ok(line)),
+                    (line, true) => {
+                        report.warn("limits", &format!("{line} (90 % or more of a limit used)"))
+                    }
+                },
+                Err(e) => report.check("limits", Err(e.to_string())),
             }
             report.check("search index", search_index(&config, app).await);
             store.close().await;

@@ -59,6 +59,7 @@ pub async fn open_app(config: &Config) -> anyhow::Result<(Lectern, Arc<dyn Store
         ),
         session_cache_ttl: std::time::Duration::from_secs(config.session_cache_secs),
         mail: config.mail.settings(),
+        limits: config.limits.site_limits(),
         ..AppSettings::default()
     };
     let mut app = Lectern::new(store.clone(), settings);

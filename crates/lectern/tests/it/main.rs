@@ -59,6 +59,7 @@ mod scripted;
 mod search;
 mod search_posts;
 mod sessions;
+mod site_limits;
 mod smtp_sink;
 mod static_files;
 mod studio_discussion_roles;

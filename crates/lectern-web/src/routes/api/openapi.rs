@@ -76,7 +76,7 @@ fn base_document() -> Value {
         "openapi": "3.0.3",
         "info": {"title": "Lectern API", "version": "1.0.0", "description": "Lectern's JSON API. Paths and field names follow Open edX's public APIs."},
         "paths": {
-            "/api/user/v1/account/registration/": {"post": op("Create an account", "accounts", json!([]),
+            "/api/user/v1/account/registration/": {"post": op("Create an account (403 `account_limit_reached` at the site's account limit, docs/limits.md)", "accounts", json!([]),
                 Some(json!({"application/json": {"schema": registration}, "application/x-www-form-urlencoded": {"schema": registration}})),
                 json!({"type": "object", "properties": {"success": {"type": "boolean"}, "username": {"type": "string"}}}), false)},
             "/oauth2/access_token": {"post": op("Get a bearer token (password grant)", "accounts", json!([]),
@@ -114,7 +114,7 @@ fn base_document() -> Value {
             "/api/grades/v1/courses/{course_key}/": {"get": op("Course grades: the caller's, or (course team) one learner's or everyone's", "grades",
                 json!([path_param("course_key", "the course key"), query_param("username", "a learner (course team only, or yourself)", false)]), None,
                 json!({"type": "array", "items": {"type": "object", "properties": {"username": {"type": "string"}, "course_id": {"type": "string"}, "passed": {"type": "boolean"}, "percent": {"type": "number"}, "letter_grade": {"type": "string", "nullable": true}}}}), true)},
-            "/api/courses/v0/import/": {"post": op("Import an Open edX course export (the .tar.gz as the body); replaces an existing course's draft and publishes. Course creators only: 403 before the body is read, 413 past the upload cap", "courses", json!([]),
+            "/api/courses/v0/import/": {"post": op("Import an Open edX course export (the .tar.gz as the body); replaces an existing course's draft and publishes. Course creators only: 403 before the body is read, 413 past the upload cap; at the site's limits (docs/limits.md) 403 `course_limit_reached` for a new course, 413 `storage_limit_reached` for files that do not fit", "courses", json!([]),
                 Some(json!({"application/gzip": {"schema": {"type": "string", "format": "binary"}}})),
                 json!({"type": "object", "properties": {"course_id": {"type": "string"}, "version": {"type": "integer"}, "replaced": {"type": "boolean"}, "report": {"type": "object"}}}), true)},
             "/api/courses/v0/export/{course_key}": {"get": {"summary": "Export a course's draft as an Open edX OLX archive", "tags": ["courses"], "parameters": [path_param("course_key", "the course key")],
