@@ -9,9 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::discussion_site::talk_course;
-use crate::instances_support::{
-    eventually, set_cookies, sign_in, token, with_bearer, Deploy,
-};
+use crate::instances_support::{eventually, set_cookies, sign_in, token, with_bearer, Deploy};
 
 /// A's course (the discussion tests' course: a unit with text, topics).
 const A_KEY: &str = "course-v1:T+ISO+R";
@@ -38,14 +36,26 @@ async fn the_same_username_signs_in_only_with_its_own_instances_password() {
     ] {
         let c = d.client(host);
         let r = sign_in(&c, "sam", other).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{host}: the other's password");
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "{host}: the other's password"
+        );
         assert!(c.cookie("lectern_session").is_none());
         let r = sign_in(&c, "sam", own).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{host}: its own password");
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "{host}: its own password"
+        );
         assert!(c.cookie("lectern_session").is_some());
 
         let c = d.client(host);
-        assert_eq!(token(&c, "sam", other).await.0, StatusCode::BAD_REQUEST, "{host}");
+        assert_eq!(
+            token(&c, "sam", other).await.0,
+            StatusCode::BAD_REQUEST,
+            "{host}"
+        );
         let (status, t) = token(&c, "sam", own).await;
         assert_eq!(status, StatusCode::OK, "{host}");
         assert!(t.is_some());
@@ -58,7 +68,11 @@ async fn report_link(c: &crate::support::Client, key: &str) -> String {
     let r = c
         .post_form(&format!("{page}/request/enrollment"), &[])
         .await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
     eventually(60, "the report", || async {
         let (status, html) = c.text(&page).await;
         assert_eq!(status, StatusCode::OK);
@@ -66,7 +80,9 @@ async fn report_link(c: &crate::support::Client, key: &str) -> String {
         html.split("<tr class=\"report-row\">")
             .skip(1)
             .find(|row| row.contains("class=\"download\""))
-            .and_then(|row| crate::support::find_link(row, &format!("/courses/{key}/instructor/reports/")))
+            .and_then(|row| {
+                crate::support::find_link(row, &format!("/courses/{key}/instructor/reports/"))
+            })
     })
     .await
 }
@@ -95,9 +111,15 @@ async fn nothing_of_one_instance_reaches_anothers_host() {
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect();
-    assert!(cookies.iter().any(|c| c.starts_with("lectern_session=")), "{cookies:?}");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("lectern_session=")),
+        "{cookies:?}"
+    );
     for c in &cookies {
-        assert!(!c.to_ascii_lowercase().contains("domain="), "not host-only: {c}");
+        assert!(
+            !c.to_ascii_lowercase().contains("domain="),
+            "not host-only: {c}"
+        );
     }
     let session = a.cookie("lectern_session").unwrap();
     let (_, a_token) = token(&d.client("a.test"), "sam", "password of a!").await;
@@ -106,14 +128,23 @@ async fn nothing_of_one_instance_reaches_anothers_host() {
     let b_token = b_token.unwrap();
 
     // On A: the course, a post, search, discovery and a report.
-    let (status, _) = with_bearer(&a, Method::GET, &format!("/api/courses/v1/courses/{A_KEY}"), &a_token, None).await;
+    let (status, _) = with_bearer(
+        &a,
+        Method::GET,
+        &format!("/api/courses/v1/courses/{A_KEY}"),
+        &a_token,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let r = a
         .http
         .post(a.url("/api/discussion/v1/threads/"))
         .header("Authorization", &a_token)
-        .json(&json!({"course_id": A_KEY, "topic_id": "course", "type": "discussion",
-                      "title": "Secret plans", "raw_body": "zebra crossing"}))
+        .json(
+            &json!({"course_id": A_KEY, "topic_id": "course", "type": "discussion",
+                      "title": "Secret plans", "raw_body": "zebra crossing"}),
+        )
         .send()
         .await
         .unwrap();
@@ -122,26 +153,49 @@ async fn nothing_of_one_instance_reaches_anothers_host() {
     let thread_id = thread["id"].as_str().unwrap().to_string();
     let search = [("search_string", "Read")];
     eventually(30, "A's course indexed", || async {
-        let (status, body) = with_bearer(&a, Method::POST, &format!("/search/{A_KEY}"), &a_token, Some(&search)).await;
+        let (status, body) = with_bearer(
+            &a,
+            Method::POST,
+            &format!("/search/{A_KEY}"),
+            &a_token,
+            Some(&search),
+        )
+        .await;
         (status == StatusCode::OK && total(&body) >= 1).then_some(())
     })
     .await;
     let discovered = eventually(30, "A's catalogue indexed", || async {
-        let (_, body) = with_bearer(&a, Method::POST, "/search/course_discovery/", &a_token, Some(&[("search_string", "")])).await;
+        let (_, body) = with_bearer(
+            &a,
+            Method::POST,
+            "/search/course_discovery/",
+            &a_token,
+            Some(&[("search_string", "")]),
+        )
+        .await;
         (total(&body) == 1).then_some(body)
     })
     .await;
-    assert!(discovered.contains(A_KEY) && !discovered.contains(B_KEY), "{discovered}");
+    assert!(
+        discovered.contains(A_KEY) && !discovered.contains(B_KEY),
+        "{discovered}"
+    );
     let report = report_link(&a, A_KEY).await;
     assert_eq!(a.get(&report).await.status(), StatusCode::OK);
 
     // From B's host: A's token and session are strangers.
-    let (status, _) = with_bearer(&b, Method::GET, "/api/user/v1/accounts/sam", &a_token, None).await;
+    let (status, _) =
+        with_bearer(&b, Method::GET, "/api/user/v1/accounts/sam", &a_token, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "A's token on B");
-    let (status, _) = with_bearer(&b, Method::GET, "/api/user/v1/accounts/sam", &b_token, None).await;
+    let (status, _) =
+        with_bearer(&b, Method::GET, "/api/user/v1/accounts/sam", &b_token, None).await;
     assert_eq!(status, StatusCode::OK, "B's own token");
     let (status, _) = with_bearer(&b, Method::GET, "/api/backup/v1/snapshot", &a_token, None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "A's token asks B for a backup");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "A's token asks B for a backup"
+    );
     let stranger = d.client("b.test");
     let r = stranger
         .http
@@ -150,7 +204,11 @@ async fn nothing_of_one_instance_reaches_anothers_host() {
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_redirection(), "A's session on B is no session: {}", r.status());
+    assert!(
+        r.status().is_redirection(),
+        "A's session on B is no session: {}",
+        r.status()
+    );
     assert!(r.headers()["location"].to_str().unwrap().contains("/login"));
     let r = stranger
         .http
@@ -173,27 +231,76 @@ async fn nothing_of_one_instance_reaches_anothers_host() {
     ] {
         assert_eq!(b.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let (status, _) = with_bearer(&b, Method::GET, &format!("/api/courses/v1/courses/{A_KEY}"), &b_token, None).await;
+    let (status, _) = with_bearer(
+        &b,
+        Method::GET,
+        &format!("/api/courses/v1/courses/{A_KEY}"),
+        &b_token,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = with_bearer(&b, Method::GET, &format!("/api/discussion/v1/threads/{thread_id}/"), &b_token, None).await;
+    let (status, _) = with_bearer(
+        &b,
+        Method::GET,
+        &format!("/api/discussion/v1/threads/{thread_id}/"),
+        &b_token,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "A's post on B");
-    let (_, body) = with_bearer(&b, Method::GET, &format!("/api/discussion/v1/threads/?course_id={}", B_KEY.replace('+', "%2B")), &b_token, None).await;
+    let (_, body) = with_bearer(
+        &b,
+        Method::GET,
+        &format!(
+            "/api/discussion/v1/threads/?course_id={}",
+            B_KEY.replace('+', "%2B")
+        ),
+        &b_token,
+        None,
+    )
+    .await;
     assert!(!body.contains("Secret plans"), "{body}");
-    let (status, _) = with_bearer(&b, Method::POST, &format!("/search/{A_KEY}"), &b_token, Some(&search)).await;
+    let (status, _) = with_bearer(
+        &b,
+        Method::POST,
+        &format!("/search/{A_KEY}"),
+        &b_token,
+        Some(&search),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "searching A's course on B");
     let discovered = eventually(30, "B's catalogue indexed", || async {
-        let (_, body) = with_bearer(&b, Method::POST, "/search/course_discovery/", &b_token, Some(&[("search_string", "")])).await;
+        let (_, body) = with_bearer(
+            &b,
+            Method::POST,
+            "/search/course_discovery/",
+            &b_token,
+            Some(&[("search_string", "")]),
+        )
+        .await;
         (total(&body) == 1).then_some(body)
     })
     .await;
-    assert!(discovered.contains(B_KEY) && !discovered.contains(A_KEY), "{discovered}");
+    assert!(
+        discovered.contains(B_KEY) && !discovered.contains(A_KEY),
+        "{discovered}"
+    );
 
     // Backups: A's are A's alone.
     let made = d.ok(&["--instance", "a", "backup", "create"]);
-    let file = std::path::Path::new(made.trim()).file_name().unwrap().to_str().unwrap().to_string();
+    let file = std::path::Path::new(made.trim())
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(d.ok(&["--instance", "a", "backup", "list"]).contains(&file));
     let b_list = d.ok(&["--instance", "b", "backup", "list"]);
-    assert!(!b_list.contains(&file), "A's backup {file} listed for B:\n{b_list}");
+    assert!(
+        !b_list.contains(&file),
+        "A's backup {file} listed for B:\n{b_list}"
+    );
     assert!(!made.contains("/instances/b/"), "{made}");
 }
 
@@ -255,7 +362,10 @@ async fn with_no_instance_the_default_site_answers_any_host() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{host}");
     }
     let metrics = d.metrics();
-    assert!(!metrics.contains("lectern_instance"), "no instance series: {metrics}");
+    assert!(
+        !metrics.contains("lectern_instance"),
+        "no instance series: {metrics}"
+    );
 }
 
 #[tokio::test]
@@ -266,15 +376,26 @@ async fn a_report_job_runs_on_its_own_instance_only() {
     d.serve();
     let a = d.client("a.test");
     let b = d.client("b.test");
-    assert_eq!(sign_in(&a, "sam", "password of a!").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(sign_in(&b, "sam", "password of b!").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&a, "sam", "password of a!").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        sign_in(&b, "sam", "password of b!").await.status(),
+        StatusCode::SEE_OTHER
+    );
     // The same course key on both: the job a enqueues runs on a, and its
     // report is listed and served on a only.
     let link = report_link(&a, A_KEY).await;
     assert_eq!(a.get(&link).await.status(), StatusCode::OK);
-    let (status, html) = b.text(&format!("/courses/{A_KEY}/instructor/reports")).await;
+    let (status, html) = b
+        .text(&format!("/courses/{A_KEY}/instructor/reports"))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!html.contains("class=\"download\""), "a's report listed on b:\n{html}");
+    assert!(
+        !html.contains("class=\"download\""),
+        "a's report listed on b:\n{html}"
+    );
     assert_eq!(b.get(&link).await.status(), StatusCode::NOT_FOUND);
     // b's jobs page has no report job of a's.
     let (status, jobs) = b.text("/admin/jobs").await;
@@ -282,4 +403,32 @@ async fn a_report_job_runs_on_its_own_instance_only() {
     assert!(!jobs.contains("course_report"), "{jobs}");
     let (_, jobs) = a.text("/admin/jobs").await;
     assert!(jobs.contains("course_report"), "{jobs}");
+
+    // Mail: a password reset asked on a is in a's outbox, not b's.
+    let r = d
+        .client("a.test")
+        .post_form(
+            "/password_reset",
+            &[("email", "sam@example.org".to_string())],
+        )
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let mails = |html: String| -> u64 {
+        html.split("<div class=\"stat\">")
+            .skip(1)
+            .filter_map(|p| p.split('<').next()?.trim().parse::<u64>().ok())
+            .sum()
+    };
+    eventually(10, "a's reset mail in a's outbox", || async {
+        let (_, html) = a.text("/admin/mail").await;
+        (mails(html) >= 1).then_some(())
+    })
+    .await;
+    let (status, html) = b.text("/admin/mail").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mails(html.clone()), 0, "{html}");
 }

@@ -22,7 +22,10 @@ async fn answers(d: &Deploy, host: &str, want: u16) {
         if status == want {
             return;
         }
-        assert!(Instant::now() < deadline, "{host} still answers {status}, not {want}");
+        assert!(
+            Instant::now() < deadline,
+            "{host} still answers {status}, not {want}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -37,18 +40,30 @@ async fn disable_enable_and_delete_under_a_running_server() {
     d.import("a", &talk_course("ISO", json!([])), "sam");
     d.serve();
     let c = d.client("a.test");
-    assert_eq!(c.get(&format!("/courses/{KEY}/about")).await.status(), StatusCode::OK);
+    assert_eq!(
+        c.get(&format!("/courses/{KEY}/about")).await.status(),
+        StatusCode::OK
+    );
 
     d.ok(&["instance", "disable", "a"]);
     answers(&d, "a.test", 404).await;
     let (_, raw) = d.raw("GET", "a.test", &format!("/courses/{KEY}/about"));
-    assert!(raw.contains("<h1>Not found</h1>") && !raw.contains("Talk"), "{raw}");
+    assert!(
+        raw.contains("<h1>Not found</h1>") && !raw.contains("Talk"),
+        "{raw}"
+    );
     answers(&d, "b.test", 200).await;
 
     d.ok(&["instance", "enable", "a"]);
     answers(&d, "a.test", 200).await;
-    assert_eq!(c.get(&format!("/courses/{KEY}/about")).await.status(), StatusCode::OK);
-    assert_eq!(sign_in(&c, "sam", "password of a!").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.get(&format!("/courses/{KEY}/about")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        sign_in(&c, "sam", "password of a!").await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     let out = d.ok(&["instance", "delete", "a"]);
     let backup = out
@@ -102,18 +117,31 @@ async fn an_idle_instance_closes_and_reopens_with_its_data() {
     d.import("a", &talk_course("ISO", json!([])), "sam");
     d.serve();
     let open = |d: &Deploy| metric(&d.metrics(), "lectern_instance_open{instance=\"a\"}");
-    assert_eq!(open(&d).as_deref(), Some("0"), "not opened before its first request");
+    assert_eq!(
+        open(&d).as_deref(),
+        Some("0"),
+        "not opened before its first request"
+    );
     let c = d.client("a.test");
-    assert_eq!(c.get(&format!("/courses/{KEY}/about")).await.status(), StatusCode::OK);
+    assert_eq!(
+        c.get(&format!("/courses/{KEY}/about")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(open(&d).as_deref(), Some("1"));
     eventually(40, "a closed when idle", || async {
         (open(&d).as_deref() == Some("0")).then_some(())
     })
     .await;
     let c = d.client("a.test");
-    assert_eq!(c.get(&format!("/courses/{KEY}/about")).await.status(), StatusCode::OK);
+    assert_eq!(
+        c.get(&format!("/courses/{KEY}/about")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(open(&d).as_deref(), Some("1"), "reopened");
-    assert_eq!(sign_in(&c, "sam", "password of a!").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&c, "sam", "password of a!").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[test]
@@ -131,14 +159,20 @@ fn the_instance_flag_works_on_every_command_of_one_sites_data() {
     assert!(std::fs::metadata(&export).unwrap().len() > 0);
     let (ok, _, err) = d.cli(&["--instance", "b", "export", KEY, export.to_str().unwrap()]);
     assert!(!ok, "b has no course {KEY}");
-    assert!(err.contains(KEY) || err.to_lowercase().contains("not found"), "{err}");
+    assert!(
+        err.contains(KEY) || err.to_lowercase().contains("not found"),
+        "{err}"
+    );
     // Nor has the default site.
     let (ok, _, _) = d.cli(&["export", KEY, export.to_str().unwrap()]);
     assert!(!ok);
 
     // doctor on a passes its administrator check; b has none yet.
     let (_, out, _) = d.cli(&["--instance", "a", "doctor"]);
-    assert!(out.contains("ok    administrator") || !out.contains("FAIL  administrator"), "{out}");
+    assert!(
+        out.contains("ok    administrator") || !out.contains("FAIL  administrator"),
+        "{out}"
+    );
     let (ok, out, _) = d.cli(&["--instance", "b", "doctor"]);
     assert!(!ok && out.contains("FAIL  administrator"), "{out}");
 
@@ -147,14 +181,27 @@ fn the_instance_flag_works_on_every_command_of_one_sites_data() {
     let path = created.trim().to_string();
     assert!(d.path().join(&path).is_file(), "{created}");
     let listed = d.ok(&["--instance", "a", "backup", "list"]);
-    let file = std::path::Path::new(&path).file_name().unwrap().to_str().unwrap();
+    let file = std::path::Path::new(&path)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(listed.contains(file), "{listed}");
-    assert!(!d.ok(&["backup", "list"]).contains(file), "the deployment lists a's backup");
+    assert!(
+        !d.ok(&["backup", "list"]).contains(file),
+        "the deployment lists a's backup"
+    );
     let restored = d.ok(&["--instance", "b", "restore", &path, "--force"]);
-    assert!(restored.contains("/instances/b/"), "the safety backup is b's own: {restored}");
+    assert!(
+        restored.contains("/instances/b/"),
+        "the safety backup is b's own: {restored}"
+    );
     d.ok(&["--instance", "b", "export", KEY, export.to_str().unwrap()]);
     let (ok, out, _) = d.cli(&["--instance", "b", "doctor"]);
-    assert!(!out.contains("FAIL  administrator"), "b has a's administrator after restore: {ok} {out}");
+    assert!(
+        !out.contains("FAIL  administrator"),
+        "b has a's administrator after restore: {ok} {out}"
+    );
 
     // An unknown name is a clear error; serve refuses the flag.
     let (ok, _, err) = d.cli(&["--instance", "nosuch", "doctor"]);

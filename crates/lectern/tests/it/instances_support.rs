@@ -198,7 +198,10 @@ impl Drop for Deploy {
 pub async fn sign_in(c: &Client, login: &str, password: &str) -> reqwest::Response {
     c.post_form(
         "/login",
-        &[("login", login.to_string()), ("password", password.to_string())],
+        &[
+            ("login", login.to_string()),
+            ("password", password.to_string()),
+        ],
     )
     .await
 }
@@ -218,9 +221,7 @@ pub async fn token(c: &Client, username: &str, password: &str) -> (StatusCode, O
         .unwrap();
     let status = r.status();
     let body: serde_json::Value = r.json().await.unwrap_or_default();
-    let token = body["access_token"]
-        .as_str()
-        .map(|t| format!("Bearer {t}"));
+    let token = body["access_token"].as_str().map(|t| format!("Bearer {t}"));
     (status, token)
 }
 
@@ -232,7 +233,10 @@ pub async fn with_bearer(
     auth: &str,
     form: Option<&[(&str, &str)]>,
 ) -> (StatusCode, String) {
-    let mut r = c.http.request(method, c.url(path)).header("Authorization", auth);
+    let mut r = c
+        .http
+        .request(method, c.url(path))
+        .header("Authorization", auth);
     if let Some(f) = form {
         r = r.form(f);
     }
