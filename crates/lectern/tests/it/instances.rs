@@ -336,8 +336,17 @@ async fn a_host_no_instance_claims_learns_nothing() {
             }
         }
     }
+    // A Host that is no host name is an unknown host too.
+    for host in ["a_b.test", "a.test/x", "\u{e9}t\u{e9}.test"] {
+        let (status, raw) = d.raw("GET", host, "/login");
+        assert_eq!(
+            (status, body_of(&raw)),
+            (404, bare_body.clone()),
+            "{host}: {raw}"
+        );
+    }
     for path in ["/health/live", "/health/ready", "/metrics"] {
-        for host in ["nobody.test", "a.test", "b.test"] {
+        for host in ["nobody.test", "a.test", "b.test", "a_b.test"] {
             let (status, raw) = d.raw("GET", host, path);
             assert_eq!(status, 200, "{host}{path}: {raw}");
         }
@@ -353,6 +362,10 @@ async fn with_no_instance_the_default_site_answers_any_host() {
     let mut d = Deploy::new("");
     d.user(None, "root", crate::support::PASSWORD, true);
     d.serve();
+    for host in ["my_server", "\u{e9}t\u{e9}.test", "anything.example:8080"] {
+        let (status, raw) = d.raw("GET", host, "/login");
+        assert_eq!(status, 200, "{host}: {raw}");
+    }
     for host in ["anything.example", "a.test", "127.0.0.1", "localhost"] {
         let c = d.client(host);
         let (status, html) = c.text("/login").await;
