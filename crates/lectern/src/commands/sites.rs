@@ -199,7 +199,10 @@ impl Sites {
             .get_or_try_init(|| async {
                 let config = self.base.for_instance(&slot.entry)?;
                 let started = Instant::now();
-                let site = Site::open(&config).await?;
+                // Its background work (jobs, mail, search) logs under its name.
+                let site = Site::open(&config)
+                    .instrument(tracing::info_span!("instance", instance = %name))
+                    .await?;
                 tracing::info!(
                     instance = %name,
                     ms = started.elapsed().as_millis() as u64,
