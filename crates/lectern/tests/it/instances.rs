@@ -416,6 +416,27 @@ async fn a_report_job_runs_on_its_own_instance_only() {
     assert!(!jobs.contains("course_report"), "{jobs}");
     let (_, jobs) = a.text("/admin/jobs").await;
     assert!(jobs.contains("course_report"), "{jobs}");
+    // The job's log line names its instance.
+    let log = eventually(10, "the job's log line", || async {
+        let log = d.log();
+        log.lines()
+            .any(|l| l.contains("job done") && l.contains("course_report"))
+            .then_some(log)
+    })
+    .await;
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&log, "");
+    let job_lines: Vec<&str> = plain
+        .lines()
+        .filter(|l| l.contains("job done") && l.contains("course_report"))
+        .collect();
+    for line in job_lines {
+        assert!(
+            line.contains("instance{instance=a}"),
+            "a's job logs without its instance: {line}"
+        );
+    }
 
     // Mail: a password reset asked on a is in a's outbox, not b's.
     let r = d
