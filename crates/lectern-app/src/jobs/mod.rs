@@ -22,6 +22,5 @@ mod worker;
 pub use kinds::{JobKind, REGRADE_MAX_ATTEMPTS};
 pub use queue::{bounded_error, Job, JobState, JobStore, LeaseStore, NewJob, MAX_ERROR_BYTES};
 pub use regrade::RegradeOutcome;
-pub(crate) use worker::spawn_here;
 pub(crate) use worker::JobRuntime;
 pub use worker::{backoff, JobCounters, Stopper, WorkerConfig, Workers, SCHEDULER_LEASE};

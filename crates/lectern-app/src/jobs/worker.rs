@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::kinds::JobKind;
 use super::queue::{bounded_error, Job, JobState};
@@ -136,30 +137,23 @@ impl Workers {
         let mut tasks = Vec::new();
         for i in 0..config.workers {
             let holder = format!("{}/w{i}", app.node_id());
-            tasks.push(spawn_here(work(
-                app.clone(),
-                config.clone(),
-                holder,
-                stop.subscribe(),
-            )));
+            tasks.push(tokio::spawn(
+                work(app.clone(), config.clone(), holder, stop.subscribe()).in_current_span(),
+            ));
         }
-        tasks.push(spawn_here(schedule(
-            app.clone(),
-            config.clone(),
-            stop.subscribe(),
-        )));
+        tasks.push(tokio::spawn(
+            schedule(app.clone(), config.clone(), stop.subscribe()).in_current_span(),
+        ));
         // Video engagement from browser events (`analytics/flush.rs`).
-        tasks.push(spawn_here(crate::analytics::flush::flush_loop(
-            app.clone(),
-            stop.subscribe(),
-        )));
+        tasks.push(tokio::spawn(
+            crate::analytics::flush::flush_loop(app.clone(), stop.subscribe()).in_current_span(),
+        ));
         if config.workers > 0 {
             // The mail outbox's delivery loop (`outbox_delivery.rs`).
-            tasks.push(spawn_here(crate::outbox_delivery::deliver(
-                app.clone(),
-                config.poll,
-                stop.subscribe(),
-            )));
+            tasks.push(tokio::spawn(
+                crate::outbox_delivery::deliver(app.clone(), config.poll, stop.subscribe())
+                    .in_current_span(),
+            ));
         }
         Self {
             stop: Arc::new(stop),
@@ -425,16 +419,4 @@ mod tests {
         assert_eq!(got, [10, 20, 40, 80, 2560, 3600, 3600]);
         assert_eq!(backoff(base, 0).as_secs(), 10);
     }
-}
-
-/// Spawns `task` inside the caller's tracing span, so the log lines of a
-/// site's background work carry what the site was opened under (an
-/// instance's name, `docs/instances.md`).
-pub(crate) fn spawn_here<F>(task: F) -> tokio::task::JoinHandle<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    use tracing::Instrument;
-    tokio::spawn(task.instrument(tracing::Span::current()))
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use lectern_content::{transcript, BlockRef, CourseKey};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::documents::{catalogue_doc, content_docs, video_transcript_file};
 use super::{SearchIndex, SearchState};
@@ -54,17 +55,12 @@ impl SearchWatcher {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if let Some(state) = app.search.clone() {
-            tasks.push(crate::jobs::spawn_here(courses(
-                app.clone(),
-                poll,
-                stopped.clone(),
-            )));
-            tasks.push(crate::jobs::spawn_here(posts(
-                app.clone(),
-                state,
-                poll,
-                stopped,
-            )));
+            tasks.push(tokio::spawn(
+                courses(app.clone(), poll, stopped.clone()).in_current_span(),
+            ));
+            tasks.push(tokio::spawn(
+                posts(app.clone(), state, poll, stopped).in_current_span(),
+            ));
         }
         SearchWatcher { stop, tasks }
     }

@@ -264,15 +264,16 @@ async fn delete(config: &Config, app: &Lectern, name: &str) -> anyhow::Result<()
         .with_context(|| format!("backing up instance {name} first; nothing was removed"))?;
     println!("backup of instance {name} written to {location}");
     app.delete_instance(name).await?;
-    if own.database_url.trim().is_empty() {
-        let dir = config.instance_dir(name);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-        }
-        println!("instance {name} deleted, with its folder {}", dir.display());
-    } else {
+    // Its folder goes on every backend (on PostgreSQL it still holds its
+    // tracking log and uploads); a PostgreSQL database is left in place.
+    let dir = config.instance_dir(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    println!("instance {name} deleted, with its folder {}", dir.display());
+    if !own.database_url.trim().is_empty() {
         println!(
-            "instance {name} deleted; its database {} was left in place (drop it when the backup is safe)",
+            "its database {} was left in place (drop it when the backup is safe)",
             redact(&own.database_url)
         );
     }

@@ -200,6 +200,7 @@ impl Sites {
             .get_or_try_init(|| async {
                 let config = self.base.for_instance(&slot.entry)?;
                 let started = Instant::now();
+                // Its background work (jobs, mail, search) logs under its name.
                 let site = Site::open(&config)
                     .instrument(tracing::info_span!("instance", instance = %name))
                     .await?;
@@ -420,14 +421,21 @@ async fn dispatch(State(sites): State<Arc<Sites>>, req: Request) -> Response {
     if path.starts_with("/health/") {
         return call(&sites.default, req).await;
     }
-    let host = req
+    let named = req
         .headers()
         .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_string()))
-        .and_then(|h| host_of_request(&h));
-    match sites.route(host).await {
+        .filter(|h| !h.trim().is_empty());
+    let host = named.as_deref().and_then(host_of_request);
+    // A Host that is not a host name (`a_b`, non-ASCII) names no instance:
+    // once there are instances it learns nothing, like an unknown host.
+    let route = if named.is_some() && host.is_none() && !sites.table().instances.is_empty() {
+        Route::Unknown
+    } else {
+        sites.route(host).await
+    };
+    match route {
         Route::Default => call(&sites.default, req).await,
         Route::Unknown => unknown_host(),
         Route::Instance(name) => match sites.open(&name).await {
