@@ -30,6 +30,7 @@ pub mod mail;
 mod mail_templates;
 pub mod media;
 pub mod model;
+pub mod operators;
 pub mod outage;
 pub mod outbox;
 mod outbox_delivery;
@@ -133,6 +134,9 @@ pub struct Lectern {
     events: Option<Arc<dyn tracking::EventLog>>,
     /// Video engagement and activity days waiting to be written (`analytics/`).
     engagement: Arc<analytics::engagement::EngagementBuffer>,
+    /// The operator console's facts about instances (`operators.rs`); set
+    /// once on the deployment's own site, never on an instance's.
+    instance_probe: Arc<std::sync::OnceLock<Arc<dyn instances::InstanceProbe>>>,
 }
 
 impl Lectern {
@@ -158,6 +162,7 @@ impl Lectern {
             search: None,
             events: None,
             engagement: Arc::default(),
+            instance_probe: Arc::default(),
         }
     }
 

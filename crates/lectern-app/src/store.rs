@@ -449,6 +449,7 @@ pub trait Store:
     + crate::analytics::store::AnalyticsStore
     + crate::tls::TlsStore
     + crate::instances::InstanceStore
+    + crate::operators::OperatorStore
     + BackupStore
     + Send
     + Sync
@@ -476,6 +477,7 @@ impl<T> Store for T where
         + crate::analytics::store::AnalyticsStore
         + crate::tls::TlsStore
         + crate::instances::InstanceStore
+        + crate::operators::OperatorStore
         + BackupStore
         + Send
         + Sync

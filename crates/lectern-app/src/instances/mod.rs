@@ -11,11 +11,13 @@
 //! opens an instance's database and routes requests to it.
 
 mod hosts;
+mod probe;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use hosts::{check_host, host_of_request};
+pub use probe::{InstanceProbe, InstanceStatus};
 
 use crate::store::StoreResult;
 use crate::{AppError, AppResult, Lectern, StoreError};
