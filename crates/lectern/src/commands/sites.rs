@@ -318,6 +318,18 @@ impl Sites {
         }
     }
 
+    /// The instances open on this node (for the operator console).
+    pub fn open_instances(&self) -> Vec<String> {
+        match self.slots.lock() {
+            Ok(s) => s
+                .iter()
+                .filter(|(_, slot)| slot.site.initialized())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The instance series `/metrics` adds to the default site's.
     fn instance_metrics(&self) -> String {
         use std::fmt::Write;
