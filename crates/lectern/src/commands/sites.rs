@@ -357,7 +357,7 @@ impl Sites {
         for name in table.instances.keys() {
             let _ = writeln!(
                 out,
-                "lectern_instance_open{{instance=\"{name}\"}} {}",
+                "lectern_instance_open{{instance_name=\"{name}\"}} {}",
                 u8::from(open.contains(name))
             );
         }
@@ -371,7 +371,7 @@ impl Sites {
             for ((name, class), n) in rows {
                 let _ = writeln!(
                     out,
-                    "lectern_instance_http_requests_total{{instance=\"{name}\",code=\"{class}\"}} {n}"
+                    "lectern_instance_http_requests_total{{instance_name=\"{name}\",code=\"{class}\"}} {n}"
                 );
             }
         }
@@ -439,7 +439,9 @@ async fn metrics(sites: &Sites, req: Request) -> Response {
         return unavailable();
     };
     let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    text.push_str(&sites.instance_metrics());
+    // OpenMetrics ends at `# EOF`: the instance series go before it.
+    let eof = text.rfind("# EOF").unwrap_or(text.len());
+    text.insert_str(eof, &sites.instance_metrics());
     let mut response = Response::from_parts(parts, Body::from(text));
     response.headers_mut().remove(header::CONTENT_LENGTH);
     response
