@@ -37,7 +37,8 @@ pub async fn probe_database(
                 .map_err(|e| StoreError::Unavailable(format!("opening {}: {e}", path.display())))?;
             let answered = sqlx::query("SELECT 1").execute(&mut conn).await;
             let _ = conn.close().await;
-            answered.map_err(|e| StoreError::Unavailable(format!("reading {}: {e}", path.display())))?;
+            answered
+                .map_err(|e| StoreError::Unavailable(format!("reading {}: {e}", path.display())))?;
             let mut wal = path.clone().into_os_string();
             wal.push("-wal");
             let bytes = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);

@@ -285,7 +285,11 @@ mod tests {
     fn an_instance_database_is_named_after_the_deployments() {
         let name = |url, n| super::instance_database_name(url, n).ok();
         assert_eq!(
-            name("postgres://u:p@h1:5432,h2/lectern?target_session_attrs=read-write", "acme-2").as_deref(),
+            name(
+                "postgres://u:p@h1:5432,h2/lectern?target_session_attrs=read-write",
+                "acme-2"
+            )
+            .as_deref(),
             Some("lectern_acme_2")
         );
         assert_eq!(name("postgres://u@h", "a").as_deref(), Some("lectern_a"));

@@ -82,7 +82,8 @@ impl InstanceProbe for Probe {
             let permits = permits.clone();
             set.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let status = status(&base, instance, is_open, certificates.as_ref().as_deref()).await;
+                let status =
+                    status(&base, instance, is_open, certificates.as_ref().as_deref()).await;
                 (index, status)
             });
         }
@@ -219,11 +220,22 @@ mod tests {
 
     #[test]
     fn the_certificate_column_is_the_earliest_expiry_and_names_uncovered_hosts() {
-        let hosts = vec!["a.test".to_string(), "b.test".to_string(), "c.test".to_string()];
+        let hosts = vec![
+            "a.test".to_string(),
+            "b.test".to_string(),
+            "c.test".to_string(),
+        ];
         assert_eq!(certificate(&hosts, None), (None, "no TLS".into()));
-        let certs = [cert(&["a.test"], 10), cert(&["a.test"], 40), cert(&["b.test"], 20)];
+        let certs = [
+            cert(&["a.test"], 10),
+            cert(&["a.test"], 40),
+            cert(&["b.test"], 20),
+        ];
         let (at, note) = certificate(&hosts, Some(&certs));
-        assert_eq!(at, Some(DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20)));
+        assert_eq!(
+            at,
+            Some(DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20))
+        );
         assert_eq!(note, "no certificate for c.test");
     }
 }
