@@ -30,6 +30,7 @@ pub mod mail;
 mod mail_templates;
 pub mod media;
 pub mod model;
+pub mod operators;
 pub mod outage;
 pub mod outbox;
 mod outbox_delivery;
@@ -140,6 +141,9 @@ pub struct Lectern {
     engagement: Arc<analytics::engagement::EngagementBuffer>,
     /// Held between a site limit's check and its write (`site_limits.rs`).
     limits_gate: Arc<tokio::sync::Mutex<()>>,
+    /// The operator console's facts about instances (`operators.rs`); set
+    /// once on the deployment's own site, never on an instance's.
+    instance_probe: Arc<std::sync::OnceLock<Arc<dyn instances::InstanceProbe>>>,
 }
 
 impl Lectern {
@@ -166,6 +170,7 @@ impl Lectern {
             events: None,
             engagement: Arc::default(),
             limits_gate: Arc::default(),
+            instance_probe: Arc::default(),
         }
     }
 

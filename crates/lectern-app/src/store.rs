@@ -450,6 +450,7 @@ pub trait Store:
     + crate::tls::TlsStore
     + crate::instances::InstanceStore
     + crate::site_limits::UsageStore
+    + crate::operators::OperatorStore
     + BackupStore
     + Send
     + Sync
@@ -478,6 +479,7 @@ impl<T> Store for T where
         + crate::tls::TlsStore
         + crate::instances::InstanceStore
         + crate::site_limits::UsageStore
+        + crate::operators::OperatorStore
         + BackupStore
         + Send
         + Sync

@@ -28,6 +28,7 @@ pub mod contract_usage;
 mod migration_rules;
 mod open;
 pub mod postgres;
+mod probe;
 #[cfg(test)]
 mod schema_parity;
 mod shared;
@@ -38,4 +39,5 @@ mod time;
 pub use commit_watch::{commit_watch_layer, CommitWatchLayer};
 pub use open::{create_postgres_database, open, Backend};
 pub use postgres::PgStore;
+pub use probe::probe_database;
 pub use sqlite::SqliteStore;

@@ -98,6 +98,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::instance::InstanceCommand,
     },
+    /// Operators: who may see every instance in the operator console (docs/operators.md).
+    Operator {
+        #[command(subcommand)]
+        command: commands::operator::OperatorCommand,
+    },
     /// Print configuration helpers.
     Config {
         #[command(subcommand)]
@@ -146,9 +151,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         let config = match &cli.instance {
             None => config,
-            Some(_) if matches!(cli.command, Command::Serve { .. } | Command::Instance { .. } | Command::Config { .. } | Command::Tls { .. }) => {
+            Some(_) if matches!(cli.command, Command::Serve { .. } | Command::Instance { .. } | Command::Config { .. } | Command::Tls { .. } | Command::Operator { .. }) => {
                 return Err(anyhow::anyhow!(
-                    "--instance is for commands on one instance's data; serve, instance, tls and config are the deployment's"
+                    "--instance is for commands on one instance's data; serve, instance, tls, operator and config are the deployment's"
                 ));
             }
             Some(name) => commands::instance::config_of(&config, name).await?,
@@ -181,6 +186,7 @@ fn main() -> ExitCode {
             Command::Config { command } => commands::config::run(command),
             Command::Tls { command } => commands::tls::run(config, command).await,
             Command::Instance { command } => commands::instance::run(config, command).await,
+            Command::Operator { command } => commands::operator::run(config, command).await,
         }
     });
     match result {

@@ -12,12 +12,14 @@
 
 mod hosts;
 mod tls_hosts;
+mod probe;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use hosts::{check_host, host_of_request};
 pub use tls_hosts::DeploymentHosts;
+pub use probe::{InstanceProbe, InstanceStatus};
 
 use crate::store::StoreResult;
 use crate::{AppError, AppResult, Lectern, StoreError};

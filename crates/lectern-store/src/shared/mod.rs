@@ -22,6 +22,7 @@ pub(crate) mod db_instances;
 pub(crate) mod db_jobs;
 pub(crate) mod db_learning;
 pub(crate) mod db_mail;
+pub(crate) mod db_operators;
 pub(crate) mod db_pages;
 pub(crate) mod db_reports;
 pub(crate) mod db_search_posts;

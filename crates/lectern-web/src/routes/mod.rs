@@ -17,6 +17,7 @@ mod instructor_cohorts;
 mod instructor_reports;
 mod lms;
 mod media;
+mod operator;
 mod password;
 mod search;
 mod studio;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_jobs::router())
         .merge(admin_discussions::router())
         .merge(admin_mail::router())
+        .merge(operator::router())
         .merge(course_email::router())
         .merge(instructor::router())
         .merge(instructor_analytics::router())

@@ -7,6 +7,8 @@ pub mod backup_target;
 pub mod config;
 pub mod doctor;
 pub mod instance;
+pub mod instance_probe;
+pub mod operator;
 pub mod scripts;
 pub mod serve;
 pub mod site;

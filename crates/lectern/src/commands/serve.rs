@@ -23,6 +23,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Requests go to the default site or to an instance by host name
     // (docs/instances.md); with no instance registered, all to the default.
     let sites = Sites::new(config.clone(), default.clone()).await;
+    // The operator console (docs/operators.md) is the default site's only.
+    let probe = super::instance_probe::Probe::new(config.clone());
+    probe.attach(&sites);
+    app.set_instance_probe(probe);
     // With `[tls] listen`, HTTPS (and plain HTTP beside it) replace `listen`.
     let tls = super::tls_serve::prepare(&config, &app).await?;
     let (listener, addr) = match &tls {

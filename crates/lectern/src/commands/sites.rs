@@ -354,6 +354,18 @@ impl Sites {
         }
     }
 
+    /// The instances open on this node (for the operator console).
+    pub fn open_instances(&self) -> Vec<String> {
+        match self.slots.lock() {
+            Ok(s) => s
+                .iter()
+                .filter(|(_, slot)| slot.site.initialized())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The instance series `/metrics` adds to the default site's.
     fn instance_metrics(&self) -> String {
         use std::fmt::Write;
@@ -381,7 +393,7 @@ impl Sites {
         for name in table.instances.keys() {
             let _ = writeln!(
                 out,
-                "lectern_instance_open{{instance=\"{name}\"}} {}",
+                "lectern_instance_open{{instance_name=\"{name}\"}} {}",
                 u8::from(open.contains(name))
             );
         }
@@ -395,7 +407,7 @@ impl Sites {
             for ((name, class), n) in rows {
                 let _ = writeln!(
                     out,
-                    "lectern_instance_http_requests_total{{instance=\"{name}\",code=\"{class}\"}} {n}"
+                    "lectern_instance_http_requests_total{{instance_name=\"{name}\",code=\"{class}\"}} {n}"
                 );
             }
         }
@@ -470,7 +482,9 @@ async fn metrics(sites: &Sites, req: Request) -> Response {
         return unavailable();
     };
     let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    text.push_str(&sites.instance_metrics());
+    // OpenMetrics ends at `# EOF`: the instance series go before it.
+    let eof = text.rfind("# EOF").unwrap_or(text.len());
+    text.insert_str(eof, &sites.instance_metrics());
     let mut response = Response::from_parts(parts, Body::from(text));
     response.headers_mut().remove(header::CONTENT_LENGTH);
     response

@@ -2,7 +2,8 @@
 //! asks only for what Lectern exports: every metric name in every panel's
 //! query, and in the node variable's `label_values`, appears in the
 //! `/metrics` of a real `lectern serve` that has served requests and run a
-//! scheduled backup (the backup families exist only after one).
+//! scheduled backup (the backup families exist only after one) and has an
+//! instance that answered a request (the instance families need one).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -138,6 +139,11 @@ async fn every_dashboard_query_names_only_exported_metrics() {
 
     let dir = tempfile::tempdir().unwrap();
     admin(dir.path());
+    let created = lectern_in(dir.path())
+        .args(["instance", "create", "acme", "--host", "acme.test"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
     let target = dir.path().join("backups");
     let port = free_port();
     let mut node = lectern_in(dir.path())
@@ -157,6 +163,13 @@ async fn every_dashboard_query_names_only_exported_metrics() {
     for path in ["/health/live", "/courses", "/no-such-page"] {
         reqwest::get(format!("{base}{path}")).await.unwrap();
     }
+    let on_instance = reqwest::Client::new()
+        .get(format!("{base}/courses"))
+        .header("Host", "acme.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_instance.status(), 200);
     // The backup's figures are published when its job ends, just after the file.
     let mut metrics = String::new();
     while Instant::now() < deadline {

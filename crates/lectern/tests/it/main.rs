@@ -50,6 +50,7 @@ mod media;
 mod moto;
 mod nodes;
 mod openedx_api;
+mod operator;
 mod page_answers;
 mod passwords;
 mod problems;
