@@ -96,10 +96,24 @@ impl TantivyIndex {
         &self,
         change: impl FnOnce(&IndexWriter, &Fields) -> Result<(), SearchError>,
     ) -> Result<(), SearchError> {
+        self.change_unless(false, change)
+    }
+
+    /// [`TantivyIndex::change`], skipped when `only_removals` and the index
+    /// holds no document (checked under the batch lock, so no batch being
+    /// written can add one in between).
+    fn change_unless(
+        &self,
+        only_removals: bool,
+        change: impl FnOnce(&IndexWriter, &Fields) -> Result<(), SearchError>,
+    ) -> Result<(), SearchError> {
         let _one = self
             .writing
             .lock()
             .map_err(|_| SearchError("the index writer failed earlier".into()))?;
+        if only_removals && self.reader.searcher().num_docs() == 0 {
+            return Ok(());
+        }
         let mut writer: IndexWriter = self
             .index
             .writer_with_options(
@@ -262,7 +276,11 @@ impl SearchIndex for TantivyIndex {
         if changes.is_empty() {
             return Ok(());
         }
-        self.change(|w, f| {
+        // Removals from an empty index change nothing. Skipping them spares
+        // the writer (its arena and threads) that every first post sync of
+        // a site without posts would otherwise open, once per instance.
+        let only_removals = changes.iter().all(|c| !matches!(c, IndexChange::Upsert(_)));
+        self.change_unless(only_removals, |w, f| {
             for c in &changes {
                 match c {
                     IndexChange::Upsert(d) => {

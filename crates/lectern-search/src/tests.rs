@@ -279,3 +279,30 @@ fn many_commits_keep_few_segments() {
     let segments = i.reader.searcher().segment_readers().len();
     assert!(segments <= 24, "{segments} segments after 120 commits");
 }
+
+#[test]
+fn removals_from_an_empty_index_commit_nothing_and_still_remove_later() {
+    let i = TantivyIndex::new().unwrap();
+    let opstamp = || i.index.load_metas().unwrap().opstamp;
+    let before = opstamp();
+    i.apply(vec![
+        IndexChange::RemoveGroup("posts".into()),
+        IndexChange::Remove("thread:1".into()),
+    ])
+    .unwrap();
+    assert_eq!(opstamp(), before, "no writer, no commit on an empty index");
+    let c = course("A");
+    i.apply(vec![IndexChange::Upsert(Box::new(doc(
+        &c,
+        "thread:1",
+        DocKind::Post,
+        "Q",
+        "ibis",
+    )))])
+    .unwrap();
+    assert_eq!(ids(&i, &query(&c, "ibis", true)), ["thread:1"]);
+    i.apply(vec![IndexChange::Remove("thread:1".into())])
+        .unwrap();
+    assert!(ids(&i, &query(&c, "ibis", true)).is_empty());
+    assert!(opstamp() > before);
+}
