@@ -11,15 +11,15 @@
 //! opens an instance's database and routes requests to it.
 
 mod hosts;
-mod tls_hosts;
 mod probe;
+mod tls_hosts;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use hosts::{check_host, host_of_request};
-pub use tls_hosts::DeploymentHosts;
 pub use probe::{InstanceProbe, InstanceStatus};
+pub use tls_hosts::DeploymentHosts;
 
 use crate::store::StoreResult;
 use crate::{AppError, AppResult, Lectern, StoreError};

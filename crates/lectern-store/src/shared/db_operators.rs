@@ -1,5 +1,5 @@
 //! The operator marks (`OperatorStore`) for `Db<DB>`, once for both
-//! backends (migration 0019): one row per operator, granted with an insert
+//! backends (migration 0018): one row per operator, granted with an insert
 //! that does nothing when the row exists and revoked with a delete, so each
 //! answers whether it changed anything however many commands run at once.
 
