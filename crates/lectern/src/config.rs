@@ -417,7 +417,8 @@ impl Config {
             bail!("logo_url must be an https:// URL or a path on the site starting with /, not {logo:?}");
         }
         let mail = self.contact_email.trim();
-        if !mail.is_empty() && !(plain(mail) && mail.len() <= 254 && mail.contains('@')) {
+        let mail_ok = mail.is_empty() || (plain(mail) && mail.len() <= 254 && mail.contains('@'));
+        if !mail_ok {
             bail!("contact_email must be an e-mail address, not {mail:?}");
         }
         Ok(())
