@@ -116,7 +116,7 @@ async fn an_idle_instance_closes_and_reopens_with_its_data() {
     d.user(Some("a"), "sam", "password of a!", true);
     d.import("a", &talk_course("ISO", json!([])), "sam");
     d.serve();
-    let open = |d: &Deploy| metric(&d.metrics(), "lectern_instance_open{instance=\"a\"}");
+    let open = |d: &Deploy| metric(&d.metrics(), "lectern_instance_open{instance_name=\"a\"}");
     assert_eq!(
         open(&d).as_deref(),
         Some("0"),
