@@ -9,14 +9,14 @@ use anyhow::{bail, Context};
 use lectern_mail::SmtpSettings;
 use serde::Deserialize;
 
-use crate::config_backup::{BackupSettings, BACKUP_KEYS};
-use crate::config_instances::{InstanceSettings, INSTANCE_KEYS};
-use crate::config_limits::{LimitSettings, LIMIT_KEYS};
-use crate::config_mail::{MailConfig, MAIL_KEYS};
-use crate::config_scripts::{ScriptSettings, SCRIPT_KEYS};
-use crate::config_search::{SearchSettings, SEARCH_KEYS};
-use crate::config_tls::{TlsSettings, TLS_KEYS};
-use crate::config_tracking::{TrackingSettings, TRACKING_KEYS};
+use crate::config_backup::BackupSettings;
+use crate::config_instances::InstanceSettings;
+use crate::config_limits::LimitSettings;
+use crate::config_mail::MailConfig;
+use crate::config_scripts::ScriptSettings;
+use crate::config_search::SearchSettings;
+use crate::config_tls::TlsSettings;
+use crate::config_tracking::TrackingSettings;
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -138,7 +138,7 @@ impl Default for Config {
 }
 
 /// (key, description) in file order; the example file and env names come from here.
-const KEYS: &[(&str, &str)] = &[
+pub(crate) const KEYS: &[(&str, &str)] = &[
     (
         "data_dir",
         "Folder for the SQLite database and generated files.",
@@ -447,107 +447,6 @@ impl Config {
     /// Where the SQLite database lives.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("lectern.db")
-    }
-
-    /// The example configuration file, generated from the defaults.
-    pub fn example_toml() -> String {
-        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
-        let mut out = String::from(
-            "# Lectern configuration: every setting with its default.\n\
-             # Put this in DATA_DIR/lectern.toml or pass --config FILE. Each key can also be\n\
-             # set with a LECTERN_<KEY> environment variable (e.g. LECTERN_LISTEN).\n\
-             # Generated from the code; a test fails when it drifts.\n",
-        );
-        for (key, help) in KEYS {
-            out.push_str(&format!("\n# {help}\n"));
-            if let Some(v) = defaults.get(*key) {
-                out.push_str(&format!("{key} = {v}\n"));
-            }
-        }
-        out.push_str("\n# Outgoing mail (password reset links).\n[smtp]\n");
-        if let Some(toml::Value::Table(smtp)) = defaults.get("smtp") {
-            for (key, help) in SMTP_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = smtp.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# The mail outbox: retries, batches, pace; bulk e-mail fan-out (docs/mail.md).\n[mail]\n");
-        if let Some(toml::Value::Table(mail)) = defaults.get("mail") {
-            for (key, help) in MAIL_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = mail.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# Backups: the schedule of lectern serve, retention, targets.\n[backup]\n");
-        if let Some(toml::Value::Table(backup)) = defaults.get("backup") {
-            for (key, help) in BACKUP_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = backup.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str(
-            "\n# Python-scripted problems and their sandbox (docs/sandbox.md).\n[scripts]\n",
-        );
-        if let Some(toml::Value::Table(scripts)) = defaults.get("scripts") {
-            for (key, help) in SCRIPT_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = scripts.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# The search index (docs/search.md).\n[search]\n");
-        if let Some(toml::Value::Table(search)) = defaults.get("search") {
-            for (key, help) in SEARCH_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = search.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# The tracking log (docs/tracking.md).\n[tracking]\n");
-        if let Some(toml::Value::Table(tracking)) = defaults.get("tracking") {
-            for (key, help) in TRACKING_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = tracking.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# HTTPS served by Lectern itself: ACME (Let's Encrypt) or own files (docs/tls.md).\n[tls]\n");
-        if let Some(toml::Value::Table(tls)) = defaults.get("tls") {
-            for (key, help) in TLS_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = tls.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# What this site may hold; 0 is no limit (docs/limits.md).\n[limits]\n");
-        if let Some(toml::Value::Table(limits)) = defaults.get("limits") {
-            for (key, help) in LIMIT_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = limits.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out.push_str("\n# Instances: many isolated sites from one deployment (docs/instances.md).\n[instances]\n");
-        if let Some(toml::Value::Table(instances)) = defaults.get("instances") {
-            for (key, help) in INSTANCE_KEYS {
-                out.push_str(&format!("\n# {help}\n"));
-                if let Some(v) = instances.get(*key) {
-                    out.push_str(&format!("{key} = {v}\n"));
-                }
-            }
-        }
-        out
     }
 }
 

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod config_backup;
 mod config_env;
+mod config_example;
 mod config_instances;
 mod config_limits;
 mod config_mail;
