@@ -45,7 +45,7 @@ pub use types::{
 use rand::SeedableRng;
 use script::{ScriptContext, ScriptEnv, ScriptError};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use xml::Element;
 
 /// Every CAPA response tag Open edX registers; each takes a response index.
@@ -125,6 +125,9 @@ pub struct Problem {
     demand_hints: Vec<String>,
     labels: Vec<render::Label>,
     scripted: Option<Arc<Scripted>>,
+    /// The sanitized page markup, made on first use: without and with the
+    /// solution (see [`render::Skeleton`]).
+    skeletons: [OnceLock<render::Skeleton>; 2],
 }
 
 /// What a problem that needs Python keeps: its code, the tree as written
@@ -274,7 +277,15 @@ impl Problem {
             demand_hints,
             labels,
             scripted,
+            skeletons: Default::default(),
         }
+    }
+
+    /// The problem's sanitized markup with a place for each input; made
+    /// once, then shared by every rendering.
+    fn skeleton(&self, show_solution: bool) -> &render::Skeleton {
+        self.skeletons[usize::from(show_solution)]
+            .get_or_init(|| render::Skeleton::build(self, show_solution))
     }
 
     /// Whether grading (and the `$name`s in the text) need the problem's

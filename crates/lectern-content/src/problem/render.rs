@@ -155,47 +155,116 @@ const VOID: &[&str] = &[
     "area", "br", "col", "embed", "hr", "img", "source", "track", "wbr",
 ];
 
-struct Ctx<'a> {
+/// A problem's sanitized author markup, cut where its inputs go. It is the
+/// same for every learner and every state (answers, marks and messages live
+/// in the inputs), so it is made once per problem and per "solution shown or
+/// not" ([`Problem::skeleton`]) instead of sanitizing the text on every page.
+#[derive(Debug, Clone)]
+pub(crate) struct Skeleton {
+    /// Sanitized markup, each piece followed by the input drawn after it
+    /// (an index into `inputs`), or by nothing (the last piece).
+    parts: Vec<(String, Option<usize>)>,
+    /// Per input in document order: its index in [`Problem::inputs`] and
+    /// the label it is drawn with.
+    inputs: Vec<(usize, Label)>,
+}
+
+impl Skeleton {
+    /// Walks the author tree with a placeholder per input, sanitizes the
+    /// whole document once (tables and lists around inputs stay intact),
+    /// then cuts it at the placeholders. A placeholder carries a number
+    /// drawn here and never shown, so author text can never imitate one;
+    /// and since inputs are joined in by position, never by searching the
+    /// finished page, nothing a learner typed can be mistaken for one.
+    pub(crate) fn build(problem: &Problem, show_solution: bool) -> Skeleton {
+        let mut walker = Walker {
+            problem,
+            show_solution,
+            nonce: rand::random(),
+            inputs: Vec::new(),
+            response_index: 0,
+            stack: Vec::new(),
+        };
+        let mut html = String::new();
+        walk(&problem.root, &mut html, &mut walker);
+        let page = clean_html(&html);
+        let marker = placeholder_prefix(walker.nonce);
+        let mut parts = Vec::new();
+        let mut drawn = vec![false; walker.inputs.len()];
+        let mut text = String::new();
+        let mut rest = page.as_str();
+        while let Some(at) = rest.find(&marker) {
+            text.push_str(&rest[..at]);
+            let after = &rest[at + marker.len()..];
+            let Some(end) = after.find(PLACEHOLDER_END) else {
+                rest = after;
+                continue;
+            };
+            rest = &after[end + PLACEHOLDER_END.len_utf8()..];
+            // The sanitizer never invents a placeholder; should it ever
+            // repeat one, the input is still drawn once.
+            if let Some(n) = after[..end]
+                .parse::<usize>()
+                .ok()
+                .filter(|n| drawn.get(*n).is_some_and(|d| !d))
+            {
+                drawn[n] = true;
+                parts.push((std::mem::take(&mut text), Some(n)));
+            }
+        }
+        text.push_str(rest);
+        parts.push((text, None));
+        Skeleton {
+            parts,
+            inputs: walker.inputs,
+        }
+    }
+}
+
+/// The author tree's walk: everything but the inputs' state.
+struct Walker<'a> {
     problem: &'a Problem,
-    view: &'a RenderView<'a>,
-    labels: Vec<Label>,
-    correct: BTreeMap<String, Answer>,
-    blocks: Vec<String>,
-    /// Drawn per render; makes placeholders unguessable.
+    show_solution: bool,
+    /// Drawn per skeleton; makes placeholders unguessable.
     nonce: u128,
+    inputs: Vec<(usize, Label)>,
     response_index: usize,
     /// (response index, next input index) for the responses being walked.
     stack: Vec<(usize, usize)>,
 }
 
+/// What one input's drawing needs of the view.
+struct InputCtx<'a> {
+    problem: &'a Problem,
+    view: &'a RenderView<'a>,
+    correct: BTreeMap<String, Answer>,
+}
+
 pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
-    let labels = problem.labels.clone();
     let correct = if view.show_answer {
         problem.correct_answers(view.seed)
     } else {
         BTreeMap::new()
     };
-    let mut ctx = Ctx {
+    let ctx = InputCtx {
         problem,
         view,
-        labels,
         correct,
-        blocks: Vec::new(),
-        nonce: rand::random(),
-        response_index: 0,
-        stack: Vec::new(),
     };
-    let mut html = String::new();
-    walk(&problem.root, &mut html, &mut ctx);
-    let mut page = clean_html(&html);
-    for (n, block) in ctx.blocks.iter().enumerate() {
-        page = page.replacen(&placeholder(ctx.nonce, n), block, 1);
-    }
+    let skeleton = problem.skeleton(view.show_answer);
     let mut out = format!(
         r#"<div class="problem" data-problem-id="{}">"#,
         escape_attr(&problem.problem_id)
     );
-    out.push_str(&page);
+    for (text, input) in &skeleton.parts {
+        out.push_str(text);
+        let drawn = input
+            .and_then(|n| skeleton.inputs.get(n))
+            .and_then(|(spec, label)| problem.inputs.get(*spec).map(|s| (s, label)));
+        if let Some((spec, label)) = drawn {
+            out.push_str(&input_block(spec, label, &ctx));
+        }
+    }
     if !problem.unsupported.is_empty() {
         out.push_str(r#"<div class="problem-unsupported"><p>This problem cannot be graded here yet. It uses:</p><ul>"#);
         for why in &problem.unsupported {
@@ -219,17 +288,23 @@ pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
     out
 }
 
-fn placeholder(nonce: u128, n: usize) -> String {
-    format!("\u{E000}lectern-input-{nonce:032x}-{n}\u{E001}")
+const PLACEHOLDER_END: char = '\u{E001}';
+
+fn placeholder_prefix(nonce: u128) -> String {
+    format!("\u{E000}lectern-input-{nonce:032x}-")
 }
 
-fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
+fn placeholder(nonce: u128, n: usize) -> String {
+    format!("{}{n}{PLACEHOLDER_END}", placeholder_prefix(nonce))
+}
+
+fn walk(e: &Element, out: &mut String, ctx: &mut Walker<'_>) {
     let tag = e.tag.as_str();
     if HIDDEN.contains(&tag) {
         return;
     }
     if tag == "solution" {
-        if ctx.view.show_answer {
+        if ctx.show_solution {
             out.push_str(r#"<div class="solution">"#);
             children(e, out, ctx);
             out.push_str("</div>");
@@ -244,7 +319,7 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
             r#"<div class="problem-response" role="group" aria-label="Question {}">"#,
             index + 1
         ));
-        let single = ctx.labels.get(index).is_none_or(|l| l.single_input);
+        let single = ctx.problem.labels.get(index).is_none_or(|l| l.single_input);
         for c in &e.children {
             match c {
                 Node::Element(el) if single && (el.tag == "label" || el.tag == "description") => {}
@@ -262,27 +337,24 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
         return;
     }
     if INPUT_TAGS.contains(&tag) {
-        if let Some((resp, k)) = ctx.stack.last_mut() {
-            let (resp, k) = (*resp, *k);
-            if let Some(top) = ctx.stack.last_mut() {
-                top.1 += 1;
-            }
-            let id = ctx
-                .problem
+        if let Some(top) = ctx.stack.last_mut() {
+            let (resp, k) = *top;
+            top.1 += 1;
+            let problem = ctx.problem;
+            let spec = problem
                 .responses
                 .get(resp)
                 .and_then(|r| r.input_ids.get(k))
-                .cloned();
-            if let Some(spec) = id.and_then(|id| ctx.problem.inputs.iter().find(|i| i.id == id)) {
-                let label = ctx
+                .and_then(|id| problem.inputs.iter().position(|i| i.id == *id));
+            if let Some(spec) = spec {
+                let label = problem
                     .labels
                     .get(resp)
                     .filter(|l| l.single_input)
                     .cloned()
                     .unwrap_or_default();
-                let block = input_block(spec, &label, ctx);
-                out.push_str(&placeholder(ctx.nonce, ctx.blocks.len()));
-                ctx.blocks.push(block);
+                out.push_str(&placeholder(ctx.nonce, ctx.inputs.len()));
+                ctx.inputs.push((spec, label));
             }
         }
         return;
@@ -305,7 +377,7 @@ fn walk(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
     out.push_str(&format!("</{name}>"));
 }
 
-fn children(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
+fn children(e: &Element, out: &mut String, ctx: &mut Walker<'_>) {
     for c in &e.children {
         match c {
             Node::Element(el) => walk(el, out, ctx),
@@ -315,7 +387,7 @@ fn children(e: &Element, out: &mut String, ctx: &mut Ctx<'_>) {
 }
 
 /// One input's label, control, marker, message and (when allowed) answer.
-fn input_block(spec: &InputSpec, label: &Label, ctx: &Ctx<'_>) -> String {
+fn input_block(spec: &InputSpec, label: &Label, ctx: &InputCtx<'_>) -> String {
     let id = escape_attr(&spec.id);
     let view = ctx.view;
     let previous = view.answers.and_then(|a| a.get(&spec.id));

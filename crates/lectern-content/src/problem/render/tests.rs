@@ -193,3 +193,34 @@ fn author_text_cannot_forge_an_input_placeholder() {
         assert!(!value.contains('<') && !value.contains("f_2_1"), "{value}");
     }
 }
+
+#[test]
+fn one_problem_renders_each_learners_state_and_the_solution_only_when_asked() {
+    // The sanitized markup is made once per problem and shared: what one
+    // rendering shows (answers, the solution) must never reach the next.
+    let p = problem();
+    let first = BTreeMap::from([("q1_4_1".to_string(), Answer::Single("first-learner".into()))]);
+    let second = BTreeMap::from([("q1_4_1".to_string(), Answer::Single("<second>".into()))]);
+    let with_answer = RenderView {
+        answers: Some(&first),
+        show_answer: true,
+        ..RenderView::new(1)
+    };
+    let html = p.render(&with_answer);
+    assert!(html.contains(r#"value="first-learner""#), "{html}");
+    assert!(html.contains("Because."), "{html}");
+    let plain = RenderView {
+        answers: Some(&second),
+        ..RenderView::new(1)
+    };
+    let html = p.render(&plain);
+    assert!(html.contains(r#"value="&lt;second&gt;""#), "{html}");
+    assert!(
+        !html.contains("first-learner") && !html.contains("Because."),
+        "{html}"
+    );
+    assert_eq!(html.matches("<input").count(), 3, "{html}");
+    // The same markup as a fresh parse of the same problem gives.
+    assert_eq!(html, problem().render(&plain));
+    assert_eq!(p.render(&with_answer), problem().render(&with_answer));
+}
