@@ -16,6 +16,7 @@ mod config_search;
 mod config_tls;
 mod config_tracking;
 mod logging;
+mod memory;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

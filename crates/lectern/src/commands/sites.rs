@@ -423,6 +423,8 @@ async fn close_when_drained(site: Arc<Site>) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     site.close().await;
+    drop(site);
+    crate::memory::release_freed_soon();
 }
 
 async fn dispatch(State(sites): State<Arc<Sites>>, req: Request) -> Response {
