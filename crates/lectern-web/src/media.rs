@@ -5,6 +5,8 @@
 //! transcript script only where there is a transcript. No inline script is
 //! ever added: pages reference these files by `<script src>`.
 
+use std::borrow::Cow;
+
 use lectern_content::olx::rewrite_static_links;
 use lectern_content::{CourseKey, CourseTree};
 
@@ -24,14 +26,24 @@ pub fn finish_blocks<'a>(
     let base = static_base(key);
     let (mut has_math, mut has_video) = (false, false);
     for b in blocks {
-        let html = rewrite_static_links(&b.html, &base);
-        let html = math::convert_markers(&html).into_owned();
-        has_math |= math::has_math(&html);
+        let linked = rewrite_static_links(&b.html, &base);
+        // Most blocks have neither links nor math: nothing is copied then.
+        let converted = match math::convert_markers(&linked) {
+            Cow::Owned(converted) => Some(converted),
+            Cow::Borrowed(_) => None,
+        };
+        let finished = converted.or(match linked {
+            Cow::Owned(relinked) => Some(relinked),
+            Cow::Borrowed(_) => None,
+        });
+        if let Some(html) = finished {
+            b.html = html;
+        }
+        has_math |= math::has_math(&b.html);
         // The script seeks from transcripts and sends the player's
         // tracking events.
-        has_video |=
-            html.contains(r#"class="transcript-cues""#) || html.contains(r#"<video id="video-"#);
-        b.html = html;
+        has_video |= b.html.contains(r#"class="transcript-cues""#)
+            || b.html.contains(r#"<video id="video-"#);
     }
     let mut scripts = Vec::new();
     if has_math {
