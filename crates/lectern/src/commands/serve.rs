@@ -23,6 +23,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Requests go to the default site or to an instance by host name
     // (docs/instances.md); with no instance registered, all to the default.
     let sites = Sites::new(config.clone(), default.clone()).await;
+    crate::memory::trim_after_bursts();
     // The operator console (docs/operators.md) is the default site's only.
     let probe = super::instance_probe::Probe::new(config.clone());
     probe.attach(&sites);
