@@ -2,6 +2,9 @@
 //! is one function in `commands/`; this is the one place that picks a store
 //! and hands it to the app and web layers.
 
+#[macro_use]
+mod output;
+
 mod acme;
 mod commands;
 mod config;
@@ -179,7 +182,7 @@ fn main() -> ExitCode {
             } => commands::backup::restore(config, &path, dry_run, force, keys).await,
             Command::Migrate => match commands::open_store(&config).await {
                 Ok(store) => {
-                    println!("{} database is up to date", store.backend());
+                    say!("{} database is up to date", store.backend());
                     store.close().await;
                     Ok(())
                 }

@@ -229,13 +229,13 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 human(made.size),
                 started.elapsed().as_secs_f64()
             );
-            println!("{}", made.location);
+            say!("{}", made.location);
             Ok(())
         }
         BackupCommand::List { to } => {
             let target = target(&config, to.as_deref())?;
             for e in target.list()? {
-                println!(
+                say!(
                     "{}\t{}\t{}",
                     e.created.format("%Y-%m-%dT%H:%M:%SZ"),
                     e.size,
@@ -251,7 +251,7 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
             if deep {
                 deep_check(open, keys, &manifest).await?;
             }
-            println!(
+            say!(
                 "ok: {} tables, {} rows, schema {}, from {} at {}{}",
                 manifest.tables.len(),
                 manifest.total_rows(),
@@ -308,10 +308,10 @@ pub async fn run(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                     continue;
                 }
                 if dry_run {
-                    println!("would delete {}", e.location);
+                    say!("would delete {}", e.location);
                 } else {
                     target.delete(e)?;
-                    println!("deleted {}", e.location);
+                    say!("deleted {}", e.location);
                 }
             }
             Ok(())
@@ -369,7 +369,7 @@ pub async fn restore(
     let open = opener(&config, path)?;
     let done = ops::restore(store.as_ref(), open, keys, opts, Bar::new()).await?;
     if done.dry_run {
-        println!(
+        say!(
             "dry run: the backup checks out ({} schema {}, {}); restoring would change:",
             done.manifest.backend,
             done.manifest.schema_version,
@@ -379,19 +379,19 @@ pub async fn restore(
         for (table, now, then) in &done.changes {
             if now != then {
                 any = true;
-                println!("  {table}: {now} rows -> {then} rows");
+                say!("  {table}: {now} rows -> {then} rows");
             }
         }
         if !any {
-            println!("  no table changes its row count (rows would still be replaced)");
+            say!("  no table changes its row count (rows would still be replaced)");
         }
-        println!("nothing was changed");
+        say!("nothing was changed");
         return Ok(());
     }
     if let Some(safety) = &done.safety_backup {
-        println!("safety backup of the replaced data: {safety}");
+        say!("safety backup of the replaced data: {safety}");
     }
-    println!(
+    say!(
         "restored {} rows in {} tables from {} in {:.1}s",
         done.rows,
         done.manifest.tables.len(),

@@ -171,7 +171,7 @@ pub async fn pull(
         "pulled {size} bytes from {from} in {:.1}s, checked",
         started.elapsed().as_secs_f64()
     );
-    println!("{location}");
+    say!("{location}");
     if !policy.is_empty() {
         let t = target.clone();
         tokio::task::spawn_blocking(move || prune(t.as_ref(), &policy))

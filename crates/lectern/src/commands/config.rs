@@ -12,7 +12,7 @@ pub enum ConfigCommand {
 
 pub fn run(command: ConfigCommand) -> anyhow::Result<()> {
     match command {
-        ConfigCommand::Example => print!("{}", Config::example_toml()),
+        ConfigCommand::Example => say_part!("{}", Config::example_toml()),
     }
     Ok(())
 }

@@ -10,17 +10,17 @@ struct Report {
 impl Report {
     fn check(&mut self, name: &str, result: Result<String, String>) {
         match result {
-            Ok(detail) => println!("ok    {name}: {detail}"),
+            Ok(detail) => say!("ok    {name}: {detail}"),
             Err(problem) => {
                 self.failed = true;
-                println!("FAIL  {name}: {problem}");
+                say!("FAIL  {name}: {problem}");
             }
         }
     }
 
     /// Worth an operator's attention, but not a failure.
     fn warn(&mut self, name: &str, detail: &str) {
-        println!("WARN  {name}: {detail}");
+        say!("WARN  {name}: {detail}");
     }
 }
 

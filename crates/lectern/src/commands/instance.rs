@@ -98,19 +98,19 @@ pub async fn run(config: Config, command: InstanceCommand) -> anyhow::Result<()>
                 ..instance
             })?;
             app.set_instance_settings(&name, &settings).await?;
-            println!(
+            say!(
                 "instance {name}: settings saved (open instances pick them up when they next open)"
             );
             Ok(())
         }
         InstanceCommand::Disable { name } => {
             app.set_instance_disabled(&name, true).await?;
-            println!("instance {name} disabled: its hosts answer nothing now; its data stays");
+            say!("instance {name} disabled: its hosts answer nothing now; its data stays");
             Ok(())
         }
         InstanceCommand::Enable { name } => {
             app.set_instance_disabled(&name, false).await?;
-            println!("instance {name} enabled");
+            say!("instance {name} enabled");
             Ok(())
         }
         InstanceCommand::Delete { name } => delete(&config, &app, &name).await,
@@ -167,13 +167,13 @@ async fn create(
             )));
         }
     };
-    println!(
+    say!(
         "instance {name} created: hosts {}; database {}",
         instance.hosts.join(", "),
         where_data(&own)
     );
     if let Some(secret) = secret {
-        println!(
+        say!(
             "No administrator yet: open {}/setup/{secret} to create one (or run `lectern --instance {name} user create --admin`).",
             own.public_url()
         );
@@ -225,10 +225,10 @@ fn redact(url: &str) -> String {
 async fn list(app: &Lectern) -> anyhow::Result<()> {
     let all = app.instances().await?;
     if all.is_empty() {
-        println!("no instances: the default site answers every host");
+        say!("no instances: the default site answers every host");
         return Ok(());
     }
-    println!("NAME\tSTATE\tHOSTS\tDATABASE");
+    say!("NAME\tSTATE\tHOSTS\tDATABASE");
     for i in all {
         let state = if i.disabled { "disabled" } else { "enabled" };
         let db = if i.database_url.is_empty() {
@@ -236,7 +236,7 @@ async fn list(app: &Lectern) -> anyhow::Result<()> {
         } else {
             redact(&i.database_url)
         };
-        println!("{}\t{state}\t{}\t{db}", i.name, i.hosts.join(","));
+        say!("{}\t{state}\t{}\t{db}", i.name, i.hosts.join(","));
     }
     Ok(())
 }
@@ -262,7 +262,7 @@ async fn delete(config: &Config, app: &Lectern, name: &str) -> anyhow::Result<()
     let location = super::backup::create_plain(&own, to.as_deref())
         .await
         .with_context(|| format!("backing up instance {name} first; nothing was removed"))?;
-    println!("backup of instance {name} written to {location}");
+    say!("backup of instance {name} written to {location}");
     app.delete_instance(name).await?;
     // Its folder goes on every backend (on PostgreSQL it still holds its
     // tracking log and uploads); a PostgreSQL database is left in place.
@@ -270,9 +270,9 @@ async fn delete(config: &Config, app: &Lectern, name: &str) -> anyhow::Result<()
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    println!("instance {name} deleted, with its folder {}", dir.display());
+    say!("instance {name} deleted, with its folder {}", dir.display());
     if !own.database_url.trim().is_empty() {
-        println!(
+        say!(
             "its database {} was left in place (drop it when the backup is safe)",
             redact(&own.database_url)
         );

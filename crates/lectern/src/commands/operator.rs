@@ -21,26 +21,26 @@ pub async fn run(config: Config, command: OperatorCommand) -> anyhow::Result<()>
     let result = match command {
         OperatorCommand::Grant { username } => app.grant_operator(&username).await.map(|changed| {
             if changed {
-                println!("{username} is now an operator");
+                say!("{username} is now an operator");
             } else {
-                println!("{username} was already an operator");
+                say!("{username} was already an operator");
             }
         }),
         OperatorCommand::Revoke { username } => {
             app.revoke_operator(&username).await.map(|changed| {
                 if changed {
-                    println!("{username} is no longer an operator");
+                    say!("{username} is no longer an operator");
                 } else {
-                    println!("{username} was not an operator");
+                    say!("{username} was not an operator");
                 }
             })
         }
         OperatorCommand::List => app.operators().await.map(|names| {
             if names.is_empty() {
-                println!("no operators (lectern operator grant USERNAME makes one)");
+                say!("no operators (lectern operator grant USERNAME makes one)");
             }
             for name in names {
-                println!("{name}");
+                say!("{name}");
             }
         }),
     };

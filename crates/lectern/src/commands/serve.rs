@@ -46,16 +46,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Some(_) => format!("https://{addr}"),
         None => format!("http://{addr}"),
     };
-    println!(
+    say!(
         "Lectern is running at {base}/ (data in {}, {} database)",
         config.data_dir.display(),
         app.backend()
     );
     if let Some(plain) = tls.as_ref().and_then(|t| t.plain_addr()) {
-        println!("Plain HTTP at http://{plain}/ (ACME challenges, /health, /metrics; the rest redirects to HTTPS)");
+        say!("Plain HTTP at http://{plain}/ (ACME challenges, /health, /metrics; the rest redirects to HTTPS)");
     }
     if let Some(secret) = app.setup_secret().await? {
-        println!("No administrator yet: open {base}/setup/{secret} to create one (or run `lectern user create --admin`).");
+        say!("No administrator yet: open {base}/setup/{secret} to create one (or run `lectern user create --admin`).");
     }
     tracing::info!(%addr, "listening");
 

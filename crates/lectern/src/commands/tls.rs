@@ -34,7 +34,7 @@ pub async fn run(config: Config, command: TlsCommand) -> anyhow::Result<()> {
     if !config.tls.uses_acme() {
         let own = !config.tls.cert_file.trim().is_empty();
         if own && matches!(command, TlsCommand::Status) {
-            println!("{}", own_files(&config).map_err(|e| anyhow::anyhow!(e))?);
+            say!("{}", own_files(&config).map_err(|e| anyhow::anyhow!(e))?);
             return Ok(());
         }
         bail!("[tls] hosts is empty: there are no ACME certificates to show or renew");
@@ -50,7 +50,7 @@ pub async fn run(config: Config, command: TlsCommand) -> anyhow::Result<()> {
 
 async fn status(config: &Config, app: &Lectern) -> anyhow::Result<()> {
     for line in app.tls_status(&hosts(config, app)).await? {
-        println!("{}", describe(&line));
+        say!("{}", describe(&line));
     }
     Ok(())
 }
@@ -70,21 +70,19 @@ async fn renew(config: &Config, app: &Lectern, force: bool) -> anyhow::Result<()
     for outcome in outcomes {
         match outcome {
             RenewOutcome::Fresh { name, not_after } => {
-                println!("{name}: valid until {not_after}; not due (use --force to renew anyway)")
+                say!("{name}: valid until {not_after}; not due (use --force to renew anyway)")
             }
             RenewOutcome::Issued {
                 name,
                 serial,
                 not_after,
-            } => println!("{name}: issued, serial {serial}, valid until {not_after}"),
+            } => say!("{name}: issued, serial {serial}, valid until {not_after}"),
             RenewOutcome::Failed { name, error } => {
                 failed = true;
-                println!(
-                    "{name}: FAILED: {error} (the previous certificate, if any, is still served)"
-                );
+                say!("{name}: FAILED: {error} (the previous certificate, if any, is still served)");
             }
             RenewOutcome::Waiting { name } => {
-                println!("{name}: failed recently; not retried yet (use --force)")
+                say!("{name}: failed recently; not retried yet (use --force)")
             }
         }
     }

@@ -69,7 +69,7 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
             store.close().await;
             match result {
                 Ok(user) => {
-                    println!(
+                    say!(
                         "created {}{}",
                         user.username,
                         if user.is_admin {

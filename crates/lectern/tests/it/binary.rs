@@ -266,3 +266,25 @@ fn unknown_settings_are_reported() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("LECTERN_LISTNE"));
 }
+
+#[test]
+fn output_to_a_reader_that_has_gone_ends_quietly() {
+    // `lectern config example | head -0`: the reading end is closed before
+    // the command writes a byte, so every write fails with a broken pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["config", "example"][..], &["instance", "list"][..]] {
+        let out = Command::new(BIN)
+            .args(["--data"])
+            .arg(dir.path())
+            .args(args)
+            .stdout(writer.try_clone().unwrap())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
