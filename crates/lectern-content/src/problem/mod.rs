@@ -366,6 +366,21 @@ impl Problem {
     /// Grades a submission. Answers are keyed by input id; a missing input
     /// is graded as blank. `Err` means the submission is refused without
     /// using an attempt (also when the problem is not gradable).
+    /// Whether grading costs next to nothing whatever is submitted: only
+    /// choice, checkbox and dropdown responses (their work is a comparison
+    /// per choice the author wrote, bounded by the parse limits), no script.
+    /// Such a check needs no trip to the grading pool.
+    pub fn grades_cheaply(&self) -> bool {
+        self.scripted.is_none()
+            && !self.responses.is_empty()
+            && self.responses.iter().all(|r| {
+                matches!(
+                    r.kind,
+                    Kind::MultipleChoice(_) | Kind::Checkbox(_) | Kind::Dropdown(_)
+                )
+            })
+    }
+
     pub fn grade(
         &self,
         answers: &BTreeMap<String, Answer>,

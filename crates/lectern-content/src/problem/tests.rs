@@ -585,3 +585,29 @@ fn every_choice_input_shows_every_choice() {
         "only {checked} choice inputs in the fixtures"
     );
 }
+
+#[test]
+fn only_choice_checkbox_and_dropdown_problems_grade_cheaply() {
+    let parse = |body: &str| Problem::parse(&format!("<problem>{body}</problem>"), "p").unwrap();
+    let choice = r#"<multiplechoiceresponse><choicegroup><choice correct="true">a</choice><choice correct="false">b</choice></choicegroup></multiplechoiceresponse>"#;
+    let checkbox = r#"<choiceresponse><checkboxgroup><choice correct="true">a</choice><choice correct="false">b</choice></checkboxgroup></choiceresponse>"#;
+    let dropdown =
+        r#"<optionresponse><optioninput options="('a','b')" correct="a"/></optionresponse>"#;
+    let numerical = r#"<numericalresponse answer="3.14"><responseparam type="tolerance" default="1%"/><formulaequationinput/></numericalresponse>"#;
+    let formula = r#"<formularesponse type="ci" samples="x@1:2#10" answer="x^2"><responseparam type="tolerance" default="0.01"/><formulaequationinput/></formularesponse>"#;
+    let text = r#"<stringresponse answer="cat" type="regexp"><textline/></stringresponse>"#;
+    let script = r#"<script type="loncapa/python">x = 1</script>"#;
+    assert!(parse(choice).grades_cheaply());
+    assert!(parse(checkbox).grades_cheaply());
+    assert!(parse(dropdown).grades_cheaply());
+    assert!(parse(&format!("{choice}{checkbox}{dropdown}")).grades_cheaply());
+    for costly in [numerical, formula, text] {
+        assert!(!parse(costly).grades_cheaply(), "{costly}");
+        assert!(
+            !parse(&format!("{choice}{costly}")).grades_cheaply(),
+            "{costly}"
+        );
+    }
+    assert!(!parse(&format!("{script}{choice}")).grades_cheaply());
+    assert!(!parse("<p>no question</p>").grades_cheaply());
+}
