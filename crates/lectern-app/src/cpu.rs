@@ -11,7 +11,9 @@
 //! to 512 threads, each with its own memory. Grading learners' answers has a
 //! pool of its own ([`run_grading`]), since its cost is chosen by whoever
 //! submits: a flood of expensive checks then delays other checks, but never
-//! the parsing and grade sums that pages need.
+//! the parsing and grade sums that pages need. (A choice, checkbox or
+//! dropdown problem is graded in place instead: its work is a comparison
+//! per choice, less than the trip to the pool; `Problem::grades_cheaply`.)
 //!
 //! Jobs past the running ones wait in a queue of bounded length
 //! ([`queue_limit`]); when it is full the caller gets
