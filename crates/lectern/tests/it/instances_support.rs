@@ -5,7 +5,7 @@
 //! (`reqwest`'s `resolve`, so cookies are kept per host as a browser keeps
 //! them).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -124,27 +124,8 @@ impl Deploy {
     /// Starts `lectern serve` and waits until it answers.
     pub fn serve(&mut self) {
         assert!(self.server.is_none(), "one server per deployment");
-        let mut child = crate::backend::lectern_in(self.path())
-            .arg("--config")
-            .arg(&self.config)
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(self.path().join("serve.log")).unwrap())
-            .spawn()
-            .expect("start lectern");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Drained to the end: a closed pipe would fail the server's next print.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("lectern serve did not start: {}", self.log());
-        }
+        let (child, _) =
+            crate::tls_support::start_serve(self.path(), &self.config, Duration::from_secs(60));
         self.server = Some(child);
     }
 

@@ -136,6 +136,16 @@ pub fn http_request(port: u16, method: &str, host: &str, path: &str, body: &str)
 /// `lectern serve --config config` in `dir`; returns once it printed its
 /// address (or panics with what it printed on error).
 pub fn serve_with(dir: &Path, config: &Path) -> Child {
+    let (child, line) = start_serve(dir, config, Duration::from_secs(30));
+    assert!(line.contains("https://"), "unexpected first line: {line}");
+    child
+}
+
+/// `lectern serve --config config` in `dir`, its stderr in `dir/serve.log`;
+/// returns it with the first line it printed. Its output is drained to the
+/// end (a closed pipe would fail the server's next print). Panics with the
+/// log when nothing is printed within `wait`.
+pub fn start_serve(dir: &Path, config: &Path, wait: Duration) -> (Child, String) {
     let mut child = crate::backend::lectern_in(dir)
         .arg("--config")
         .arg(config)
@@ -146,25 +156,22 @@ pub fn serve_with(dir: &Path, config: &Path) -> Child {
         .expect("start lectern");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    // Drained to the end: a closed pipe would fail the server's next print.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
-    let log = dir.join("serve.log");
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(line) => assert!(line.contains("https://"), "unexpected first line: {line}"),
+    match rx.recv_timeout(wait) {
+        Ok(line) => (child, line),
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
                 "lectern serve did not start: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
+                std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
             );
         }
     }
-    child
 }
 
 /// `lectern --config config ARGS` in `dir`: (success, stdout + stderr).
