@@ -132,9 +132,13 @@ async fn at_the_course_limit_new_courses_are_refused_and_re_imports_work() {
     // The CLI shares the SQLite file with the running site; on a loaded
     // machine the site's own writes can keep the file busy past the
     // CLI's wait, which it reports as "temporarily unavailable". A person
-    // would run it again; so does the test, a few times.
+    // would run it again; so does the test, a few times, pausing between
+    // (one CI run saw the file busy through three immediate tries).
     let mut out = None;
-    for _ in 0..3 {
+    for attempt in 0..8 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
         let o = lectern(&site, "MAX_COURSES", 1)
             .arg("import")
             .arg(&file)
