@@ -142,15 +142,32 @@ where
     ) -> StoreResult<Option<StoredResponse>> {
         // A loser that just clashed on the key reads after the winner's
         // commit, and each query here starts a fresh snapshot: it sees it.
-        let row: Option<ResponseRow> = sqlx::query_as(
+        const SQL: &str =
             "SELECT fingerprint, status, response, created_at FROM idempotent_requests \
-             WHERE user_id = $1 AND idempotency_key = $2",
-        )
-        .bind(user)
-        .bind(key.to_string())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(map_err)?;
+             WHERE user_id = $1 AND idempotency_key = $2";
+        // SQLite: without sqlx's hand-off (`sqlite/hot_reads.rs`).
+        let hot = self.hot.as_ref().and_then(|hot| {
+            hot.row(SQL, &[&user, &key], |r| {
+                Ok(ResponseRow {
+                    fingerprint: r.get(0)?,
+                    status: r.get(1)?,
+                    response: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })
+        });
+        let row = match hot {
+            Some(row) => {
+                super::db_pages::statement_logged(SQL);
+                row
+            }
+            None => sqlx::query_as(SQL)
+                .bind(user)
+                .bind(key.to_string())
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?,
+        };
         let Some(row) = row else { return Ok(None) };
         let body = serde_json::from_str(&row.response).map_err(|e| {
             StoreError::Internal(format!("stored idempotent response does not parse: {e}"))

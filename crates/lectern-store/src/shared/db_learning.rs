@@ -16,6 +16,7 @@ use sqlx::{
 };
 
 use super::db::{Backend, Db};
+use super::db_pages::statement_logged;
 use super::errors::map_err;
 use super::group_commit::StateWrite;
 use super::rows::{
@@ -24,6 +25,7 @@ use super::rows::{
 };
 use super::sql;
 use crate::commit_watch::{commit, Acknowledge};
+use crate::sqlite::hot_reads::state_row;
 use crate::time::to_millis;
 
 /// Enrols `$1` in `$2` with mode `$3` at `$4`, or re-activates the
@@ -173,9 +175,17 @@ where
         let sql = format!(
             "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND usage_key = $2"
         );
+        let key = usage_key.to_string();
+        // SQLite: an answer check's reads without sqlx's hand-off (`sqlite/hot_reads.rs`).
+        if let Some(hot) = &self.hot {
+            if let Some(row) = hot.row(&sql, &[&user, &key], state_row) {
+                statement_logged(&sql);
+                return row.map(StateRow::into_state).transpose();
+            }
+        }
         let row: Option<StateRow> = sqlx::query_as(&sql)
             .bind(user)
-            .bind(usage_key.to_string())
+            .bind(key)
             .fetch_optional(&self.read)
             .await
             .map_err(map_err)?;
@@ -190,9 +200,16 @@ where
         let sql = format!(
             "SELECT {STATE_COLUMNS} FROM problem_states WHERE user_id = $1 AND course_key = $2"
         );
+        let key = course.to_string();
+        if let Some(hot) = &self.hot {
+            if let Some(rows) = hot.rows(&sql, &[&user, &key], state_row) {
+                statement_logged(&sql);
+                return rows.into_iter().map(StateRow::into_state).collect();
+            }
+        }
         let rows: Vec<StateRow> = sqlx::query_as(&sql)
             .bind(user)
-            .bind(course.to_string())
+            .bind(key)
             .fetch_all(&self.read)
             .await
             .map_err(map_err)?;
@@ -266,14 +283,21 @@ where
         user: UserId,
         course: &CourseKey,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT revision FROM course_grades WHERE user_id = $1 AND course_key = $2",
-        )
-        .bind(user)
-        .bind(course.to_string())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(map_err)
+        const SQL: &str =
+            "SELECT revision FROM course_grades WHERE user_id = $1 AND course_key = $2";
+        let key = course.to_string();
+        if let Some(hot) = &self.hot {
+            if let Some(revision) = hot.row(SQL, &[&user, &key], |r| r.get(0)) {
+                statement_logged(SQL);
+                return Ok(revision);
+            }
+        }
+        sqlx::query_scalar(SQL)
+            .bind(user)
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(map_err)
     }
 
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {

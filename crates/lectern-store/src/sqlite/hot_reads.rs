@@ -126,6 +126,40 @@ impl HotReads {
         pool.open = pool.open.saturating_sub(1);
     }
 
+    /// Any statement with positional parameters `$1`, `$2`, … bound from
+    /// `params` in order, each row read by `row`: the rows, or `None` when
+    /// the ordinary path must answer (see the module docs).
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        mut row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Vec<T>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            for (i, value) in params.iter().enumerate() {
+                bind(&mut stmt, &format!("${}", i + 1), *value)?;
+            }
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(found) = rows.next()? {
+                out.push(row(found)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// As [`Self::rows`], for a statement of at most one row.
+    pub(crate) fn row<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Option<T>> {
+        self.rows(sql, params, row)
+            .map(|rows| rows.into_iter().next())
+    }
+
     /// `courseware_access`'s statement (`$1` the course key, `$2` the user):
     /// the course row and the reader's role and enrolment columns.
     pub(crate) fn access(
@@ -134,62 +168,34 @@ impl HotReads {
         key: &str,
         user: i64,
     ) -> Option<Option<(CourseRow, AccessExtra)>> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(sql)?;
-            bind(&mut stmt, "$1", &key)?;
-            bind(&mut stmt, "$2", &user)?;
-            let mut rows = stmt.raw_query();
-            match rows.next()? {
-                None => Ok(None),
-                Some(row) => {
-                    let course = course_row(row)?;
-                    let extra = AccessExtra {
-                        my_role: row.get(10)?,
-                        e_mode: row.get(11)?,
-                        e_active: row.get(12)?,
-                        e_created: row.get(13)?,
-                    };
-                    Ok(Some((course, extra)))
-                }
-            }
+        self.row(sql, &[&key, &user], |row| {
+            let course = course_row(row)?;
+            let extra = AccessExtra {
+                my_role: row.get(10)?,
+                e_mode: row.get(11)?,
+                e_active: row.get(12)?,
+                e_created: row.get(13)?,
+            };
+            Ok((course, extra))
         })
     }
 
     /// `problem_states_of`'s statement for one chunk (`$1` the user, `$2`…
     /// the usage keys).
     pub(crate) fn states(&self, sql: &str, user: i64, keys: &[String]) -> Option<Vec<StateRow>> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(sql)?;
-            bind(&mut stmt, "$1", &user)?;
-            for (i, key) in keys.iter().enumerate() {
-                bind(&mut stmt, &format!("${}", i + 2), key)?;
-            }
-            let mut rows = stmt.raw_query();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(state_row(row)?);
-            }
-            Ok(out)
-        })
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(keys.len() + 1);
+        params.push(&user);
+        params.extend(keys.iter().map(|k| k as &dyn ToSql));
+        self.rows(sql, &params, state_row)
     }
-}
 
-impl HotReads {
     /// A list of course rows (`COURSE_COLUMNS`): the catalogue's (no
     /// parameter) or a user's courses (`$1` the user).
     pub(crate) fn courses(&self, sql: &str, user: Option<i64>) -> Option<Vec<CourseRow>> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(sql)?;
-            if let Some(user) = user {
-                bind(&mut stmt, "$1", &user)?;
-            }
-            let mut rows = stmt.raw_query();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(course_row(row)?);
-            }
-            Ok(out)
-        })
+        match user {
+            Some(user) => self.rows(sql, &[&user], course_row),
+            None => self.rows(sql, &[], course_row),
+        }
     }
 }
 
@@ -229,7 +235,7 @@ fn course_row(row: &Row<'_>) -> rusqlite::Result<CourseRow> {
 }
 
 /// `STATE_COLUMNS`, in their order.
-fn state_row(row: &Row<'_>) -> rusqlite::Result<StateRow> {
+pub(crate) fn state_row(row: &Row<'_>) -> rusqlite::Result<StateRow> {
     Ok(StateRow {
         user_id: row.get(0)?,
         course_key: row.get(1)?,

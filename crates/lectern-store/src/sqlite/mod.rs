@@ -55,8 +55,11 @@ impl SqliteStore {
             .then(|| hot_reads::HotReads::for_file(options.get_filename()))
             .flatten()
             .map(std::sync::Arc::new);
+        // A connection to a file does not go stale between uses: no ping
+        // (one more hand-off to its thread) before each acquire.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
@@ -64,6 +67,7 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await.map_err(migration_error)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await
@@ -222,6 +226,94 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    /// Migration 0019 moves the course trees to the end of their rows
+    /// (drop and re-add, since `courses` cannot be rebuilt without its
+    /// children's foreign key actions): a database written before it keeps
+    /// every course, version, tree and child row, and the small columns no
+    /// longer sit behind a tree.
+    #[tokio::test]
+    async fn moving_the_trees_last_keeps_every_course_and_its_children() {
+        use lectern_app::store::{CourseStore, EnrollmentStore, PageStore};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lectern.db");
+        let tree = "x".repeat(200_000);
+        {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true)
+                        .foreign_keys(true),
+                )
+                .await
+                .unwrap();
+            let before = sqlx::migrate::Migrator {
+                migrations: MIGRATOR
+                    .iter()
+                    .filter(|m| m.version < 19)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into(),
+                ..sqlx::migrate::Migrator::DEFAULT
+            };
+            before.run(&pool).await.unwrap();
+            for sql in [
+                "INSERT INTO users (id, username, email, name, password_hash, created_at) \
+                 VALUES (7, 'old', 'old@example.org', 'Old', 'h', 0)",
+                "INSERT INTO courses (course_key, display_name, created_at, draft_revision, \
+                 draft_tree, draft_updated_at, published_version, published_revision, \
+                 published_at, start_at, end_at) VALUES ('course-v1:O+M+R', 'Old course', 1, 3, \
+                 $1, 2, 1, 3, 4, 5, 6)",
+                "INSERT INTO course_versions (course_key, version, draft_revision, tree, \
+                 created_at, publish_id) VALUES ('course-v1:O+M+R', 1, 3, $1, 4, 'pub-one')",
+                "INSERT INTO enrollments (user_id, course_key, mode, is_active, created_at) \
+                 VALUES (7, 'course-v1:O+M+R', 'audit', TRUE, 8)",
+                "INSERT INTO course_roles (course_key, user_id, role) \
+                 VALUES ('course-v1:O+M+R', 7, 'staff')",
+            ] {
+                sqlx::query(sql).bind(&tree).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let key: lectern_content::CourseKey = "course-v1:O+M+R".parse().unwrap();
+        let access = store
+            .courseware_access(&key, 7)
+            .await
+            .unwrap()
+            .expect("the course is still there");
+        assert_eq!(access.record.display_name, "Old course");
+        assert_eq!(access.record.published_version, Some(1));
+        assert_eq!(access.record.publish_id.as_deref(), Some("pub-one"));
+        assert!(access.enrollment.is_some(), "the enrolment survived");
+        assert!(access.role.is_some(), "the course role survived");
+        assert!(store.enrollment(7, &key).await.unwrap().is_some());
+        assert!(store.course(&key).await.unwrap().is_some());
+        let trees: (String, String) = sqlx::query_as(
+            "SELECT c.draft_tree, v.tree FROM courses c JOIN course_versions v USING (course_key)",
+        )
+        .fetch_one(&store.read)
+        .await
+        .unwrap();
+        assert_eq!((trees.0.len(), trees.1.len()), (tree.len(), tree.len()));
+        for table in ["courses", "course_versions"] {
+            let last: String = sqlx::query_scalar(
+                "SELECT name FROM pragma_table_info(?) ORDER BY cid DESC LIMIT 1",
+            )
+            .bind(table)
+            .fetch_one(&store.read)
+            .await
+            .unwrap();
+            assert!(last.ends_with("tree"), "{table} ends with {last}");
+        }
+        let problems: Vec<(String, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&store.read)
+            .await
+            .unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[tokio::test]
