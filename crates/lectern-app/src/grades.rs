@@ -11,15 +11,13 @@ use std::collections::HashMap;
 
 use lectern_content::grader::{grade_course, CourseGrade, ProblemScore, SubsectionInput};
 use lectern_content::problem::settings::{weighted_score, ShowCorrectness};
-use lectern_content::{Block, CourseKey, UsageKey};
+use lectern_content::{CourseKey, UsageKey};
 use serde::Serialize;
 
 use crate::cpu;
 use crate::error::{AppError, AppResult};
 use crate::learning::PublishedCourse;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
-use crate::problems::problem_settings;
-use crate::selection;
 use crate::visibility::Visibility;
 use crate::Lectern;
 
@@ -77,36 +75,6 @@ pub(crate) enum Audience {
     Learner,
 }
 
-/// The problems a learner can answer in a subsection, in course order: those
-/// in its units, and inside `library_content` and `split_test` blocks only the
-/// children this learner is shown (`crate::selection`). Problems inside other
-/// containers (conditional) are shown as placeholders and cannot be answered,
-/// so they are left out rather than counted as zeros.
-fn problems_under<'a>(
-    course: &'a PublishedCourse,
-    root: &'a Block,
-    user_id: i64,
-) -> Vec<&'a Block> {
-    let mut out = Vec::new();
-    let mut stack: Vec<&Block> = vec![root];
-    while let Some(b) = stack.pop() {
-        if b.block_type == "problem" {
-            out.push(b);
-            continue;
-        }
-        if !matches!(b.block_type.as_str(), "sequential" | "vertical")
-            && !selection::is_randomizing(&b.block_type)
-        {
-            continue;
-        }
-        let shown = selection::shown_children(&course.tree, b, user_id);
-        for c in shown.iter().rev().filter_map(|c| course.tree.block(c)) {
-            stack.push(c);
-        }
-    }
-    out
-}
-
 impl Lectern {
     /// Computes a learner's grade from their stored states, with `replacing`
     /// standing in for the stored state of that one problem.
@@ -159,44 +127,25 @@ impl Lectern {
     ) -> GradeReport {
         let (staff, now) = (sees.sees_unreleased(), sees.now());
         let tree = &course.tree;
+        let layout = self.grading_layout(course, learner.id);
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
         let mut hidden_subsections = Vec::new();
-        for chapter in tree
-            .root()
-            .map(|r| tree.children(r).collect::<Vec<_>>())
-            .unwrap_or_default()
-        {
+        for chapter in &layout.chapters {
             let mut subs = Vec::new();
-            for seq in tree
-                .children(chapter)
-                .filter(|b| b.block_type == "sequential")
-            {
-                let r = seq.block_ref();
-                let graded = tree.effective_field(&r, "graded").as_deref() == Some("true");
-                let format = tree.effective_field(&r, "format").filter(|f| !f.is_empty());
+            for seq in &chapter.subsections {
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
                 let mut hidden_until = None;
-                for p in problems_under(course, seq, learner.id) {
-                    let pr = p.block_ref();
-                    if !sees.shows(tree, &pr) {
-                        continue;
-                    }
-                    let Ok(problem) = self.parsed_problem(course, p) else {
-                        continue;
-                    };
-                    let usage = tree.usage_key(&pr);
-                    let settings = self
-                        .problem_settings
-                        .get_or_make(&course.publish_id, p, || problem_settings(course, p));
-                    let (earned, possible, attempted) = match states.get(&usage) {
+                for slot in seq.problems.iter().filter(|p| p.release.shown(&sees)) {
+                    let settings = &slot.settings;
+                    let (earned, possible, attempted) = match states.get(&slot.usage) {
                         Some(s) if s.ever_attempted && s.possible > 0.0 => {
                             (s.earned, s.possible, true)
                         }
                         _ => {
                             let (_, possible) =
-                                weighted_score(0.0, problem.raw_possible(), settings.weight);
+                                weighted_score(0.0, slot.raw_possible, settings.weight);
                             (0.0, possible, false)
                         }
                     };
@@ -215,8 +164,8 @@ impl Lectern {
                         possible,
                     });
                     views.push(ProblemScoreView {
-                        usage_key: usage.to_string(),
-                        display_name: p.title(),
+                        usage_key: slot.usage_text.clone(),
+                        display_name: slot.title.clone(),
                         earned: if visible { earned } else { 0.0 },
                         possible,
                         attempted,
@@ -232,17 +181,17 @@ impl Lectern {
                 }
                 inputs.push(SubsectionInput {
                     id: seq.id.clone(),
-                    display_name: seq.title(),
-                    format: format.clone(),
-                    graded,
+                    display_name: seq.title.clone(),
+                    format: seq.format.clone(),
+                    graded: seq.graded,
                     problems: scores,
                 });
                 subs.push(SubsectionView {
                     block_id: seq.id.clone(),
-                    display_name: seq.title(),
-                    graded,
-                    format,
-                    due: tree.effective_field(&r, "due"),
+                    display_name: seq.title.clone(),
+                    graded: seq.graded,
+                    format: seq.format.clone(),
+                    due: seq.due.clone(),
                     earned,
                     possible,
                     problems: views,
@@ -250,7 +199,7 @@ impl Lectern {
                     hidden_until: hidden_until.filter(|_| hidden),
                 });
             }
-            chapters.push((chapter.title(), subs));
+            chapters.push((chapter.title.clone(), subs));
         }
         let mut grade = grade_course(&tree.grading_policy, &inputs);
         for entry in grade.by_type.iter_mut().flat_map(|t| t.entries.iter_mut()) {

@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod discussions;
 pub mod error;
 pub mod grades;
+mod grading_layout;
 mod hasher;
 pub mod idempotency;
 pub mod instances;
@@ -118,6 +119,8 @@ pub struct Lectern {
     frames: Arc<unit_frames::FrameCache>,
     leaf_html: Arc<unit_frames::LeafHtmlCache>,
     problem_settings: Arc<unit_frames::SettingsCache>,
+    /// Published versions' grading layouts (`grading_layout.rs`).
+    layouts: Arc<grading_layout::LayoutCache>,
     hashing: Arc<tokio::sync::Semaphore>,
     mailer: Option<Arc<dyn mail::Mailer>>,
     jobs: Arc<jobs::JobRuntime>,
@@ -156,6 +159,7 @@ impl Lectern {
             frames: Arc::new(unit_frames::FrameCache::default()),
             leaf_html: Arc::new(unit_frames::LeafHtmlCache::default()),
             problem_settings: Arc::new(unit_frames::SettingsCache::default()),
+            layouts: Arc::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(accounts::CONCURRENT_HASHES)),
             mailer: None,
             jobs: Arc::new(jobs::JobRuntime::new()),

@@ -1,0 +1,362 @@
+//! A published version's grading layout, worked out once and shared (issue
+//! 18, sixth pass): its chapters and subsections with their grading fields,
+//! and the problems each subsection counts with what grading needs of them
+//! (points possible, effective settings, when the problem is released).
+//!
+//! Every answer check recomputes the learner's whole-course grade, and the
+//! profile of a check had that walk of the course (each container's
+//! children looked up block by block, inherited fields resolved up the
+//! ancestry, each problem's release worked out from its ancestors) at a
+//! sixth of the server's CPU. None of it depends on the learner except
+//! their states, what they may see now, and — in a course with a
+//! `library_content` or `split_test` block — which children they drew.
+//! So:
+//! - kept per publish id (versions are immutable and a publish id never
+//!   repeats, `cache.rs`);
+//! - a problem's visibility is left to each request: the layout holds its
+//!   release (the latest start date on its way up, or never for learners
+//!   when a block on that way is staff-only), which the request compares
+//!   with its own time, exactly as `learning::released_to_learners` decides;
+//! - a layout whose walk met a `library_content` or `split_test` block was
+//!   drawn for one learner: it is used for that request and never kept.
+//!
+//! Bounded: at most [`MAX_LAYOUTS`] versions and about [`MAX_LAYOUT_BYTES`];
+//! when either is reached the cache starts over.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use lectern_content::problem::settings::ProblemSettings;
+use lectern_content::{Block, BlockRef, CourseTree, UsageKey};
+
+use crate::learning::{parse_date, PublishedCourse};
+use crate::problems::problem_settings;
+use crate::selection;
+use crate::visibility::Visibility;
+use crate::Lectern;
+
+/// At most this many versions' layouts are kept.
+const MAX_LAYOUTS: usize = 64;
+/// At most about this many bytes of layouts are kept.
+const MAX_LAYOUT_BYTES: usize = 32 << 20;
+
+/// When learners are shown a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// From this moment (`None`: always): the latest start date of the
+    /// problem and its ancestors below the course.
+    From(Option<DateTime<Utc>>),
+    /// Never: it or an ancestor is staff-only.
+    StaffOnly,
+}
+
+impl Release {
+    fn of(tree: &CourseTree, r: &BlockRef) -> Release {
+        let mut latest: Option<DateTime<Utc>> = None;
+        let mut staff_only = false;
+        let mut missing = false;
+        tree.up_to_root(r, |a| {
+            let Some(b) = tree.block(a) else {
+                missing = true;
+                return false;
+            };
+            if b.field("visible_to_staff_only") == Some("true") {
+                staff_only = true;
+                return false;
+            }
+            // The course's own start governs enrolment and the outline.
+            if a.block_type != "course" {
+                if let Some(start) = b.field("start").and_then(parse_date) {
+                    latest = Some(latest.map_or(start, |l| l.max(start)));
+                }
+            }
+            true
+        });
+        if staff_only || missing {
+            Release::StaffOnly
+        } else {
+            Release::From(latest)
+        }
+    }
+
+    /// Whether someone who sees what `sees` allows is shown the problem.
+    pub(crate) fn shown(self, sees: &Visibility) -> bool {
+        sees.sees_unreleased()
+            || match self {
+                Release::StaffOnly => false,
+                Release::From(None) => true,
+                Release::From(Some(start)) => start <= sees.now(),
+            }
+    }
+}
+
+/// One problem a subsection counts.
+#[derive(Debug)]
+pub(crate) struct ProblemSlot {
+    pub usage: UsageKey,
+    pub usage_text: String,
+    pub title: String,
+    pub release: Release,
+    /// Raw points possible (the problem parsed).
+    pub raw_possible: f64,
+    pub settings: ProblemSettings,
+}
+
+/// One subsection (sequential) and the problems it counts, in course order.
+#[derive(Debug)]
+pub(crate) struct SubsectionSlots {
+    pub id: String,
+    pub title: String,
+    pub graded: bool,
+    pub format: Option<String>,
+    pub due: Option<String>,
+    pub problems: Vec<ProblemSlot>,
+}
+
+/// A chapter's title and subsections.
+#[derive(Debug)]
+pub(crate) struct ChapterSlots {
+    pub title: String,
+    pub subsections: Vec<SubsectionSlots>,
+}
+
+/// What grading a version needs of its structure (see the module docs).
+#[derive(Debug)]
+pub(crate) struct GradingLayout {
+    pub chapters: Vec<ChapterSlots>,
+    /// The walk met a `library_content`/`split_test` block: drawn for one learner.
+    drawn: bool,
+    bytes: usize,
+}
+
+/// The problems a learner can answer in a subsection, in course order: those
+/// in its units, and inside `library_content` and `split_test` blocks only the
+/// children this learner is shown (`crate::selection`). Problems inside other
+/// containers (conditional) are shown as placeholders and cannot be answered,
+/// so they are left out rather than counted as zeros. The flag: whether a
+/// randomizing container was met.
+fn problems_under<'a>(
+    tree: &'a CourseTree,
+    root: &'a Block,
+    user_id: i64,
+) -> (Vec<&'a Block>, bool) {
+    let mut out = Vec::new();
+    let mut drawn = false;
+    let mut stack: Vec<&Block> = vec![root];
+    while let Some(b) = stack.pop() {
+        if b.block_type == "problem" {
+            out.push(b);
+            continue;
+        }
+        let randomizing = selection::is_randomizing(&b.block_type);
+        if !matches!(b.block_type.as_str(), "sequential" | "vertical") && !randomizing {
+            continue;
+        }
+        drawn |= randomizing;
+        let shown = selection::shown_children(tree, b, user_id);
+        for c in shown.iter().rev().filter_map(|c| tree.block(c)) {
+            stack.push(c);
+        }
+    }
+    (out, drawn)
+}
+
+impl GradingLayout {
+    /// Works the layout out for `user_id` (whose draws count only if the
+    /// course has any).
+    fn make(app: &Lectern, course: &PublishedCourse, user_id: i64) -> GradingLayout {
+        let tree = &course.tree;
+        let mut drawn = false;
+        let mut bytes = 0;
+        let mut chapters = Vec::new();
+        let top: Vec<&Block> = tree
+            .root()
+            .map(|r| tree.children(r).collect())
+            .unwrap_or_default();
+        for chapter in top {
+            let mut subsections = Vec::new();
+            for seq in tree
+                .children(chapter)
+                .filter(|b| b.block_type == "sequential")
+            {
+                let r = seq.block_ref();
+                let (blocks, seq_drawn) = problems_under(tree, seq, user_id);
+                drawn |= seq_drawn;
+                let mut problems = Vec::with_capacity(blocks.len());
+                for p in blocks {
+                    // A problem that does not parse counts for nothing, as before.
+                    let Ok(problem) = app.parsed_problem(course, p) else {
+                        continue;
+                    };
+                    let pr = p.block_ref();
+                    let usage = tree.usage_key(&pr);
+                    let slot = ProblemSlot {
+                        usage_text: usage.to_string(),
+                        usage,
+                        title: p.title(),
+                        release: Release::of(tree, &pr),
+                        raw_possible: problem.raw_possible(),
+                        settings: app
+                            .problem_settings
+                            .get_or_make(&course.publish_id, p, || problem_settings(course, p)),
+                    };
+                    bytes += 512 + 2 * slot.usage_text.len() + slot.title.len();
+                    problems.push(slot);
+                }
+                let sub = SubsectionSlots {
+                    id: seq.id.clone(),
+                    title: seq.title(),
+                    graded: tree.effective_field(&r, "graded").as_deref() == Some("true"),
+                    format: tree.effective_field(&r, "format").filter(|f| !f.is_empty()),
+                    due: tree.effective_field(&r, "due"),
+                    problems,
+                };
+                bytes += 256 + sub.id.len() + sub.title.len();
+                subsections.push(sub);
+            }
+            chapters.push(ChapterSlots {
+                title: chapter.title(),
+                subsections,
+            });
+        }
+        GradingLayout {
+            chapters,
+            drawn,
+            bytes,
+        }
+    }
+}
+
+/// Layouts by publish id (see the module docs).
+#[derive(Default)]
+pub struct LayoutCache {
+    inner: Mutex<Layouts>,
+}
+
+#[derive(Default)]
+struct Layouts {
+    by_publish: HashMap<String, Arc<GradingLayout>>,
+    bytes: usize,
+}
+
+impl LayoutCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Layouts> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Lectern {
+    /// `course`'s grading layout for learner `user_id`: the shared one, or
+    /// one made now (and kept unless it was drawn for this learner).
+    /// Parses problems the first time: call it on the CPU pool.
+    pub(crate) fn grading_layout(
+        &self,
+        course: &PublishedCourse,
+        user_id: i64,
+    ) -> Arc<GradingLayout> {
+        if let Some(found) = self.layouts.lock().by_publish.get(&course.publish_id) {
+            return found.clone();
+        }
+        let layout = Arc::new(GradingLayout::make(self, course, user_id));
+        if !layout.drawn && layout.bytes <= MAX_LAYOUT_BYTES {
+            let mut kept = self.layouts.lock();
+            if kept.by_publish.len() >= MAX_LAYOUTS || kept.bytes + layout.bytes > MAX_LAYOUT_BYTES
+            {
+                kept.by_publish.clear();
+                kept.bytes = 0;
+            }
+            kept.bytes += layout.bytes;
+            if let Some(old) = kept
+                .by_publish
+                .insert(course.publish_id.clone(), layout.clone())
+            {
+                kept.bytes = kept.bytes.saturating_sub(old.bytes);
+            }
+        }
+        layout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    use lectern_content::CourseKey;
+
+    /// A block with the given fields.
+    fn block(ty: &str, id: &str, fields: &[(&str, &str)]) -> Block {
+        let mut b = Block::new(ty, id);
+        for (k, v) in fields {
+            b.fields.insert((*k).into(), (*v).into());
+        }
+        b
+    }
+
+    #[test]
+    fn a_problems_release_is_its_latest_start_or_never_when_staff_only() {
+        let mut t = CourseTree::new(CourseKey::new("O", "R", "1").unwrap(), "C");
+        let root = CourseTree::root_ref();
+        t.insert_child(
+            &root,
+            block("chapter", "ch", &[("start", "2020-01-01T00:00:00Z")]),
+            None,
+        )
+        .unwrap();
+        let ch = BlockRef::new("chapter", "ch");
+        t.insert_child(
+            &ch,
+            block("sequential", "sq", &[("start", "2021-06-01T00:00:00Z")]),
+            None,
+        )
+        .unwrap();
+        let sq = BlockRef::new("sequential", "sq");
+        t.insert_child(&sq, block("vertical", "u", &[]), None)
+            .unwrap();
+        t.insert_child(
+            &sq,
+            block("vertical", "h", &[("visible_to_staff_only", "true")]),
+            None,
+        )
+        .unwrap();
+        let (u, h) = (
+            BlockRef::new("vertical", "u"),
+            BlockRef::new("vertical", "h"),
+        );
+        t.insert_child(
+            &u,
+            block("problem", "p1", &[("start", "2021-01-01T00:00:00Z")]),
+            None,
+        )
+        .unwrap();
+        t.insert_child(&h, block("problem", "p2", &[]), None)
+            .unwrap();
+        if let Some(course) = t.blocks.get_mut(&root) {
+            course
+                .fields
+                .insert("start".into(), "2030-01-01T00:00:00Z".into());
+        }
+        let p1 = BlockRef::new("problem", "p1");
+        let p2 = BlockRef::new("problem", "p2");
+        let june = Utc.with_ymd_and_hms(2021, 6, 1, 0, 0, 0).unwrap();
+        // The course's own start (2030) does not hold a block back.
+        assert_eq!(Release::of(&t, &p1), Release::From(Some(june)));
+        assert_eq!(Release::of(&t, &p2), Release::StaffOnly);
+        for (now, staff) in [
+            (june - chrono::Duration::seconds(1), false),
+            (june, false),
+            (june, true),
+            (Utc::now(), false),
+        ] {
+            let sees = Visibility::for_tests(staff, now);
+            for p in [&p1, &p2] {
+                assert_eq!(
+                    Release::of(&t, p).shown(&sees),
+                    sees.shows(&t, p),
+                    "{p} at {now}, staff {staff}"
+                );
+            }
+        }
+    }
+}
