@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::cpu;
 use crate::error::{AppError, AppResult};
+use crate::grading_layout::Draws;
 use crate::learning::PublishedCourse;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::visibility::Visibility;
@@ -127,7 +128,8 @@ impl Lectern {
     ) -> GradeReport {
         let (staff, now) = (sees.sees_unreleased(), sees.now());
         let tree = &course.tree;
-        let layout = self.grading_layout(course, learner.id);
+        let layout = self.grading_layout(course);
+        let mut draws = Draws::new(tree, learner.id);
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
         let mut hidden_subsections = Vec::new();
@@ -137,7 +139,11 @@ impl Lectern {
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
                 let mut hidden_until = None;
-                for slot in seq.problems.iter().filter(|p| p.release.shown(&sees)) {
+                for slot in seq
+                    .problems
+                    .iter()
+                    .filter(|p| p.release.shown(&sees) && p.drawn_for(&mut draws))
+                {
                     let settings = &slot.settings;
                     let (earned, possible, attempted) = match states.get(&slot.usage) {
                         Some(s) if s.ever_attempted && s.possible > 0.0 => {

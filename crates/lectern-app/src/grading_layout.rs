@@ -17,8 +17,11 @@
 //!   release (the latest start date on its way up, or never for learners
 //!   when a block on that way is staff-only), which the request compares
 //!   with its own time, exactly as `learning::released_to_learners` decides;
-//! - a layout whose walk met a `library_content` or `split_test` block was
-//!   drawn for one learner: it is used for that request and never kept.
+//! - in a course with `library_content` or `split_test` blocks, the layout
+//!   holds every child of each such block, and each problem under one
+//!   names the (container, branch) pairs on its way down; a request keeps
+//!   only the problems on branches its learner drew (`selection.rs`),
+//!   asking each container once.
 //!
 //! Bounded: at most [`MAX_LAYOUTS`] versions and about [`MAX_LAYOUT_BYTES`];
 //! when either is reached the cache starts over.
@@ -101,6 +104,45 @@ pub(crate) struct ProblemSlot {
     /// Raw points possible (the problem parsed).
     pub raw_possible: f64,
     pub settings: ProblemSettings,
+    /// The randomizing containers on the way down from the subsection,
+    /// each with the child this problem is under; empty for most.
+    draws: Vec<(BlockRef, BlockRef)>,
+}
+
+/// Which children each randomizing container shows one learner, asked
+/// once per container per grade.
+pub(crate) struct Draws<'a> {
+    tree: &'a CourseTree,
+    user_id: i64,
+    shown: HashMap<BlockRef, Vec<BlockRef>>,
+}
+
+impl<'a> Draws<'a> {
+    pub(crate) fn new(tree: &'a CourseTree, user_id: i64) -> Self {
+        Draws {
+            tree,
+            user_id,
+            shown: HashMap::new(),
+        }
+    }
+}
+
+impl ProblemSlot {
+    /// Whether the learner of `draws` drew every branch this problem is on.
+    pub(crate) fn drawn_for(&self, draws: &mut Draws<'_>) -> bool {
+        self.draws.iter().all(|(container, branch)| {
+            let (tree, user_id) = (draws.tree, draws.user_id);
+            draws
+                .shown
+                .entry(container.clone())
+                .or_insert_with(|| {
+                    tree.block(container)
+                        .map(|b| selection::shown_children(tree, b, user_id))
+                        .unwrap_or_default()
+                })
+                .contains(branch)
+        })
+    }
 }
 
 /// One subsection (sequential) and the problems it counts, in course order.
@@ -125,49 +167,46 @@ pub(crate) struct ChapterSlots {
 #[derive(Debug)]
 pub(crate) struct GradingLayout {
     pub chapters: Vec<ChapterSlots>,
-    /// The walk met a `library_content`/`split_test` block: drawn for one learner.
-    drawn: bool,
     bytes: usize,
 }
 
-/// The problems a learner can answer in a subsection, in course order: those
-/// in its units, and inside `library_content` and `split_test` blocks only the
-/// children this learner is shown (`crate::selection`). Problems inside other
-/// containers (conditional) are shown as placeholders and cannot be answered,
-/// so they are left out rather than counted as zeros. The flag: whether a
-/// randomizing container was met.
+/// The problems a learner may answer in a subsection, in course order: those
+/// in its units, and inside `library_content` and `split_test` blocks every
+/// child's, each with the (container, branch) pairs a learner must have
+/// drawn to be shown it. Problems inside other containers (conditional) are
+/// shown as placeholders and cannot be answered, so they are left out
+/// rather than counted as zeros.
 fn problems_under<'a>(
     tree: &'a CourseTree,
     root: &'a Block,
-    user_id: i64,
-) -> (Vec<&'a Block>, bool) {
+) -> Vec<(&'a Block, Vec<(BlockRef, BlockRef)>)> {
     let mut out = Vec::new();
-    let mut drawn = false;
-    let mut stack: Vec<&Block> = vec![root];
-    while let Some(b) = stack.pop() {
+    let mut stack: Vec<(&Block, Vec<(BlockRef, BlockRef)>)> = vec![(root, Vec::new())];
+    while let Some((b, path)) = stack.pop() {
         if b.block_type == "problem" {
-            out.push(b);
+            out.push((b, path));
             continue;
         }
         let randomizing = selection::is_randomizing(&b.block_type);
         if !matches!(b.block_type.as_str(), "sequential" | "vertical") && !randomizing {
             continue;
         }
-        drawn |= randomizing;
-        let shown = selection::shown_children(tree, b, user_id);
-        for c in shown.iter().rev().filter_map(|c| tree.block(c)) {
-            stack.push(c);
+        for c in b.children.iter().rev() {
+            let Some(child) = tree.block(c) else { continue };
+            let mut on_way = path.clone();
+            if randomizing {
+                on_way.push((b.block_ref(), c.clone()));
+            }
+            stack.push((child, on_way));
         }
     }
-    (out, drawn)
+    out
 }
 
 impl GradingLayout {
-    /// Works the layout out for `user_id` (whose draws count only if the
-    /// course has any).
-    fn make(app: &Lectern, course: &PublishedCourse, user_id: i64) -> GradingLayout {
+    /// Works the layout out.
+    fn make(app: &Lectern, course: &PublishedCourse) -> GradingLayout {
         let tree = &course.tree;
-        let mut drawn = false;
         let mut bytes = 0;
         let mut chapters = Vec::new();
         let top: Vec<&Block> = tree
@@ -181,10 +220,9 @@ impl GradingLayout {
                 .filter(|b| b.block_type == "sequential")
             {
                 let r = seq.block_ref();
-                let (blocks, seq_drawn) = problems_under(tree, seq, user_id);
-                drawn |= seq_drawn;
+                let blocks = problems_under(tree, seq);
                 let mut problems = Vec::with_capacity(blocks.len());
-                for p in blocks {
+                for (p, draws) in blocks {
                     // A problem that does not parse counts for nothing, as before.
                     let Ok(problem) = app.parsed_problem(course, p) else {
                         continue;
@@ -200,8 +238,10 @@ impl GradingLayout {
                         settings: app
                             .problem_settings
                             .get_or_make(&course.publish_id, p, || problem_settings(course, p)),
+                        draws,
                     };
-                    bytes += 512 + 2 * slot.usage_text.len() + slot.title.len();
+                    bytes +=
+                        512 + 2 * slot.usage_text.len() + slot.title.len() + 128 * slot.draws.len();
                     problems.push(slot);
                 }
                 let sub = SubsectionSlots {
@@ -220,11 +260,7 @@ impl GradingLayout {
                 subsections,
             });
         }
-        GradingLayout {
-            chapters,
-            drawn,
-            bytes,
-        }
+        GradingLayout { chapters, bytes }
     }
 }
 
@@ -247,19 +283,14 @@ impl LayoutCache {
 }
 
 impl Lectern {
-    /// `course`'s grading layout for learner `user_id`: the shared one, or
-    /// one made now (and kept unless it was drawn for this learner).
+    /// `course`'s grading layout: the shared one, or one made now and kept.
     /// Parses problems the first time: call it on the CPU pool.
-    pub(crate) fn grading_layout(
-        &self,
-        course: &PublishedCourse,
-        user_id: i64,
-    ) -> Arc<GradingLayout> {
+    pub(crate) fn grading_layout(&self, course: &PublishedCourse) -> Arc<GradingLayout> {
         if let Some(found) = self.layouts.lock().by_publish.get(&course.publish_id) {
             return found.clone();
         }
-        let layout = Arc::new(GradingLayout::make(self, course, user_id));
-        if !layout.drawn && layout.bytes <= MAX_LAYOUT_BYTES {
+        let layout = Arc::new(GradingLayout::make(self, course));
+        if layout.bytes <= MAX_LAYOUT_BYTES {
             let mut kept = self.layouts.lock();
             if kept.by_publish.len() >= MAX_LAYOUTS || kept.bytes + layout.bytes > MAX_LAYOUT_BYTES
             {
