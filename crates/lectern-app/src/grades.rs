@@ -22,6 +22,10 @@ use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::visibility::Visibility;
 use crate::Lectern;
 
+/// A grade of a course with at most this many problems, once its layout
+/// is made, is summed on the request's own thread (`compute_grade_seen`).
+const INLINE_GRADE_PROBLEMS: usize = 256;
+
 /// One problem's score for the progress page.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProblemScoreView {
@@ -111,13 +115,23 @@ impl Lectern {
         if let Some(r) = replacing {
             states.insert(r.usage_key.clone(), r.clone());
         }
-        // Parsing problems and walking the course is CPU work: the bounded pool.
+        // With the version's layout already made and a few hundred problems
+        // at most, the grade is a sum per problem: done here, which costs
+        // less than the trip to the pool and back. Otherwise it parses
+        // problems and walks the course, CPU work for the bounded pool.
+        if self
+            .kept_grading_layout(&course.publish_id)
+            .is_some_and(|l| l.problem_count() <= INLINE_GRADE_PROBLEMS)
+        {
+            return Ok(self.grade_report(user, course, &states, sees, audience));
+        }
         let (this, course, learner) = (self.clone(), course.clone(), user.clone());
         cpu::run(move || this.grade_report(&learner, &course, &states, sees, audience)).await
     }
 
     /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
-    /// per subsection and graded. Runs inside a [`cpu::run`] job.
+    /// per subsection and graded. Runs inside a [`cpu::run`] job, or in place
+    /// when the version's layout is already made and small.
     pub(crate) fn grade_report(
         &self,
         learner: &User,

@@ -262,6 +262,15 @@ impl GradingLayout {
         }
         GradingLayout { chapters, bytes }
     }
+
+    /// How many problems the layout counts (every drawable one).
+    pub(crate) fn problem_count(&self) -> usize {
+        self.chapters
+            .iter()
+            .flat_map(|c| &c.subsections)
+            .map(|s| s.problems.len())
+            .sum()
+    }
 }
 
 /// Layouts by publish id (see the module docs).
@@ -283,6 +292,11 @@ impl LayoutCache {
 }
 
 impl Lectern {
+    /// The layout of version `publish_id` if it has been made and kept.
+    pub(crate) fn kept_grading_layout(&self, publish_id: &str) -> Option<Arc<GradingLayout>> {
+        self.layouts.lock().by_publish.get(publish_id).cloned()
+    }
+
     /// `course`'s grading layout: the shared one, or one made now and kept.
     /// Parses problems the first time: call it on the CPU pool.
     pub(crate) fn grading_layout(&self, course: &PublishedCourse) -> Arc<GradingLayout> {
