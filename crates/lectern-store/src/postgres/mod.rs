@@ -115,7 +115,11 @@ impl PgStore {
             read: pool.clone(),
             // A few lanes, so batches of different learners commit in
             // parallel, each on its own connection; never most of the pool.
-            states: GroupCommit::start(pool.clone(), (max_connections as usize / 4).clamp(1, 4)),
+            states: GroupCommit::start(
+                pool.clone(),
+                (max_connections as usize / 4).clamp(1, 4),
+                None,
+            ),
             write: pool,
             companion,
             hot: None,

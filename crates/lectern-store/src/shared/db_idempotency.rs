@@ -24,7 +24,7 @@ use super::db_learning::enroll_sql;
 use super::errors::map_err;
 use super::group_commit::StateWrite;
 use super::rows::{EnrollmentRow, ENROLLMENT_COLUMNS};
-use super::sql;
+use super::sql::{self, Param};
 use super::trees::tree_to_json_off_async;
 use crate::commit_watch::commit;
 use crate::time::{from_millis, to_millis};
@@ -37,9 +37,22 @@ struct ResponseRow {
     created_at: i64,
 }
 
-const INSERT_ANSWER: &str = "INSERT INTO idempotent_requests \
+/// A key's stored answer (or a claim's placeholder row).
+pub(crate) const INSERT_ANSWER: &str = "INSERT INTO idempotent_requests \
      (user_id, idempotency_key, fingerprint, status, response, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// [`INSERT_ANSWER`]'s values for a stored answer.
+pub(crate) fn answer_params(response: &StoredResponse) -> Vec<Param> {
+    vec![
+        Param::Int(response.user_id),
+        Param::Text(response.key.clone()),
+        Param::Text(response.fingerprint.clone()),
+        Param::Int(i64::from(response.status)),
+        Param::Text(response.body.to_string()),
+        Param::Int(to_millis(response.created_at)),
+    ]
+}
 
 /// The placeholder a claim's row holds until its write answers (inside the
 /// same transaction, so nobody else ever reads it).
@@ -66,13 +79,7 @@ where
         tx: &mut Transaction<'_, DB>,
         response: &StoredResponse,
     ) -> StoreResult<()> {
-        sqlx::query(INSERT_ANSWER)
-            .bind(response.user_id)
-            .bind(response.key.clone())
-            .bind(response.fingerprint.clone())
-            .bind(i64::from(response.status))
-            .bind(response.body.to_string())
-            .bind(to_millis(response.created_at))
+        sql::bind_params(sqlx::query(INSERT_ANSWER), answer_params(response))
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;

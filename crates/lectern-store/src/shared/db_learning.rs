@@ -53,17 +53,16 @@ where
     usize: ColumnIndex<<DB as Database>::Row>,
 {
     async fn write_grade(tx: &mut Transaction<'_, DB>, g: &GradeRecord) -> StoreResult<()> {
-        let r = sql::bind_grade(g)
+        let r = sql::bind_params(sqlx::query(sql::UPSERT_GRADE), sql::grade_params(g))
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;
         if DB::rows_affected(&r) == 0 {
             return Err(StoreError::StaleRevision);
         }
-        let key = g.course_key.to_string();
         sqlx::query(sql::DELETE_SUBSECTION_GRADES)
             .bind(g.user_id)
-            .bind(key.clone())
+            .bind(g.course_key.to_string())
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;
@@ -72,18 +71,10 @@ where
         // and that, not the rows, is a check's cost (bench/README.md).
         for chunk in g.subsections.chunks(sql::SUBSECTION_ROWS_PER_INSERT) {
             let text = sql::insert_subsection_grades(chunk.len());
-            let mut query = sqlx::query(&text)
-                .bind(g.user_id)
-                .bind(key.clone())
-                .bind(to_millis(g.updated_at));
-            for s in chunk {
-                query = query
-                    .bind(s.block_id.clone())
-                    .bind(s.earned)
-                    .bind(s.possible)
-                    .bind(s.graded);
-            }
-            query.execute(&mut **tx).await.map_err(map_err)?;
+            sql::bind_params(sqlx::query(&text), sql::subsection_params(g, chunk))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
         }
         Ok(())
     }
@@ -95,7 +86,7 @@ where
         submission: Option<&Submission>,
         grade: Option<&GradeRecord>,
     ) -> StoreResult<()> {
-        let r = sql::bind_state(s)
+        let r = sql::bind_params(sqlx::query(sql::UPSERT_STATE), sql::state_params(s))
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;
@@ -103,10 +94,13 @@ where
             return Err(StoreError::StaleRevision);
         }
         if let Some(sub) = submission {
-            sql::bind_submission(sub)
-                .execute(&mut **tx)
-                .await
-                .map_err(map_err)?;
+            sql::bind_params(
+                sqlx::query(sql::INSERT_SUBMISSION),
+                sql::submission_params(sub),
+            )
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
         }
         if let Some(g) = grade {
             Self::write_grade(tx, g).await?;

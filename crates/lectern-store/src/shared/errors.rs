@@ -90,6 +90,39 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Maps an error of a rusqlite connection (SQLite's group-commit writer,
+/// `sqlite/state_writer.rs`) as [`map_err`] maps sqlx's: a unique clash
+/// names its field, busy or locked is `Busy`, a file or disk that fails is
+/// `Unavailable`.
+pub(crate) fn map_sqlite(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, message) => match f.code {
+            ErrorCode::ConstraintViolation
+                if matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+            {
+                StoreError::Conflict {
+                    field: field_for_sqlite_message(message.as_deref().unwrap_or_default())
+                        .to_string(),
+                }
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy(e.to_string()),
+            ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::ReadOnly
+            | ErrorCode::NotADatabase
+            | ErrorCode::DatabaseCorrupt => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Internal(e.to_string()),
+        },
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
 /// Maps a failed migration run on either backend; a database that has a
 /// migration this binary lacks was written by a newer binary.
 pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {

@@ -48,6 +48,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::db::{Backend, Db};
 use super::errors::map_err;
 use crate::commit_watch::commit;
+use crate::sqlite::state_writer::StateWriter;
 
 /// The most writes one transaction carries.
 pub(crate) const MAX_BATCH: usize = 64;
@@ -119,6 +120,9 @@ pub(super) struct Waiter {
 /// The lanes of one store (cloned with it).
 pub(crate) struct GroupCommit<DB: Database> {
     pool: Pool<DB>,
+    /// SQLite: batches written through rusqlite (`sqlite/state_writer.rs`)
+    /// while the lane holds `pool`'s connection; `None`: through `pool`.
+    direct: Option<Arc<StateWriter>>,
     lanes: Arc<[mpsc::Sender<Waiter>]>,
 }
 
@@ -126,6 +130,7 @@ impl<DB: Database> Clone for GroupCommit<DB> {
     fn clone(&self) -> Self {
         GroupCommit {
             pool: self.pool.clone(),
+            direct: self.direct.clone(),
             lanes: self.lanes.clone(),
         }
     }
@@ -145,7 +150,7 @@ fn again(e: &StoreError) -> StoreError {
 }
 
 /// How one run of a batch ended.
-enum Run {
+pub(crate) enum Run {
     Committed,
     /// The write at this index failed on its own; roll back, rerun without it.
     WriteFailed(usize, StoreError),
@@ -169,17 +174,18 @@ where
     usize: ColumnIndex<<DB as Database>::Row>,
 {
     /// Starts `lanes` lane tasks on the current Tokio runtime writing
-    /// through `pool`.
-    pub(crate) fn start(pool: Pool<DB>, lanes: usize) -> Self {
+    /// through `pool`, or through `direct` while holding `pool`'s connection.
+    pub(crate) fn start(pool: Pool<DB>, lanes: usize, direct: Option<Arc<StateWriter>>) -> Self {
         let senders: Vec<_> = (0..lanes.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE_PER_LANE);
-                tokio::spawn(Self::lane(pool.clone(), rx));
+                tokio::spawn(Self::lane(pool.clone(), direct.clone(), rx));
                 tx
             })
             .collect();
         GroupCommit {
             pool,
+            direct,
             lanes: senders.into(),
         }
     }
@@ -203,7 +209,12 @@ where
             // runtime, such as a test's): write alone, on this one.
             Err(mpsc::error::TrySendError::Closed(waiter)) => {
                 let (reply, answer) = oneshot::channel();
-                Self::run_batch(&self.pool, vec![Waiter { reply, ..waiter }]).await;
+                Self::run_batch(
+                    &self.pool,
+                    self.direct.as_ref(),
+                    vec![Waiter { reply, ..waiter }],
+                )
+                .await;
                 return answer.await.unwrap_or_else(|_| Err(lost()));
             }
         }
@@ -217,6 +228,7 @@ where
         let (tx, rx) = mpsc::channel(room);
         let lanes = GroupCommit {
             pool,
+            direct: None,
             lanes: vec![tx].into(),
         };
         (lanes, rx)
@@ -232,7 +244,11 @@ where
     }
 
     /// One lane: a batch at a time, for as long as the store has a handle.
-    async fn lane(pool: Pool<DB>, mut queue: mpsc::Receiver<Waiter>) {
+    async fn lane(
+        pool: Pool<DB>,
+        direct: Option<Arc<StateWriter>>,
+        mut queue: mpsc::Receiver<Waiter>,
+    ) {
         while let Some(first) = queue.recv().await {
             let mut bytes = first.bytes;
             let mut batch = vec![first];
@@ -245,24 +261,39 @@ where
                     Err(_) => break,
                 }
             }
-            Self::run_batch(&pool, batch).await;
+            Self::run_batch(&pool, direct.as_ref(), batch).await;
         }
     }
 
     /// Writes a batch in one transaction (rerun without each write that
     /// fails on its own) and answers every waiter.
-    pub(super) async fn run_batch(pool: &Pool<DB>, batch: Vec<Waiter>) {
+    pub(super) async fn run_batch(
+        pool: &Pool<DB>,
+        direct: Option<&Arc<StateWriter>>,
+        batch: Vec<Waiter>,
+    ) {
         let mut batch: Vec<Waiter> = batch.into_iter().filter(|w| !w.reply.is_closed()).collect();
         if batch.is_empty() {
             return;
         }
         batch.sort_by_key(|w| w.write.state.user_id);
-        let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
-        let outcome = loop {
-            match Self::run_once(pool, &batch, &failed).await {
-                Run::Committed => break Ok(()),
-                Run::WriteFailed(i, e) => failed[i] = Some(e),
-                Run::Broken(e) => break Err(e),
+        let (batch, failed, outcome) = match direct {
+            Some(writer) => match Self::run_direct(pool, writer.clone(), batch).await {
+                Some(ran) => ran,
+                // The writer's thread panicked: the waiters went with it
+                // and each was told the write was interrupted.
+                None => return,
+            },
+            None => {
+                let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
+                let outcome = loop {
+                    match Self::run_once(pool, &batch, &failed).await {
+                        Run::Committed => break Ok(()),
+                        Run::WriteFailed(i, e) => failed[i] = Some(e),
+                        Run::Broken(e) => break Err(e),
+                    }
+                };
+                (batch, failed, outcome)
             }
         };
         if let Err(e) = &outcome {
@@ -276,6 +307,41 @@ where
             };
             // A waiter that has gone no longer needs its answer.
             let _ = waiter.reply.send(answer);
+        }
+    }
+
+    /// [`Self::run_batch`]'s writing through `writer` on a blocking thread,
+    /// holding `pool`'s connection meanwhile so that no other write of this
+    /// process runs beside it. `None` if that thread panicked.
+    async fn run_direct(
+        pool: &Pool<DB>,
+        writer: Arc<StateWriter>,
+        batch: Vec<Waiter>,
+    ) -> Option<(Vec<Waiter>, Vec<Option<StoreError>>, StoreResult<()>)> {
+        let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
+        let held = match pool.acquire().await {
+            Ok(held) => held,
+            Err(e) => return Some((batch, failed, Err(map_err(e)))),
+        };
+        let ran = tokio::task::spawn_blocking(move || {
+            let outcome = loop {
+                let writes: Vec<&StateWrite> = batch.iter().map(|w| &w.write).collect();
+                match writer.run_once(&writes, &failed) {
+                    Run::Committed => break Ok(()),
+                    Run::WriteFailed(i, e) => failed[i] = Some(e),
+                    Run::Broken(e) => break Err(e),
+                }
+            };
+            (batch, failed, outcome)
+        })
+        .await;
+        drop(held);
+        match ran {
+            Ok(ran) => Some(ran),
+            Err(e) => {
+                tracing::error!(error = %e, "the learner-state writer stopped; its batch is not acknowledged");
+                None
+            }
         }
     }
 

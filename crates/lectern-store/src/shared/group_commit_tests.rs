@@ -14,6 +14,8 @@ use sqlx::{Pool, Postgres, Sqlite};
 use tokio::sync::oneshot;
 
 use super::{GroupCommit, StateWrite, Waiter, QUEUE_FULL};
+use crate::sqlite::state_writer::StateWriter;
+use std::sync::Arc;
 
 fn person(name: &str) -> NewUser {
     NewUser {
@@ -172,22 +174,26 @@ where
     }
 }
 
-#[tokio::test]
+/// Both of SQLite's ways: through sqlx (an in-memory database's) and
+/// through the rusqlite writer (a file's, `sqlite/state_writer.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_batch_failures_stay_with_their_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crate::SqliteStore::open(&dir.path().join("l.db"))
-        .await
-        .unwrap();
-    let pool: Pool<Sqlite> = store.write.clone();
-    one_failure_fails_alone(&store, |batch| {
-        GroupCommit::<Sqlite>::run_batch(&pool, batch)
-    })
-    .await;
-    broken_connection_fails_all(&store, |batch| async move {
-        pool.close().await;
-        GroupCommit::<Sqlite>::run_batch(&pool, batch).await
-    })
-    .await;
+    for through_rusqlite in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let store = crate::SqliteStore::open(&path).await.unwrap();
+        let writer = through_rusqlite.then(|| Arc::new(StateWriter::for_file(&path)));
+        let pool: Pool<Sqlite> = store.write.clone();
+        one_failure_fails_alone(&store, |batch| {
+            GroupCommit::<Sqlite>::run_batch(&pool, writer.as_ref(), batch)
+        })
+        .await;
+        broken_connection_fails_all(&store, |batch| async move {
+            pool.close().await;
+            GroupCommit::<Sqlite>::run_batch(&pool, writer.as_ref(), batch).await
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -198,12 +204,12 @@ async fn postgres_batch_failures_stay_with_their_write() {
     let store = crate::PgStore::open(&url).await.unwrap();
     let pool: Pool<Postgres> = store.write.clone();
     one_failure_fails_alone(&store, |batch| {
-        GroupCommit::<Postgres>::run_batch(&pool, batch)
+        GroupCommit::<Postgres>::run_batch(&pool, None, batch)
     })
     .await;
     broken_connection_fails_all(&store, |batch| async move {
         pool.close().await;
-        GroupCommit::<Postgres>::run_batch(&pool, batch).await
+        GroupCommit::<Postgres>::run_batch(&pool, None, batch).await
     })
     .await;
 }

@@ -2,7 +2,7 @@
 //! for the statements with many parameters, generic over the driver so that
 //! each list of values is written once.
 
-use lectern_app::model::{GradeRecord, ProblemState, Submission};
+use lectern_app::model::{GradeRecord, ProblemState, Submission, SubsectionGradeRecord};
 use lectern_app::profile::Profile;
 use sqlx::{Database, Encode, Type};
 
@@ -22,83 +22,128 @@ pub(crate) const UPSERT_STATE: &str = "INSERT INTO problem_states (user_id, cour
      reset_count = $5, answers = $6, correct_map = $7, raw_earned = $8, raw_possible = $9, earned = $10, \
      possible = $11, is_correct = $12, ever_attempted = $13, updated_at = $14 WHERE problem_states.revision = $15";
 
-pub(crate) fn bind_state<'q, DB>(s: &'q ProblemState) -> Query<'q, DB>
+/// One value of a statement, so a statement's list of values is written
+/// once and bound by either driver: sqlx ([`bind_params`]) or rusqlite
+/// (SQLite's group-commit writer, `sqlite/state_writer.rs`).
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Text(String),
+    MaybeText(Option<String>),
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Int(v) => v.to_sql(),
+            Param::Real(v) => v.to_sql(),
+            Param::Bool(v) => v.to_sql(),
+            Param::Text(v) => v.to_sql(),
+            Param::MaybeText(v) => v.to_sql(),
+        }
+    }
+}
+
+/// `query` with `params` bound in order (`$1`, `$2`, …).
+pub(crate) fn bind_params<'q, DB>(mut query: Query<'q, DB>, params: Vec<Param>) -> Query<'q, DB>
 where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
     f64: Encode<'q, DB> + Type<DB>,
     bool: Encode<'q, DB> + Type<DB>,
     String: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(UPSERT_STATE)
-        .bind(s.user_id)
-        .bind(s.course_key.to_string())
-        .bind(s.usage_key.to_string())
-        .bind(i64::from(s.attempts))
-        .bind(i64::from(s.reset_count))
-        .bind(s.answers.to_string())
-        .bind(s.correct_map.to_string())
-        .bind(s.raw_earned)
-        .bind(s.raw_possible)
-        .bind(s.earned)
-        .bind(s.possible)
-        .bind(s.is_correct)
-        .bind(s.ever_attempted)
-        .bind(to_millis(s.updated_at))
-        .bind(s.revision)
-}
-
-pub(crate) fn bind_submission<'q, DB>(sub: &'q Submission) -> Query<'q, DB>
-where
-    DB: Database,
-    i64: Encode<'q, DB> + Type<DB>,
-    f64: Encode<'q, DB> + Type<DB>,
-    String: Encode<'q, DB> + Type<DB>,
     Option<String>: Encode<'q, DB> + Type<DB>,
 {
-    sqlx::query(
-        "INSERT INTO submissions (user_id, course_key, usage_key, attempt, answers, correct_map, earned, possible, created_at, idempotency_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(sub.user_id)
-    .bind(sub.usage_key.course.to_string())
-    .bind(sub.usage_key.to_string())
-    .bind(i64::from(sub.attempt))
-    .bind(sub.answers.to_string())
-    .bind(sub.correct_map.to_string())
-    .bind(sub.earned)
-    .bind(sub.possible)
-    .bind(to_millis(sub.created_at))
-    .bind(sub.idempotency_key.clone())
+    for p in params {
+        query = match p {
+            Param::Int(v) => query.bind(v),
+            Param::Real(v) => query.bind(v),
+            Param::Bool(v) => query.bind(v),
+            Param::Text(v) => query.bind(v),
+            Param::MaybeText(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+/// [`UPSERT_STATE`]'s values.
+pub(crate) fn state_params(s: &ProblemState) -> Vec<Param> {
+    vec![
+        Param::Int(s.user_id),
+        Param::Text(s.course_key.to_string()),
+        Param::Text(s.usage_key.to_string()),
+        Param::Int(i64::from(s.attempts)),
+        Param::Int(i64::from(s.reset_count)),
+        Param::Text(s.answers.to_string()),
+        Param::Text(s.correct_map.to_string()),
+        Param::Real(s.raw_earned),
+        Param::Real(s.raw_possible),
+        Param::Real(s.earned),
+        Param::Real(s.possible),
+        Param::Bool(s.is_correct),
+        Param::Bool(s.ever_attempted),
+        Param::Int(to_millis(s.updated_at)),
+        Param::Int(s.revision),
+    ]
+}
+
+pub(crate) const INSERT_SUBMISSION: &str = "INSERT INTO submissions (user_id, course_key, usage_key, attempt, answers, correct_map, earned, possible, created_at, idempotency_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// [`INSERT_SUBMISSION`]'s values.
+pub(crate) fn submission_params(sub: &Submission) -> Vec<Param> {
+    vec![
+        Param::Int(sub.user_id),
+        Param::Text(sub.usage_key.course.to_string()),
+        Param::Text(sub.usage_key.to_string()),
+        Param::Int(i64::from(sub.attempt)),
+        Param::Text(sub.answers.to_string()),
+        Param::Text(sub.correct_map.to_string()),
+        Param::Real(sub.earned),
+        Param::Real(sub.possible),
+        Param::Int(to_millis(sub.created_at)),
+        Param::MaybeText(sub.idempotency_key.clone()),
+    ]
 }
 
 /// One statement for "insert the first grade" and "replace the grade read
 /// at this revision": the upsert's `WHERE` makes a stale writer change nothing.
-pub(crate) fn bind_grade<'q, DB>(g: &'q GradeRecord) -> Query<'q, DB>
-where
-    DB: Database,
-    i64: Encode<'q, DB> + Type<DB>,
-    f64: Encode<'q, DB> + Type<DB>,
-    bool: Encode<'q, DB> + Type<DB>,
-    String: Encode<'q, DB> + Type<DB>,
-    Option<String>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(
-        "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at) \
-         VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (user_id, course_key) DO UPDATE SET revision = course_grades.revision + 1, course_version = $3, \
-         percent = $4, letter_grade = $5, passed = $6, detail = $7, updated_at = $8 \
-         WHERE course_grades.revision = $9 AND course_grades.course_version <= $3",
-    )
-    .bind(g.user_id)
-    .bind(g.course_key.to_string())
-    .bind(g.course_version)
-    .bind(g.percent)
-    .bind(g.letter_grade.clone())
-    .bind(g.passed)
-    .bind(g.detail.to_string())
-    .bind(to_millis(g.updated_at))
-    .bind(g.revision)
+pub(crate) const UPSERT_GRADE: &str = "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at) \
+     VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (user_id, course_key) DO UPDATE SET revision = course_grades.revision + 1, course_version = $3, \
+     percent = $4, letter_grade = $5, passed = $6, detail = $7, updated_at = $8 \
+     WHERE course_grades.revision = $9 AND course_grades.course_version <= $3";
+
+/// [`UPSERT_GRADE`]'s values.
+pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
+    vec![
+        Param::Int(g.user_id),
+        Param::Text(g.course_key.to_string()),
+        Param::Int(g.course_version),
+        Param::Real(g.percent),
+        Param::MaybeText(g.letter_grade.clone()),
+        Param::Bool(g.passed),
+        Param::Text(g.detail.to_string()),
+        Param::Int(to_millis(g.updated_at)),
+        Param::Int(g.revision),
+    ]
+}
+
+/// [`insert_subsection_grades`]'s values for `chunk` of `g`'s subsections.
+pub(crate) fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]) -> Vec<Param> {
+    let mut params = Vec::with_capacity(3 + 4 * chunk.len());
+    params.push(Param::Int(g.user_id));
+    params.push(Param::Text(g.course_key.to_string()));
+    params.push(Param::Int(to_millis(g.updated_at)));
+    for s in chunk {
+        params.push(Param::Text(s.block_id.clone()));
+        params.push(Param::Real(s.earned));
+        params.push(Param::Real(s.possible));
+        params.push(Param::Bool(s.graded));
+    }
+    params
 }
 
 pub(crate) const DELETE_SUBSECTION_GRADES: &str =

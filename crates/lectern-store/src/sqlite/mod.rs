@@ -7,6 +7,7 @@
 
 mod backup;
 pub(crate) mod hot_reads;
+pub(crate) mod state_writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -57,6 +58,12 @@ impl SqliteStore {
             .map(std::sync::Arc::new);
         // A connection to a file does not go stale between uses: no ping
         // (one more hand-off to its thread) before each acquire.
+        // A file's learner-state batches are written through rusqlite
+        // (`state_writer.rs`); an in-memory database only has its own
+        // connections, so they go through sqlx.
+        let direct = hot.as_ref().map(|_| {
+            std::sync::Arc::new(state_writer::StateWriter::for_file(options.get_filename()))
+        });
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -74,7 +81,7 @@ impl SqliteStore {
             .map_err(unavailable)?;
         Ok(Db {
             read: reader,
-            states: GroupCommit::start(writer.clone(), 1),
+            states: GroupCommit::start(writer.clone(), 1, direct),
             write: writer,
             companion: None,
             hot,

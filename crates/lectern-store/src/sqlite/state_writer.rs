@@ -1,0 +1,166 @@
+//! SQLite's group-commit writer: a batch of learner-state writes
+//! (`shared/group_commit.rs`) written through rusqlite on a blocking
+//! thread, instead of through sqlx (issue 18, sixth pass).
+//!
+//! sqlx runs each statement on its connection's own thread and talks to it
+//! over a channel, so a batch of N checks cost about 5·N round trips
+//! between threads, and the profile of answer checks put those hand-offs
+//! and the task switches beneath them first (`bench/README.md`, "sixth
+//! pass"). Here the whole batch is one trip to a blocking thread, which
+//! runs every statement itself.
+//!
+//! What stays as it was:
+//! - **One writer at a time in the process.** The lane holds the sqlx
+//!   writer pool's one connection while this connection writes, so no sqlx
+//!   write transaction of this process ever runs beside a batch (and none
+//!   finds its snapshot gone stale by one). Other processes on the file (a
+//!   CLI command) meet SQLite's lock, waited for up to `busy_timeout`, as
+//!   every write does.
+//! - **Durable before answered.** The connection runs with
+//!   `synchronous = FULL` in WAL mode, as the sqlx connections do, and the
+//!   batch is one `BEGIN IMMEDIATE … COMMIT`.
+//! - **The same SQL and values** as the sqlx path (`shared/sql.rs`'s
+//!   statements and their `Param` lists), and the same error mapping.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lectern_app::StoreError;
+use rusqlite::Connection;
+
+use crate::shared::db_idempotency::{answer_params, INSERT_ANSWER};
+use crate::shared::errors::map_sqlite;
+use crate::shared::group_commit::{Run, StateWrite};
+use crate::shared::sql::{self, Param};
+
+/// How long a batch waits for SQLite's write lock held by another process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The writer's connection, opened on first use (and again after a failure).
+pub(crate) struct StateWriter {
+    path: PathBuf,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl StateWriter {
+    /// For the database file at `path` (the hot reads' rule: a plain file).
+    pub(crate) fn for_file(path: &Path) -> Self {
+        StateWriter {
+            path: path.to_path_buf(),
+            conn: Mutex::new(None),
+        }
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(16);
+        Ok(conn)
+    }
+
+    /// Writes `batch` (leaving out the writes `failed` names) in one
+    /// transaction, as `GroupCommit::run_once` does through sqlx. Blocking:
+    /// call it on a blocking thread.
+    pub(crate) fn run_once(&self, batch: &[&StateWrite], failed: &[Option<StoreError>]) -> Run {
+        let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            match self.connect() {
+                Ok(c) => *slot = Some(c),
+                Err(e) => return Run::Broken(unavailable(e)),
+            }
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Run::Broken(StoreError::Unavailable("no SQLite connection".into()));
+        };
+        let run = Self::write_batch(conn, batch, failed);
+        if let Run::Broken(_) = run {
+            // Start from a fresh connection next time.
+            *slot = None;
+        }
+        run
+    }
+
+    fn write_batch(
+        conn: &mut Connection,
+        batch: &[&StateWrite],
+        failed: &[Option<StoreError>],
+    ) -> Run {
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => return Run::Broken(map_sqlite(e)),
+        };
+        for (i, write) in batch.iter().enumerate() {
+            if failed[i].is_some() {
+                continue;
+            }
+            match write_one(&tx, write) {
+                Ok(()) => {}
+                Err(StoreError::Unavailable(m)) => return Run::Broken(StoreError::Unavailable(m)),
+                Err(e) => {
+                    return match tx.rollback() {
+                        Ok(()) => Run::WriteFailed(i, e),
+                        Err(r) => Run::Broken(map_sqlite(r)),
+                    }
+                }
+            }
+        }
+        match tx.commit() {
+            Ok(()) => Run::Committed,
+            Err(e) => Run::Broken(map_sqlite(e)),
+        }
+    }
+}
+
+/// A failure to open the connection: the database cannot be reached.
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Runs `text` with `params` bound to `$1`, `$2`, … by name (a statement
+/// may name them out of order); the rows it changed.
+fn execute(conn: &Connection, text: &str, params: Vec<Param>) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(text).map_err(map_sqlite)?;
+    for (i, value) in params.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let index = stmt
+            .parameter_index(&name)
+            .map_err(map_sqlite)?
+            .ok_or_else(|| StoreError::Internal(format!("{name} is not in the statement")))?;
+        stmt.raw_bind_parameter(index, value).map_err(map_sqlite)?;
+    }
+    stmt.raw_execute().map_err(map_sqlite)
+}
+
+/// One write, as `Db::write_state_change` does it: the key's row first, the
+/// state (guarded by its revision), the submission, the grade (guarded by
+/// its revision) and its subsection rows.
+fn write_one(conn: &Connection, w: &StateWrite) -> Result<(), StoreError> {
+    if let Some(response) = &w.response {
+        execute(conn, INSERT_ANSWER, answer_params(response))?;
+    }
+    if execute(conn, sql::UPSERT_STATE, sql::state_params(&w.state))? == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    if let Some(sub) = &w.submission {
+        execute(conn, sql::INSERT_SUBMISSION, sql::submission_params(sub))?;
+    }
+    if let Some(g) = &w.grade {
+        if execute(conn, sql::UPSERT_GRADE, sql::grade_params(g))? == 0 {
+            return Err(StoreError::StaleRevision);
+        }
+        execute(
+            conn,
+            sql::DELETE_SUBSECTION_GRADES,
+            vec![Param::Int(g.user_id), Param::Text(g.course_key.to_string())],
+        )?;
+        for chunk in g.subsections.chunks(sql::SUBSECTION_ROWS_PER_INSERT) {
+            let text = sql::insert_subsection_grades(chunk.len());
+            execute(conn, &text, sql::subsection_params(g, chunk))?;
+        }
+    }
+    Ok(())
+}
