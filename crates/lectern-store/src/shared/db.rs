@@ -39,6 +39,13 @@ pub trait Backend: Database {
     /// new snapshot per statement; a SQLite read transaction already keeps
     /// the one its first read took.
     const SNAPSHOT_READ: &'static str;
+    /// The first statement of a write transaction. SQLite's `BEGIN
+    /// IMMEDIATE` takes the write lock at once, waiting for it up to the busy
+    /// timeout: a deferred transaction that reads first and then writes
+    /// would instead fail at once (`SQLITE_BUSY_SNAPSHOT`) whenever another
+    /// connection — a CLI command, another node on the file, the
+    /// group-commit writer — committed in between.
+    const BEGIN_WRITE: &'static str;
     fn rows_affected(result: &Self::QueryResult) -> u64;
 }
 
@@ -49,6 +56,7 @@ impl Backend for Sqlite {
     const SLICE_WHOLE_BLOB: &'static str =
         "SELECT substr(data, $1, $2) FROM blobs WHERE sha256 = $3";
     const SNAPSHOT_READ: &'static str = "";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
@@ -61,6 +69,7 @@ impl Backend for Postgres {
     const SLICE_WHOLE_BLOB: &'static str = "SELECT substring(data FROM CAST($1 AS INTEGER) FOR CAST($2 AS INTEGER)) FROM blobs WHERE sha256 = $3";
     const SNAPSHOT_READ: &'static str =
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    const BEGIN_WRITE: &'static str = "BEGIN";
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }

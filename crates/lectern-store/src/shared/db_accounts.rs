@@ -172,7 +172,11 @@ where
         password_hash: &str,
         keep: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash.to_string())
             .bind(id)
@@ -208,7 +212,11 @@ where
     async fn update_account(&self, id: UserId, name: &str, profile: &Profile) -> StoreResult<()> {
         let langs = serde_json::to_string(&profile.language_proficiencies)
             .map_err(|e| StoreError::Internal(e.to_string()))?;
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
             .bind(name.to_string())
             .bind(id)

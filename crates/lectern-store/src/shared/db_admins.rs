@@ -40,7 +40,11 @@ where
             AdminLoss::RevokeAdmin => "is_admin",
             AdminLoss::Deactivate => "is_active",
         };
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         if !DB::FOR_UPDATE.is_empty() {
             // Concurrent removals queue here; the one that waited then
             // counts (in the UPDATE's fresh snapshot) what the first left.
@@ -84,7 +88,11 @@ where
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<String> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         // Keeps the stored link while it works; replaces it once expired.
         sqlx::query(
             "INSERT INTO site_setup (id, secret, expires_at) VALUES (1, $1, $2) \
@@ -127,7 +135,11 @@ where
         admin: &NewUser,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         // Using the link up first takes the row's (PostgreSQL) or the
         // database's (SQLite) write lock: a second completion waits, then
         // finds no link. Dropping `tx` rolls everything back.

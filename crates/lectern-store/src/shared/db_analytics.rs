@@ -120,7 +120,11 @@ where
             return Ok(());
         }
         let upsert = upsert_engagement_sql();
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         for d in deltas {
             sqlx::query(&upsert)
                 .bind(d.course_key.clone())

@@ -128,7 +128,11 @@ where
         max: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<CreateOutcome> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         lock_course::<DB>(&mut tx, course_key).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cohorts WHERE course_key = $1")
             .bind(course_key.to_string())
@@ -159,7 +163,11 @@ where
         name: Option<&str>,
         assignment_type: Option<AssignmentType>,
     ) -> StoreResult<UpdateOutcome> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         lock_course::<DB>(&mut tx, course_key).await?;
         let current: Option<(String, String)> = sqlx::query_as(
             "SELECT name, assignment_type FROM cohorts WHERE course_key = $1 AND id = $2",
@@ -227,7 +235,11 @@ where
     ) -> StoreResult<Vec<Placement>> {
         let mut out = Vec::with_capacity(identifiers.len());
         for chunk in identifiers.chunks(PLACE_CHUNK) {
-            let mut tx = self.write.begin().await.map_err(map_err)?;
+            let mut tx = self
+                .write
+                .begin_with(DB::BEGIN_WRITE)
+                .await
+                .map_err(map_err)?;
             for ident in chunk {
                 out.push(place_one::<DB>(&mut tx, course_key, id, ident, now).await?);
             }
@@ -312,7 +324,11 @@ where
         pick: u64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Cohort>> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         lock_course::<DB>(&mut tx, course_key).await?;
         let has: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM cohort_memberships WHERE course_key = $1 AND user_id = $2",

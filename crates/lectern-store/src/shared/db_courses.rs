@@ -254,7 +254,11 @@ where
         now: DateTime<Utc>,
     ) -> StoreResult<CourseRecord> {
         let json = tree_to_json_off_async(draft).await?;
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sql::bind_course(sql::INSERT_COURSE, draft, dates, json, to_millis(now))
             .execute(&mut *tx)
             .await
@@ -353,7 +357,11 @@ where
         expected_revision: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let version =
             Self::publish_in(&mut tx, &key.to_string(), expected_revision, to_millis(now)).await?;
         commit(tx).await?;
@@ -385,7 +393,11 @@ where
     ) -> StoreResult<(CourseRecord, i64)> {
         let now = to_millis(now);
         let json = tree_to_json_off_async(tree).await?;
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let version = Self::import_in(&mut tx, tree, dates, json, blobs, grant, now).await?;
         commit(tx).await?;
         Ok((self.course_written(&tree.key).await?, version))
@@ -397,7 +409,11 @@ where
         user: UserId,
         role: CourseRole,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::grant_in(&mut tx, sql::UPSERT_ROLE, &key.to_string(), user, role).await?;
         commit(tx).await
     }
@@ -467,7 +483,11 @@ where
     usize: ColumnIndex<<DB as Database>::Row>,
 {
     async fn put_blob(&self, blob: &NewBlob<'_>) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::put_blob_in(&mut tx, blob, to_millis(Utc::now())).await?;
         commit(tx).await
     }
@@ -478,7 +498,11 @@ where
         size: u64,
         source: BlobSource<'_>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         if !Self::insert_blob_head(&mut tx, sha256, size, to_millis(Utc::now())).await? {
             return Ok(());
         }

@@ -71,7 +71,11 @@ where
 {
     async fn create_thread(&self, new: &NewThread) -> StoreResult<PostId> {
         let at = to_millis(new.at);
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO discussion_threads (course_key, topic_id, thread_type, title, body, \
              author_id, created_at, updated_at, last_activity_at) \
@@ -159,7 +163,11 @@ where
     }
 
     async fn update_thread(&self, id: PostId, f: &ThreadFields) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE discussion_threads SET topic_id = $2, thread_type = $3, title = $4, \
              body = $5, pinned = $6, closed = $7, closed_by = $8, edited_by = $9, \
@@ -195,7 +203,11 @@ where
     async fn delete_thread(&self, id: PostId) -> StoreResult<bool> {
         // Responses, comments and every mark go with it (ON DELETE CASCADE);
         // the change row tells the search index to drop all of them.
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let done = sqlx::query("DELETE FROM discussion_threads WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -217,7 +229,11 @@ where
 
     async fn create_comment(&self, new: &NewComment) -> StoreResult<Option<PostId>> {
         let at = to_millis(new.at);
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let counted = sqlx::query(
             "UPDATE discussion_threads SET comment_count = comment_count + 1, \
              last_activity_at = $2 WHERE id = $1 AND course_key = $3",
@@ -318,7 +334,11 @@ where
         edited_by: UserId,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let thread: Option<(i64,)> = sqlx::query_as(
             "UPDATE discussion_comments SET body = $2, edited_by = $3, updated_at = $4 \
              WHERE id = $1 RETURNING thread_id",
@@ -365,7 +385,11 @@ where
     }
 
     async fn delete_comment(&self, id: PostId) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT thread_id FROM discussion_comments WHERE id = $1")
                 .bind(id)
@@ -435,7 +459,11 @@ where
 
     async fn set_mark(&self, post: Post, mark: Mark, user: UserId, on: bool) -> StoreResult<bool> {
         let (table, column, posts, count, id) = mark_tables(post, mark);
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         // Lock the post: its count changes with the mark.
         let lock = format!("SELECT id FROM {posts} WHERE id = $1{}", DB::FOR_UPDATE);
         let found: Option<(i64,)> = sqlx::query_as(&lock)
@@ -481,7 +509,11 @@ where
 
     async fn clear_flags(&self, post: Post) -> StoreResult<()> {
         let (table, column, posts, count, id) = mark_tables(post, Mark::AbuseFlag);
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query(&format!("UPDATE {posts} SET {count} = 0 WHERE id = $1"))
             .bind(id)
             .execute(&mut *tx)
@@ -612,7 +644,11 @@ where
     }
 
     async fn delete_course_discussions(&self, course: &CourseKey) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         // Comments, marks and read markers go with their threads (ON DELETE CASCADE).
         for sql in [
             "DELETE FROM discussion_threads WHERE course_key = $1",

@@ -215,7 +215,11 @@ where
         now: DateTime<Utc>,
         keyed: Keyed<'_, Enrollment>,
     ) -> StoreResult<Option<Enrollment>> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::claim_in(&mut tx, keyed.claim).await?;
         let row: Option<EnrollmentRow> = if active {
             sqlx::query_as(&enroll_sql())
@@ -253,7 +257,11 @@ where
         now: DateTime<Utc>,
         keyed: Keyed<'_, i64>,
     ) -> StoreResult<i64> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::claim_in(&mut tx, keyed.claim).await?;
         let version =
             Self::publish_in(&mut tx, &key.to_string(), expected_revision, to_millis(now)).await?;
@@ -272,7 +280,11 @@ where
     ) -> StoreResult<i64> {
         let json = tree_to_json_off_async(tree).await?;
         let guarded = format!("{} AND draft_revision = $7", sql::UPDATE_DRAFT);
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::claim_in(&mut tx, keyed.claim).await?;
         let r = sql::bind_course(&guarded, tree, dates, json, to_millis(now))
             .bind(expected_revision)
@@ -298,7 +310,11 @@ where
         keyed: Keyed<'_, i64>,
     ) -> StoreResult<(CourseRecord, i64)> {
         let json = tree_to_json_off_async(tree).await?;
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::claim_in(&mut tx, keyed.claim).await?;
         let version =
             Self::import_in(&mut tx, tree, dates, json, blobs, grant, to_millis(now)).await?;

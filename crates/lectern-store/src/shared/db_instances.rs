@@ -70,7 +70,11 @@ where
     }
 
     async fn create_instance(&self, new: &NewInstance, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query(
             "INSERT INTO instances (name, database_url, settings, disabled, created_at) \
              VALUES ($1, $2, '', 0, $3)",
@@ -118,7 +122,11 @@ where
     }
 
     async fn delete_instance(&self, name: &str) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query("DELETE FROM instance_hosts WHERE instance_name = $1")
             .bind(name.to_string())
             .execute(&mut *tx)

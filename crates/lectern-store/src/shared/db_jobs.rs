@@ -75,7 +75,11 @@ where
             return Ok(None);
         }
         let now_ms = to_millis(now);
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query(FAIL_EXHAUSTED)
             .bind(now_ms)
             .execute(&mut *tx)

@@ -295,7 +295,11 @@ where
     }
 
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         Self::write_grade(&mut tx, grade).await?;
         commit(tx).await
     }

@@ -133,7 +133,11 @@ where
         if mails.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let mut added = 0;
         for m in mails {
             let done = bind_mail(sqlx::query(INSERT_MAIL), m, now)
@@ -151,7 +155,11 @@ where
         reset: &PasswordReset,
         mail: &NewMail,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query(
             "INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -313,7 +321,11 @@ where
         email: &BulkEmail,
         job: fn(i64, DateTime<Utc>) -> NewJob,
     ) -> StoreResult<i64> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO bulk_emails (course_key, sender_id, target, subject, body_html, body_text, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",

@@ -142,7 +142,11 @@ where
         report: &NewReport,
         job: fn(i64, DateTime<Utc>) -> NewJob,
     ) -> StoreResult<(i64, bool)> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let created: Option<i64> = sqlx::query_scalar(
             "INSERT INTO course_reports (course_key, kind, requested_by, state, file_name, created_at) \
              VALUES ($1, $2, $3, 'pending', $4, $5) ON CONFLICT DO NOTHING RETURNING id",
@@ -237,7 +241,11 @@ where
         now: DateTime<Utc>,
         keep: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         let course: Option<String> = sqlx::query_scalar(
             "UPDATE course_reports SET state = 'ready', size = $2, row_count = $3, chunk_count = $4, finished_at = $5 \
              WHERE id = $1 AND state = 'pending' RETURNING course_key",
@@ -275,7 +283,11 @@ where
     }
 
     async fn fail_report(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(map_err)?;
         sqlx::query("DELETE FROM course_report_chunks WHERE report_id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -173,6 +173,62 @@ mod tests {
         assert!(!sqlite_busy("2067") && !sqlite_busy("19"));
     }
 
+    /// The store's write transactions on SQLite begin with
+    /// `Backend::BEGIN_WRITE` (`BEGIN IMMEDIATE`): one that reads before it
+    /// writes holds the write lock from the start, so another connection's
+    /// write waits for it instead of making it fail as above.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_write_transaction_outlives_another_connections_write() {
+        use super::super::db::Backend;
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let a = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        let b = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&a)
+            .await
+            .unwrap();
+        let mut tx = a
+            .begin_with(<sqlx::Sqlite as Backend>::BEGIN_WRITE)
+            .await
+            .unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let other =
+            tokio::spawn(async move { sqlx::query("INSERT INTO t VALUES (1)").execute(&b).await });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!other.is_finished(), "the other write waits for the lock");
+        sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .expect("no stale snapshot");
+        tx.commit().await.unwrap();
+        other
+            .await
+            .unwrap()
+            .expect("the other write went in after it");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&a)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+
     #[test]
     fn clashes_map_by_name_on_both_backends() {
         assert_eq!(field_for_constraint("users_email_key"), "email");

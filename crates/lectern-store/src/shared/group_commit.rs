@@ -346,7 +346,7 @@ where
     }
 
     async fn run_once(pool: &Pool<DB>, batch: &[Waiter], failed: &[Option<StoreError>]) -> Run {
-        let mut tx = match pool.begin().await {
+        let mut tx = match pool.begin_with(DB::BEGIN_WRITE).await {
             Ok(tx) => tx,
             Err(e) => return Run::Broken(map_err(e)),
         };

@@ -133,7 +133,11 @@ impl BackupStore for SqliteStore {
     }
 
     async fn restore(&self, source: &mut dyn RestoreSource) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         sqlx::query("PRAGMA defer_foreign_keys = ON")
             .execute(&mut *tx)
             .await

@@ -129,11 +129,12 @@ async fn at_the_course_limit_new_courses_are_refused_and_re_imports_work() {
     assert_eq!(json(r).await["version"], 2);
     let file = site.data_dir().join("one.tar.gz");
     std::fs::write(&file, archive("ONE")).unwrap();
-    // The CLI shares the SQLite file with the running site; on a loaded
-    // machine the site's own writes can keep the file busy past the
-    // CLI's wait, which it reports as "temporarily unavailable". A person
-    // would run it again; so does the test, a few times, pausing between
-    // (one CI run saw the file busy through three immediate tries).
+    // The CLI shares the SQLite file with the running site. It used to
+    // fail at once ("temporarily unavailable") when the site committed
+    // between a read and a write of one of its deferred transactions
+    // (SQLITE_BUSY_SNAPSHOT); write transactions now begin with `BEGIN
+    // IMMEDIATE` and wait for the lock instead. A person would still run
+    // it again after a busy answer; so does the test, pausing between.
     let mut out = None;
     for attempt in 0..8 {
         if attempt > 0 {
