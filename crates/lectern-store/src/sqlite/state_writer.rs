@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lectern_app::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::shared::db_idempotency::{answer_params, INSERT_ANSWER};
 use crate::shared::errors::map_sqlite;
@@ -53,7 +53,12 @@ impl StateWriter {
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open(&self.path)?;
+        // Never creates the file: the store made it, and one that has gone
+        // (a deleted instance) must stay gone rather than come back empty.
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -163,4 +168,24 @@ fn write_one(conn: &Connection, w: &StateWrite) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database file that has gone (a deleted instance's) is not made
+    /// again, empty, by a late batch: the batch fails as unreachable.
+    #[test]
+    fn a_missing_database_file_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.db");
+        let writer = StateWriter::for_file(&path);
+        let run = writer.run_once(&[], &[]);
+        assert!(
+            matches!(run, Run::Broken(StoreError::Unavailable(_))),
+            "the batch fails as unreachable"
+        );
+        assert!(!path.exists(), "no file was created");
+    }
 }
