@@ -137,9 +137,7 @@ impl HotReads {
     ) -> Option<Vec<T>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
-            for (i, value) in params.iter().enumerate() {
-                bind(&mut stmt, &format!("${}", i + 1), *value)?;
-            }
+            bind_numbered(&mut stmt, params.iter().copied())?;
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(found) = rows.next()? {
@@ -207,15 +205,22 @@ pub(crate) struct AccessExtra {
     pub e_created: Option<i64>,
 }
 
-fn bind(
+/// Binds `params` to `$1`, `$2`, … by name: SQLite numbers parameters in
+/// the order they first appear, and a statement may name them out of
+/// order (a multi-row insert repeats `$1`–`$3` after `$4`…). Shared with
+/// SQLite's group-commit writer (`state_writer.rs`).
+pub(crate) fn bind_numbered<'p>(
     stmt: &mut rusqlite::CachedStatement<'_>,
-    name: &str,
-    value: &dyn ToSql,
+    params: impl IntoIterator<Item = &'p dyn ToSql>,
 ) -> rusqlite::Result<()> {
-    let index = stmt
-        .parameter_index(name)?
-        .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_string()))?;
-    stmt.raw_bind_parameter(index, value)
+    for (i, value) in params.into_iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let index = stmt
+            .parameter_index(&name)?
+            .ok_or(rusqlite::Error::InvalidParameterName(name))?;
+        stmt.raw_bind_parameter(index, value)?;
+    }
+    Ok(())
 }
 
 /// `COURSE_COLUMNS`, in their order.

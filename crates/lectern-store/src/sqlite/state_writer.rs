@@ -27,12 +27,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lectern_app::StoreError;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, ToSql};
 
 use crate::shared::db_idempotency::{answer_params, INSERT_ANSWER};
 use crate::shared::errors::map_sqlite;
 use crate::shared::group_commit::{Run, StateWrite};
 use crate::shared::sql::{self, Param};
+use crate::sqlite::hot_reads::bind_numbered;
 
 /// How long a batch waits for SQLite's write lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -125,18 +126,10 @@ fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Runs `text` with `params` bound to `$1`, `$2`, … by name (a statement
-/// may name them out of order); the rows it changed.
+/// Runs `text` with `params` bound to `$1`, `$2`, …; the rows it changed.
 fn execute(conn: &Connection, text: &str, params: Vec<Param>) -> Result<usize, StoreError> {
     let mut stmt = conn.prepare_cached(text).map_err(map_sqlite)?;
-    for (i, value) in params.iter().enumerate() {
-        let name = format!("${}", i + 1);
-        let index = stmt
-            .parameter_index(&name)
-            .map_err(map_sqlite)?
-            .ok_or_else(|| StoreError::Internal(format!("{name} is not in the statement")))?;
-        stmt.raw_bind_parameter(index, value).map_err(map_sqlite)?;
-    }
+    bind_numbered(&mut stmt, params.iter().map(|p| p as &dyn ToSql)).map_err(map_sqlite)?;
     stmt.raw_execute().map_err(map_sqlite)
 }
 
