@@ -29,6 +29,7 @@ pub async fn run(store: &dyn Store) {
     import(store).await;
     enrollments(store).await;
     learner_state(store).await;
+    subsection_grades(store).await;
     blobs(store).await;
     crate::contract_accounts::run(store).await;
     crate::contract_nodes::setup_link(store).await;
@@ -338,6 +339,101 @@ async fn enrollments(store: &dyn Store) {
             .len(),
         1
     );
+}
+
+/// A grade's subsection rows after each write are exactly its subsections:
+/// changed ones updated, unchanged ones kept, gone ones deleted, new ones
+/// added; also for a course with more subsections than one statement
+/// carries, and through the state writes of a check as through a grade
+/// alone.
+async fn subsection_grades(store: &dyn Store) {
+    use lectern_app::model::{GradeRecord, ProblemState, SubsectionGradeRecord};
+    let fay = store.create_user(&new_user("Fay")).await.expect("fay");
+    let course = CourseKey::new("Org", "S202", "R1").expect("key");
+    let usage = course.usage_key("problem", "p1");
+    let sub = |id: &str, earned: f64, possible: f64, graded: bool| SubsectionGradeRecord {
+        block_id: id.into(),
+        earned,
+        possible,
+        graded,
+    };
+    let stored = |g: &GradeRecord| {
+        let mut subs: Vec<_> = g
+            .subsections
+            .iter()
+            .map(|s| (s.block_id.clone(), s.earned, s.possible, s.graded))
+            .collect();
+        subs.sort_by(|a, b| a.0.cmp(&b.0));
+        subs
+    };
+    let mut grade = GradeRecord {
+        user_id: fay.id,
+        course_key: course.clone(),
+        revision: 0,
+        course_version: 1,
+        percent: 0.0,
+        letter_grade: None,
+        passed: false,
+        detail: serde_json::json!({}),
+        subsections: vec![
+            sub("a", 1.0, 2.0, true),
+            sub("b", 0.0, 1.0, true),
+            sub("c", 0.0, 1.0, false),
+        ],
+        updated_at: Utc::now(),
+    };
+    let mut state = ProblemState::fresh(fay.id, &usage);
+    let write = |grade: &GradeRecord, state: &ProblemState| {
+        let (grade, state) = (grade.clone(), state.clone());
+        async move {
+            store
+                .save_problem_state(&state, None, Some(&grade))
+                .await
+                .expect("write");
+            let back = store
+                .course_grade(fay.id, &grade.course_key)
+                .await
+                .expect("read")
+                .expect("stored");
+            assert_eq!(stored(&back), stored(&grade), "the rows are the grade's");
+            back.revision
+        }
+    };
+    grade.revision = write(&grade, &state).await;
+    state.revision += 1;
+    // a unchanged, b changed, c gone, d new.
+    grade.subsections = vec![
+        sub("a", 1.0, 2.0, true),
+        sub("b", 1.0, 1.0, true),
+        sub("d", 0.5, 1.0, true),
+    ];
+    grade.revision = write(&grade, &state).await;
+    state.revision += 1;
+    // Only a flag changes.
+    grade.subsections[0].graded = false;
+    grade.revision = write(&grade, &state).await;
+    state.revision += 1;
+    // More than one statement carries, then few again.
+    grade.subsections = (0..1203)
+        .map(|i| sub(&format!("s{i:04}"), (i % 3) as f64, 2.0, i % 2 == 0))
+        .collect();
+    grade.revision = write(&grade, &state).await;
+    state.revision += 1;
+    grade.subsections = vec![sub("s0001", 1.0, 2.0, false), sub("z", 0.0, 0.0, true)];
+    grade.revision = write(&grade, &state).await;
+    state.revision += 1;
+    // None at all.
+    grade.subsections.clear();
+    grade.revision = write(&grade, &state).await;
+    // A grade saved on its own follows the same rule.
+    grade.subsections = vec![sub("a", 2.0, 2.0, true)];
+    store.save_course_grade(&grade).await.expect("grade alone");
+    let back = store
+        .course_grade(fay.id, &course)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored(&back), stored(&grade));
 }
 
 async fn learner_state(store: &dyn Store) {

@@ -60,18 +60,8 @@ where
         if DB::rows_affected(&r) == 0 {
             return Err(StoreError::StaleRevision);
         }
-        sqlx::query(sql::DELETE_SUBSECTION_GRADES)
-            .bind(g.user_id)
-            .bind(g.course_key.to_string())
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-        // All of a grade's subsections in one statement per chunk: on
-        // SQLite every statement is a hand-off to the connection's thread,
-        // and that, not the rows, is a check's cost (bench/README.md).
-        for chunk in g.subsections.chunks(sql::SUBSECTION_ROWS_PER_INSERT) {
-            let text = sql::insert_subsection_grades(chunk.len());
-            sql::bind_params(sqlx::query(&text), sql::subsection_params(g, chunk))
+        for (text, params) in sql::subsection_grade_statements(g) {
+            sql::bind_params(sqlx::query(&text), params)
                 .execute(&mut **tx)
                 .await
                 .map_err(map_err)?;

@@ -131,8 +131,8 @@ pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
     ]
 }
 
-/// [`insert_subsection_grades`]'s values for `chunk` of `g`'s subsections.
-pub(crate) fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]) -> Vec<Param> {
+/// [`upsert_subsection_grades`]'s values for `chunk` of `g`'s subsections.
+fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]) -> Vec<Param> {
     let mut params = Vec::with_capacity(3 + 4 * chunk.len());
     params.push(Param::Int(g.user_id));
     params.push(Param::Text(g.course_key.to_string()));
@@ -146,31 +146,85 @@ pub(crate) fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]
     params
 }
 
-pub(crate) const DELETE_SUBSECTION_GRADES: &str =
+const DELETE_SUBSECTION_GRADES: &str =
     "DELETE FROM subsection_grades WHERE user_id = $1 AND course_key = $2";
-/// The most subsection rows one `INSERT` carries (4 values each plus 3
+/// The most subsection rows one statement carries (4 values each plus 3
 /// shared: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
-pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
+const SUBSECTION_ROWS_PER_INSERT: usize = 500;
+
+/// The statements that make a learner's stored subsection grades in a
+/// course those of `g`, in order, each with its values.
+///
+/// A check changes one problem, so nearly every subsection's figures are
+/// what is stored already. Deleting and inserting them all each time cost a
+/// check about twice as many changed rows as the course has subsections
+/// (each a new row at the table's end, all written to the log and copied at
+/// the next checkpoint). Instead rows for subsections the grade no longer
+/// has are deleted, and the others are upserted so that an unchanged row is
+/// not written at all. Its `updated_at` then says when its figures last
+/// changed (nothing reads it). A course of more subsections than one
+/// statement carries is rewritten whole, as before.
+pub(crate) fn subsection_grade_statements(g: &GradeRecord) -> Vec<(String, Vec<Param>)> {
+    let user = Param::Int(g.user_id);
+    let course = Param::Text(g.course_key.to_string());
+    let mut out = Vec::with_capacity(2);
+    let subs = &g.subsections;
+    if subs.is_empty() || subs.len() > SUBSECTION_ROWS_PER_INSERT {
+        out.push((DELETE_SUBSECTION_GRADES.to_string(), vec![user, course]));
+    } else {
+        let mut text = String::from(DELETE_SUBSECTION_GRADES);
+        text.push_str(" AND block_id NOT IN (");
+        let mut params = Vec::with_capacity(2 + subs.len());
+        params.push(user);
+        params.push(course);
+        for (i, s) in subs.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("${}", i + 3));
+            params.push(Param::Text(s.block_id.clone()));
+        }
+        text.push(')');
+        out.push((text, params));
+    }
+    for chunk in subs.chunks(SUBSECTION_ROWS_PER_INSERT) {
+        out.push((
+            upsert_subsection_grades(chunk.len()),
+            subsection_params(g, chunk),
+        ));
+    }
+    out
+}
 
 /// `INSERT` of `rows` subsection grades of one learner in one course:
 /// `$1` user, `$2` course, `$3` time, then block, earned, possible and
-/// graded of each row.
-pub(crate) fn insert_subsection_grades(rows: usize) -> String {
+/// graded of each row. A row already stored is updated only if one of its
+/// figures differs.
+fn upsert_subsection_grades(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO subsection_grades (user_id, course_key, block_id, earned, possible, graded, updated_at) VALUES ",
+        "INSERT INTO subsection_grades (user_id, course_key, updated_at, block_id, earned, possible, graded) VALUES ",
     );
     for i in 0..rows {
         let n = 4 + 4 * i;
         if i > 0 {
             sql.push_str(", ");
         }
+        // In order of first appearance: SQLite numbers `$N` that way.
         sql.push_str(&format!(
-            "($1, $2, ${n}, ${}, ${}, ${}, $3)",
+            "($1, $2, $3, ${n}, ${}, ${}, ${})",
             n + 1,
             n + 2,
             n + 3
         ));
     }
+    sql.push_str(
+        " ON CONFLICT (user_id, course_key, block_id) DO UPDATE SET \
+         earned = excluded.earned, possible = excluded.possible, \
+         graded = excluded.graded, updated_at = excluded.updated_at \
+         WHERE subsection_grades.earned <> excluded.earned \
+         OR subsection_grades.possible <> excluded.possible \
+         OR subsection_grades.graded <> excluded.graded",
+    );
     sql
 }
 

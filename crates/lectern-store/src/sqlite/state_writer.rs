@@ -150,14 +150,8 @@ fn write_one(conn: &Connection, w: &StateWrite) -> Result<(), StoreError> {
         if execute(conn, sql::UPSERT_GRADE, sql::grade_params(g))? == 0 {
             return Err(StoreError::StaleRevision);
         }
-        execute(
-            conn,
-            sql::DELETE_SUBSECTION_GRADES,
-            vec![Param::Int(g.user_id), Param::Text(g.course_key.to_string())],
-        )?;
-        for chunk in g.subsections.chunks(sql::SUBSECTION_ROWS_PER_INSERT) {
-            let text = sql::insert_subsection_grades(chunk.len());
-            execute(conn, &text, sql::subsection_params(g, chunk))?;
+        for (text, params) in sql::subsection_grade_statements(g) {
+            execute(conn, &text, params)?;
         }
     }
     Ok(())
@@ -166,6 +160,77 @@ fn write_one(conn: &Connection, w: &StateWrite) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A check rewrites only the subsection rows whose figures changed:
+    /// the others keep their row and their time (a check's log writes and
+    /// checkpoints grew with the course's subsections before).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_grade_write_leaves_unchanged_subsection_rows_alone() {
+        use chrono::{Duration, Utc};
+        use lectern_app::model::{GradeRecord, ProblemState, SubsectionGradeRecord};
+        use lectern_app::store::{LearnerStateStore, UserStore};
+        use lectern_content::keys::CourseKey;
+
+        let (dir, store) = crate::sqlite::tests::fresh_store().await;
+        let user = store
+            .create_user(&crate::contract::new_user("Rows"))
+            .await
+            .unwrap();
+        let course = CourseKey::new("Org", "R1", "2026").unwrap();
+        let mut state = ProblemState::fresh(user.id, &course.usage_key("problem", "p"));
+        let sub = |id: &str, earned: f64| SubsectionGradeRecord {
+            block_id: id.into(),
+            earned,
+            possible: 1.0,
+            graded: true,
+        };
+        let first = Utc::now() - Duration::hours(1);
+        let mut grade = GradeRecord {
+            user_id: user.id,
+            course_key: course.clone(),
+            revision: 0,
+            course_version: 1,
+            percent: 0.0,
+            letter_grade: None,
+            passed: false,
+            detail: serde_json::json!({}),
+            subsections: vec![sub("a", 0.0), sub("b", 0.0)],
+            updated_at: first,
+        };
+        store
+            .save_problem_state(&state, None, Some(&grade))
+            .await
+            .unwrap();
+        state.revision += 1;
+        grade.revision += 1;
+        grade.subsections[1].earned = 1.0;
+        grade.updated_at = Utc::now();
+        store
+            .save_problem_state(&state, None, Some(&grade))
+            .await
+            .unwrap();
+
+        let db = Connection::open(dir.path().join("lectern.db")).unwrap();
+        let rows: Vec<(String, i64, i64)> = db
+            .prepare("SELECT block_id, updated_at, rowid FROM subsection_grades ORDER BY block_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].1,
+            first.timestamp_millis(),
+            "the unchanged row was not written again"
+        );
+        assert_eq!(
+            rows[1].1,
+            grade.updated_at.timestamp_millis(),
+            "the changed row was"
+        );
+        assert_eq!((rows[0].2, rows[1].2), (1, 2), "both kept their rows");
+    }
 
     /// A database file that has gone (a deleted instance's) is not made
     /// again, empty, by a late batch: the batch fails as unreachable.
