@@ -5,8 +5,10 @@
 //! Use cases emit server events (`problem_check`, `edx.course.enrollment.*`,
 //! …) through [`Lectern::track`]; the page's scripts send browser events
 //! (`play_video`, `pause_video`, …) to `POST /event`, which lands in
-//! [`Lectern::record_browser_event`]. Each becomes one JSON object handed
-//! to an [`EventLog`] (the binary's writes JSON lines to a file per day,
+//! [`Lectern::record_browser_event`]. Each becomes one JSON object, written
+//! as text on the thread that made it (straight from borrowed fields, with
+//! no `Value` tree to build and free elsewhere) and handed to an
+//! [`EventLog`] (the binary's writes JSON lines to a file per day,
 //! `docs/tracking.md`). Where the request came from (path, host, address,
 //! browser) is not a use case's business: the web layer runs each request
 //! inside [`with_origin`], and events made while it runs carry it.
@@ -24,7 +26,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use lectern_content::{CourseKey, UsageKey};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
 use crate::model::User;
@@ -32,7 +35,8 @@ use crate::Lectern;
 
 /// Where recorded events go. `record` must not block.
 pub trait EventLog: Send + Sync {
-    fn record(&self, event: Value);
+    /// One event: a JSON object's text, on one line.
+    fn record(&self, event: String);
 }
 
 /// The request an event was made in, as the web layer saw it.
@@ -100,46 +104,86 @@ fn event_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, false)
 }
 
-/// The full event object in Open edX's shape.
+/// The full event object in Open edX's shape. Fields are in alphabetical
+/// order, as a `serde_json` map writes them (the log's lines look as they
+/// did when events were built as maps).
+#[derive(Serialize)]
+struct Shaped<'a> {
+    accept_language: &'a str,
+    agent: &'a str,
+    context: Context<'a>,
+    event: &'a Value,
+    event_source: &'a str,
+    event_type: &'a str,
+    host: &'a str,
+    ip: &'a str,
+    name: &'a str,
+    page: Option<&'a str>,
+    referer: &'a str,
+    time: String,
+    username: &'a str,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    course_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module: Option<Module>,
+    org_id: &'a str,
+    path: &'a str,
+    user_id: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Module {
+    usage_key: String,
+}
+
+/// The event's line of JSON; `None` if it cannot be written (a map with
+/// keys that are not text cannot be, and `Value` has none).
 fn shape(
     source: &str,
     at: DateTime<Utc>,
-    event: Event<'_>,
+    event: &Event<'_>,
     page: Option<&str>,
     origin: &Origin,
-) -> Value {
-    let mut context = Map::new();
-    context.insert(
-        "course_id".into(),
-        json!(event.course.map(|c| c.to_string()).unwrap_or_default()),
-    );
-    context.insert(
-        "org_id".into(),
-        json!(event.course.map(|c| c.org.clone()).unwrap_or_default()),
-    );
-    context.insert(
-        "user_id".into(),
-        event.user.map_or(Value::Null, |u| json!(u.id)),
-    );
-    context.insert("path".into(), json!(origin.path));
-    if let Some(usage) = event.module {
-        context.insert("module".into(), json!({ "usage_key": usage.to_string() }));
-    }
-    json!({
-        "name": event.event_type,
-        "event_type": event.event_type,
-        "event_source": source,
-        "time": event_time(at),
-        "username": event.user.map(|u| u.username.as_str()).unwrap_or(""),
-        "context": context,
-        "event": event.event,
-        "page": page,
-        "host": origin.host,
-        "ip": origin.ip,
-        "agent": origin.agent,
-        "referer": origin.referer,
-        "accept_language": origin.accept_language,
-    })
+) -> Option<String> {
+    let shaped = Shaped {
+        accept_language: &origin.accept_language,
+        agent: &origin.agent,
+        context: Context {
+            course_id: event.course.map(|c| c.to_string()).unwrap_or_default(),
+            module: event.module.map(|usage| Module {
+                usage_key: usage.to_string(),
+            }),
+            org_id: event.course.map(|c| c.org.as_str()).unwrap_or_default(),
+            path: &origin.path,
+            user_id: event.user.map(|u| u.id),
+        },
+        event: &event.event,
+        event_source: source,
+        event_type: event.event_type,
+        host: &origin.host,
+        ip: &origin.ip,
+        name: event.event_type,
+        page,
+        referer: &origin.referer,
+        time: event_time(at),
+        username: event.user.map(|u| u.username.as_str()).unwrap_or(""),
+    };
+    serde_json::to_string(&shaped).ok()
+}
+
+/// `shape` with the current request's origin (none outside a request).
+fn shape_here(
+    source: &str,
+    at: DateTime<Utc>,
+    event: &Event<'_>,
+    page: Option<&str>,
+) -> Option<String> {
+    ORIGIN
+        .try_with(|origin| shape(source, at, event, page, origin))
+        .unwrap_or_else(|_| shape(source, at, event, page, &Origin::default()))
 }
 
 impl Lectern {
@@ -152,8 +196,9 @@ impl Lectern {
     /// Records a server event (`event_source: "server"`).
     pub(crate) fn track(&self, event: Event<'_>) {
         let Some(log) = &self.events else { return };
-        let origin = ORIGIN.try_with(Clone::clone).unwrap_or_default();
-        log.record(shape("server", self.now(), event, None, &origin));
+        if let Some(line) = shape_here("server", self.now(), &event, None) {
+            log.record(line);
+        }
     }
 
     /// Records an event a page's script sent (`POST /event`, Open edX's
@@ -201,11 +246,10 @@ impl Lectern {
         let Some(log) = &self.events else {
             return Ok(());
         };
-        let origin = ORIGIN.try_with(Clone::clone).unwrap_or_default();
-        let shaped = shape(
+        let shaped = shape_here(
             "browser",
             self.now(),
-            Event {
+            &Event {
                 event_type,
                 user: Some(user),
                 course: course.as_ref(),
@@ -213,9 +257,10 @@ impl Lectern {
                 event: Value::String(event.to_string()),
             },
             Some(page),
-            &origin,
         );
-        log.record(shaped);
+        if let Some(line) = shaped {
+            log.record(line);
+        }
         Ok(())
     }
 }
@@ -265,6 +310,55 @@ mod tests {
         assert_eq!(encoded.to_string(), "course-v1:A+B+C");
         assert!(course_of_page("/dashboard").is_none());
         assert!(course_of_page("/courses/not-a-key/").is_none());
+    }
+
+    /// The line has Open edX's fields, in the order the log always had
+    /// them (alphabetical, as a JSON map writes them).
+    #[test]
+    fn an_event_line_has_open_edx_fields_in_the_logs_order() {
+        let course: CourseKey = "course-v1:Org+C1+2026".parse().unwrap();
+        let usage = course.usage_key("problem", "p1");
+        let origin = Origin {
+            path: "/p".into(),
+            host: "h".into(),
+            ip: "10.0.0.1".into(),
+            agent: "ua".into(),
+            referer: "r".into(),
+            accept_language: "fr".into(),
+        };
+        let at = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let event = Event {
+            event_type: "problem_check",
+            user: None,
+            course: Some(&course),
+            module: Some(&usage),
+            event: serde_json::json!({"b": 1, "a": "x\ny"}),
+        };
+        let line = shape("server", at, &event, None, &origin).unwrap();
+        assert_eq!(
+            line,
+            concat!(
+                r#"{"accept_language":"fr","agent":"ua","context":{"course_id":"course-v1:Org+C1+2026","#,
+                r#""module":{"usage_key":"block-v1:Org+C1+2026+type@problem+block@p1"},"org_id":"Org","#,
+                r#""path":"/p","user_id":null},"event":{"a":"x\ny","b":1},"event_source":"server","#,
+                r#""event_type":"problem_check","host":"h","ip":"10.0.0.1","name":"problem_check","#,
+                r#""page":null,"referer":"r","time":"2023-11-14T22:13:20.123000+00:00","username":""}"#
+            )
+        );
+        let browser = Event {
+            event_type: "play_video",
+            user: None,
+            course: None,
+            module: None,
+            event: Value::String("{}".into()),
+        };
+        let line: Value = serde_json::from_str(
+            &shape("browser", at, &browser, Some("/x"), &Origin::default()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(line["context"]["course_id"], "");
+        assert!(line["context"].get("module").is_none());
+        assert_eq!(line["page"], "/x");
     }
 
     #[test]
