@@ -131,6 +131,11 @@ impl ProblemSlot {
     /// Whether the learner of `draws` drew every branch this problem is on.
     pub(crate) fn drawn_for(&self, draws: &mut Draws<'_>) -> bool {
         self.draws.iter().all(|(container, branch)| {
+            // Looked up before it is keyed: most calls find the container's
+            // draw made already, and a key is a clone of two strings.
+            if let Some(shown) = draws.shown.get(container) {
+                return shown.contains(branch);
+            }
             let (tree, user_id) = (draws.tree, draws.user_id);
             draws
                 .shown
