@@ -133,7 +133,7 @@ NGINX_STARTED=1
 PERF_PID=
 if [ "${PERF_RECORD:-0}" = 1 ]; then
   PERF_OUT=${PERF_OUT:-/tmp/lectern-pages-perf.data}
-  perf record -g -F 999 -p "$PID" -o "$PERF_OUT" >/dev/null 2>&1 &
+  perf record ${PERF_CALLGRAPH:--g} -F 999 -p "$PID" -o "$PERF_OUT" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
 
