@@ -341,6 +341,28 @@ async fn enrollments(store: &dyn Store) {
     );
 }
 
+/// A learner's first grade in a course (revision 0, nothing earned) with
+/// these subsections.
+pub(crate) fn first_grade(
+    user_id: i64,
+    course: &CourseKey,
+    subsections: Vec<lectern_app::model::SubsectionGradeRecord>,
+    at: chrono::DateTime<Utc>,
+) -> lectern_app::model::GradeRecord {
+    lectern_app::model::GradeRecord {
+        user_id,
+        course_key: course.clone(),
+        revision: 0,
+        course_version: 1,
+        percent: 0.0,
+        letter_grade: None,
+        passed: false,
+        detail: serde_json::json!({}),
+        subsections,
+        updated_at: at,
+    }
+}
+
 /// A grade's subsection rows after each write are exactly its subsections:
 /// changed ones updated, unchanged ones kept, gone ones deleted, new ones
 /// added; also for a course with more subsections than one statement
@@ -366,22 +388,16 @@ async fn subsection_grades(store: &dyn Store) {
         subs.sort_by(|a, b| a.0.cmp(&b.0));
         subs
     };
-    let mut grade = GradeRecord {
-        user_id: fay.id,
-        course_key: course.clone(),
-        revision: 0,
-        course_version: 1,
-        percent: 0.0,
-        letter_grade: None,
-        passed: false,
-        detail: serde_json::json!({}),
-        subsections: vec![
+    let mut grade = first_grade(
+        fay.id,
+        &course,
+        vec![
             sub("a", 1.0, 2.0, true),
             sub("b", 0.0, 1.0, true),
             sub("c", 0.0, 1.0, false),
         ],
-        updated_at: Utc::now(),
-    };
+        Utc::now(),
+    );
     let mut state = ProblemState::fresh(fay.id, &usage);
     let write = |grade: &GradeRecord, state: &ProblemState| {
         let (grade, state) = (grade.clone(), state.clone());

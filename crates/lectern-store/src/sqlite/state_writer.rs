@@ -167,7 +167,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_grade_write_leaves_unchanged_subsection_rows_alone() {
         use chrono::{Duration, Utc};
-        use lectern_app::model::{GradeRecord, ProblemState, SubsectionGradeRecord};
+        use lectern_app::model::{ProblemState, SubsectionGradeRecord};
         use lectern_app::store::{LearnerStateStore, UserStore};
         use lectern_content::keys::CourseKey;
 
@@ -185,18 +185,12 @@ mod tests {
             graded: true,
         };
         let first = Utc::now() - Duration::hours(1);
-        let mut grade = GradeRecord {
-            user_id: user.id,
-            course_key: course.clone(),
-            revision: 0,
-            course_version: 1,
-            percent: 0.0,
-            letter_grade: None,
-            passed: false,
-            detail: serde_json::json!({}),
-            subsections: vec![sub("a", 0.0), sub("b", 0.0)],
-            updated_at: first,
-        };
+        let mut grade = crate::contract::first_grade(
+            user.id,
+            &course,
+            vec![sub("a", 0.0), sub("b", 0.0)],
+            first,
+        );
         store
             .save_problem_state(&state, None, Some(&grade))
             .await
