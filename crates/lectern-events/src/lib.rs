@@ -6,8 +6,8 @@
 //! Recording never waits: events arrive as lines of JSON text (written on
 //! the thread that made them) through a bounded queue to one writer thread,
 //! which appends what has arrived, flushes it to the operating system once
-//! per batch, and then rests [`REST`] so that the next batch gathers
-//! without a wake-up per event. When the queue is full, or a day's file has
+//! per batch, and then, unless more are waiting, rests [`REST`] so that the
+//! next batch gathers without a wake-up per event. When the queue is full, or a day's file has
 //! reached its size bound, events are dropped and counted
 //! ([`FileEventLog::dropped`]) — the log is analytics, and a flood of
 //! events must not cost the site its memory or its disk. What is still in
@@ -28,9 +28,10 @@ use lectern_app::tracking::EventLog;
 const QUEUE: usize = 16_384;
 /// Events written between two flushes at most.
 const BATCH: usize = 1_024;
-/// The writer's rest after each batch. Waking it for every event was 2 %
-/// of an answer check's CPU at 6,000 checks/s (bench/README.md, issue 18);
-/// events reach the file at most this much later.
+/// The writer's rest after a batch that emptied the queue. Waking it for
+/// every event was 2 % of an answer check's CPU at 6,000 checks/s
+/// (bench/README.md, issue 18); events reach the file at most this much
+/// later.
 const REST: Duration = Duration::from_millis(20);
 
 /// How the log is kept.
@@ -165,11 +166,17 @@ impl Writer {
             match events.recv_timeout(Duration::from_secs(1)) {
                 Ok(first) => {
                     self.write(&first);
+                    let mut taken = 1;
                     for next in events.try_iter().take(BATCH - 1) {
                         self.write(&next);
+                        taken += 1;
                     }
                     self.flush();
-                    std::thread::sleep(REST);
+                    // A full batch means more are waiting: no rest then, so
+                    // the rest never caps how fast the log can be written.
+                    if taken < BATCH {
+                        std::thread::sleep(REST);
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
