@@ -466,7 +466,7 @@ impl Lectern {
             };
             match saved {
                 Ok(()) => {
-                    tracing::info!(user = %user.username, problem = %usage, attempt = attempts, earned, possible, "problem checked");
+                    tracing::debug!(user = %user.username, problem = %usage, attempt = attempts, earned, possible, "problem checked");
                     self.track_check(user, usage, &view.state, &next, &outcome);
                     self.certificate_after_grade(&view.course, &grade).await;
                     return Ok(Checked::Graded(Box::new(outcome)));

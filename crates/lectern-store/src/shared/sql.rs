@@ -150,7 +150,7 @@ const DELETE_SUBSECTION_GRADES: &str =
     "DELETE FROM subsection_grades WHERE user_id = $1 AND course_key = $2";
 /// The most subsection rows one statement carries (4 values each plus 3
 /// shared: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
-const SUBSECTION_ROWS_PER_INSERT: usize = 500;
+pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
 
 /// The statements that make a learner's stored subsection grades in a
 /// course those of `g`, in order, each with its values.
