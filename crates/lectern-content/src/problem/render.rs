@@ -14,10 +14,11 @@
 //! match.
 
 use super::types::{Answer, InputKind, InputResult, InputSpec};
-use super::xml::{escape_attr, escape_text, Element, Node};
+use super::xml::{escape_attr, escape_text, push_escaped_attr, push_escaped_text, Element, Node};
 use super::{Problem, INPUT_TAGS, RESPONSE_TAGS};
 use crate::sanitize::clean_html;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// What to show besides the question: set the fields that apply.
 #[derive(Debug, Clone, Default)]
@@ -252,23 +253,28 @@ pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
         correct,
     };
     let skeleton = problem.skeleton(view.show_answer);
-    let mut out = format!(
-        r#"<div class="problem" data-problem-id="{}">"#,
-        escape_attr(&problem.problem_id)
-    );
+    // Sized once for the fixed text and about what an input's control
+    // takes, so the page is not copied as it grows (issue 18).
+    let fixed: usize = skeleton.parts.iter().map(|(text, _)| text.len()).sum();
+    let mut out = String::with_capacity(fixed + 512 * skeleton.inputs.len() + 128);
+    out.push_str(r#"<div class="problem" data-problem-id=""#);
+    push_escaped_attr(&mut out, &problem.problem_id);
+    out.push_str(r#"">"#);
     for (text, input) in &skeleton.parts {
         out.push_str(text);
         let drawn = input
             .and_then(|n| skeleton.inputs.get(n))
             .and_then(|(spec, label)| problem.inputs.get(*spec).map(|s| (s, label)));
         if let Some((spec, label)) = drawn {
-            out.push_str(&input_block(spec, label, &ctx));
+            input_block(&mut out, spec, label, &ctx);
         }
     }
     if !problem.unsupported.is_empty() {
         out.push_str(r#"<div class="problem-unsupported"><p>This problem cannot be graded here yet. It uses:</p><ul>"#);
         for why in &problem.unsupported {
-            out.push_str(&format!("<li>{}</li>", escape_text(why)));
+            out.push_str("<li>");
+            push_escaped_text(&mut out, why);
+            out.push_str("</li>");
         }
         out.push_str("</ul></div>");
     }
@@ -276,11 +282,12 @@ pub(crate) fn render(problem: &Problem, view: &RenderView<'_>) -> String {
     if shown > 0 {
         out.push_str(r#"<div class="problem-hints">"#);
         for (i, h) in problem.demand_hints.iter().take(shown).enumerate() {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 r#"<div class="problem-hint"><strong>Hint ({} of {}): </strong>{h}</div>"#,
                 i + 1,
                 problem.demand_hints.len()
-            ));
+            );
         }
         out.push_str("</div>");
     }
@@ -386,30 +393,32 @@ fn children(e: &Element, out: &mut String, ctx: &mut Walker<'_>) {
     }
 }
 
-/// One input's label, control, marker, message and (when allowed) answer.
-fn input_block(spec: &InputSpec, label: &Label, ctx: &InputCtx<'_>) -> String {
+/// One input's label, control, marker, message and (when allowed) answer,
+/// appended to `out`. (Writing to a `String` cannot fail, so `write!`'s
+/// result is dropped.)
+fn input_block(out: &mut String, spec: &InputSpec, label: &Label, ctx: &InputCtx<'_>) {
     let id = escape_attr(&spec.id);
     let view = ctx.view;
     let previous = view.answers.and_then(|a| a.get(&spec.id));
     let prev_list: Vec<&str> = previous.map(Answer::as_list).unwrap_or_default();
     let disabled = if view.disabled { " disabled" } else { "" };
-    let mut out = format!(r#"<div class="capa-input" id="inputtype_{id}">"#);
+    let _ = write!(out, r#"<div class="capa-input" id="inputtype_{id}">"#);
     let label_html = if label.html.is_empty() {
-        spec.label_html.clone()
+        spec.label_html.as_str()
     } else {
-        label.html.clone()
+        label.html.as_str()
     };
     // Every control gets a name, even when the author wrote no label.
     let label_html = if label_html.trim().is_empty() {
-        r#"<span class="visually-hidden">Your answer</span>"#.to_string()
+        r#"<span class="visually-hidden">Your answer</span>"#
     } else {
         label_html
     };
-    let descriptions: String = label
-        .descriptions
-        .iter()
-        .map(|d| format!(r#"<p class="question-description">{d}</p>"#))
-        .collect();
+    let descriptions = |out: &mut String| {
+        for d in &label.descriptions {
+            let _ = write!(out, r#"<p class="question-description">{d}</p>"#);
+        }
+    };
     match &spec.kind {
         InputKind::Radio | InputKind::Checkbox => {
             let ty = if spec.kind == InputKind::Radio {
@@ -417,9 +426,11 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &InputCtx<'_>) -> String {
             } else {
                 "checkbox"
             };
-            out.push_str(&format!(
-                r#"<fieldset><legend class="question-label">{label_html}</legend>{descriptions}"#
-            ));
+            let _ = write!(
+                out,
+                r#"<fieldset><legend class="question-label">{label_html}</legend>"#
+            );
+            descriptions(out);
             for i in ctx.problem.display_order(&spec.id, view.seed) {
                 let Some(c) = spec.choices.get(i) else {
                     continue;
@@ -429,47 +440,54 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &InputCtx<'_>) -> String {
                 } else {
                     ""
                 };
-                out.push_str(&format!(
-                    r#"<label class="choice"><input type="{ty}" name="{id}" value="{}"{checked}{disabled}> {}</label>"#,
-                    escape_attr(&c.name),
-                    c.label_html
-                ));
+                let _ = write!(
+                    out,
+                    r#"<label class="choice"><input type="{ty}" name="{id}" value=""#
+                );
+                push_escaped_attr(out, &c.name);
+                let _ = write!(out, r#""{checked}{disabled}> {}</label>"#, c.label_html);
             }
             out.push_str("</fieldset>");
         }
         InputKind::Dropdown => {
-            out.push_str(&format!(r#"<label class="question-label" for="input_{id}">{label_html}</label>{descriptions}"#));
-            out.push_str(&format!(r#"<select name="{id}" id="input_{id}"{disabled}><option value="">Select an option</option>"#));
+            let _ = write!(
+                out,
+                r#"<label class="question-label" for="input_{id}">{label_html}</label>"#
+            );
+            descriptions(out);
+            let _ = write!(
+                out,
+                r#"<select name="{id}" id="input_{id}"{disabled}><option value="">Select an option</option>"#
+            );
             for c in &spec.choices {
                 let sel = if prev_list.first() == Some(&c.name.as_str()) {
                     " selected"
                 } else {
                     ""
                 };
-                out.push_str(&format!(
-                    r#"<option value="{}"{sel}>{}</option>"#,
-                    escape_attr(&c.name),
-                    c.label_html
-                ));
+                out.push_str(r#"<option value=""#);
+                push_escaped_attr(out, &c.name);
+                let _ = write!(out, r#""{sel}>{}</option>"#, c.label_html);
             }
             out.push_str("</select>");
         }
         InputKind::Text | InputKind::Numeric | InputKind::Formula => {
             let value = prev_list.first().copied().unwrap_or("");
-            out.push_str(&format!(r#"<label class="question-label" for="input_{id}">{label_html}</label>{descriptions}"#));
-            out.push_str(&format!(
-                r#"<input type="text" name="{id}" id="input_{id}" value="{}" autocomplete="off"{disabled}>"#,
-                escape_attr(value)
-            ));
+            let _ = write!(
+                out,
+                r#"<label class="question-label" for="input_{id}">{label_html}</label>"#
+            );
+            descriptions(out);
+            let _ = write!(out, r#"<input type="text" name="{id}" id="input_{id}" value=""#);
+            push_escaped_attr(out, value);
+            let _ = write!(out, r#"" autocomplete="off"{disabled}>"#);
         }
         InputKind::Unsupported(tag) => {
-            out.push_str(&format!(
-                r#"<p class="question-label">{label_html}</p>{descriptions}"#
-            ));
-            out.push_str(&format!(
-                r#"<p class="unsupported-input">This input ({}) cannot be answered here yet.</p>"#,
-                escape_text(tag)
-            ));
+            let _ = write!(out, r#"<p class="question-label">{label_html}</p>"#);
+            descriptions(out);
+            out.push_str(r#"<p class="unsupported-input">This input ("#);
+            push_escaped_text(out, tag);
+            out.push_str(") cannot be answered here yet.</p>");
         }
     }
     if view.hide_correctness {
@@ -482,30 +500,29 @@ fn input_block(spec: &InputSpec, label: &Label, ctx: &InputCtx<'_>) -> String {
             super::Correctness::Incorrect => "incorrect",
             super::Correctness::PartiallyCorrect => "partially correct",
         };
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             r#"<span class="status {}">{text}</span>"#,
             r.correctness.as_str()
-        ));
+        );
         if !r.msg.is_empty() {
-            out.push_str(&format!(r#"<div class="message">{}</div>"#, r.msg));
+            let _ = write!(out, r#"<div class="message">{}</div>"#, r.msg);
         }
     }
     if let Some(a) = ctx.correct.get(&spec.id) {
-        let shown: Vec<String> = a
-            .as_list()
-            .iter()
-            .map(|v| match spec.choices.iter().find(|c| c.name == *v) {
-                Some(c) if spec.kind != InputKind::Dropdown => c.label_html.clone(),
-                _ => escape_text(v),
-            })
-            .collect();
-        out.push_str(&format!(
-            r#"<div class="answer"><strong>Answer: </strong>{}</div>"#,
-            shown.join(", ")
-        ));
+        out.push_str(r#"<div class="answer"><strong>Answer: </strong>"#);
+        for (i, v) in a.as_list().iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match spec.choices.iter().find(|c| c.name == *v) {
+                Some(c) if spec.kind != InputKind::Dropdown => out.push_str(&c.label_html),
+                _ => push_escaped_text(out, v),
+            }
+        }
+        out.push_str("</div>");
     }
     out.push_str("</div>");
-    out
 }
 
 #[cfg(test)]
