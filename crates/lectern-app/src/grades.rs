@@ -78,6 +78,10 @@ pub(crate) enum Audience {
     /// count as nothing earned (unless `never_but_include_grade`), so the
     /// grade cannot reveal whether an answer was right.
     Learner,
+    /// [`Audience::Record`]'s figures for the stored grade, which keeps
+    /// subsection totals only: no per-problem lines are made (their names
+    /// and keys were a tenth of an answer check's allocations, issue 18).
+    Stored,
 }
 
 impl Lectern {
@@ -152,6 +156,7 @@ impl Lectern {
             for seq in &chapter.subsections {
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
+                let (mut earned_shown, mut possible_shown, mut hidden) = (0.0, 0.0, false);
                 let mut hidden_until = None;
                 for slot in seq
                     .problems
@@ -170,7 +175,7 @@ impl Lectern {
                         }
                     };
                     let visible =
-                        audience == Audience::Record || settings.correctness_available(staff, now);
+                        audience != Audience::Learner || settings.correctness_available(staff, now);
                     if !visible && settings.show_correctness == ShowCorrectness::PastDue {
                         hidden_until = settings.close_date().map(|d| d.to_rfc3339());
                     }
@@ -183,19 +188,22 @@ impl Lectern {
                         earned: counted,
                         possible,
                     });
-                    views.push(ProblemScoreView {
-                        usage_key: slot.usage_text.clone(),
-                        display_name: slot.title.clone(),
-                        earned: if visible { earned } else { 0.0 },
-                        possible,
-                        attempted,
-                        hidden: !visible,
-                    });
+                    let earned = if visible { earned } else { 0.0 };
+                    earned_shown += earned;
+                    possible_shown += possible;
+                    hidden |= !visible;
+                    if audience != Audience::Stored {
+                        views.push(ProblemScoreView {
+                            usage_key: slot.usage_text.clone(),
+                            display_name: slot.title.clone(),
+                            earned,
+                            possible,
+                            attempted,
+                            hidden: !visible,
+                        });
+                    }
                 }
-                let (earned, possible) = views
-                    .iter()
-                    .fold((0.0, 0.0), |(e, p), s| (e + s.earned, p + s.possible));
-                let hidden = views.iter().any(|v| v.hidden);
+                let (earned, possible) = (earned_shown, possible_shown);
                 if hidden {
                     hidden_subsections.push(seq.id.clone());
                 }
@@ -270,7 +278,7 @@ impl Lectern {
                     .await
                     .map_err(AppError::from)
             },
-            self.compute_grade_seen(user, course, replacing, Audience::Record, sees),
+            self.compute_grade_seen(user, course, replacing, Audience::Stored, sees),
         )?;
         let revision = revision.unwrap_or(0);
         let subsections = report
