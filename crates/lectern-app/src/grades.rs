@@ -300,8 +300,7 @@ impl Lectern {
             percent: report.grade.percent,
             letter_grade: report.grade.letter_grade.clone(),
             passed: report.grade.passed,
-            detail: serde_json::to_value(&report.grade)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
+            detail: crate::model::JsonText::of(&report.grade).map_err(|e| AppError::Internal(e.to_string()))?,
             subsections,
             updated_at: self.now(),
         })

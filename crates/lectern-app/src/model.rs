@@ -206,9 +206,63 @@ pub struct GradeRecord {
     pub letter_grade: Option<String>,
     pub passed: bool,
     /// The whole `CourseGrade` as JSON, for the progress page and reports.
-    pub detail: serde_json::Value,
+    pub detail: JsonText,
     pub subsections: Vec<SubsectionGradeRecord>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// JSON kept as its text: made once from the value it describes, stored
+/// and serialized as it is, and parsed only by whoever reads it.
+///
+/// A grade's detail was a `serde_json::Value` tree built on every answer
+/// check, written out as text on the writer's thread and freed there, all
+/// for a column that is only stored: about 5 % of a check's CPU (issue 18,
+/// eighth pass).
+#[derive(Debug, Clone)]
+pub struct JsonText(Box<serde_json::value::RawValue>);
+
+impl JsonText {
+    /// `value` written as JSON.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Self> {
+        serde_json::value::to_raw_value(value).map(JsonText)
+    }
+
+    /// Text that must be one JSON value (it is checked, not parsed into a tree).
+    pub fn parse(text: String) -> serde_json::Result<Self> {
+        serde_json::value::RawValue::from_string(text).map(JsonText)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The value, parsed.
+    pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::from_str(self.as_str())
+    }
+}
+
+/// Equal when they hold the same value, however it was spaced or ordered.
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.to_value(), other.to_value()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => self.as_str() == other.as_str(),
+        }
+    }
+}
+
+/// The JSON text, as stored.
+impl std::fmt::Display for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -217,4 +271,24 @@ pub struct SubsectionGradeRecord {
     pub earned: f64,
     pub possible: f64,
     pub graded: bool,
+}
+
+#[cfg(test)]
+mod json_text_tests {
+    use super::JsonText;
+
+    /// Kept text serializes as the value it holds (not as a string), equals
+    /// the same value however spaced, and text that is not JSON is refused.
+    #[test]
+    fn json_text_is_written_as_its_value_and_compared_by_value() {
+        let made = JsonText::of(&serde_json::json!({"percent": 0.5, "by_type": [1, 2]})).unwrap();
+        let stored = JsonText::parse(r#"{ "by_type": [1,2], "percent": 0.5 }"#.into()).unwrap();
+        assert_eq!(made, stored);
+        assert_ne!(made, JsonText::parse(r#"{"percent": 0.6}"#.into()).unwrap());
+        let outer = serde_json::to_string(&serde_json::json!({ "detail": serde_json::to_value(&made).unwrap() })).unwrap();
+        assert_eq!(outer, r#"{"detail":{"by_type":[1,2],"percent":0.5}}"#);
+        assert_eq!(serde_json::to_string(&made).unwrap(), made.as_str());
+        assert!(JsonText::parse("{not json".into()).is_err());
+        assert!(JsonText::parse("{} trailing".into()).is_err());
+    }
 }

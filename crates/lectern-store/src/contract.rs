@@ -357,7 +357,7 @@ pub(crate) fn first_grade(
         percent: 0.0,
         letter_grade: None,
         passed: false,
-        detail: serde_json::json!({}),
+        detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections,
         updated_at: at,
     }
@@ -487,7 +487,7 @@ async fn learner_state(store: &dyn Store) {
         percent: 0.5,
         letter_grade: Some("Pass".into()),
         passed: true,
-        detail: serde_json::json!({"percent": 0.5}),
+        detail: lectern_app::model::JsonText::of(&serde_json::json!({"percent": 0.5})).expect("a JSON value"),
         subsections: vec![SubsectionGradeRecord {
             block_id: "s1".into(),
             earned: 1.0,

@@ -133,7 +133,7 @@ fn grade(user: &User, key: &CourseKey, percent: f64, passed: bool) -> GradeRecor
         percent,
         letter_grade: passed.then(|| "Pass".to_string()),
         passed,
-        detail: serde_json::json!({}),
+        detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections: Vec::new(),
         updated_at: Utc::now(),
     }

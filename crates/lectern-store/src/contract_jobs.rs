@@ -502,7 +502,7 @@ where
         percent,
         letter_grade: None,
         passed: false,
-        detail: serde_json::json!({}),
+        detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections: Vec::new(),
         updated_at: Utc::now(),
     };

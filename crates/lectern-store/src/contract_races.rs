@@ -167,7 +167,7 @@ fn grade(user: UserId, course: &CourseKey, revision: i64) -> GradeRecord {
         percent: 0.0,
         letter_grade: None,
         passed: false,
-        detail: serde_json::json!({}),
+        detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections: Vec::new(),
         updated_at: Utc::now(),
     }

@@ -81,7 +81,7 @@ impl StateWrite {
             n += 128 + json_bytes(&s.answers) + json_bytes(&s.correct_map);
         }
         if let Some(g) = &self.grade {
-            n += 128 + json_bytes(&g.detail);
+            n += 128 + g.detail.as_str().len();
             n += g
                 .subsections
                 .iter()

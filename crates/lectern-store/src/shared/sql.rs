@@ -125,7 +125,7 @@ pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
         Param::Real(g.percent),
         Param::MaybeText(g.letter_grade.clone()),
         Param::Bool(g.passed),
-        Param::Text(g.detail.to_string()),
+        Param::Text(g.detail.as_str().to_string()),
         Param::Int(to_millis(g.updated_at)),
         Param::Int(g.revision),
     ]
