@@ -23,6 +23,13 @@ pub fn is_randomizing(block_type: &str) -> bool {
 
 /// A number drawn from the learner, the container and a label, stable forever.
 fn draw(user_id: i64, tree: &CourseTree, container: &Block, label: &str) -> u64 {
+    draw_from(draws_of(user_id, tree, container), label)
+}
+
+/// The hash of `user_id|container's usage key|`, which every draw of one
+/// learner in one container starts with: made once per container, not once
+/// per child (formatting the key per child was most of a draw's cost).
+fn draws_of(user_id: i64, tree: &CourseTree, container: &Block) -> Sha256 {
     let mut h = Sha256::new();
     h.update(user_id.to_string().as_bytes());
     h.update(b"|");
@@ -32,6 +39,11 @@ fn draw(user_id: i64, tree: &CourseTree, container: &Block, label: &str) -> u64 
             .as_bytes(),
     );
     h.update(b"|");
+    h
+}
+
+/// The draw for `label` from a container's [`draws_of`].
+fn draw_from(mut h: Sha256, label: &str) -> u64 {
     h.update(label.as_bytes());
     let d = h.finalize();
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
@@ -61,11 +73,12 @@ pub fn shown_children(tree: &CourseTree, block: &Block, user_id: i64) -> Vec<Blo
             } else {
                 max as usize
             };
+            let start = draws_of(user_id, tree, block);
             let mut ranked: Vec<(u64, usize)> = block
                 .children
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (draw(user_id, tree, block, &c.to_string()), i))
+                .map(|(i, c)| (draw_from(start.clone(), &c.to_string()), i))
                 .collect();
             ranked.sort_unstable();
             let mut keep: Vec<usize> = ranked.into_iter().take(max).map(|(_, i)| i).collect();
@@ -188,6 +201,39 @@ mod tests {
             seen.extend(shown);
         }
         assert_eq!(seen.len(), 4, "every child is someone's");
+    }
+
+    /// A draw is stored nowhere, so its formula may never change: the first
+    /// eight bytes (big-endian) of SHA-256 over `user|container's usage
+    /// key|label`, however it is computed.
+    #[test]
+    fn a_draw_is_the_hash_of_the_learner_the_container_and_the_label() {
+        let t = course();
+        let lib = t.block(&BlockRef::new("library_content", "lib")).unwrap();
+        let key = t.usage_key(&lib.block_ref()).to_string();
+        for (user, label) in [(7, "problem/p0"), (12345, "group"), (1, "")] {
+            let d = Sha256::digest(format!("{user}|{key}|{label}").as_bytes());
+            let want = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+            assert_eq!(draw(user, &t, lib, label), want);
+            assert_eq!(draw_from(draws_of(user, &t, lib), label), want);
+        }
+        let child = lib.children[0].to_string();
+        let d = Sha256::digest(format!("3|{key}|{child}").as_bytes());
+        let rank = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+        let mut ranks: Vec<(u64, String)> = lib
+            .children
+            .iter()
+            .map(|c| {
+                let d = Sha256::digest(format!("3|{key}|{c}").as_bytes());
+                (u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]), c.to_string())
+            })
+            .collect();
+        ranks.sort();
+        assert!(ranks.iter().any(|(r, _)| *r == rank));
+        let mut want: Vec<String> = ranks.into_iter().take(2).map(|(_, c)| c).collect();
+        want.sort_by_key(|c| lib.children.iter().position(|x| x.to_string() == *c));
+        let shown: Vec<String> = shown_children(&t, lib, 3).iter().map(|c| c.to_string()).collect();
+        assert_eq!(shown, want, "the two lowest draws, in course order");
     }
 
     #[test]
