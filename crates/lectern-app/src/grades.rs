@@ -300,7 +300,8 @@ impl Lectern {
             percent: report.grade.percent,
             letter_grade: report.grade.letter_grade.clone(),
             passed: report.grade.passed,
-            detail: crate::model::JsonText::of(&report.grade).map_err(|e| AppError::Internal(e.to_string()))?,
+            detail: crate::model::JsonText::of(&report.grade)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
             subsections,
             updated_at: self.now(),
         })

@@ -285,7 +285,10 @@ mod json_text_tests {
         let stored = JsonText::parse(r#"{ "by_type": [1,2], "percent": 0.5 }"#.into()).unwrap();
         assert_eq!(made, stored);
         assert_ne!(made, JsonText::parse(r#"{"percent": 0.6}"#.into()).unwrap());
-        let outer = serde_json::to_string(&serde_json::json!({ "detail": serde_json::to_value(&made).unwrap() })).unwrap();
+        let outer = serde_json::to_string(
+            &serde_json::json!({ "detail": serde_json::to_value(&made).unwrap() }),
+        )
+        .unwrap();
         assert_eq!(outer, r#"{"detail":{"by_type":[1,2],"percent":0.5}}"#);
         assert_eq!(serde_json::to_string(&made).unwrap(), made.as_str());
         assert!(JsonText::parse("{not json".into()).is_err());

@@ -225,14 +225,20 @@ mod tests {
             .iter()
             .map(|c| {
                 let d = Sha256::digest(format!("3|{key}|{c}").as_bytes());
-                (u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]), c.to_string())
+                (
+                    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]),
+                    c.to_string(),
+                )
             })
             .collect();
         ranks.sort();
         assert!(ranks.iter().any(|(r, _)| *r == rank));
         let mut want: Vec<String> = ranks.into_iter().take(2).map(|(_, c)| c).collect();
         want.sort_by_key(|c| lib.children.iter().position(|x| x.to_string() == *c));
-        let shown: Vec<String> = shown_children(&t, lib, 3).iter().map(|c| c.to_string()).collect();
+        let shown: Vec<String> = shown_children(&t, lib, 3)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(shown, want, "the two lowest draws, in course order");
     }
 

@@ -487,7 +487,8 @@ async fn learner_state(store: &dyn Store) {
         percent: 0.5,
         letter_grade: Some("Pass".into()),
         passed: true,
-        detail: lectern_app::model::JsonText::of(&serde_json::json!({"percent": 0.5})).expect("a JSON value"),
+        detail: lectern_app::model::JsonText::of(&serde_json::json!({"percent": 0.5}))
+            .expect("a JSON value"),
         subsections: vec![SubsectionGradeRecord {
             block_id: "s1".into(),
             earned: 1.0,

@@ -214,7 +214,8 @@ async fn grades(store: &dyn Store, key: &CourseKey, users: &[User]) {
                 percent,
                 letter_grade: None,
                 passed: false,
-                detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
+                detail: lectern_app::model::JsonText::of(&serde_json::json!({}))
+                    .expect("a JSON value"),
                 subsections: Vec::new(),
                 updated_at: Utc::now() - Duration::seconds(1),
             })

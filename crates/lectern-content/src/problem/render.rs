@@ -478,7 +478,10 @@ fn input_block(out: &mut String, spec: &InputSpec, label: &Label, ctx: &InputCtx
                 r#"<label class="question-label" for="input_{id}">{label_html}</label>"#
             );
             descriptions(out);
-            let _ = write!(out, r#"<input type="text" name="{id}" id="input_{id}" value=""#);
+            let _ = write!(
+                out,
+                r#"<input type="text" name="{id}" id="input_{id}" value=""#
+            );
             push_escaped_attr(out, value);
             let _ = write!(out, r#"" autocomplete="off"{disabled}>"#);
         }

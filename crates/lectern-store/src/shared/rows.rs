@@ -283,9 +283,8 @@ impl GradeRow {
             percent: self.percent,
             letter_grade: self.letter_grade,
             passed: self.passed,
-            detail: lectern_app::model::JsonText::parse(self.detail).map_err(|e| {
-                StoreError::Internal(format!("stored detail does not parse: {e}"))
-            })?,
+            detail: lectern_app::model::JsonText::parse(self.detail)
+                .map_err(|e| StoreError::Internal(format!("stored detail does not parse: {e}")))?,
             subsections: subsections
                 .into_iter()
                 .map(|s| SubsectionGradeRecord {

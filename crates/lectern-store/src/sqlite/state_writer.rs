@@ -142,7 +142,10 @@ fn unavailable(e: rusqlite::Error) -> StoreError {
 /// subsection rows (issue 18, eighth pass).
 fn execute(conn: &Connection, text: &str, params: Vec<Param>) -> Result<usize, StoreError> {
     let mut stmt = conn.prepare_cached(text).map_err(map_sqlite)?;
-    debug_assert!(numbered_in_order(&stmt), "parameters out of order in {text}");
+    debug_assert!(
+        numbered_in_order(&stmt),
+        "parameters out of order in {text}"
+    );
     for (i, value) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, value).map_err(map_sqlite)?;
     }
@@ -264,7 +267,13 @@ mod tests {
             sql::INSERT_SUBMISSION.to_string(),
             sql::UPSERT_GRADE.to_string(),
         ];
-        for count in [0, 1, 17, sql::SUBSECTION_ROWS_PER_INSERT, sql::SUBSECTION_ROWS_PER_INSERT + 1] {
+        for count in [
+            0,
+            1,
+            17,
+            sql::SUBSECTION_ROWS_PER_INSERT,
+            sql::SUBSECTION_ROWS_PER_INSERT + 1,
+        ] {
             let subsections = (0..count)
                 .map(|i| lectern_app::model::SubsectionGradeRecord {
                     block_id: format!("s{i}"),
