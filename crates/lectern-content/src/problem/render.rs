@@ -419,6 +419,14 @@ fn input_block(out: &mut String, spec: &InputSpec, label: &Label, ctx: &InputCtx
             let _ = write!(out, r#"<p class="question-description">{d}</p>"#);
         }
     };
+    // A control with an id of its own is labelled by a `<label for>`.
+    let label_for_input = |out: &mut String| {
+        let _ = write!(
+            out,
+            r#"<label class="question-label" for="input_{id}">{label_html}</label>"#
+        );
+        descriptions(out);
+    };
     match &spec.kind {
         InputKind::Radio | InputKind::Checkbox => {
             let ty = if spec.kind == InputKind::Radio {
@@ -450,11 +458,7 @@ fn input_block(out: &mut String, spec: &InputSpec, label: &Label, ctx: &InputCtx
             out.push_str("</fieldset>");
         }
         InputKind::Dropdown => {
-            let _ = write!(
-                out,
-                r#"<label class="question-label" for="input_{id}">{label_html}</label>"#
-            );
-            descriptions(out);
+            label_for_input(out);
             let _ = write!(
                 out,
                 r#"<select name="{id}" id="input_{id}"{disabled}><option value="">Select an option</option>"#
@@ -473,11 +477,7 @@ fn input_block(out: &mut String, spec: &InputSpec, label: &Label, ctx: &InputCtx
         }
         InputKind::Text | InputKind::Numeric | InputKind::Formula => {
             let value = prev_list.first().copied().unwrap_or("");
-            let _ = write!(
-                out,
-                r#"<label class="question-label" for="input_{id}">{label_html}</label>"#
-            );
-            descriptions(out);
+            label_for_input(out);
             let _ = write!(
                 out,
                 r#"<input type="text" name="{id}" id="input_{id}" value=""#
