@@ -46,6 +46,15 @@ async fn api_import(site: &TestSite, token: &str, body: Vec<u8>) -> reqwest::Res
         .unwrap()
 }
 
+/// Runs `cmd` to its end off the test's one runtime thread, which also runs
+/// the site: a CLI waiting for SQLite's write lock on a blocked thread froze
+/// a write the site had begun, and gave up after its 10 s busy timeout.
+async fn finished(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
 /// `lectern` on the site's database with `LECTERN_LIMITS_<key>` set.
 fn lectern(site: &TestSite, key: &str, value: u64) -> Command {
     let mut cmd = crate::backend::lectern_in(site.data_dir());
@@ -110,11 +119,9 @@ async fn at_the_course_limit_new_courses_are_refused_and_re_imports_work() {
     // The CLI, with the limit from its configuration.
     let file = site.data_dir().join("two.tar.gz");
     std::fs::write(&file, archive("TWO")).unwrap();
-    let out = lectern(&site, "MAX_COURSES", 1)
-        .arg("import")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let mut import = lectern(&site, "MAX_COURSES", 1);
+    import.arg("import").arg(&file);
+    let out = finished(import).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("limit of 1 courses"), "{err}");
@@ -129,18 +136,12 @@ async fn at_the_course_limit_new_courses_are_refused_and_re_imports_work() {
     assert_eq!(json(r).await["version"], 2);
     let file = site.data_dir().join("one.tar.gz");
     std::fs::write(&file, archive("ONE")).unwrap();
-    // The CLI shares the SQLite file with the running site, and waits for
-    // SQLite's write lock while the site holds it. The site runs on this
-    // test's one runtime thread, so the CLI is waited for off that thread:
-    // blocking it (as a plain `output()` did, with a retry loop that hid
-    // it) froze a write transaction the site had begun, and the CLI gave
-    // up after its 10 s busy timeout, "temporarily unavailable".
+    // The CLI shares the SQLite file with the running site and waits for
+    // its write lock (see `finished`; a plain `output()` here, with a retry
+    // loop that hid the freeze, failed half the time after 10 s).
     let mut import = lectern(&site, "MAX_COURSES", 1);
     import.arg("import").arg(&file);
-    let out = tokio::task::spawn_blocking(move || import.output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = finished(import).await;
     assert!(
         out.status.success(),
         "{}",
@@ -150,22 +151,26 @@ async fn at_the_course_limit_new_courses_are_refused_and_re_imports_work() {
 }
 
 /// `lectern user create` of `username` with the account limit `limit`.
-fn cli_user(site: &TestSite, limit: u64, username: &str) -> std::process::Output {
-    let mut child = lectern(site, "MAX_ACCOUNTS", limit)
-        .args(["user", "create", "--username", username])
+/// (Waited for off the runtime thread, as [`finished`] does.)
+async fn cli_user(site: &TestSite, limit: u64, username: &str) -> std::process::Output {
+    let mut cmd = lectern(site, "MAX_ACCOUNTS", limit);
+    cmd.args(["user", "create", "--username", username])
         .args(["--email", &format!("{username}@example.org")])
         .args(["--password-file", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(crate::support::PASSWORD.as_bytes())
-        .unwrap();
-    drop(stdin);
-    child.wait_with_output().unwrap()
+        .stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(crate::support::PASSWORD.as_bytes())
+            .unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 fn registration(username: &str) -> [(&'static str, String); 4] {
@@ -187,7 +192,7 @@ async fn at_the_account_limit_registration_and_user_create_are_refused() {
     // A learner first, then the limit is reached: the site's first
     // administrator still comes through the setup link.
     site.user("learner", false).await;
-    let out = cli_user(&site, 2, "second");
+    let out = cli_user(&site, 2, "second").await;
     assert!(
         out.status.success(),
         "{}",
@@ -222,7 +227,7 @@ async fn at_the_account_limit_registration_and_user_create_are_refused() {
         .contains("limit of 2 accounts"));
 
     // The CLI.
-    let out = cli_user(&site, 2, "latest");
+    let out = cli_user(&site, 2, "latest").await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("limit of 2 accounts"), "{err}");
@@ -241,22 +246,20 @@ async fn a_full_site_without_an_administrator_can_still_get_one_from_the_cli() {
     })
     .await;
     site.user("learner", false).await;
-    let out = cli_user(&site, 1, "other");
+    let out = cli_user(&site, 1, "other").await;
     assert!(!out.status.success(), "the site is full");
-    let admin = |name: &str| {
-        let mut cmd = lectern(&site, "MAX_ACCOUNTS", 1);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        crate::binary::create_admin(cmd, name);
-    };
-    admin("ops");
+    let mut cmd = lectern(&site, "MAX_ACCOUNTS", 1);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    tokio::task::spawn_blocking(move || crate::binary::create_admin(cmd, "ops"))
+        .await
+        .unwrap();
     assert!(site.app.user_by_username("ops").await.unwrap().is_admin);
     // Only the first: with an administrator, the limit holds for admins too.
-    let out = lectern(&site, "MAX_ACCOUNTS", 1)
-        .args(["user", "create", "--username", "ops2", "--admin"])
+    let mut cmd = lectern(&site, "MAX_ACCOUNTS", 1);
+    cmd.args(["user", "create", "--username", "ops2", "--admin"])
         .args(["--email", "ops2@example.org", "--password-file", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    let out = finished(cmd).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("limit of 1 accounts"), "{err}");
@@ -339,21 +342,18 @@ async fn doctor_shows_usage_against_the_limits_and_warns_near_one() {
     let admin = site.user("root", true).await;
     crate::journey::build_course(&admin, "DOC1", "<p>x</p>").await;
     let doctor = |limit: u64| {
-        let out = lectern(&site, "MAX_COURSES", limit)
-            .env("LECTERN_LIMITS_MAX_ACCOUNTS", "1000")
-            .arg("doctor")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut cmd = lectern(&site, "MAX_COURSES", limit);
+        cmd.env("LECTERN_LIMITS_MAX_ACCOUNTS", "1000").arg("doctor");
+        async move { String::from_utf8_lossy(&finished(cmd).await.stdout).into_owned() }
     };
-    let out = doctor(0);
+    let out = doctor(0).await;
     assert!(
         out.contains("ok    limits: 1/unlimited courses, 1/1000 accounts, 0 MB/unlimited storage"),
         "{out}"
     );
-    let out = doctor(10);
+    let out = doctor(10).await;
     assert!(out.contains("ok    limits: 1/10 courses"), "{out}");
-    let out = doctor(1);
+    let out = doctor(1).await;
     assert!(out.contains("WARN  limits: 1/1 courses"), "{out}");
 }
 
