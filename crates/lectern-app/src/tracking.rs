@@ -171,7 +171,11 @@ fn shape(
         time: event_time(at),
         username: event.user.map(|u| u.username.as_str()).unwrap_or(""),
     };
-    serde_json::to_string(&shaped).ok()
+    // Sized for a typical line (a check's is about 1 KiB), so it is not
+    // copied as it grows.
+    let mut line = Vec::with_capacity(1536);
+    serde_json::to_writer(&mut line, &shaped).ok()?;
+    String::from_utf8(line).ok()
 }
 
 /// `shape` with the current request's origin (none outside a request).
