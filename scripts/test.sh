@@ -28,6 +28,15 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 
+# --- C build tools: SQLite and jemalloc (the allocator) are built from C
+# source; jemalloc's build runs make ---
+step "C build tools (gcc, make)"
+if ! command -v cc >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc make libc6-dev >/dev/null
+fi
+# --- end C build tools ---
+
 # --- sandbox for Python-scripted problems (issue 19, lectern-sandbox) ---
 # bubblewrap and Debian's own python3 with the libraries course scripts use;
 # the sandbox sees only /usr, so these must be Debian's, not a venv's.

@@ -115,6 +115,17 @@ enum Command {
     },
 }
 
+/// Rust's allocations go to jemalloc (issue 18, eighth pass): glibc's
+/// malloc and free were about a quarter of an answer check's CPU, and with
+/// jemalloc checks rose 17–28 % and the unit page went from 0.22–0.24 to
+/// 0.30 of nginx, with idle memory within 2–4 MB of glibc's and 0.27–0.30 MB
+/// kept per closed instance (issue 22 allows 1 MB). Its settings (freed
+/// pages handed back after about a second by its own background thread,
+/// two arenas) are compiled in through `JEMALLOC_SYS_WITH_MALLOC_CONF` in
+/// `.cargo/config.toml`; `bench/README.md` has the measurements.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let listen = match &cli.command {

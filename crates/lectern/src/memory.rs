@@ -11,6 +11,12 @@
 //! load (checks from a whole class, a report) leaves the same kind of free
 //! memory behind, so the server also trims once it falls quiet after one.
 //!
+//! Rust's own allocations have gone to jemalloc since issue 18's eighth
+//! pass (`main.rs`); it hands freed pages back itself, about a second after
+//! they are freed, from its background thread. glibc's heap still holds
+//! what C code allocates (SQLite's page caches and statements), so the trim
+//! below still runs after closes and bursts.
+//!
 //! The one `unsafe` block of the workspace lives here: a call into glibc
 //! that takes no pointers and locks the allocator's own structures while it
 //! runs. Elsewhere (musl, other systems) there is nothing to call.
