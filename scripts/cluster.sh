@@ -35,7 +35,9 @@ esac
 DIR=${CLUSTER_DIR:-/tmp/lectern-cluster}
 NET=10.250.$CLUSTER_ID
 BRIDGE=lcbr$CLUSTER_ID
-HTTP_PORT=$((45400 + CLUSTER_ID * 10))
+# Below the kernel's ephemeral range (32768–60999): a port in it can be
+# taken by any outgoing connection's local end at the moment HAProxy binds.
+HTTP_PORT=$((25400 + CLUSTER_ID * 10))
 DB_PORT=$((HTTP_PORT + 1))
 VENV=${CLUSTER_PATRONI_VENV:-/opt/lectern-patroni}
 PATRONI_REQUIREMENT='patroni[etcd3]>=4.0,<5'
