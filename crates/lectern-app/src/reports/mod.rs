@@ -40,7 +40,7 @@ use crate::model::{CourseRecord, User};
 use crate::Lectern;
 
 pub use other_csv::{MAX_ANSWER_CHARS, MAX_VALUES_PER_INPUT, OTHER_ANSWERS};
-pub(crate) use regrades::PROGRESS_EVERY;
+pub use regrades::PROGRESS_EVERY;
 pub use regrades::{RegradeStatus, RECENT_REGRADES};
 
 /// Finished reports a course keeps (the newest); older ones are deleted.

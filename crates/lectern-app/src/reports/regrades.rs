@@ -17,7 +17,7 @@ use crate::Lectern;
 /// Regrades the page lists.
 pub const RECENT_REGRADES: i64 = 10;
 /// Learners graded between two progress writes.
-pub(crate) const PROGRESS_EVERY: usize = 25;
+pub const PROGRESS_EVERY: usize = 25;
 
 /// What the regrade page shows.
 #[derive(Debug, Clone)]

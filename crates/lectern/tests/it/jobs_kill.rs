@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use lectern_app::jobs::{Job, JobKind, JobState, RegradeOutcome};
 use lectern_app::model::{NewUser, ProblemState};
+use lectern_app::reports::PROGRESS_EVERY;
 use lectern_app::transfer::ImportSource;
 use lectern_app::{AppSettings, Lectern, Store};
 use lectern_content::olx::ImportLimits;
@@ -22,8 +23,9 @@ use lectern_content::{CourseKey, UsageKey};
 use crate::binary::{free_port, BIN};
 use crate::problems::grading_course;
 
-/// Learners in the course: enough that the regrade takes a while.
-const LEARNERS: i64 = 400;
+/// Learners in the course: enough that the regrade is far from done when
+/// its first progress write shows it under way.
+const LEARNERS: i64 = 1000;
 /// The binary's job lease: short, so the restarted node reclaims quickly.
 const LEASE_SECS: &str = "2";
 
@@ -83,6 +85,18 @@ async fn regrade_job(store: &Arc<dyn Store>) -> Option<Job> {
         .unwrap()
         .into_iter()
         .find(|j| j.kind == JobKind::REGRADE && j.payload["version"].as_i64() == Some(2))
+}
+
+/// Learners the version-2 regrade has recorded as done (its progress row,
+/// written every [`PROGRESS_EVERY`] learners).
+async fn regrade_done(store: &Arc<dyn Store>, key: &CourseKey) -> i64 {
+    store
+        .regrade_runs(&key.to_string(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.version == 2)
+        .map_or(0, |r| r.learners_done)
 }
 
 /// Every learner's stored grade: (course version, percent, detail).
@@ -196,7 +210,13 @@ async fn a_node_killed_mid_regrade_leaves_a_job_the_restarted_node_finishes() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Killed once the job has recorded progress, so it dies mid-way: a
+    // fixed delay raced a regrade that got faster (CI saw it finish first).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while regrade_done(&store, &key).await < PROGRESS_EVERY as i64 {
+        assert!(Instant::now() < deadline, "the regrade made no progress");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     node.kill().unwrap(); // SIGKILL: no shutdown, no release
     node.wait().unwrap();
     let orphan = regrade_job(&store).await.unwrap();
