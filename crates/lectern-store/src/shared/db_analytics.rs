@@ -65,11 +65,16 @@ const ACTIVE_WEEKS: &str = "SELECT x.w, COUNT(DISTINCT x.user_id) FROM ( \
      ) x WHERE EXISTS (SELECT 1 FROM enrollments e WHERE e.course_key = $1 AND e.user_id = x.user_id) \
      GROUP BY x.w ORDER BY x.w";
 
-/// Learners per problem and those right at their first submission.
-const FIRST_ATTEMPTS: &str = "SELECT s.usage_key, COUNT(*), \
+/// Learners per problem and those right at their first submission. A
+/// learner's first submission of a problem has attempt 1 (attempts count up
+/// from 0), so only those rows are read, through their partial index
+/// (`submissions_first_attempts`); after a reset there can be several, and
+/// the earliest is taken.
+pub(crate) const FIRST_ATTEMPTS: &str = "SELECT s.usage_key, COUNT(*), \
      SUM(CASE WHEN s.possible > 0 AND s.earned >= s.possible THEN 1 ELSE 0 END) \
      FROM submissions s \
-     JOIN (SELECT MIN(id) AS id FROM submissions WHERE course_key = $1 GROUP BY usage_key, user_id) f ON f.id = s.id \
+     JOIN (SELECT MIN(id) AS id FROM submissions WHERE course_key = $1 AND attempt = 1 \
+           GROUP BY usage_key, user_id) f ON f.id = s.id \
      WHERE EXISTS (SELECT 1 FROM enrollments e WHERE e.course_key = $1 AND e.user_id = s.user_id) \
      GROUP BY s.usage_key";
 

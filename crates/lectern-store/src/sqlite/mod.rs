@@ -247,26 +247,7 @@ mod tests {
         let path = dir.path().join("lectern.db");
         let tree = "x".repeat(200_000);
         {
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(
-                    SqliteConnectOptions::new()
-                        .filename(&path)
-                        .create_if_missing(true)
-                        .foreign_keys(true),
-                )
-                .await
-                .unwrap();
-            let before = sqlx::migrate::Migrator {
-                migrations: MIGRATOR
-                    .iter()
-                    .filter(|m| m.version < 19)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .into(),
-                ..sqlx::migrate::Migrator::DEFAULT
-            };
-            before.run(&pool).await.unwrap();
+            let pool = migrated_before(&path, 19).await;
             for sql in [
                 "INSERT INTO users (id, username, email, name, password_hash, created_at) \
                  VALUES (7, 'old', 'old@example.org', 'Old', 'h', 0)",
@@ -316,6 +297,145 @@ mod tests {
             .unwrap();
             assert!(last.ends_with("tree"), "{table} ends with {last}");
         }
+        let problems: Vec<(String, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&store.read)
+            .await
+            .unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    /// A database at `path` with the migrations before `version` only, as
+    /// an older release left it.
+    async fn migrated_before(path: &Path, version: i64) -> sqlx::SqlitePool {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .foreign_keys(true),
+            )
+            .await
+            .unwrap();
+        let before = sqlx::migrate::Migrator {
+            migrations: MIGRATOR
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        pool
+    }
+
+    /// Migration 0020 rebuilds the problem states and subsection grades as
+    /// WITHOUT ROWID tables and swaps a submissions index for a partial
+    /// one: every row written before it reads back the same, and the
+    /// first-submission analytics (which now reads first attempts only)
+    /// gives the same answer, through the new index.
+    #[tokio::test]
+    async fn fewer_pages_per_check_keeps_every_state_grade_and_first_attempt() {
+        use lectern_app::analytics::store::AnalyticsStore;
+        use lectern_app::store::LearnerStateStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lectern.db");
+        let course = "course-v1:O+F+R";
+        let p1 = "block-v1:O+F+R+type@problem+block@p1";
+        {
+            let pool = migrated_before(&path, 20).await;
+            let mut statements = vec![
+                "INSERT INTO courses (course_key, display_name, created_at, draft_revision, \
+                 draft_tree, draft_updated_at) VALUES ($1, 'Old', 1, 1, '{}', 1)"
+                    .to_string(),
+            ];
+            for user in [7, 8] {
+                statements.push(format!(
+                    "INSERT INTO users (id, username, email, name, password_hash, created_at) \
+                     VALUES ({user}, 'u{user}', 'u{user}@example.org', 'U', 'h', 0)"
+                ));
+                statements.push(format!(
+                    "INSERT INTO enrollments (user_id, course_key, mode, is_active, created_at) \
+                     VALUES ({user}, $1, 'audit', TRUE, 8)"
+                ));
+            }
+            statements.push(
+                "INSERT INTO problem_states (user_id, course_key, usage_key, revision, attempts, \
+                 reset_count, answers, correct_map, raw_earned, raw_possible, earned, possible, \
+                 is_correct, ever_attempted, updated_at) \
+                 VALUES (7, $1, $2, 4, 1, 1, '{}', '{}', 1, 1, 1, 1, TRUE, TRUE, 9)"
+                    .into(),
+            );
+            statements.push(
+                "INSERT INTO course_grades (user_id, course_key, revision, course_version, \
+                 percent, letter_grade, passed, detail, updated_at) \
+                 VALUES (7, $1, 4, 1, 0.5, NULL, FALSE, '{}', 9)"
+                    .into(),
+            );
+            statements.push(
+                "INSERT INTO subsection_grades (user_id, course_key, block_id, earned, possible, \
+                 graded, updated_at) VALUES (7, $1, 'seq', 1, 2, TRUE, 9)"
+                    .into(),
+            );
+            // Learner 7: wrong, right, then (after a reset) right again;
+            // learner 8: right at once. First attempts: 2 learners, 1 right.
+            for (user, attempt, earned) in [(7, 1, 0), (7, 2, 1), (7, 1, 1), (8, 1, 1)] {
+                statements.push(format!(
+                    "INSERT INTO submissions (user_id, course_key, usage_key, attempt, answers, \
+                     correct_map, earned, possible, created_at) \
+                     VALUES ({user}, $1, $2, {attempt}, '{{}}', '{{}}', {earned}, 1, 10)"
+                ));
+            }
+            for sql in &statements {
+                sqlx::query(sql)
+                    .bind(course)
+                    .bind(p1)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let usage: lectern_content::UsageKey = p1.parse().unwrap();
+        let key: lectern_content::CourseKey = course.parse().unwrap();
+        let state = store.problem_state(7, &usage).await.unwrap().unwrap();
+        assert_eq!(
+            (state.revision, state.attempts, state.reset_count),
+            (4, 1, 1)
+        );
+        let grade = store.course_grade(7, &key).await.unwrap().unwrap();
+        assert_eq!(grade.revision, 4);
+        assert_eq!(grade.subsections.len(), 1, "{:?}", grade.subsections);
+        assert_eq!(grade.subsections[0].block_id, "seq");
+        let first = store.first_attempts(course).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].learners, first[0].correct), (2, 1));
+
+        for table in ["problem_states", "subsection_grades"] {
+            let sql: String = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?",
+            )
+            .bind(table)
+            .fetch_one(&store.read)
+            .await
+            .unwrap();
+            assert!(sql.ends_with("WITHOUT ROWID"), "{sql}");
+        }
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::shared::db_analytics::FIRST_ATTEMPTS
+        ))
+        .bind(course)
+        .fetch_all(&store.read)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.3.contains("submissions_first_attempts")),
+            "{plan:?}"
+        );
         let problems: Vec<(String, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
             .fetch_all(&store.read)
             .await
