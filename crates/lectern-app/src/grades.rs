@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::grading_layout::Draws;
 use crate::learning::PublishedCourse;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
+use crate::store::CourseProgress;
 use crate::visibility::Visibility;
 use crate::Lectern;
 
@@ -109,10 +110,25 @@ impl Lectern {
         audience: Audience,
         sees: Visibility,
     ) -> AppResult<GradeReport> {
-        let mut states: HashMap<UsageKey, ProblemState> = self
+        let states = self
             .store
             .problem_states(user.id, &course.record.key)
-            .await?
+            .await?;
+        self.grade_from_states(user, course, states, replacing, audience, sees)
+            .await
+    }
+
+    /// [`Self::compute_grade_seen`] from `states` already read.
+    async fn grade_from_states(
+        &self,
+        user: &User,
+        course: &PublishedCourse,
+        states: Vec<ProblemState>,
+        replacing: Option<&ProblemState>,
+        audience: Audience,
+        sees: Visibility,
+    ) -> AppResult<GradeReport> {
+        let mut states: HashMap<UsageKey, ProblemState> = states
             .into_iter()
             .map(|s| (s.usage_key.clone(), s))
             .collect();
@@ -257,30 +273,37 @@ impl Lectern {
         replacing: Option<&ProblemState>,
     ) -> AppResult<GradeRecord> {
         let sees = self.visibility(user, &course.record.key).await?;
-        self.grade_record_seen(user, course, replacing, sees).await
+        let progress = self
+            .store
+            .course_progress(user.id, &course.record.key)
+            .await?;
+        self.grade_record_from(user, course, progress, replacing, sees)
+            .await
     }
 
-    /// [`Self::grade_record_with`] with what `user` may see already decided;
-    /// the course's states and the stored grade's revision are read at once.
-    pub(crate) async fn grade_record_seen(
+    /// [`Self::grade_record_with`] from a [`CourseProgress`] already read
+    /// (the learner's states and the stored grade's revision, read together:
+    /// a grade stored after that read makes this one's guarded write fail,
+    /// never overwritten by it) and what `user` may see already decided.
+    pub(crate) async fn grade_record_from(
         &self,
         user: &User,
         course: &PublishedCourse,
+        progress: CourseProgress,
         replacing: Option<&ProblemState>,
         sees: Visibility,
     ) -> AppResult<GradeRecord> {
-        // The revision is asked first: a grade stored after it was read
-        // makes this one's guarded write fail, never overwritten by it.
-        let (revision, report) = tokio::try_join!(
-            async {
-                self.store
-                    .course_grade_revision(user.id, &course.record.key)
-                    .await
-                    .map_err(AppError::from)
-            },
-            self.compute_grade_seen(user, course, replacing, Audience::Stored, sees),
-        )?;
-        let revision = revision.unwrap_or(0);
+        let revision = progress.grade_revision.unwrap_or(0);
+        let report = self
+            .grade_from_states(
+                user,
+                course,
+                progress.states,
+                replacing,
+                Audience::Stored,
+                sees,
+            )
+            .await?;
         let subsections = report
             .chapters
             .iter()

@@ -207,6 +207,9 @@ pub struct GradeRecord {
     pub passed: bool,
     /// The whole `CourseGrade` as JSON, for the progress page and reports.
     pub detail: JsonText,
+    /// One per subsection of the course at `course_version` (a version has
+    /// one set of subsections, which the store relies on: it deletes the
+    /// stored rows of other versions, not of other blocks).
     pub subsections: Vec<SubsectionGradeRecord>,
     pub updated_at: DateTime<Utc>,
 }

@@ -23,6 +23,7 @@ use crate::idempotency::{fingerprint, IdempotencyKey, StoredResponse};
 use crate::learning::PublishedCourse;
 use crate::model::{ProblemState, Submission, User};
 use crate::page_states::{Known, PageStates};
+use crate::store::CourseProgress;
 use crate::Lectern;
 
 /// Settings read from the tree for a problem (own value, else inherited).
@@ -347,11 +348,11 @@ impl Lectern {
                 return Ok(Checked::Replayed(stored));
             }
         }
-        // The access and visibility decided here serve the grade too.
+        // The access and visibility decided here serve the grade too, and
+        // the learner's states in the course serve the problem's view and
+        // the grade: two reads in all.
         let (course, sees) = self.courseware_seen(user, &usage.course).await?;
-        let (mut view, _) = self
-            .problem_view_in(user, course, sees, usage, None, false)
-            .await?;
+        let (mut view, mut progress) = self.check_view(user, course, sees, usage).await?;
         if let Some(why) = &view.script_error {
             return Err(AppError::invalid(why.clone()));
         }
@@ -421,7 +422,13 @@ impl Lectern {
                 idempotency_key: keyed.map(|(key, _)| key.as_str().to_string()),
             };
             let grade = self
-                .grade_record_seen(user, &view.course, Some(&next), sees)
+                .grade_record_from(
+                    user,
+                    &view.course,
+                    std::mem::take(&mut progress),
+                    Some(&next),
+                    sees,
+                )
                 .await?;
             // The learner's view once this check is stored: what the answer
             // shows, and (with a key) what a retry will be answered with.
@@ -479,7 +486,8 @@ impl Lectern {
                             return Ok(Checked::Replayed(stored));
                         }
                     }
-                    view = self.problem_view(user, usage).await?;
+                    let (course, sees) = self.courseware_seen(user, &usage.course).await?;
+                    (view, progress) = self.check_view(user, course, sees, usage).await?;
                 }
                 Err(StoreError::Conflict { field }) if field == KEY_FIELD => {
                     // A copy of this request committed first with the key.
@@ -497,6 +505,26 @@ impl Lectern {
         Err(AppError::Conflict(
             "Too many submissions at once; try again.".into(),
         ))
+    }
+
+    /// The problem's view for a check and the learner's progress in the
+    /// course (states and grade revision, one read), the view's state
+    /// taken from that progress.
+    async fn check_view(
+        &self,
+        user: &User,
+        course: PublishedCourse,
+        sees: crate::visibility::Visibility,
+        usage: &UsageKey,
+    ) -> AppResult<(ProblemView, CourseProgress)> {
+        let progress = self
+            .guarded(self.store.course_progress(user.id, &course.record.key))
+            .await?;
+        let mine = progress.state_of(usage).cloned();
+        let (view, _) = self
+            .problem_view_in(user, course, sees, usage, Some(Known::Read(mine)), false)
+            .await?;
+        Ok((view, progress))
     }
 
     /// Stores answers without grading them (Open edX's "Save").

@@ -275,6 +275,40 @@ pub trait LearnerStateStore {
     }
     /// Writes a grade if its stored revision is still `grade.revision`.
     async fn save_course_grade(&self, grade: &GradeRecord) -> StoreResult<()>;
+    /// A learner's saved states in a course with the stored grade's
+    /// revision: what an answer check grades from, in one read where the
+    /// backend can (issue 18, tenth pass). The revision is never newer than
+    /// the states (one snapshot, or the revision read first), so a grade
+    /// stored after this read makes a write guarded by it fail rather than
+    /// be overwritten by a grade that missed it.
+    async fn course_progress(
+        &self,
+        user: UserId,
+        course: &CourseKey,
+    ) -> StoreResult<CourseProgress> {
+        let grade_revision = self.course_grade_revision(user, course).await?;
+        let states = self.problem_states(user, course).await?;
+        Ok(CourseProgress {
+            states,
+            grade_revision,
+        })
+    }
+}
+
+/// A learner's saved problem states in a course and the revision of their
+/// stored grade ([`LearnerStateStore::course_progress`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CourseProgress {
+    pub states: Vec<ProblemState>,
+    /// `None`: no grade stored yet.
+    pub grade_revision: Option<i64>,
+}
+
+impl CourseProgress {
+    /// The saved state of one problem, if any.
+    pub fn state_of(&self, usage: &UsageKey) -> Option<&ProblemState> {
+        self.states.iter().find(|s| &s.usage_key == usage)
+    }
 }
 
 /// What is known about a stored blob without reading its bytes.

@@ -30,6 +30,7 @@ pub async fn run(store: &dyn Store) {
     enrollments(store).await;
     learner_state(store).await;
     subsection_grades(store).await;
+    course_progress(store).await;
     blobs(store).await;
     crate::contract_accounts::run(store).await;
     crate::contract_nodes::setup_link(store).await;
@@ -367,7 +368,8 @@ pub(crate) fn first_grade(
 /// changed ones updated, unchanged ones kept, gone ones deleted, new ones
 /// added; also for a course with more subsections than one statement
 /// carries, and through the state writes of a check as through a grade
-/// alone.
+/// alone. (A course version has one set of subsections, so the set changes
+/// only with the version, as here.)
 async fn subsection_grades(store: &dyn Store) {
     use lectern_app::model::{GradeRecord, ProblemState, SubsectionGradeRecord};
     let fay = store.create_user(&new_user("Fay")).await.expect("fay");
@@ -417,7 +419,8 @@ async fn subsection_grades(store: &dyn Store) {
     };
     grade.revision = write(&grade, &state).await;
     state.revision += 1;
-    // a unchanged, b changed, c gone, d new.
+    // A new course version: a unchanged, b changed, c gone, d new.
+    grade.course_version += 1;
     grade.subsections = vec![
         sub("a", 1.0, 2.0, true),
         sub("b", 1.0, 1.0, true),
@@ -430,18 +433,22 @@ async fn subsection_grades(store: &dyn Store) {
     grade.revision = write(&grade, &state).await;
     state.revision += 1;
     // More than one statement carries, then few again.
+    grade.course_version += 1;
     grade.subsections = (0..1203)
         .map(|i| sub(&format!("s{i:04}"), (i % 3) as f64, 2.0, i % 2 == 0))
         .collect();
     grade.revision = write(&grade, &state).await;
     state.revision += 1;
+    grade.course_version += 1;
     grade.subsections = vec![sub("s0001", 1.0, 2.0, false), sub("z", 0.0, 0.0, true)];
     grade.revision = write(&grade, &state).await;
     state.revision += 1;
     // None at all.
+    grade.course_version += 1;
     grade.subsections.clear();
     grade.revision = write(&grade, &state).await;
     // A grade saved on its own follows the same rule.
+    grade.course_version += 1;
     grade.subsections = vec![sub("a", 2.0, 2.0, true)];
     store.save_course_grade(&grade).await.expect("grade alone");
     let back = store
@@ -450,6 +457,72 @@ async fn subsection_grades(store: &dyn Store) {
         .expect("read")
         .expect("stored");
     assert_eq!(stored(&back), stored(&grade));
+}
+
+/// A learner's progress in a course is their states there (not another
+/// course's, not another learner's) with their stored grade's revision; a
+/// learner with neither gets an empty progress, not an error.
+async fn course_progress(store: &dyn Store) {
+    use lectern_app::model::ProblemState;
+    let gil = store.create_user(&new_user("Gil")).await.expect("gil");
+    let hal = store.create_user(&new_user("Hal")).await.expect("hal");
+    let course = CourseKey::new("Org", "P303", "R1").expect("key");
+    let other = CourseKey::new("Org", "P304", "R1").expect("key");
+    let empty = store.course_progress(gil.id, &course).await.expect("read");
+    assert_eq!(empty, Default::default());
+
+    let mut first = ProblemState::fresh(gil.id, &course.usage_key("problem", "p1"));
+    first.attempts = 2;
+    first.answers = serde_json::json!({"p1_2_1": "choice_2"});
+    store
+        .save_problem_state(&first, None, None)
+        .await
+        .expect("state without a grade");
+    let progress = store.course_progress(gil.id, &course).await.expect("read");
+    assert_eq!(progress.grade_revision, None, "no grade stored yet");
+    assert_eq!(progress.states.len(), 1);
+    let read = progress
+        .state_of(&first.usage_key)
+        .expect("the state is found by its problem");
+    assert_eq!(
+        (read.attempts, &read.answers, read.revision),
+        (2, &first.answers, 1)
+    );
+
+    let second = ProblemState::fresh(gil.id, &course.usage_key("problem", "p2"));
+    let elsewhere = ProblemState::fresh(gil.id, &other.usage_key("problem", "p1"));
+    let not_gils = ProblemState::fresh(hal.id, &course.usage_key("problem", "p1"));
+    let grade = first_grade(gil.id, &course, Vec::new(), Utc::now());
+    store
+        .save_problem_state(&second, None, Some(&grade))
+        .await
+        .expect("state with a grade");
+    for s in [&elsewhere, &not_gils] {
+        store
+            .save_problem_state(s, None, None)
+            .await
+            .expect("state");
+    }
+    let progress = store.course_progress(gil.id, &course).await.expect("read");
+    assert_eq!(
+        progress.grade_revision,
+        Some(1),
+        "the first grade's revision"
+    );
+    let mut keys: Vec<String> = progress
+        .states
+        .iter()
+        .map(|s| s.usage_key.to_string())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec![
+            course.usage_key("problem", "p1").to_string(),
+            course.usage_key("problem", "p2").to_string()
+        ]
+    );
+    assert!(progress.states.iter().all(|s| s.user_id == gil.id));
 }
 
 async fn learner_state(store: &dyn Store) {

@@ -2,6 +2,9 @@
 //! for the statements with many parameters, generic over the driver so that
 //! each list of values is written once.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use lectern_app::model::{GradeRecord, ProblemState, Submission, SubsectionGradeRecord};
 use lectern_app::profile::Profile;
 use sqlx::{Database, Encode, Type};
@@ -133,10 +136,11 @@ pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
 
 /// [`upsert_subsection_grades`]'s values for `chunk` of `g`'s subsections.
 fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]) -> Vec<Param> {
-    let mut params = Vec::with_capacity(3 + 4 * chunk.len());
+    let mut params = Vec::with_capacity(4 + 4 * chunk.len());
     params.push(Param::Int(g.user_id));
     params.push(Param::Text(g.course_key.to_string()));
     params.push(Param::Int(to_millis(g.updated_at)));
+    params.push(Param::Int(g.course_version));
     for s in chunk {
         params.push(Param::Text(s.block_id.clone()));
         params.push(Param::Real(s.earned));
@@ -146,9 +150,12 @@ fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]) -> Vec<Pa
     params
 }
 
-const DELETE_SUBSECTION_GRADES: &str =
-    "DELETE FROM subsection_grades WHERE user_id = $1 AND course_key = $2";
-/// The most subsection rows one statement carries (4 values each plus 3
+/// Deletes a learner's subsection rows in a course (`$1`, `$2`) written for
+/// another course version than `$3`: once the grade's rows are upserted,
+/// those of subsections the course no longer has.
+pub(crate) const PRUNE_SUBSECTION_GRADES: &str =
+    "DELETE FROM subsection_grades WHERE user_id = $1 AND course_key = $2 AND course_version <> $3";
+/// The most subsection rows one statement carries (4 values each plus 4
 /// shared: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
 
@@ -159,59 +166,59 @@ pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
 /// what is stored already. Deleting and inserting them all each time cost a
 /// check about twice as many changed rows as the course has subsections
 /// (each a new row at the table's end, all written to the log and copied at
-/// the next checkpoint). Instead rows for subsections the grade no longer
-/// has are deleted, and the others are upserted so that an unchanged row is
-/// not written at all. Its `updated_at` then says when its figures last
-/// changed (nothing reads it). A course of more subsections than one
-/// statement carries is rewritten whole, as before.
-pub(crate) fn subsection_grade_statements(g: &GradeRecord) -> Vec<(String, Vec<Param>)> {
-    let user = Param::Int(g.user_id);
-    let course = Param::Text(g.course_key.to_string());
+/// the next checkpoint). Instead the rows are upserted so that an unchanged
+/// row (same figures, same course version) is not written at all, and then
+/// the rows of another course version, subsections the grade no longer has,
+/// are deleted (migration 0021). A row's `updated_at` says when it was last
+/// written (nothing reads it).
+pub(crate) fn subsection_grade_statements(g: &GradeRecord) -> Vec<(Cow<'static, str>, Vec<Param>)> {
     let mut out = Vec::with_capacity(2);
-    let subs = &g.subsections;
-    if subs.is_empty() || subs.len() > SUBSECTION_ROWS_PER_INSERT {
-        out.push((DELETE_SUBSECTION_GRADES.to_string(), vec![user, course]));
-    } else {
-        let mut text = String::from(DELETE_SUBSECTION_GRADES);
-        text.push_str(" AND block_id NOT IN (");
-        let mut params = Vec::with_capacity(2 + subs.len());
-        params.push(user);
-        params.push(course);
-        for (i, s) in subs.iter().enumerate() {
-            if i > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&format!("${}", i + 3));
-            params.push(Param::Text(s.block_id.clone()));
-        }
-        text.push(')');
-        out.push((text, params));
-    }
-    for chunk in subs.chunks(SUBSECTION_ROWS_PER_INSERT) {
+    for chunk in g.subsections.chunks(SUBSECTION_ROWS_PER_INSERT) {
         out.push((
             upsert_subsection_grades(chunk.len()),
             subsection_params(g, chunk),
         ));
     }
+    out.push((
+        Cow::Borrowed(PRUNE_SUBSECTION_GRADES),
+        vec![
+            Param::Int(g.user_id),
+            Param::Text(g.course_key.to_string()),
+            Param::Int(g.course_version),
+        ],
+    ));
     out
 }
 
+/// Upserts of up to this many rows are written once and kept (about 80 KiB
+/// for all of them); longer ones, rare, are written per use.
+const KEPT_UPSERT_ROWS: usize = 64;
+
 /// `INSERT` of `rows` subsection grades of one learner in one course:
-/// `$1` user, `$2` course, `$3` time, then block, earned, possible and
-/// graded of each row. A row already stored is updated only if one of its
-/// figures differs.
-fn upsert_subsection_grades(rows: usize) -> String {
+/// `$1` user, `$2` course, `$3` time, `$4` course version, then block,
+/// earned, possible and graded of each row. A row already stored is updated
+/// only if one of its figures or its course version differs.
+fn upsert_subsection_grades(rows: usize) -> Cow<'static, str> {
+    static KEPT: [OnceLock<String>; KEPT_UPSERT_ROWS + 1] =
+        [const { OnceLock::new() }; KEPT_UPSERT_ROWS + 1];
+    match KEPT.get(rows) {
+        Some(kept) => Cow::Borrowed(kept.get_or_init(|| upsert_subsection_text(rows)).as_str()),
+        None => Cow::Owned(upsert_subsection_text(rows)),
+    }
+}
+
+fn upsert_subsection_text(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO subsection_grades (user_id, course_key, updated_at, block_id, earned, possible, graded) VALUES ",
+        "INSERT INTO subsection_grades (user_id, course_key, updated_at, course_version, block_id, earned, possible, graded) VALUES ",
     );
     for i in 0..rows {
-        let n = 4 + 4 * i;
+        let n = 5 + 4 * i;
         if i > 0 {
             sql.push_str(", ");
         }
         // In order of first appearance: SQLite numbers `$N` that way.
         sql.push_str(&format!(
-            "($1, $2, $3, ${n}, ${}, ${}, ${})",
+            "($1, $2, $3, $4, ${n}, ${}, ${}, ${})",
             n + 1,
             n + 2,
             n + 3
@@ -220,10 +227,12 @@ fn upsert_subsection_grades(rows: usize) -> String {
     sql.push_str(
         " ON CONFLICT (user_id, course_key, block_id) DO UPDATE SET \
          earned = excluded.earned, possible = excluded.possible, \
-         graded = excluded.graded, updated_at = excluded.updated_at \
+         graded = excluded.graded, updated_at = excluded.updated_at, \
+         course_version = excluded.course_version \
          WHERE subsection_grades.earned <> excluded.earned \
          OR subsection_grades.possible <> excluded.possible \
-         OR subsection_grades.graded <> excluded.graded",
+         OR subsection_grades.graded <> excluded.graded \
+         OR subsection_grades.course_version <> excluded.course_version",
     );
     sql
 }

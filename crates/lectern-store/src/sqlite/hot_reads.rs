@@ -187,6 +187,26 @@ impl HotReads {
         self.rows(sql, &params, state_row)
     }
 
+    /// `course_progress`'s statement (`$1` the user, `$2` the course): the
+    /// learner's states in the course and the stored grade's revision.
+    pub(crate) fn progress(
+        &self,
+        sql: &str,
+        user: i64,
+        course: &str,
+    ) -> Option<(Vec<StateRow>, Option<i64>)> {
+        let mut revision = None;
+        let rows = self.rows(sql, &[&user, &course], |row| {
+            revision = row.get(STATE_COLUMN_COUNT)?;
+            // The one row of a learner with no saved state has no state.
+            match row.get::<_, Option<i64>>(0)? {
+                Some(_) => state_row(row).map(Some),
+                None => Ok(None),
+            }
+        })?;
+        Some((rows.into_iter().flatten().collect(), revision))
+    }
+
     /// A list of course rows (`COURSE_COLUMNS`): the catalogue's (no
     /// parameter) or a user's courses (`$1` the user).
     pub(crate) fn courses(&self, sql: &str, user: Option<i64>) -> Option<Vec<CourseRow>> {
@@ -247,6 +267,9 @@ fn course_row(row: &Row<'_>) -> rusqlite::Result<CourseRow> {
         publish_id: row.get(9)?,
     })
 }
+
+/// How many columns `STATE_COLUMNS` names (what follows them is at this index).
+const STATE_COLUMN_COUNT: usize = 15;
 
 /// `STATE_COLUMNS`, in their order.
 pub(crate) fn state_row(row: &Row<'_>) -> rusqlite::Result<StateRow> {

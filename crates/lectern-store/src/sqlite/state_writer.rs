@@ -249,6 +249,59 @@ mod tests {
         );
     }
 
+    /// Rows the previous release wrote (no course version: 0) are taken over
+    /// by the next grade: a current subsection's row is kept, even with the
+    /// same figures, and marked with the grade's version; a subsection the
+    /// course no longer has loses its row (migration 0021).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_of_the_previous_release_are_taken_over_or_pruned() {
+        use chrono::Utc;
+        use lectern_app::model::{ProblemState, SubsectionGradeRecord};
+        use lectern_app::store::{LearnerStateStore, UserStore};
+        use lectern_content::keys::CourseKey;
+
+        let (dir, store) = crate::sqlite::tests::fresh_store().await;
+        let user = store
+            .create_user(&crate::contract::new_user("Old"))
+            .await
+            .unwrap();
+        let course = CourseKey::new("Org", "V1", "2026").unwrap();
+        let db = Connection::open(dir.path().join("lectern.db")).unwrap();
+        for block in ["kept", "gone"] {
+            db.execute(
+                "INSERT INTO subsection_grades (user_id, course_key, block_id, earned, possible, \
+                 graded, updated_at) VALUES (?1, ?2, ?3, 1, 2, 1, 9)",
+                rusqlite::params![user.id, course.to_string(), block],
+            )
+            .unwrap();
+        }
+        let mut grade = crate::contract::first_grade(
+            user.id,
+            &course,
+            vec![SubsectionGradeRecord {
+                block_id: "kept".into(),
+                earned: 1.0,
+                possible: 2.0,
+                graded: true,
+            }],
+            Utc::now(),
+        );
+        grade.course_version = 3;
+        let state = ProblemState::fresh(user.id, &course.usage_key("problem", "p"));
+        store
+            .save_problem_state(&state, None, Some(&grade))
+            .await
+            .unwrap();
+        let rows: Vec<(String, i64)> = db
+            .prepare("SELECT block_id, course_version FROM subsection_grades ORDER BY block_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, vec![("kept".to_string(), 3)]);
+    }
+
     /// The writer binds by position, so every statement it can run must
     /// name `$1`, `$2`, … in the order they first appear (SQLite numbers
     /// named parameters that way); one that did not would write values
@@ -285,7 +338,7 @@ mod tests {
             for (text, params) in sql::subsection_grade_statements(&grade) {
                 let stmt = db.prepare(&text).unwrap();
                 assert_eq!(stmt.parameter_count(), params.len(), "{text}");
-                texts.push(text);
+                texts.push(text.into_owned());
             }
         }
         for text in texts {
