@@ -63,7 +63,7 @@ where
             return Err(StoreError::StaleRevision);
         }
         for (text, params) in sql::subsection_grade_statements(g) {
-            sql::bind_params(sqlx::query(&*text), params)
+            sql::bind_params(sqlx::query(&text), params)
                 .execute(&mut **tx)
                 .await
                 .map_err(map_err)?;
