@@ -11,6 +11,7 @@
 # valgrind's callgrind, drives it with bench/checks.py (8 learners, its own
 # client), zeroes the counters once the learners are checking, counts
 # submissions before and after 30 s, and prints instructions per check.
+# CALLGRIND_OUT=FILE keeps the dump for callgrind_annotate --inclusive=yes.
 # Needs valgrind (installed with apt-get if missing). Prints; never fails on
 # a figure.
 set -uo pipefail
@@ -52,6 +53,7 @@ sleep 2
 DUMP=$(ls -S "$DIR"/callgrind.*.1 2>/dev/null | head -n 1)
 INSTRUCTIONS=$(callgrind_annotate "$DUMP" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 CHECKS=$((AFTER - BEFORE))
+[ -n "${CALLGRIND_OUT:-}" ] && cp "$DUMP" "$CALLGRIND_OUT"
 echo "binary: $BIN"
 echo "checks counted: $CHECKS; server instructions: $INSTRUCTIONS"
 python3 -c "import sys; print(f'instructions per check: {int(sys.argv[1]) / max(1, int(sys.argv[2])):,.0f}')" "$INSTRUCTIONS" "$CHECKS"

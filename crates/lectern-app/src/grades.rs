@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use crate::cpu;
 use crate::error::{AppError, AppResult};
-use crate::grading_layout::Draws;
 use crate::learning::PublishedCourse;
 use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
 use crate::store::CourseProgress;
@@ -163,7 +162,7 @@ impl Lectern {
         let (staff, now) = (sees.sees_unreleased(), sees.now());
         let tree = &course.tree;
         let layout = self.grading_layout(course);
-        let mut draws = Draws::new(tree, learner.id);
+        let drawn = layout.drawn_for(tree, learner.id);
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
         let mut hidden_subsections = Vec::new();
@@ -177,7 +176,7 @@ impl Lectern {
                 for slot in seq
                     .problems
                     .iter()
-                    .filter(|p| p.release.shown(&sees) && p.drawn_for(&mut draws))
+                    .filter(|p| p.release.shown(&sees) && p.drawn_by(drawn.as_deref()))
                 {
                     let settings = &slot.settings;
                     let (earned, possible, attempted) = match states.get(&slot.usage) {

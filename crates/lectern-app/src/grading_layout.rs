@@ -20,8 +20,12 @@
 //! - in a course with `library_content` or `split_test` blocks, the layout
 //!   holds every child of each such block, and each problem under one
 //!   names the (container, branch) pairs on its way down; a request keeps
-//!   only the problems on branches its learner drew (`selection.rs`),
-//!   asking each container once.
+//!   only the problems on branches its learner drew (`selection.rs`).
+//!   A draw is a pure function of the version and the learner, but costs a
+//!   hash per child, and a check grades the whole course: so each learner's
+//!   draws are kept with the layout (at most [`MAX_DRAWN_BYTES`] a layout;
+//!   it was 1.5–3 % of a check's CPU in the demo course, `bench/README.md`,
+//!   "eleventh pass").
 //!
 //! Bounded: at most [`MAX_LAYOUTS`] versions and about [`MAX_LAYOUT_BYTES`];
 //! when either is reached the cache starts over.
@@ -104,50 +108,40 @@ pub(crate) struct ProblemSlot {
     /// Raw points possible (the problem parsed).
     pub raw_possible: f64,
     pub settings: ProblemSettings,
-    /// The randomizing containers on the way down from the subsection,
-    /// each with the child this problem is under; empty for most.
-    draws: Vec<(BlockRef, BlockRef)>,
-}
-
-/// Which children each randomizing container shows one learner, asked
-/// once per container per grade.
-pub(crate) struct Draws<'a> {
-    tree: &'a CourseTree,
-    user_id: i64,
-    shown: HashMap<BlockRef, Vec<BlockRef>>,
-}
-
-impl<'a> Draws<'a> {
-    pub(crate) fn new(tree: &'a CourseTree, user_id: i64) -> Self {
-        Draws {
-            tree,
-            user_id,
-            shown: HashMap::new(),
-        }
-    }
+    /// The randomizing containers on the way down from the subsection, each
+    /// as its index in [`GradingLayout::containers`] with the position (in
+    /// that container's children) of the child this problem is under; empty
+    /// for most.
+    draws: Vec<(usize, usize)>,
 }
 
 impl ProblemSlot {
-    /// Whether the learner of `draws` drew every branch this problem is on.
-    pub(crate) fn drawn_for(&self, draws: &mut Draws<'_>) -> bool {
-        self.draws.iter().all(|(container, branch)| {
-            // Looked up before it is keyed: most calls find the container's
-            // draw made already, and a key is a clone of two strings.
-            if let Some(shown) = draws.shown.get(container) {
-                return shown.contains(branch);
-            }
-            let (tree, user_id) = (draws.tree, draws.user_id);
-            draws
-                .shown
-                .entry(container.clone())
-                .or_insert_with(|| {
-                    tree.block(container)
-                        .map(|b| selection::shown_children(tree, b, user_id))
-                        .unwrap_or_default()
-                })
-                .contains(branch)
+    /// Whether a learner whose draws are `drawn` (from
+    /// [`GradingLayout::drawn_for`]) drew every branch this problem is on.
+    pub(crate) fn drawn_by(&self, drawn: Option<&Drawn>) -> bool {
+        self.draws.iter().all(|&(container, child)| {
+            drawn
+                .and_then(|d| d.get(container))
+                .is_some_and(|shown| shown.contains(&child))
         })
     }
+}
+
+/// One learner's draws in a version: for each of the layout's randomizing
+/// containers, the positions of the children they are shown.
+pub(crate) type Drawn = Vec<Vec<usize>>;
+
+/// At most about this many bytes of learners' draws are kept per layout;
+/// when reached, the memo starts over.
+const MAX_DRAWN_BYTES: usize = 256 << 10;
+
+/// Learners' draws in one version, kept because they are a pure function of
+/// the version and the learner and cost a hash per child to make (see the
+/// module docs).
+#[derive(Debug, Default)]
+struct DrawMemo {
+    by_learner: HashMap<i64, Arc<Drawn>>,
+    bytes: usize,
 }
 
 /// One subsection (sequential) and the problems it counts, in course order.
@@ -173,6 +167,9 @@ pub(crate) struct ChapterSlots {
 pub(crate) struct GradingLayout {
     pub chapters: Vec<ChapterSlots>,
     bytes: usize,
+    /// The randomizing containers problems are under, each once.
+    containers: Vec<BlockRef>,
+    drawn: Mutex<DrawMemo>,
 }
 
 /// The problems a learner may answer in a subsection, in course order: those
@@ -214,6 +211,7 @@ impl GradingLayout {
         let tree = &course.tree;
         let mut bytes = 0;
         let mut chapters = Vec::new();
+        let mut containers: Vec<BlockRef> = Vec::new();
         let top: Vec<&Block> = tree
             .root()
             .map(|r| tree.children(r).collect())
@@ -227,7 +225,26 @@ impl GradingLayout {
                 let r = seq.block_ref();
                 let blocks = problems_under(tree, seq);
                 let mut problems = Vec::with_capacity(blocks.len());
-                for (p, draws) in blocks {
+                for (p, path) in blocks {
+                    let draws = path
+                        .iter()
+                        .map(|(container, branch)| {
+                            // The path comes from the tree, so the branch is
+                            // always found; were it not, it is never drawn.
+                            let child = tree
+                                .block(container)
+                                .and_then(|b| b.children.iter().position(|c| c == branch))
+                                .unwrap_or(usize::MAX);
+                            let at = match containers.iter().position(|c| c == container) {
+                                Some(at) => at,
+                                None => {
+                                    containers.push(container.clone());
+                                    containers.len() - 1
+                                }
+                            };
+                            (at, child)
+                        })
+                        .collect();
                     // A problem that does not parse counts for nothing, as before.
                     let Ok(problem) = app.parsed_problem(course, p) else {
                         continue;
@@ -246,7 +263,7 @@ impl GradingLayout {
                         draws,
                     };
                     bytes +=
-                        512 + 2 * slot.usage_text.len() + slot.title.len() + 128 * slot.draws.len();
+                        512 + 2 * slot.usage_text.len() + slot.title.len() + 16 * slot.draws.len();
                     problems.push(slot);
                 }
                 let sub = SubsectionSlots {
@@ -265,7 +282,55 @@ impl GradingLayout {
                 subsections,
             });
         }
-        GradingLayout { chapters, bytes }
+        bytes += containers.iter().map(|c| 64 + c.id.len()).sum::<usize>();
+        GradingLayout {
+            chapters,
+            bytes,
+            containers,
+            drawn: Mutex::new(DrawMemo::default()),
+        }
+    }
+
+    /// Which children of each randomizing container `user_id` is shown, for
+    /// [`ProblemSlot::drawn_by`]; `None` when the version has none. Made
+    /// once per learner and version, then kept (bounded by
+    /// [`MAX_DRAWN_BYTES`]).
+    pub(crate) fn drawn_for(&self, tree: &CourseTree, user_id: i64) -> Option<Arc<Drawn>> {
+        if self.containers.is_empty() {
+            return None;
+        }
+        let memo = || self.drawn.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = memo().by_learner.get(&user_id) {
+            return Some(found.clone());
+        }
+        let drawn: Drawn = self
+            .containers
+            .iter()
+            .map(|r| {
+                let Some(block) = tree.block(r) else {
+                    return Vec::new();
+                };
+                let shown = selection::shown_children(tree, block, user_id);
+                block
+                    .children
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| shown.contains(c))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        let drawn = Arc::new(drawn);
+        let size = 64 + drawn.iter().map(|d| 24 + 8 * d.len()).sum::<usize>();
+        let mut kept = memo();
+        if kept.bytes + size > MAX_DRAWN_BYTES {
+            kept.by_learner.clear();
+            kept.bytes = 0;
+        }
+        if kept.by_learner.insert(user_id, drawn.clone()).is_none() {
+            kept.bytes += size;
+        }
+        Some(drawn)
     }
 
     /// How many problems the layout counts (every drawable one).
@@ -342,6 +407,83 @@ mod tests {
             b.fields.insert((*k).into(), (*v).into());
         }
         b
+    }
+
+    /// A unit with a library block drawing 2 of 6 problems and a two-group
+    /// split test, and a layout that knows only those two containers.
+    fn drawing_course() -> (CourseTree, GradingLayout) {
+        let mut t = CourseTree::new(CourseKey::new("O", "D", "1").unwrap(), "C");
+        let mut parent = CourseTree::root_ref();
+        for (ty, id) in [("chapter", "c"), ("sequential", "s"), ("vertical", "v")] {
+            t.insert_child(&parent, Block::new(ty, id), None).unwrap();
+            parent = BlockRef::new(ty, id);
+        }
+        t.insert_child(
+            &parent,
+            block("library_content", "lib", &[("max_count", "2")]),
+            None,
+        )
+        .unwrap();
+        t.insert_child(&parent, block("split_test", "ab", &[]), None)
+            .unwrap();
+        let (lib, ab) = (
+            BlockRef::new("library_content", "lib"),
+            BlockRef::new("split_test", "ab"),
+        );
+        for i in 0..6 {
+            t.insert_child(&lib, Block::new("problem", &format!("p{i}")), None)
+                .unwrap();
+        }
+        for g in ["a", "b"] {
+            t.insert_child(&ab, Block::new("vertical", g), None)
+                .unwrap();
+        }
+        let layout = GradingLayout {
+            chapters: Vec::new(),
+            bytes: 0,
+            containers: vec![lib, ab],
+            drawn: Mutex::new(DrawMemo::default()),
+        };
+        (t, layout)
+    }
+
+    /// The kept draws are the draws `selection` makes, learner by learner,
+    /// and the memo stays within its bound however many learners come.
+    #[test]
+    fn kept_draws_are_each_learners_draws_and_stay_bounded() {
+        let (t, layout) = drawing_course();
+        let containers: Vec<&Block> = layout
+            .containers
+            .iter()
+            .map(|r| t.block(r).unwrap())
+            .collect();
+        for user in 1..=20_000i64 {
+            let drawn = layout.drawn_for(&t, user).unwrap();
+            for (at, container) in containers.iter().enumerate() {
+                let shown = selection::shown_children(&t, container, user);
+                let kept: Vec<&BlockRef> =
+                    drawn[at].iter().map(|&i| &container.children[i]).collect();
+                assert_eq!(kept, shown.iter().collect::<Vec<_>>(), "learner {user}");
+            }
+            // Asked again, the kept draw is handed out, not made anew.
+            assert!(Arc::ptr_eq(&drawn, &layout.drawn_for(&t, user).unwrap()));
+            assert!(layout.drawn.lock().unwrap().bytes <= MAX_DRAWN_BYTES);
+        }
+        let memo = layout.drawn.lock().unwrap();
+        assert!(
+            memo.by_learner.len() > 100,
+            "it keeps learners: {}",
+            memo.by_learner.len()
+        );
+    }
+
+    /// A version with no randomizing container keeps nothing per learner.
+    #[test]
+    fn a_version_without_draws_keeps_none() {
+        let (t, mut layout) = drawing_course();
+        layout.containers.clear();
+        assert!(layout.drawn_for(&t, 7).is_none());
+        assert!(layout.drawn.lock().unwrap().by_learner.is_empty());
     }
 
     #[test]
