@@ -32,7 +32,9 @@ box() { env -u LECTERN_BIN "$bin" "$@"; }
 box import --data "$work/box" tests/fixtures/olx/openedx-demo-course.tar.gz >"$work/box.log" 2>&1 \
   || { cat "$work/box.log" >&2; fail "import on the box"; }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-box serve --data "$work/box" --listen "127.0.0.1:$port" >>"$work/box.log" 2>&1 &
+# Not through `box`: a backgrounded function is a subshell, and killing it
+# would leave the server it started running (it did, after CI's runs).
+env -u LECTERN_BIN "$bin" serve --data "$work/box" --listen "127.0.0.1:$port" >>"$work/box.log" 2>&1 &
 box_pid=$!
 for _ in $(seq 120); do [ "$(code "http://127.0.0.1:$port/health/ready")" = 200 ] && break; sleep 0.5; done
 python3 tests/cluster/onebox_client.py box "http://127.0.0.1:$port" "$course" "$problem" "$work/seen.json" \
