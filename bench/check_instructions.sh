@@ -4,6 +4,8 @@
 # doing, where checks/s on a shared machine moves by ±15 % between runs
 # (issue 18, tenth pass). Kernel work (system calls, the network, fsync) is
 # not counted, so compare binaries with it; judge the target with checks.sh.
+# Valgrind's virtual CPU has no SHA extensions, so hashing (sha2) costs
+# several times its real share here: confirm a gain there with perf.
 #
 #   bash bench/check_instructions.sh [BINARY]   # default target/release/lectern
 #

@@ -23,9 +23,10 @@
 //!   only the problems on branches its learner drew (`selection.rs`).
 //!   A draw is a pure function of the version and the learner, but costs a
 //!   hash per child, and a check grades the whole course: so each learner's
-//!   draws are kept with the layout (at most [`MAX_DRAWN_BYTES`] a layout;
-//!   it was 1.5–3 % of a check's CPU in the demo course, `bench/README.md`,
-//!   "eleventh pass").
+//!   draws are kept with the layout (at most [`MAX_DRAWN_BYTES`] a layout).
+//!   Without it a check hashed every child of every bank in the course:
+//!   0.4 % of a check's CPU for the demo course's one bank of six, more for
+//!   courses with large question banks (`bench/README.md`, "eleventh pass").
 //!
 //! Bounded: at most [`MAX_LAYOUTS`] versions and about [`MAX_LAYOUT_BYTES`];
 //! when either is reached the cache starts over.
