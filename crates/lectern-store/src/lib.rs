@@ -18,6 +18,7 @@ pub mod contract_idempotency;
 pub mod contract_instances;
 pub mod contract_jobs;
 pub mod contract_keyed_writes;
+mod contract_learning;
 pub mod contract_nodes;
 mod contract_pages;
 pub mod contract_races;

@@ -209,7 +209,7 @@ mod tests {
             graded: true,
         };
         let first = Utc::now() - Duration::hours(1);
-        let mut grade = crate::contract::first_grade(
+        let mut grade = crate::contract_learning::first_grade(
             user.id,
             &course,
             vec![sub("a", 0.0), sub("b", 0.0)],
@@ -275,7 +275,7 @@ mod tests {
             )
             .unwrap();
         }
-        let mut grade = crate::contract::first_grade(
+        let mut grade = crate::contract_learning::first_grade(
             user.id,
             &course,
             vec![SubsectionGradeRecord {
@@ -334,7 +334,8 @@ mod tests {
                     graded: true,
                 })
                 .collect();
-            let grade = crate::contract::first_grade(1, &course, subsections, chrono::Utc::now());
+            let grade =
+                crate::contract_learning::first_grade(1, &course, subsections, chrono::Utc::now());
             for (text, params) in sql::subsection_grade_statements(&grade) {
                 let stmt = db.prepare(&text).unwrap();
                 assert_eq!(stmt.parameter_count(), params.len(), "{text}");
