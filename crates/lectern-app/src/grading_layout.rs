@@ -175,16 +175,16 @@ pub(crate) struct GradingLayout {
 
 /// The problems a learner may answer in a subsection, in course order: those
 /// in its units, and inside `library_content` and `split_test` blocks every
-/// child's, each with the (container, branch) pairs a learner must have
+/// child's, each with the (container, child position) pairs a learner must have
 /// drawn to be shown it. Problems inside other containers (conditional) are
 /// shown as placeholders and cannot be answered, so they are left out
 /// rather than counted as zeros.
 fn problems_under<'a>(
     tree: &'a CourseTree,
     root: &'a Block,
-) -> Vec<(&'a Block, Vec<(BlockRef, BlockRef)>)> {
+) -> Vec<(&'a Block, Vec<(BlockRef, usize)>)> {
     let mut out = Vec::new();
-    let mut stack: Vec<(&Block, Vec<(BlockRef, BlockRef)>)> = vec![(root, Vec::new())];
+    let mut stack: Vec<(&Block, Vec<(BlockRef, usize)>)> = vec![(root, Vec::new())];
     while let Some((b, path)) = stack.pop() {
         if b.block_type == "problem" {
             out.push((b, path));
@@ -194,11 +194,11 @@ fn problems_under<'a>(
         if !matches!(b.block_type.as_str(), "sequential" | "vertical") && !randomizing {
             continue;
         }
-        for c in b.children.iter().rev() {
+        for (at, c) in b.children.iter().enumerate().rev() {
             let Some(child) = tree.block(c) else { continue };
             let mut on_way = path.clone();
             if randomizing {
-                on_way.push((b.block_ref(), c.clone()));
+                on_way.push((b.block_ref(), at));
             }
             stack.push((child, on_way));
         }
@@ -228,18 +228,12 @@ impl GradingLayout {
                 let mut problems = Vec::with_capacity(blocks.len());
                 for (p, path) in blocks {
                     let draws = path
-                        .iter()
-                        .map(|(container, branch)| {
-                            // The path comes from the tree, so the branch is
-                            // always found; were it not, it is never drawn.
-                            let child = tree
-                                .block(container)
-                                .and_then(|b| b.children.iter().position(|c| c == branch))
-                                .unwrap_or(usize::MAX);
-                            let at = match containers.iter().position(|c| c == container) {
+                        .into_iter()
+                        .map(|(container, child)| {
+                            let at = match containers.iter().position(|c| *c == container) {
                                 Some(at) => at,
                                 None => {
-                                    containers.push(container.clone());
+                                    containers.push(container);
                                     containers.len() - 1
                                 }
                             };
