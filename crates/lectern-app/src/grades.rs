@@ -16,8 +16,11 @@ use serde::Serialize;
 
 use crate::cpu;
 use crate::error::{AppError, AppResult};
+use crate::grading_layout::ProblemSlot;
 use crate::learning::PublishedCourse;
-use crate::model::{GradeRecord, ProblemState, SubsectionGradeRecord, User};
+use crate::model::{
+    subsections_digest, GradeRecord, ProblemState, StoredSubsections, SubsectionGradeRecord, User,
+};
 use crate::store::CourseProgress;
 use crate::visibility::Visibility;
 use crate::Lectern;
@@ -67,6 +70,20 @@ pub struct GradeReport {
     /// Subsections whose scores the learner may not see now (their entries
     /// in `grade` are zeroed).
     pub hidden_subsections: Vec<String>,
+    /// For a stored grade computed with one state replaced: the subsections
+    /// whose figures that replacement changed, with their figures before.
+    #[serde(skip)]
+    pub(crate) changed_by_replacing: Option<Vec<ChangedSubsection>>,
+}
+
+/// A subsection whose figures a replaced problem state changed: its
+/// position among the report's subsections (all chapters, in order) and
+/// its earned and possible points without the replacement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ChangedSubsection {
+    pub position: usize,
+    pub earned_before: f64,
+    pub possible_before: f64,
 }
 
 /// Whom a grade is computed for.
@@ -82,6 +99,50 @@ pub(crate) enum Audience {
     /// subsection totals only: no per-problem lines are made (their names
     /// and keys were a tenth of an answer check's allocations, issue 18).
     Stored,
+}
+
+/// A problem's weighted (earned, possible) points in a grade and whether it
+/// counts as attempted, from its state: one never answered (or worth
+/// nothing as answered) counts with its full possible score, nothing earned.
+fn slot_score(slot: &ProblemSlot, state: Option<&ProblemState>) -> (f64, f64, bool) {
+    match state {
+        Some(s) if s.ever_attempted && s.possible > 0.0 => (s.earned, s.possible, true),
+        _ => {
+            let (_, possible) = weighted_score(0.0, slot.raw_possible, slot.settings.weight);
+            (0.0, possible, false)
+        }
+    }
+}
+
+/// What a check's grade write may take as stored: if the rows as they were
+/// before the check (`rows` with `changed` put back) hash to the stored
+/// `digest` under the `revision` read, every stored row but the changed
+/// ones is already right ([`StoredSubsections::DifferAt`]); otherwise
+/// nothing is known and every row is written.
+fn stored_rows_known(
+    digest: i64,
+    revision: i64,
+    version: i64,
+    rows: &[SubsectionGradeRecord],
+    changed: &[ChangedSubsection],
+) -> StoredSubsections {
+    let before =
+        rows.iter()
+            .enumerate()
+            .map(|(i, row)| match changed.iter().find(|c| c.position == i) {
+                Some(c) => (
+                    row.block_id.as_str(),
+                    c.earned_before,
+                    c.possible_before,
+                    row.graded,
+                ),
+                None => (row.block_id.as_str(), row.earned, row.possible, row.graded),
+            });
+    if subsections_digest(version, revision, before) == digest {
+        StoredSubsections::DifferAt(changed.iter().map(|c| c.position).collect())
+    } else {
+        StoredSubsections::Unknown
+    }
 }
 
 impl Lectern {
@@ -127,13 +188,10 @@ impl Lectern {
         audience: Audience,
         sees: Visibility,
     ) -> AppResult<GradeReport> {
-        let mut states: HashMap<UsageKey, ProblemState> = states
+        let states: HashMap<UsageKey, ProblemState> = states
             .into_iter()
             .map(|s| (s.usage_key.clone(), s))
             .collect();
-        if let Some(r) = replacing {
-            states.insert(r.usage_key.clone(), r.clone());
-        }
         // With the version's layout already made and a few hundred problems
         // at most, the grade is a sum per problem: done here, which costs
         // less than the trip to the pool and back. Otherwise it parses
@@ -142,20 +200,35 @@ impl Lectern {
             .kept_grading_layout(&course.publish_id)
             .is_some_and(|l| l.problem_count() <= INLINE_GRADE_PROBLEMS)
         {
-            return Ok(self.grade_report(user, course, &states, sees, audience));
+            return Ok(self.grade_report(user, course, &states, replacing, sees, audience));
         }
         let (this, course, learner) = (self.clone(), course.clone(), user.clone());
-        cpu::run(move || this.grade_report(&learner, &course, &states, sees, audience)).await
+        let replacing = replacing.cloned();
+        cpu::run(move || {
+            this.grade_report(
+                &learner,
+                &course,
+                &states,
+                replacing.as_ref(),
+                sees,
+                audience,
+            )
+        })
+        .await
     }
 
-    /// The CPU part of [`Self::compute_grade`]: scores from `states`, summed
-    /// per subsection and graded. Runs inside a [`cpu::run`] job, or in place
-    /// when the version's layout is already made and small.
+    /// The CPU part of [`Self::compute_grade`]: scores from `states` (with
+    /// `replacing` standing in for its problem's), summed per subsection and
+    /// graded. Runs inside a [`cpu::run`] job, or in place when the
+    /// version's layout is already made and small. A stored grade with a
+    /// replacement also says which subsections the replacement changed
+    /// ([`GradeReport::changed_by_replacing`]).
     pub(crate) fn grade_report(
         &self,
         learner: &User,
         course: &PublishedCourse,
         states: &HashMap<UsageKey, ProblemState>,
+        replacing: Option<&ProblemState>,
         sees: Visibility,
         audience: Audience,
     ) -> GradeReport {
@@ -166,12 +239,16 @@ impl Lectern {
         let mut inputs = Vec::new();
         let mut chapters = Vec::new();
         let mut hidden_subsections = Vec::new();
+        let mut changed = (audience == Audience::Stored && replacing.is_some()).then(Vec::new);
+        let mut position = 0;
         for chapter in &layout.chapters {
             let mut subs = Vec::new();
             for seq in &chapter.subsections {
                 let mut scores = Vec::new();
                 let mut views = Vec::new();
                 let (mut earned_shown, mut possible_shown, mut hidden) = (0.0, 0.0, false);
+                // The same sums with a replaced problem's stored state.
+                let (mut earned_before, mut possible_before) = (0.0, 0.0);
                 let mut hidden_until = None;
                 for slot in seq
                     .problems
@@ -179,18 +256,19 @@ impl Lectern {
                     .filter(|p| p.release.shown(&sees) && p.drawn_by(drawn.as_deref()))
                 {
                     let settings = &slot.settings;
-                    let (earned, possible, attempted) = match states.get(&slot.usage) {
-                        Some(s) if s.ever_attempted && s.possible > 0.0 => {
-                            (s.earned, s.possible, true)
-                        }
-                        _ => {
-                            let (_, possible) =
-                                weighted_score(0.0, slot.raw_possible, settings.weight);
-                            (0.0, possible, false)
-                        }
-                    };
+                    let stored = states.get(&slot.usage);
+                    let replaced = replacing.filter(|r| r.usage_key == slot.usage);
+                    let (earned, possible, attempted) = slot_score(slot, replaced.or(stored));
                     let visible =
                         audience != Audience::Learner || settings.correctness_available(staff, now);
+                    if changed.is_some() {
+                        let (earned, possible, _) = match replaced {
+                            Some(_) => slot_score(slot, stored),
+                            None => (earned, possible, attempted),
+                        };
+                        earned_before += if visible { earned } else { 0.0 };
+                        possible_before += possible;
+                    }
                     if !visible && settings.show_correctness == ShowCorrectness::PastDue {
                         hidden_until = settings.close_date().map(|d| d.to_rfc3339());
                     }
@@ -219,6 +297,18 @@ impl Lectern {
                     }
                 }
                 let (earned, possible) = (earned_shown, possible_shown);
+                if let Some(changed) = changed.as_mut() {
+                    let same = earned_before.to_bits() == earned.to_bits()
+                        && possible_before.to_bits() == possible.to_bits();
+                    if !same {
+                        changed.push(ChangedSubsection {
+                            position,
+                            earned_before,
+                            possible_before,
+                        });
+                    }
+                }
+                position += 1;
                 if hidden {
                     hidden_subsections.push(seq.id.clone());
                 }
@@ -261,6 +351,7 @@ impl Lectern {
             grade,
             chapters,
             hidden_subsections,
+            changed_by_replacing: changed,
         }
     }
 
@@ -293,6 +384,7 @@ impl Lectern {
         sees: Visibility,
     ) -> AppResult<GradeRecord> {
         let revision = progress.grade_revision.unwrap_or(0);
+        let digest = progress.subsections_digest;
         let report = self
             .grade_from_states(
                 user,
@@ -313,7 +405,13 @@ impl Lectern {
                 possible: s.possible,
                 graded: s.graded,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let stored_subsections = match (digest, &report.changed_by_replacing) {
+            (Some(digest), Some(changed)) => {
+                stored_rows_known(digest, revision, course.version, &subsections, changed)
+            }
+            _ => StoredSubsections::Unknown,
+        };
         Ok(GradeRecord {
             user_id: user.id,
             course_key: course.record.key.clone(),
@@ -325,6 +423,7 @@ impl Lectern {
             detail: crate::model::JsonText::of(&report.grade)
                 .map_err(|e| AppError::Internal(e.to_string()))?,
             subsections,
+            stored_subsections,
             updated_at: self.now(),
         })
     }
@@ -391,5 +490,68 @@ impl Lectern {
         key: &CourseKey,
     ) -> AppResult<Option<GradeRecord>> {
         Ok(self.store.course_grade(user.id, key).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, earned: f64) -> SubsectionGradeRecord {
+        SubsectionGradeRecord {
+            block_id: id.into(),
+            earned,
+            possible: 2.0,
+            graded: true,
+        }
+    }
+
+    /// The rows as a check computes them, `b` changed by its answer from 0
+    /// to 1, against digests of what a previous write left: only a digest
+    /// of exactly the rows before the answer, at the revision read and the
+    /// same version, lets the check write `b` alone.
+    #[test]
+    fn only_a_digest_of_the_rows_before_the_answer_lets_a_check_write_its_own() {
+        let rows = [row("a", 2.0), row("b", 1.0), row("c", 0.0)];
+        let changed = [ChangedSubsection {
+            position: 1,
+            earned_before: 0.0,
+            possible_before: 2.0,
+        }];
+        let digest = |version, revision, rows: &[SubsectionGradeRecord]| {
+            subsections_digest(
+                version,
+                revision,
+                rows.iter()
+                    .map(|r| (r.block_id.as_str(), r.earned, r.possible, r.graded)),
+            )
+        };
+        let before = [row("a", 2.0), row("b", 0.0), row("c", 0.0)];
+        assert_eq!(
+            stored_rows_known(digest(3, 5, &before), 5, 3, &rows, &changed),
+            StoredSubsections::DifferAt(vec![1])
+        );
+        // Nothing changed by the answer: no row to write.
+        assert_eq!(
+            stored_rows_known(digest(3, 5, &rows), 5, 3, &rows, &[]),
+            StoredSubsections::DifferAt(Vec::new())
+        );
+        let unknown = [
+            // A previous release wrote revision 5 without a digest: the one
+            // left is revision 4's.
+            digest(3, 4, &before),
+            // Another course version's rows.
+            digest(2, 5, &before),
+            // `c` stored stale (say, before a release date passed).
+            digest(3, 5, &[row("a", 2.0), row("b", 0.0), row("c", 1.0)]),
+            // The rows after the answer are not the rows before it.
+            digest(3, 5, &rows),
+        ];
+        for stored in unknown {
+            assert_eq!(
+                stored_rows_known(stored, 5, 3, &rows, &changed),
+                StoredSubsections::Unknown
+            );
+        }
     }
 }

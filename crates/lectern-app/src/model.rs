@@ -211,7 +211,79 @@ pub struct GradeRecord {
     /// one set of subsections, which the store relies on: it deletes the
     /// stored rows of other versions, not of other blocks).
     pub subsections: Vec<SubsectionGradeRecord>,
+    /// What is known of the subsection rows stored beside the grade this
+    /// one replaces: lets an answer check write only the rows it changed.
+    #[serde(skip)]
+    pub stored_subsections: StoredSubsections,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a grade write knows of the learner's subsection rows already
+/// stored, those of the grade at the record's `revision`.
+///
+/// A check changes one problem and so at most the figures of the
+/// subsections holding it; upserting every subsection's row (each an index
+/// seek and a compare, unchanged rows not written) was a fifth of an answer
+/// check's instructions in the demo course's 17 subsections (issue 18,
+/// twelfth pass). The check knows which rows it changes, but the stored
+/// rows can also be stale in others (written before a release date passed,
+/// by another version, or by a previous release during a rolling update),
+/// so it says only what it can prove: see [`subsections_digest`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum StoredSubsections {
+    /// Nothing known: every row is written and the rows of other course
+    /// versions deleted.
+    #[default]
+    Unknown,
+    /// The stored rows are the record's `subsections`, with the same course
+    /// version, except at these positions: only those rows are written.
+    DifferAt(Vec<usize>),
+}
+
+/// A fingerprint of a learner's subsection rows as one grade write leaves
+/// them: the course version, the grade revision the write makes (the read
+/// revision + 1) and each row's block and exact figures, in order. Kept
+/// with the stored grade (`course_grades.subsections_digest`, migration
+/// 0022) and read back with the learner's progress: a check that computes
+/// the rows as they were before its own answer, hashes them with the
+/// revision it read and finds the stored digest knows every row but its
+/// own subsection's is stored as it is. A write that does not set the
+/// digest (the previous release during a rolling update) still bumps the
+/// revision, so the digest it leaves behind no longer matches.
+pub fn subsections_digest(
+    course_version: i64,
+    written_revision: i64,
+    rows: impl IntoIterator<Item = (impl AsRef<str>, f64, f64, bool)>,
+) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(course_version.to_le_bytes());
+    hash.update(written_revision.to_le_bytes());
+    for (block, earned, possible, graded) in rows {
+        let block = block.as_ref();
+        hash.update((block.len() as u64).to_le_bytes());
+        hash.update(block.as_bytes());
+        hash.update(earned.to_bits().to_le_bytes());
+        hash.update(possible.to_bits().to_le_bytes());
+        hash.update([u8::from(graded)]);
+    }
+    let bytes = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes[..8]);
+    i64::from_le_bytes(first)
+}
+
+impl GradeRecord {
+    /// [`subsections_digest`] of this record's rows as its write leaves them.
+    pub fn written_subsections_digest(&self) -> i64 {
+        subsections_digest(
+            self.course_version,
+            self.revision + 1,
+            self.subsections
+                .iter()
+                .map(|s| (s.block_id.as_str(), s.earned, s.possible, s.graded)),
+        )
+    }
 }
 
 /// JSON kept as its text: made once from the value it describes, stored

@@ -291,6 +291,7 @@ pub trait LearnerStateStore {
         Ok(CourseProgress {
             states,
             grade_revision,
+            subsections_digest: None,
         })
     }
 }
@@ -302,6 +303,9 @@ pub struct CourseProgress {
     pub states: Vec<ProblemState>,
     /// `None`: no grade stored yet.
     pub grade_revision: Option<i64>,
+    /// The stored grade's [`crate::model::subsections_digest`], read with
+    /// its revision; `None` when unknown (no grade, or written without one).
+    pub subsections_digest: Option<i64>,
 }
 
 impl CourseProgress {

@@ -217,6 +217,7 @@ async fn grades(store: &dyn Store, key: &CourseKey, users: &[User]) {
                 detail: lectern_app::model::JsonText::of(&serde_json::json!({}))
                     .expect("a JSON value"),
                 subsections: Vec::new(),
+                stored_subsections: Default::default(),
                 updated_at: Utc::now() - Duration::seconds(1),
             })
             .await

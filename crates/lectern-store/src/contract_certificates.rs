@@ -135,6 +135,7 @@ fn grade(user: &User, key: &CourseKey, percent: f64, passed: bool) -> GradeRecor
         passed,
         detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections: Vec::new(),
+        stored_subsections: Default::default(),
         updated_at: Utc::now(),
     }
 }

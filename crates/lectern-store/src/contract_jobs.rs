@@ -504,6 +504,7 @@ where
         passed: false,
         detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections: Vec::new(),
+        stored_subsections: Default::default(),
         updated_at: Utc::now(),
     };
     store.save_course_grade(&grade(2, 0, 0.5)).await.unwrap();

@@ -15,6 +15,7 @@ use crate::contract::new_user;
 pub(crate) async fn run(store: &dyn Store) {
     learner_state(store).await;
     subsection_grades(store).await;
+    subsection_digests(store).await;
     course_progress(store).await;
 }
 
@@ -36,6 +37,7 @@ pub(crate) fn first_grade(
         passed: false,
         detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections,
+        stored_subsections: Default::default(),
         updated_at: at,
     }
 }
@@ -133,6 +135,97 @@ async fn subsection_grades(store: &dyn Store) {
         .expect("read")
         .expect("stored");
     assert_eq!(stored(&back), stored(&grade));
+}
+
+/// The stored grade's subsection digest is read back with the learner's
+/// progress, as the write made it (course version, the revision it wrote,
+/// every row); a grade that says which rows differ from those stored has
+/// only those written, and none when it lists none; one that does not know
+/// writes them all again.
+async fn subsection_digests(store: &dyn Store) {
+    use lectern_app::model::{ProblemState, StoredSubsections, SubsectionGradeRecord};
+    let ida = store.create_user(&new_user("Ida")).await.expect("ida");
+    let course = CourseKey::new("Org", "D505", "R1").expect("key");
+    let sub = |id: &str, earned: f64| SubsectionGradeRecord {
+        block_id: id.into(),
+        earned,
+        possible: 2.0,
+        graded: true,
+    };
+    let rows = || async {
+        let back = store
+            .course_grade(ida.id, &course)
+            .await
+            .expect("read")
+            .expect("stored");
+        let mut rows: Vec<_> = back
+            .subsections
+            .iter()
+            .map(|s| (s.block_id.clone(), s.earned))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows
+    };
+    let mut state = ProblemState::fresh(ida.id, &course.usage_key("problem", "p1"));
+    let mut grade = first_grade(
+        ida.id,
+        &course,
+        vec![sub("a", 0.0), sub("b", 0.0), sub("c", 0.0)],
+        Utc::now(),
+    );
+    let mut write = |grade: &lectern_app::model::GradeRecord| {
+        let (grade, written) = (grade.clone(), state.clone());
+        state.revision += 1;
+        async move {
+            store
+                .save_problem_state(&written, None, Some(&grade))
+                .await
+                .expect("write");
+            let progress = store
+                .course_progress(ida.id, &grade.course_key)
+                .await
+                .expect("read");
+            assert_eq!(
+                progress.subsections_digest,
+                Some(grade.written_subsections_digest()),
+                "the digest of the rows as written"
+            );
+            progress.grade_revision.expect("a grade")
+        }
+    };
+    grade.revision = write(&grade).await;
+    assert_eq!(grade.revision, 1);
+    // b changes and is listed; c changes but is not listed, so is not written.
+    grade.subsections[1].earned = 1.0;
+    grade.subsections[2].earned = 2.0;
+    grade.stored_subsections = StoredSubsections::DifferAt(vec![1]);
+    grade.revision = write(&grade).await;
+    let (a, b, c) = ("a".to_string(), "b".to_string(), "c".to_string());
+    assert_eq!(
+        rows().await,
+        vec![(a.clone(), 0.0), (b.clone(), 1.0), (c.clone(), 0.0)]
+    );
+    // Nothing listed: no row written, the grade itself still is.
+    grade.subsections[0].earned = 2.0;
+    grade.stored_subsections = StoredSubsections::DifferAt(Vec::new());
+    grade.percent = 0.25;
+    grade.revision = write(&grade).await;
+    assert_eq!(
+        rows().await,
+        vec![(a.clone(), 0.0), (b.clone(), 1.0), (c.clone(), 0.0)]
+    );
+    let back = store
+        .course_grade(ida.id, &course)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!((back.percent, back.revision), (0.25, 3));
+    // Unknown: every row again, and rows of another version go.
+    grade.stored_subsections = StoredSubsections::Unknown;
+    grade.course_version += 1;
+    grade.subsections.pop();
+    grade.revision = write(&grade).await;
+    assert_eq!(rows().await, vec![(a, 2.0), (b, 1.0)]);
 }
 
 /// A learner's progress in a course is their states there (not another
@@ -244,6 +337,7 @@ async fn learner_state(store: &dyn Store) {
             possible: 2.0,
             graded: true,
         }],
+        stored_subsections: Default::default(),
         updated_at: Utc::now(),
     };
     store

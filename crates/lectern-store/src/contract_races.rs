@@ -169,6 +169,7 @@ fn grade(user: UserId, course: &CourseKey, revision: i64) -> GradeRecord {
         passed: false,
         detail: lectern_app::model::JsonText::of(&serde_json::json!({})).expect("a JSON value"),
         subsections: Vec::new(),
+        stored_subsections: Default::default(),
         updated_at: Utc::now(),
     }
 }

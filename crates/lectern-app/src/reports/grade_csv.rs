@@ -212,7 +212,7 @@ impl LearnerSink for GradeSink {
                         .map(|s| (s.usage_key.clone(), s.clone()))
                         .collect();
                     let sees = app.visibility_of_member(&l.user, team.contains(&l.user.id));
-                    app.grade_report(&l.user, &course, &states, sees, Audience::Record)
+                    app.grade_report(&l.user, &course, &states, None, sees, Audience::Record)
                 })
                 .collect();
             (learners, reports)

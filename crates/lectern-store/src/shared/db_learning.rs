@@ -307,7 +307,8 @@ where
         let sql = progress_sql();
         let key = course.to_string();
         if let Some(hot) = &self.hot {
-            if let Some((rows, grade_revision)) = hot.progress(sql, user, &key) {
+            if let Some((rows, grade_revision, subsections_digest)) = hot.progress(sql, user, &key)
+            {
                 statement_logged(sql);
                 return Ok(CourseProgress {
                     states: rows
@@ -315,6 +316,7 @@ where
                         .map(StateRow::into_state)
                         .collect::<StoreResult<_>>()?,
                     grade_revision,
+                    subsections_digest,
                 });
             }
         }
@@ -327,6 +329,7 @@ where
         let mut progress = CourseProgress::default();
         for row in &rows {
             progress.grade_revision = row.try_get(PROGRESS_REVISION).map_err(map_err)?;
+            progress.subsections_digest = row.try_get(PROGRESS_DIGEST).map_err(map_err)?;
             // The one row of a learner with no saved state has no state.
             let user_id: Option<i64> = row.try_get("user_id").map_err(map_err)?;
             if user_id.is_some() {
@@ -338,17 +341,23 @@ where
     }
 }
 
-/// The name of [`progress_sql`]'s revision column.
+/// The names of [`progress_sql`]'s columns from the stored grade (after
+/// the state's columns, in this order).
 const PROGRESS_REVISION: &str = "grade_revision";
+const PROGRESS_DIGEST: &str = "subsections_digest";
 
 /// A learner's states in a course (`$1` the user, `$2` the course), each
-/// row with the stored grade's revision; exactly one row with no state
-/// (every state column NULL) when none is saved.
+/// row with the stored grade's revision and subsection digest; exactly one
+/// row with no state (every state column NULL) when none is saved.
 pub(crate) fn progress_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         format!(
-            "SELECT {STATE_COLUMNS}, (SELECT g.revision FROM course_grades g              WHERE g.user_id = $1 AND g.course_key = $2) AS {PROGRESS_REVISION}              FROM (SELECT 1 AS one) AS always              LEFT JOIN problem_states ON problem_states.user_id = $1 AND problem_states.course_key = $2"
+            "SELECT {STATE_COLUMNS}, g.{PROGRESS_REVISION}, g.{PROGRESS_DIGEST} \
+             FROM (SELECT 1 AS one) AS always \
+             LEFT JOIN (SELECT revision AS {PROGRESS_REVISION}, subsections_digest AS {PROGRESS_DIGEST} \
+             FROM course_grades WHERE user_id = $1 AND course_key = $2) AS g ON TRUE \
+             LEFT JOIN problem_states ON problem_states.user_id = $1 AND problem_states.course_key = $2"
         )
     })
 }

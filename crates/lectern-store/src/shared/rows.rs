@@ -3,7 +3,7 @@
 
 use lectern_app::jobs::{Job, JobState};
 use lectern_app::model::{
-    AuthToken, CourseRecord, Enrollment, GradeRecord, ProblemState, Submission,
+    AuthToken, CourseRecord, Enrollment, GradeRecord, ProblemState, StoredSubsections, Submission,
     SubsectionGradeRecord, TokenKind, User, UserId,
 };
 use lectern_app::profile::Profile;
@@ -294,6 +294,7 @@ impl GradeRow {
                     graded: s.graded,
                 })
                 .collect(),
+            stored_subsections: StoredSubsections::Unknown,
             updated_at: from_millis(self.updated_at),
         })
     }

@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use lectern_app::model::{GradeRecord, ProblemState, Submission, SubsectionGradeRecord};
+use lectern_app::model::{
+    GradeRecord, ProblemState, StoredSubsections, Submission, SubsectionGradeRecord,
+};
 use lectern_app::profile::Profile;
 use sqlx::{Database, Encode, Type};
 
@@ -113,11 +115,11 @@ pub(crate) fn submission_params(sub: &Submission) -> Vec<Param> {
 
 /// One statement for "insert the first grade" and "replace the grade read
 /// at this revision": the upsert's `WHERE` makes a stale writer change nothing.
-pub(crate) const UPSERT_GRADE: &str = "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at) \
-     VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
+pub(crate) const UPSERT_GRADE: &str = "INSERT INTO course_grades (user_id, course_key, revision, course_version, percent, letter_grade, passed, detail, updated_at, subsections_digest) \
+     VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (user_id, course_key) DO UPDATE SET revision = course_grades.revision + 1, course_version = $3, \
-     percent = $4, letter_grade = $5, passed = $6, detail = $7, updated_at = $8 \
-     WHERE course_grades.revision = $9 AND course_grades.course_version <= $3";
+     percent = $4, letter_grade = $5, passed = $6, detail = $7, updated_at = $8, subsections_digest = $9 \
+     WHERE course_grades.revision = $10 AND course_grades.course_version <= $3";
 
 /// [`UPSERT_GRADE`]'s values.
 pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
@@ -130,12 +132,17 @@ pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
         Param::Bool(g.passed),
         Param::Text(g.detail.as_str().to_string()),
         Param::Int(to_millis(g.updated_at)),
+        Param::Int(g.written_subsections_digest()),
         Param::Int(g.revision),
     ]
 }
 
 /// [`upsert_subsection_grades`]'s values for `chunk` of `g`'s subsections.
-fn subsection_params(g: &GradeRecord, chunk: &[SubsectionGradeRecord]) -> Vec<Param> {
+fn subsection_params<'a>(
+    g: &GradeRecord,
+    chunk: impl IntoIterator<Item = &'a SubsectionGradeRecord, IntoIter: ExactSizeIterator>,
+) -> Vec<Param> {
+    let chunk = chunk.into_iter();
     let mut params = Vec::with_capacity(4 + 4 * chunk.len());
     params.push(Param::Int(g.user_id));
     params.push(Param::Text(g.course_key.to_string()));
@@ -171,8 +178,26 @@ pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
 /// the rows of another course version, subsections the grade no longer has,
 /// are deleted (migration 0021). A row's `updated_at` says when it was last
 /// written (nothing reads it).
+///
+/// When the grade knows which rows differ from those stored
+/// ([`StoredSubsections::DifferAt`]), only those are upserted and nothing
+/// is deleted (the stored rows are then all of this version): an answer
+/// check usually writes one row, or none.
 pub(crate) fn subsection_grade_statements(g: &GradeRecord) -> Vec<(Cow<'static, str>, Vec<Param>)> {
     let mut out = Vec::with_capacity(2);
+    if let StoredSubsections::DifferAt(positions) = &g.stored_subsections {
+        let changed: Vec<&SubsectionGradeRecord> = positions
+            .iter()
+            .filter_map(|&i| g.subsections.get(i))
+            .collect();
+        for chunk in changed.chunks(SUBSECTION_ROWS_PER_INSERT) {
+            out.push((
+                upsert_subsection_grades(chunk.len()),
+                subsection_params(g, chunk.iter().copied()),
+            ));
+        }
+        return out;
+    }
     for chunk in g.subsections.chunks(SUBSECTION_ROWS_PER_INSERT) {
         out.push((
             upsert_subsection_grades(chunk.len()),

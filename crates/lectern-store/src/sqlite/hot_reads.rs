@@ -188,23 +188,20 @@ impl HotReads {
     }
 
     /// `course_progress`'s statement (`$1` the user, `$2` the course): the
-    /// learner's states in the course and the stored grade's revision.
-    pub(crate) fn progress(
-        &self,
-        sql: &str,
-        user: i64,
-        course: &str,
-    ) -> Option<(Vec<StateRow>, Option<i64>)> {
-        let mut revision = None;
+    /// learner's states in the course and the stored grade's revision and
+    /// subsection digest.
+    pub(crate) fn progress(&self, sql: &str, user: i64, course: &str) -> Option<Progress> {
+        let (mut revision, mut digest) = (None, None);
         let rows = self.rows(sql, &[&user, &course], |row| {
             revision = row.get(STATE_COLUMN_COUNT)?;
+            digest = row.get(STATE_COLUMN_COUNT + 1)?;
             // The one row of a learner with no saved state has no state.
             match row.get::<_, Option<i64>>(0)? {
                 Some(_) => state_row(row).map(Some),
                 None => Ok(None),
             }
         })?;
-        Some((rows.into_iter().flatten().collect(), revision))
+        Some((rows.into_iter().flatten().collect(), revision, digest))
     }
 
     /// A list of course rows (`COURSE_COLUMNS`): the catalogue's (no
@@ -216,6 +213,10 @@ impl HotReads {
         }
     }
 }
+
+/// A learner's states in a course, the stored grade's revision and its
+/// subsection digest ([`HotReads::progress`]).
+pub(crate) type Progress = (Vec<StateRow>, Option<i64>, Option<i64>);
 
 /// The role and enrolment columns `courseware_access` reads beside the course.
 pub(crate) struct AccessExtra {

@@ -140,7 +140,11 @@ fn unavailable(e: rusqlite::Error) -> StoreError {
 /// finds a parameter's name by walking its list, and asking for each one's
 /// name cost 2.3 % of an answer check's CPU with a 119-value upsert of
 /// subsection rows (issue 18, eighth pass).
+/// Runs one statement of a batch. Logged at debug level under
+/// `lectern_store::group_write` (as sqlx logs PostgreSQL's), so a test can
+/// count what a check writes.
 fn execute(conn: &Connection, text: &str, params: Vec<Param>) -> Result<usize, StoreError> {
+    tracing::debug!(target: "lectern_store::group_write", summary = %text.get(..40).unwrap_or(text), "group write");
     let mut stmt = conn.prepare_cached(text).map_err(map_sqlite)?;
     debug_assert!(
         numbered_in_order(&stmt),

@@ -33,6 +33,7 @@ mod discussion_pages;
 mod discussion_site;
 mod discussions;
 mod forwarder;
+mod grade_rows;
 mod grafana;
 mod idempotency;
 mod idempotent_races;

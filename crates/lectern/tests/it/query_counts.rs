@@ -62,7 +62,7 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env(
                 "LECTERN_LOG_LEVEL",
-                "warn,sqlx::query=debug,lectern_store::hot_read=debug",
+                "warn,sqlx::query=debug,lectern_store::hot_read=debug,lectern_store::group_write=debug",
             )
             .env("LECTERN_LOG_FORMAT", "json")
             .env("LECTERN_SESSION_CACHE_SECS", session_cache_secs.to_string())
@@ -237,21 +237,18 @@ fn work_statements(server: &Server) -> usize {
         .count()
 }
 
-/// The statements of one keyed answer check through the JSON API: the
-/// grade's subsections are one insert, so the count does not grow with the
-/// course's subsections.
-#[tokio::test]
-async fn an_answer_check_costs_a_bounded_number_of_statements() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let archive = dir.path().join("G.tar.gz");
+/// A server over the grading course (`problems::grading_course`) with one
+/// enrolled learner, `checker`, and that learner's bearer token.
+async fn grading_server(dir: &Path, log_name: &str) -> (Server, String) {
+    let archive = dir.join("G.tar.gz");
     std::fs::write(&archive, crate::problems::grading_course(0.5)).expect("archive");
-    let out = crate::backend::lectern_in(dir.path())
+    let out = crate::backend::lectern_in(dir)
         .arg("import")
         .arg(&archive)
         .output()
         .expect("import");
     assert!(out.status.success(), "import: {out:?}");
-    let mut server = Server::start(dir.path(), "check.log", 5);
+    let server = Server::start(dir, log_name, 5);
     wait_ready(&server.base).await;
     let learner = Client::for_base(&server.base);
     let form = [
@@ -264,25 +261,75 @@ async fn an_answer_check_costs_a_bounded_number_of_statements() {
     assert_eq!(r.status(), StatusCode::OK, "register");
     enrol(&learner, "course-v1:T+G+R").await;
     let bearer = crate::support::bearer(&server.base, "checker").await;
-    let http = reqwest::Client::new();
+    (server, bearer)
+}
+
+/// The grading course's `p2` checked with `answer` through the JSON API.
+async fn check_p2(server: &Server, bearer: &str, answer: &str, key: Option<&str>) {
     let url = format!(
         "{}/api/problems/v1/block-v1:T+G+R+type@problem+block@p2/check",
         server.base
     );
+    let mut request = reqwest::Client::new()
+        .post(&url)
+        .header("Authorization", bearer)
+        .json(&serde_json::json!({"answers": {"p2_2_1": answer}}));
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let r = request.send().await.expect("check");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.bytes().await.expect("body");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// The statements so far that upsert or delete subsection grade rows, on
+/// either backend (sqlx logs PostgreSQL's, the group-commit writer SQLite's).
+fn subsection_writes(server: &Server) -> (usize, usize) {
+    let text = std::fs::read_to_string(&server.log).expect("read the log");
+    let count = |what: &str| text.lines().filter(|l| l.contains(what)).count();
+    (
+        count("INSERT INTO subsection_grades"),
+        count("DELETE FROM subsection_grades"),
+    )
+}
+
+/// A check writes only the subsection rows its answer changed (issue 18,
+/// twelfth pass): the first grade writes every row and prunes; after it, a
+/// check that changes its problem's score upserts one row and prunes
+/// nothing, and one that changes no score writes no row. The grading
+/// course has three subsections, so "every row" and "one row" differ.
+#[tokio::test]
+async fn a_check_writes_only_the_subsection_rows_its_answer_changed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, bearer) = grading_server(dir.path(), "rows.log").await;
+    let mut writes = Vec::new();
+    for answer in ["3.14", "1", "2", "3.14"] {
+        let before = subsection_writes(&server);
+        check_p2(&server, &bearer, answer, None).await;
+        let after = subsection_writes(&server);
+        writes.push((after.0 - before.0, after.1 - before.1));
+    }
+    assert_eq!(
+        writes,
+        vec![(1, 1), (1, 0), (0, 0), (1, 0)],
+        "(upserts, deletes) of subsection rows per check: first grade, score changed, unchanged, changed"
+    );
+    sigterm(&server.child);
+    wait_exit(&mut server.child);
+}
+
+/// The statements of one keyed answer check through the JSON API: the
+/// grade's subsections are one insert, so the count does not grow with the
+/// course's subsections.
+#[tokio::test]
+async fn an_answer_check_costs_a_bounded_number_of_statements() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, bearer) = grading_server(dir.path(), "check.log").await;
     let mut fewest = usize::MAX;
     for n in 0..4 {
         let before = work_statements(&server);
-        let r = http
-            .post(&url)
-            .header("Authorization", &bearer)
-            .header("Idempotency-Key", format!("count-{n}"))
-            .json(&serde_json::json!({"answers": {"p2_2_1": "3.14"}}))
-            .send()
-            .await
-            .expect("check");
-        assert_eq!(r.status(), StatusCode::OK);
-        r.bytes().await.expect("body");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        check_p2(&server, &bearer, "3.14", Some(&format!("count-{n}"))).await;
         fewest = fewest.min(work_statements(&server) - before);
     }
     // The session is cached (0), the key's stored answer (1), course, role
