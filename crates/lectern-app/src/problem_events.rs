@@ -49,7 +49,7 @@ impl Lectern {
             "incorrect"
         };
         let event = json!({
-            "problem_id": usage.to_string(),
+            "problem_id": usage.to_text(),
             "answers": after.answers,
             "attempts": outcome.attempts,
             "correct_map": after.correct_map,
@@ -76,7 +76,7 @@ impl Lectern {
         failure: &str,
     ) {
         let event = json!({
-            "problem_id": usage.to_string(),
+            "problem_id": usage.to_text(),
             "answers": serde_json::to_value(answers).unwrap_or(Value::Null),
             "failure": failure,
         });

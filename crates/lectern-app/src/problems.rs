@@ -268,7 +268,7 @@ impl Lectern {
         let seed = seed_for(
             settings.rerandomize,
             user.id,
-            &state.usage_key.to_string(),
+            &state.usage_key.to_text(),
             state.reset_count,
         );
         let attempt_state = AttemptState {

@@ -152,9 +152,9 @@ fn shape(
         accept_language: &origin.accept_language,
         agent: &origin.agent,
         context: Context {
-            course_id: event.course.map(|c| c.to_string()).unwrap_or_default(),
+            course_id: event.course.map(|c| c.to_text()).unwrap_or_default(),
             module: event.module.map(|usage| Module {
-                usage_key: usage.to_string(),
+                usage_key: usage.to_text(),
             }),
             org_id: event.course.map(|c| c.org.as_str()).unwrap_or_default(),
             path: &origin.path,
@@ -239,13 +239,8 @@ impl Lectern {
         let course = course_of_page(page);
         // The instructor dashboard's video engagement (`analytics/`).
         if let Some(course) = &course {
-            self.engagement.note(
-                &course.to_string(),
-                user.id,
-                event_type,
-                &fields,
-                self.now(),
-            );
+            self.engagement
+                .note(&course.to_text(), user.id, event_type, &fields, self.now());
         }
         let Some(log) = &self.events else {
             return Ok(());

@@ -305,7 +305,7 @@ where
         course: &CourseKey,
     ) -> StoreResult<CourseProgress> {
         let sql = progress_sql();
-        let key = course.to_string();
+        let key = course.to_text();
         if let Some(hot) = &self.hot {
             if let Some((rows, grade_revision, subsections_digest)) = hot.progress(sql, user, &key)
             {

@@ -112,7 +112,7 @@ where
     ) -> StoreResult<Option<CoursewareAccess>> {
         let sql = access_sql();
         if let Some(hot) = &self.hot {
-            if let Some(found) = hot.access(sql, &key.to_string(), user) {
+            if let Some(found) = hot.access(sql, &key.to_text(), user) {
                 statement_logged(sql);
                 return found
                     .map(|(course, extra)| AccessRow::from_parts(course, extra).into_access(user))

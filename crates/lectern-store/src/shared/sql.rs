@@ -73,16 +73,23 @@ where
     query
 }
 
+/// A JSON value's text. `serde_json::to_string` starts from a 128-byte
+/// buffer where `Display` grows an empty string piece by piece; a `Value`
+/// (string keys only) always serializes, so the fallback never runs.
+fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| value.to_string())
+}
+
 /// [`UPSERT_STATE`]'s values.
 pub(crate) fn state_params(s: &ProblemState) -> Vec<Param> {
     vec![
         Param::Int(s.user_id),
-        Param::Text(s.course_key.to_string()),
-        Param::Text(s.usage_key.to_string()),
+        Param::Text(s.course_key.to_text()),
+        Param::Text(s.usage_key.to_text()),
         Param::Int(i64::from(s.attempts)),
         Param::Int(i64::from(s.reset_count)),
-        Param::Text(s.answers.to_string()),
-        Param::Text(s.correct_map.to_string()),
+        Param::Text(json_text(&s.answers)),
+        Param::Text(json_text(&s.correct_map)),
         Param::Real(s.raw_earned),
         Param::Real(s.raw_possible),
         Param::Real(s.earned),
@@ -101,11 +108,11 @@ pub(crate) const INSERT_SUBMISSION: &str = "INSERT INTO submissions (user_id, co
 pub(crate) fn submission_params(sub: &Submission) -> Vec<Param> {
     vec![
         Param::Int(sub.user_id),
-        Param::Text(sub.usage_key.course.to_string()),
-        Param::Text(sub.usage_key.to_string()),
+        Param::Text(sub.usage_key.course.to_text()),
+        Param::Text(sub.usage_key.to_text()),
         Param::Int(i64::from(sub.attempt)),
-        Param::Text(sub.answers.to_string()),
-        Param::Text(sub.correct_map.to_string()),
+        Param::Text(json_text(&sub.answers)),
+        Param::Text(json_text(&sub.correct_map)),
         Param::Real(sub.earned),
         Param::Real(sub.possible),
         Param::Int(to_millis(sub.created_at)),
@@ -125,7 +132,7 @@ pub(crate) const UPSERT_GRADE: &str = "INSERT INTO course_grades (user_id, cours
 pub(crate) fn grade_params(g: &GradeRecord) -> Vec<Param> {
     vec![
         Param::Int(g.user_id),
-        Param::Text(g.course_key.to_string()),
+        Param::Text(g.course_key.to_text()),
         Param::Int(g.course_version),
         Param::Real(g.percent),
         Param::MaybeText(g.letter_grade.clone()),
@@ -145,7 +152,7 @@ fn subsection_params<'a>(
     let chunk = chunk.into_iter();
     let mut params = Vec::with_capacity(4 + 4 * chunk.len());
     params.push(Param::Int(g.user_id));
-    params.push(Param::Text(g.course_key.to_string()));
+    params.push(Param::Text(g.course_key.to_text()));
     params.push(Param::Int(to_millis(g.updated_at)));
     params.push(Param::Int(g.course_version));
     for s in chunk {
@@ -208,7 +215,7 @@ pub(crate) fn subsection_grade_statements(g: &GradeRecord) -> Vec<(Cow<'static, 
         Cow::Borrowed(PRUNE_SUBSECTION_GRADES),
         vec![
             Param::Int(g.user_id),
-            Param::Text(g.course_key.to_string()),
+            Param::Text(g.course_key.to_text()),
             Param::Int(g.course_version),
         ],
     ));
