@@ -16,16 +16,14 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use lectern_content::grader::CourseGrade;
-use lectern_content::UsageKey;
 
 use super::csv::{py_float, ReportWriter};
 use super::layout::AssignmentColumns;
 use super::store::{LearnerRecord, LearnerSink};
 use crate::cpu;
 use crate::error::{AppError, StoreError};
-use crate::grades::{Audience, GradeReport, SubsectionView};
+use crate::grades::{Audience, GradeReport, StatesByProblem, SubsectionView};
 use crate::learning::PublishedCourse;
-use crate::model::ProblemState;
 use crate::store::StoreResult;
 use crate::Lectern;
 
@@ -206,7 +204,7 @@ impl LearnerSink for GradeSink {
             let reports: Vec<GradeReport> = learners
                 .iter()
                 .map(|l| {
-                    let states: HashMap<UsageKey, ProblemState> = l
+                    let states: StatesByProblem = l
                         .states
                         .iter()
                         .map(|s| (s.usage_key.clone(), s.clone()))
