@@ -191,34 +191,33 @@ pub(crate) const SUBSECTION_ROWS_PER_INSERT: usize = 500;
 /// is deleted (the stored rows are then all of this version): an answer
 /// check usually writes one row, or none.
 pub(crate) fn subsection_grade_statements(g: &GradeRecord) -> Vec<(Cow<'static, str>, Vec<Param>)> {
-    let mut out = Vec::with_capacity(2);
-    if let StoredSubsections::DifferAt(positions) = &g.stored_subsections {
-        let changed: Vec<&SubsectionGradeRecord> = positions
-            .iter()
-            .filter_map(|&i| g.subsections.get(i))
-            .collect();
-        for chunk in changed.chunks(SUBSECTION_ROWS_PER_INSERT) {
-            out.push((
-                upsert_subsection_grades(chunk.len()),
-                subsection_params(g, chunk.iter().copied()),
-            ));
-        }
-        return out;
-    }
-    for chunk in g.subsections.chunks(SUBSECTION_ROWS_PER_INSERT) {
+    let (rows, prune): (Vec<&SubsectionGradeRecord>, bool) = match &g.stored_subsections {
+        StoredSubsections::DifferAt(positions) => (
+            positions
+                .iter()
+                .filter_map(|&i| g.subsections.get(i))
+                .collect(),
+            false,
+        ),
+        StoredSubsections::Unknown => (g.subsections.iter().collect(), true),
+    };
+    let mut out = Vec::with_capacity(rows.len().div_ceil(SUBSECTION_ROWS_PER_INSERT) + 1);
+    for chunk in rows.chunks(SUBSECTION_ROWS_PER_INSERT) {
         out.push((
             upsert_subsection_grades(chunk.len()),
-            subsection_params(g, chunk),
+            subsection_params(g, chunk.iter().copied()),
         ));
     }
-    out.push((
-        Cow::Borrowed(PRUNE_SUBSECTION_GRADES),
-        vec![
-            Param::Int(g.user_id),
-            Param::Text(g.course_key.to_text()),
-            Param::Int(g.course_version),
-        ],
-    ));
+    if prune {
+        out.push((
+            Cow::Borrowed(PRUNE_SUBSECTION_GRADES),
+            vec![
+                Param::Int(g.user_id),
+                Param::Text(g.course_key.to_text()),
+                Param::Int(g.course_version),
+            ],
+        ));
+    }
     out
 }
 
