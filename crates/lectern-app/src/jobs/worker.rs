@@ -284,15 +284,43 @@ async fn run_claimed(
         Ending::LostLease => {
             tracing::warn!(job = job.id, "lost the job's lease; abandoned this run");
         }
-        Ending::Deadline => match app.store.release_job(job.id, holder, app.now()).await {
-            Ok(_) => tracing::info!(
-                job = job.id,
-                "shutdown deadline passed; job released to the queue"
-            ),
-            Err(e) => {
-                tracing::warn!(job = job.id, error = %e, "releasing the job failed; its lease will expire")
+        Ending::Deadline => release(app, job.id, holder).await,
+    }
+}
+
+/// Tries to put a job back in the queue this many times before leaving it
+/// to its lease's expiry.
+const RELEASE_ATTEMPTS: u32 = 4;
+
+/// Puts a job whose run the shutdown deadline cut short back in the queue,
+/// its attempt given back. The cancelled run may still hold the database
+/// (its transaction rolling back), so a failure is retried a few times,
+/// briefly; a job not released is taken up again when its lease expires.
+async fn release(app: &Lectern, id: i64, holder: &str) {
+    for attempt in 1..=RELEASE_ATTEMPTS {
+        match app.store.release_job(id, holder, app.now()).await {
+            Ok(true) => {
+                tracing::info!(
+                    job = id,
+                    "shutdown deadline passed; job released to the queue"
+                );
+                return;
             }
-        },
+            Ok(false) => {
+                tracing::warn!(
+                    job = id,
+                    "shutdown deadline passed; the job was no longer this worker's to release"
+                );
+                return;
+            }
+            Err(e) if attempt < RELEASE_ATTEMPTS => {
+                tracing::warn!(job = id, attempt, error = %e, "releasing the job failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            }
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "releasing the job failed; its lease will expire");
+            }
+        }
     }
 }
 

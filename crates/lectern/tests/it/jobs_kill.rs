@@ -282,6 +282,12 @@ async fn a_node_killed_mid_regrade_leaves_a_job_the_restarted_node_finishes() {
 /// waiting for its lease to run out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_releases_a_job_that_misses_the_deadline() {
+    // The worker's log says why, should the release ever not take effect
+    // (it failed once in CI, with no log to tell).
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("lectern_app::jobs=debug")
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&database_url(dir.path())).await;
     let app = Lectern::new(store.clone(), AppSettings::default());
