@@ -15,7 +15,10 @@
 # its own config in a temp folder, a loopback port, access_log off, one
 # worker per core. With PERF_RECORD=1, `perf record -g` samples Lectern
 # during the 64-connection runs (perf.data kept in $PERF_OUT, default
-# /tmp/lectern-pages-perf.data). Measures and prints; never fails on a figure.
+# /tmp/lectern-pages-perf.data). With PERF_STAT=1, `perf stat` counts
+# Lectern's task switches, migrations and CPU time over all the runs and
+# prints them at the end (software counters: they work in VMs without
+# hardware ones). Measures and prints; never fails on a figure.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -137,10 +140,17 @@ if [ "${PERF_RECORD:-0}" = 1 ]; then
   PERF_PID=$!
 fi
 
+STAT_PID=
+if [ "${PERF_STAT:-0}" = 1 ]; then
+  perf stat -e task-clock,context-switches,cpu-migrations -p "$PID" -o "$WORK/perf-stat.txt" >/dev/null 2>&1 &
+  STAT_PID=$!
+fi
+
 python3 "$ROOT/bench/pages.py" --base "$BASE" --course "course-v1:BenchX+Pages+2026" --unit u1 \
   --nginx-root "$WORK/nginx/root" --nginx-base "http://127.0.0.1:$NPORT" \
   --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" --server-pid "$PID" ${PAGES_ARGS:-}
 
+if [ -n "$STAT_PID" ]; then kill -INT "$STAT_PID"; wait "$STAT_PID" || true; echo "== perf stat of the server over all runs:"; grep -E "task-clock|context-switches|cpu-migrations" "$WORK/perf-stat.txt"; fi
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; echo "perf data: $PERF_OUT"; fi
 echo "== server: VmHWM $(awk '/^VmHWM:/ {print $2}' /proc/$PID/status) KiB, VmRSS $(awk '/^VmRSS:/ {print $2}' /proc/$PID/status) KiB at the end"
 echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
